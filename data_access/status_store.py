@@ -1,0 +1,516 @@
+"""Status documents into the cache, and the telemetry queries the pages and commands use.
+
+Ingest is idempotent and transactional: a document already ingested with the same
+content adds nothing, a changed one replaces its own readings, and the documents of
+one batch go in together or not at all, so a process killed mid-ingest leaves no
+part of any document behind. A document that breaks a rule is rejected whole, with
+a reason naming the file and the record, and every other document still goes in.
+
+JSON parsing, type checks and casting all run inside DuckDB (``read_json`` and
+``TRY_CAST``), which is what makes ingest about as fast as a bare bulk read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from analysis.telemetry import NUMERIC_TYPES, STATUS_FIELDS, VALUE_TYPES
+from data_access.cache import Cache
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class StatusDocument:
+    """One status document to ingest: where it came from and the file holding it."""
+
+    source: str
+    key: str
+    path: Path
+
+
+@dataclass
+class IngestSummary:
+    """What one ingest did, per document."""
+
+    ingested: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+    readings: int = 0
+
+    def merge(self, other: IngestSummary) -> None:
+        self.ingested += other.ingested
+        self.replaced += other.replaced
+        self.unchanged += other.unchanged
+        self.rejected += other.rejected
+        self.readings += other.readings
+
+    def describe(self) -> str:
+        return (
+            f"{len(self.ingested)} new, {len(self.replaced)} replaced, "
+            f"{len(self.unchanged)} unchanged, {len(self.rejected)} rejected; "
+            f"{self.readings} readings added"
+        )
+
+
+def documents_in(paths: Iterable[Path | str], source: str = "files") -> list[StatusDocument]:
+    """Status documents named by paths: files as they are, folders searched for ``*.json``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a path does not exist.
+    """
+    documents = []
+    for given in paths:
+        path = Path(given).expanduser().resolve()
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*.json") if p.is_file())
+        elif path.exists():
+            files = [path]
+        else:
+            raise FileNotFoundError(f"{given}: no such file or folder")
+        documents += [StatusDocument(source, str(p), p) for p in files]
+    return documents
+
+
+_READ_COLUMNS = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name in STATUS_FIELDS) + "}"
+_TYPE_LIST = ", ".join(f"'{t}'" for t in VALUE_TYPES)
+_NUMERIC_LIST = ", ".join(f"'{t}'" for t in NUMERIC_TYPES)
+_MISSING_CHECKS = "\n".join(
+    f"WHEN \"{name}\" IS NULL THEN 'field \"{name}\" is missing or null'" for name in STATUS_FIELDS
+)
+# The first rule a record breaks, or NULL: the rules of a status record, in one place.
+_PROBLEM = f"""CASE
+    {_MISSING_CHECKS}
+    WHEN type NOT IN ({_TYPE_LIST})
+        THEN 'type ''' || type || ''' is not one of {", ".join(VALUE_TYPES)}'
+    WHEN TRY_CAST(date AS TIMESTAMPTZ) IS NULL
+        THEN 'date ''' || date || ''' is not an ISO 8601 time'
+    WHEN type = 'float' AND TRY_CAST(value AS DOUBLE) IS NULL
+        THEN 'value ''' || value || ''' is not a float'
+    WHEN type = 'integer' AND (TRY_CAST(value AS BIGINT) IS NULL
+                               OR TRY_CAST(value AS DOUBLE) <> TRY_CAST(value AS BIGINT))
+        THEN 'value ''' || value || ''' is not an integer'
+    WHEN TRY_CAST(error_code AS INTEGER) IS NULL
+        THEN 'error_code ''' || error_code || ''' is not an integer'
+    END"""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _locate_record(path: Path, name: str | None, date: str | None) -> str:
+    """'record N' for the first record of the file with this name and date, for messages."""
+    try:
+        records = json.loads(path.read_bytes())
+        for index, record in enumerate(records):
+            if isinstance(record, dict) and record.get("name") == name and (
+                date is None or str(record.get("date")) == date
+            ):
+                return f"record {index}"
+            if not isinstance(record, dict) and name == str(record):
+                return f"record {index} (not a JSON object)"
+    except (OSError, ValueError, TypeError):
+        pass
+    return "a record"
+
+
+class StatusStore:
+    """Telemetry in the cache: status documents in, sensors, latest values and series out.
+
+    Parameters
+    ----------
+    cache : Cache
+        The workspace's cache.
+    batch_files : int, optional
+        Documents read per ingest transaction.
+    """
+
+    def __init__(self, cache: Cache, *, batch_files: int = 500) -> None:
+        self.cache = cache
+        self.batch_files = batch_files
+
+    # -- ingest -------------------------------------------------------------------------
+    def ingest(
+        self, documents: Sequence[StatusDocument], *, progress: Progress | None = None
+    ) -> IngestSummary:
+        """Ingest status documents: new and changed ones in, broken ones rejected.
+
+        Parameters
+        ----------
+        documents : sequence of StatusDocument
+        progress : callable(done, total), optional
+            Called after each batch with the number of documents handled so far.
+
+        Returns
+        -------
+        IngestSummary
+            Each document's key under ingested, replaced, unchanged or rejected (with
+            the reason, which names the file and the record).
+        """
+        summary = IngestSummary()
+        known = self._known_documents()
+        rejected = self._rejected_hashes()
+        todo: list[tuple[StatusDocument, str, os.stat_result]] = []
+        for doc in documents:
+            try:
+                stat = doc.path.stat()
+            except OSError as exc:
+                summary.rejected.append((doc.key, f"{doc.path}: cannot read: {exc.strerror}"))
+                continue
+            if stat.st_size == 0:
+                summary.rejected.append((doc.key, f"{doc.path}: the file is empty"))
+                continue
+            old = known.get((doc.source, doc.key))
+            if old and old[0] == stat.st_size and old[1] == stat.st_mtime_ns:
+                summary.unchanged.append(doc.key)
+                continue
+            sha = _sha256(doc.path)
+            if old and old[2] == sha:
+                self._touch(doc, stat)
+                summary.unchanged.append(doc.key)
+            elif (doc.source, doc.key, sha) in rejected:
+                summary.rejected.append((doc.key, rejected[(doc.source, doc.key, sha)]))
+            elif sha in known.hashes and not old:
+                summary.unchanged.append(doc.key)  # the same content under another name
+            else:
+                todo.append((doc, sha, stat))
+                known.hashes.add(sha)
+        if progress:
+            progress(len(documents) - len(todo), len(documents))
+        for start in range(0, len(todo), self.batch_files):
+            batch = todo[start : start + self.batch_files]
+            summary.merge(self._ingest_batch(batch, replacing=known))
+            if progress:
+                progress(len(documents) - len(todo) + start + len(batch), len(documents))
+        return summary
+
+    def _known_documents(self) -> _KnownDocuments:
+        rows = self.cache.execute(
+            "SELECT source, key, size, mtime_ns, sha256, document_id FROM status_document"
+        )
+        known = _KnownDocuments({(row[0], row[1]): row[2:] for row in rows})
+        known.hashes = {row[4] for row in rows}
+        return known
+
+    def _rejected_hashes(self) -> dict[tuple[str, str, str], str]:
+        rows = self.cache.execute("SELECT source, key, sha256, reason FROM rejected_document")
+        return {(s, k, sha): reason for s, k, sha, reason in rows}
+
+    def _touch(self, doc: StatusDocument, stat: os.stat_result) -> None:
+        with self.cache.transaction() as con:
+            con.execute(
+                "UPDATE status_document SET size = ?, mtime_ns = ? WHERE source = ? AND key = ?",
+                [stat.st_size, stat.st_mtime_ns, doc.source, doc.key],
+            )
+
+    @contextlib.contextmanager
+    def _staged(self, con: duckdb.DuckDBPyConnection, paths: list[str]) -> Iterator[dict[str, str]]:
+        """Stage the documents in the temp table ``_batch`` (dropped afterwards) and give the
+        reasons of the unreadable ones, by path."""
+        try:
+            yield self._read_batch(con, paths)
+        finally:
+            con.execute("DROP TABLE IF EXISTS _batch")
+
+    def _read_batch(self, con: duckdb.DuckDBPyConnection, paths: list[str]) -> dict[str, str]:
+        """Load the documents into ``_batch``; return the unreadable ones' reasons."""
+        unreadable: dict[str, str] = {}
+        readable = list(paths)
+        while readable:
+            try:
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE _batch AS SELECT * FROM read_json(?, {_READ_OPTIONS})",
+                    [readable],
+                )
+                return unreadable
+            except duckdb.Error:
+                # Find the broken ones one by one; the others are read again together.
+                newly = {p: reason for p in readable if (reason := _read_error(con, p))}
+                if not newly:
+                    raise
+                unreadable.update(newly)
+                readable = [p for p in readable if p not in newly]
+        columns = ", ".join(f'"{name}" VARCHAR' for name in STATUS_FIELDS)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _batch ({columns}, filename VARCHAR)")
+        return unreadable
+
+    def _ingest_batch(
+        self, batch: list[tuple[StatusDocument, str, os.stat_result]], replacing: _KnownDocuments
+    ) -> IngestSummary:
+        summary = IngestSummary()
+        by_path = {str(doc.path): (doc, sha, stat) for doc, sha, stat in batch}
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with self.cache.locked() as con, self._staged(con, list(by_path)) as bad:
+            for filename, name, date, problem in con.execute(
+                f"SELECT filename, name, date, {_PROBLEM} AS problem FROM _batch "
+                "QUALIFY problem IS NOT NULL AND row_number() OVER "
+                "(PARTITION BY filename, problem IS NULL) = 1"
+            ).fetchall():
+                where = _locate_record(Path(filename), name, date)
+                bad[filename] = f"{filename}: {where} (name '{name}', date {date}): {problem}"
+            con.execute("DELETE FROM _batch WHERE list_contains(?, filename)", [list(bad)])
+            good = [path for path in by_path if path not in bad]
+            with self.cache.transaction():
+                self._record_rejections(
+                    con, [(by_path[p], reason) for p, reason in bad.items()], now
+                )
+                if good:
+                    summary.readings = self._insert_documents(
+                        con, [by_path[p] for p in good], replacing, now
+                    )
+        for path, reason in bad.items():
+            summary.rejected.append((by_path[path][0].key, reason))
+        for path in good:
+            doc = by_path[path][0]
+            replaced = (doc.source, doc.key) in replacing
+            (summary.replaced if replaced else summary.ingested).append(doc.key)
+        return summary
+
+    def _record_rejections(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        rejections: list[tuple[tuple[StatusDocument, str, os.stat_result], str]],
+        now: datetime,
+    ) -> None:
+        for (doc, sha, _), reason in rejections:
+            con.execute(
+                "DELETE FROM rejected_document WHERE source = ? AND key = ?", [doc.source, doc.key]
+            )
+            con.execute(
+                "INSERT INTO rejected_document VALUES (?, ?, ?, ?, ?)",
+                [doc.source, doc.key, sha, reason, now],
+            )
+
+    def _insert_documents(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        entries: list[tuple[StatusDocument, str, os.stat_result]],
+        replacing: _KnownDocuments,
+        now: datetime,
+    ) -> int:
+        incoming = pd.DataFrame(
+            {
+                "filename": [str(doc.path) for doc, _, _ in entries],
+                "source": [doc.source for doc, _, _ in entries],
+                "key": [doc.key for doc, _, _ in entries],
+                "size": [stat.st_size for _, _, stat in entries],
+                "mtime_ns": [stat.st_mtime_ns for _, _, stat in entries],
+                "sha256": [sha for _, sha, _ in entries],
+            }
+        )
+        old_ids = [
+            replacing[(doc.source, doc.key)][3]
+            for doc, _, _ in entries
+            if (doc.source, doc.key) in replacing
+        ]
+        if old_ids:
+            con.execute("DELETE FROM status_reading WHERE list_contains(?, document_id)", [old_ids])
+            con.execute("DELETE FROM status_document WHERE list_contains(?, document_id)", [old_ids])
+        keys = list(zip(incoming["source"], incoming["key"], strict=True))
+        con.execute(
+            "DELETE FROM rejected_document WHERE list_contains(?, (source, key))",
+            [[{"source": s, "key": k} for s, k in keys]],
+        )
+        con.register("_incoming", incoming)
+        try:
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _docs AS "
+                "SELECT nextval('document_id_seq') AS document_id, i.*, "
+                "coalesce(c.n, 0) AS n_readings FROM _incoming i LEFT JOIN "
+                "(SELECT filename, count(*) AS n FROM _batch GROUP BY filename) c USING (filename)"
+            )
+        finally:
+            con.unregister("_incoming")
+        con.execute(
+            "INSERT INTO status_document SELECT document_id, source, key, size, mtime_ns, "
+            "sha256, n_readings, ? FROM _docs",
+            [now],
+        )
+        meta = [f for f in STATUS_FIELDS if f in _SENSOR_COLUMNS]
+        latest = ", ".join(f'arg_max("{f}", date) AS "{f}"' for f in meta)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _sensors AS SELECT name, {latest} FROM _batch GROUP BY name"
+        )
+        con.execute(
+            "INSERT INTO sensor SELECT nextval('sensor_id_seq'), n.* FROM _sensors n "
+            "WHERE n.name NOT IN (SELECT name FROM sensor)"
+        )
+        assignments = ", ".join(f'"{f}" = n."{f}"' for f in meta)
+        con.execute(f"UPDATE sensor SET {assignments} FROM _sensors n WHERE sensor.name = n.name")
+        con.execute(
+            f"""INSERT INTO status_reading
+            SELECT s.sensor_id, CAST(CAST(b.date AS TIMESTAMPTZ) AS TIMESTAMP) AS ts,
+                CASE WHEN b.type IN ({_NUMERIC_LIST}) THEN CAST(b.value AS DOUBLE) END,
+                CASE WHEN b.type NOT IN ({_NUMERIC_LIST}) THEN b.value END,
+                CASE WHEN b.raw_value IS DISTINCT FROM b.value THEN b.raw_value END,
+                CAST(b.error_code AS INTEGER), d.document_id
+            FROM _batch b JOIN _docs d USING (filename) JOIN sensor s ON s.name = b.name
+            ORDER BY s.sensor_id, ts"""
+        )
+        return int(con.execute("SELECT count(*) FROM _batch").fetchone()[0])
+
+    # -- queries ------------------------------------------------------------------------
+    def revision(self) -> int:
+        """A number that grows whenever a document is ingested or replaced."""
+        return int(self.cache.execute("SELECT coalesce(max(document_id), 0) FROM status_document")[0][0])
+
+    def sensors(self) -> pd.DataFrame:
+        """Every sensor with its metadata, ordered by subsystem, component, group and name."""
+        return self.cache.query_df(
+            'SELECT name, pretty_name, subsystem, component, "group", type, unit FROM sensor '
+            'ORDER BY subsystem, component, "group", name'
+        )
+
+    def latest(self, *, stale_after: timedelta, now: datetime | None = None) -> pd.DataFrame:
+        """The latest reading of every sensor, its age and whether it is stale.
+
+        Returns
+        -------
+        DataFrame
+            name, pretty_name, subsystem, component, group, type, unit, ts (UTC), value
+            (as text), error_code, age_s, stale.
+        """
+        now = (now or datetime.now(UTC)).replace(tzinfo=None)
+        frame = self.cache.query_df(
+            f"""WITH last AS (
+                SELECT sensor_id, max(ts) AS ts, arg_max(value, ts) AS value,
+                       arg_max(text, ts) AS text, arg_max(error_code, ts) AS error_code
+                FROM status_reading GROUP BY sensor_id)
+            SELECT s.name, s.pretty_name, s.subsystem, s.component, s."group", s.type, s.unit,
+                   l.ts, {_VALUE_TEXT.format(r="l")} AS value, l.error_code
+            FROM sensor s LEFT JOIN last l USING (sensor_id)
+            ORDER BY s.subsystem, s.component, s."group", s.name"""
+        )
+        frame["age_s"] = (pd.Timestamp(now) - frame["ts"]).dt.total_seconds()
+        frame["stale"] = frame["age_s"].isna() | (frame["age_s"] > stale_after.total_seconds())
+        return frame
+
+    def _numeric_sensors(self, names: Sequence[str]) -> dict[str, int]:
+        rows = dict(
+            (name, (sensor_id, kind))
+            for name, sensor_id, kind in self.cache.execute(
+                "SELECT name, sensor_id, type FROM sensor WHERE list_contains(?, name)", [list(names)]
+            )
+        )
+        for name in names:
+            if name not in rows:
+                raise ValueError(f"no sensor named '{name}' in the cache")
+            if rows[name][1] not in NUMERIC_TYPES:
+                raise ValueError(
+                    f"sensor '{name}' holds {rows[name][1]} values; a series needs a numeric sensor"
+                )
+        return {name: rows[name][0] for name in names}
+
+    def series(
+        self, names: Sequence[str], start: datetime, end: datetime, every: timedelta
+    ) -> pd.DataFrame:
+        """Readings of numeric sensors aggregated into buckets of width ``every``.
+
+        Buckets start on multiples of ``every`` from the Unix epoch; only readings
+        without an error code count (see :meth:`errors` for the others).
+
+        Returns
+        -------
+        DataFrame
+            name, bucket_start (UTC), min, mean, max, count; ordered by name and time.
+
+        Raises
+        ------
+        ValueError
+            If a sensor is unknown or holds strings.
+        """
+        ids = self._numeric_sensors(names)
+        width = every // timedelta(microseconds=1)
+        return self.cache.query_df(
+            """SELECT s.name,
+                   make_timestamp(CAST(floor(epoch_us(r.ts) / $w) AS BIGINT) * $w) AS bucket_start,
+                   min(r.value) AS min, avg(r.value) AS mean, max(r.value) AS max,
+                   count(*) AS count
+            FROM status_reading r JOIN sensor s USING (sensor_id)
+            WHERE list_contains($ids, r.sensor_id) AND r.ts >= $start AND r.ts < $end
+              AND r.error_code = 0 AND isfinite(r.value)
+            GROUP BY ALL ORDER BY s.name, bucket_start""",
+            {"w": width, "ids": list(ids.values()), "start": _naive(start), "end": _naive(end)},
+        )
+
+    def errors(self, names: Sequence[str], start: datetime, end: datetime) -> pd.DataFrame:
+        """Readings with a non-zero error code: name, ts, value, error_code."""
+        return self.cache.query_df(
+            f"""SELECT s.name, r.ts, {_VALUE_TEXT.format(r="r")} AS value,
+                   r.value AS numeric_value, r.error_code
+            FROM status_reading r JOIN sensor s USING (sensor_id)
+            WHERE list_contains(?, s.name) AND r.ts >= ? AND r.ts < ? AND r.error_code <> 0
+            ORDER BY s.name, r.ts""",
+            [list(names), _naive(start), _naive(end)],
+        )
+
+    def time_span(self) -> tuple[datetime, datetime] | None:
+        """The first and last reading times in the cache, or None when it holds none."""
+        first, last = self.cache.execute("SELECT min(ts), max(ts) FROM status_reading")[0]
+        return None if first is None else (first, last)
+
+    def rejected(self) -> pd.DataFrame:
+        """Rejected documents with their reasons, newest first."""
+        return self.cache.query_df(
+            "SELECT source, key, reason, rejected_at FROM rejected_document ORDER BY rejected_at DESC, key"
+        )
+
+
+class _KnownDocuments(dict):
+    """(source, key) -> (size, mtime_ns, sha256, document_id), plus every known hash."""
+
+    hashes: set[str]
+
+
+_SENSOR_COLUMNS = (
+    "pretty_name", "subsystem", "component", "group", "model", "identifier", "firmware",
+    "type", "unit", "correction_model",
+)  # fmt: skip
+
+# A reading's value as text: integers without a decimal point, strings as received.
+_VALUE_TEXT = (
+    "CASE WHEN s.type = 'integer' THEN CAST(CAST({r}.value AS BIGINT) AS VARCHAR) "
+    "ELSE coalesce(CAST({r}.value AS VARCHAR), {r}.text) END"
+)
+
+_READ_OPTIONS = (
+    f"format = 'array', columns = {_READ_COLUMNS}, filename = true, "
+    "maximum_object_size = 67108864"
+)
+
+
+def _read_error(con: duckdb.DuckDBPyConnection, path: str) -> str | None:
+    """Why DuckDB cannot read this one document as a JSON list of records, or None."""
+    try:
+        con.execute(f"SELECT count(*) FROM read_json(?, {_READ_OPTIONS})", [[path]]).fetchall()
+    except duckdb.Error as exc:
+        text = str(exc).split("\n")[0].removeprefix("Invalid Input Error: ")
+        if "top-level JSON array" in text:
+            return f"{path}: not a JSON list of status records ({text})"
+        return f"{path}: {text.replace(f'in file {chr(34)}{path}{chr(34)}, ', '').strip()}"
+    return None
+
+
+def _naive(moment: datetime) -> datetime:
+    """A UTC time without tzinfo, as the cache stores it."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment

@@ -1,0 +1,78 @@
+"""A workspace: the one folder that holds everything of a deployment.
+
+::
+
+    WORKSPACE/
+        gic.toml            every setting, written with its defaults on first use (mode 600)
+        cache.duckdb        the DuckDB cache
+        incoming/status/    the drop folder of status files (configurable)
+        raw/status/         documents fetched from the CDB, kept as received
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from data_access.cache import Cache
+from data_access.config import Config, default_config_text, load_config
+
+CONFIG_NAME = "gic.toml"
+CACHE_NAME = "cache.duckdb"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The folder of a deployment and its settings.
+
+    Use :meth:`open`; it creates the folder and its ``gic.toml`` when missing.
+    """
+
+    root: Path
+    config: Config
+
+    @classmethod
+    def open(cls, root: Path | str) -> Workspace:
+        """Open (creating if needed) the workspace at ``root``."""
+        root = Path(root).expanduser().resolve()
+        root.mkdir(parents=True, exist_ok=True)
+        config_path = root / CONFIG_NAME
+        if not config_path.exists():
+            fd = os.open(config_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(default_config_text())
+        return cls(root=root, config=load_config(config_path))
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / CONFIG_NAME
+
+    @property
+    def cache_path(self) -> Path:
+        return self.root / CACHE_NAME
+
+    def path(self, relative: str) -> Path:
+        """A folder of the workspace named in the settings, created if missing."""
+        folder = (self.root / relative).resolve()
+        if not folder.is_relative_to(self.root):
+            raise ValueError(f"{self.config_path}: folder '{relative}' lies outside the workspace")
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    @property
+    def status_drop_dir(self) -> Path:
+        return self.path(self.config.telemetry.drop_dir)
+
+    @property
+    def raw_status_dir(self) -> Path:
+        return self.path("raw/status")
+
+    def cache(self, *, read_only: bool = False) -> Cache:
+        """Open the workspace's DuckDB cache (see :class:`~data_access.cache.Cache`)."""
+        return Cache(self.cache_path, read_only=read_only)
+
+
+def resolve_workspace_root(cli_value: str | None) -> Path:
+    """``--workspace``, else ``GIC_WORKSPACE``, else ``./workspace``."""
+    return Path(cli_value or os.environ.get("GIC_WORKSPACE") or "workspace")
