@@ -68,8 +68,11 @@ def format_duration(width: timedelta) -> str:
     return f"{seconds:g}s"
 
 
-def bucket_width(start: datetime, end: datetime, max_points: int) -> timedelta:
-    """The narrowest nice bucket that draws ``[start, end)`` in at most ``max_points`` buckets.
+def bucket_width(
+    start: datetime, end: datetime, max_points: int, *, minimum: timedelta = timedelta(0)
+) -> timedelta:
+    """The narrowest nice bucket, at least ``minimum`` wide, that draws ``[start, end)`` in at
+    most ``max_points`` buckets.
 
     Parameters
     ----------
@@ -77,6 +80,8 @@ def bucket_width(start: datetime, end: datetime, max_points: int) -> timedelta:
         The time range shown.
     max_points : int
         Most buckets (points per line) wanted; at least 1.
+    minimum : timedelta, optional
+        The narrowest bucket worth drawing (the readings' cadence).
 
     Returns
     -------
@@ -87,7 +92,7 @@ def bucket_width(start: datetime, end: datetime, max_points: int) -> timedelta:
         raise ValueError(f"max_points must be at least 1, got {max_points}")
     span = max((end - start).total_seconds(), 1.0)
     for width in NICE_BUCKETS_S:
-        if span / width <= max_points:
+        if span / width <= max_points and width >= minimum.total_seconds():
             return timedelta(seconds=width)
     weeks = math.ceil(span / max_points / 604800)
     return timedelta(weeks=weeks)

@@ -27,8 +27,7 @@ def _setting(default: Any, help: str) -> Any:  # noqa: A002 - "help" reads best 
 @dataclass(frozen=True)
 class ServerConfig:
     address: str = _setting(
-        "127.0.0.1",
-        "Address the Panel server listens on; anything but loopback requires [auth] users_file",
+        "127.0.0.1", "Address the Panel server listens on (loopback only by default)"
     )
     port: int = _setting(5006, "TCP port of the Panel server")
     sync_every_s: float = _setting(
@@ -40,17 +39,13 @@ class ServerConfig:
 
 
 @dataclass(frozen=True)
-class AuthConfig:
-    users_file: str = _setting(
-        "", "File of 'user:sha256-hash' lines for Panel's basic auth; empty = no login"
-    )
-
-
-@dataclass(frozen=True)
 class TelemetryConfig:
     drop_dir: str = _setting(
         "incoming/status",
         "Folder (relative to the workspace) whose new or changed status JSON files each sync ingests",
+    )
+    cadence_min: float = _setting(
+        5.0, "Minutes between status files; the narrowest time bucket a plot draws"
     )
     stale_after_min: float = _setting(
         15.0, "A sensor whose latest reading is older than this many minutes is shown as stale"
@@ -100,7 +95,6 @@ class Config:
     """Every setting of a workspace; see ``gic config --show``."""
 
     server: ServerConfig = field(default_factory=ServerConfig)
-    auth: AuthConfig = field(default_factory=AuthConfig)
     telemetry: TelemetryConfig = field(default_factory=TelemetryConfig)
     cdb: CdbConfig = field(default_factory=CdbConfig)
 

@@ -26,6 +26,7 @@ import pandas as pd
 
 from analysis.telemetry import NUMERIC_TYPES, STATUS_FIELDS, VALUE_TYPES
 from data_access.cache import Cache
+from data_access.faults import fault_point
 
 Progress = Callable[[int, int], None]
 
@@ -125,8 +126,6 @@ def _locate_record(path: Path, name: str | None, date: str | None) -> str:
                 date is None or str(record.get("date")) == date
             ):
                 return f"record {index}"
-            if not isinstance(record, dict) and name == str(record):
-                return f"record {index} (not a JSON object)"
     except (OSError, ValueError, TypeError):
         pass
     return "a record"
@@ -276,6 +275,7 @@ class StatusStore:
                     summary.readings = self._insert_documents(
                         con, [by_path[p] for p in good], replacing, now
                     )
+                fault_point("status-ingest-before-commit")
         for path, reason in bad.items():
             summary.rejected.append((by_path[path][0].key, reason))
         for path in good:
@@ -492,7 +492,7 @@ _VALUE_TEXT = (
 )
 
 _READ_OPTIONS = (
-    f"format = 'array', columns = {_READ_COLUMNS}, filename = true, "
+    f"format = 'array', records = true, columns = {_READ_COLUMNS}, filename = true, "
     "maximum_object_size = 67108864"
 )
 
@@ -500,7 +500,7 @@ _READ_OPTIONS = (
 def _read_error(con: duckdb.DuckDBPyConnection, path: str) -> str | None:
     """Why DuckDB cannot read this one document as a JSON list of records, or None."""
     try:
-        con.execute(f"SELECT count(*) FROM read_json(?, {_READ_OPTIONS})", [[path]]).fetchall()
+        con.execute(f"SELECT * FROM read_json(?, {_READ_OPTIONS})", [[path]]).fetchall()
     except duckdb.Error as exc:
         text = str(exc).split("\n")[0].removeprefix("Invalid Input Error: ")
         if "top-level JSON array" in text:

@@ -1,0 +1,58 @@
+"""``gic config``: the workspace's settings, with their defaults and help."""
+
+from __future__ import annotations
+
+
+import pandas as pd
+
+from app.commands.common import open_workspace, write_frame
+from data_access.config import describe_config
+
+
+def register(subparsers, groups) -> None:
+    parser = subparsers.add_parser(
+        "config",
+        help="show the workspace's settings (gic.toml)",
+        description="Show every setting of the workspace's gic.toml with its value, default "
+        "and help. The file is written with every default on first use.",
+    )
+    parser.add_argument("--show", action="store_true", help="list every setting (the default)")
+    parser.add_argument(
+        "--format",
+        choices=["table", "json", "csv", "markdown"],
+        default="table",
+        help="markdown prints the README's reference table (defaults and help)",
+    )
+    parser.set_defaults(handler=show)
+
+
+def _value(config, dotted: str):
+    value = config
+    for part in dotted.split("."):
+        value = getattr(value, part)
+    return list(value) if isinstance(value, tuple) else value
+
+
+def show(args) -> int:
+    if args.format == "markdown":
+        print(markdown_reference())
+        return 0
+    ws = open_workspace(args)
+    rows = [
+        {"setting": dotted, "value": _value(ws.config, dotted), "default": default, "help": text}
+        for dotted, default, text in describe_config()
+    ]
+    print(f"# {ws.config_path}")
+    write_frame(pd.DataFrame(rows), args.format)
+    return 0
+
+
+
+
+def markdown_reference() -> str:
+    """The settings as the README's Markdown table: setting, default, what it does."""
+    lines = ["| setting | default | what it does |", "| --- | --- | --- |"]
+    for dotted, default, text in describe_config():
+        shown = list(default) if isinstance(default, tuple) else default
+        lines.append(f"| `{dotted}` | `{shown!r}` | {text} |")
+    return "\n".join(lines)

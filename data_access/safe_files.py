@@ -1,0 +1,79 @@
+"""Files written from outside data: names that cannot leave their folder, atomic writes.
+
+A name that comes from outside (a CDB row id, a burst ID, an upload) goes through
+:func:`safe_file_stem` before it becomes part of a path, and :func:`write_atomic` checks
+again that the file lands in its folder and writes it so that a reader never sees it
+half-written (temporary file in the same folder, fsync, then rename).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def safe_file_stem(text: str, *, limit: int = 80) -> str:
+    """A file name stem made from ``text`` that cannot leave its folder.
+
+    Characters other than letters, digits, ``.``, ``_`` and ``-`` become ``_`` and leading
+    dots are dropped (no ``..``, no hidden files); when that changed anything (or the text
+    is longer than ``limit``), a hash of the exact text is appended, so that distinct
+    texts keep distinct names.
+
+    Examples
+    --------
+    >>> safe_file_stem("42")
+    '42'
+    >>> safe_file_stem("../etc/passwd")[:12]
+    '_etc_passwd-'
+    """
+    stem = _UNSAFE.sub("_", text).lstrip(".")[:limit]
+    if stem != text or not stem:
+        stem = f"{stem}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+    return stem
+
+
+def write_atomic(folder: Path, name: str, content: bytes) -> Path:
+    """Write ``content`` as ``folder/name``: all of it or, if the process dies, nothing.
+
+    A file already holding exactly these bytes is left alone (its size and time still
+    say nothing changed).
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` would put the file anywhere but directly in ``folder`` (a path
+        separator, ``..``, a symbolic link leading elsewhere).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    if name in ("", ".", "..") or target.resolve().parent != folder.resolve():
+        raise ValueError(f"{folder}: file name {name!r} would lie outside the folder")
+    if (
+        target.is_file()
+        and target.stat().st_size == len(content)
+        and target.read_bytes() == content
+    ):
+        return target
+    fd, temporary = tempfile.mkstemp(dir=folder, prefix=".", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(content)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target

@@ -1,0 +1,40 @@
+"""Every data-access object of a workspace, opened once and shared by the pages.
+
+The server and the notebooks build one :class:`Stores` per workspace; views take the
+store they need (``TelemetryExplorer(stores.status)``), so the same view runs in both.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from data_access.cache import Cache
+from data_access.status_store import StatusStore
+from data_access.workspace import Workspace
+
+
+class Stores:
+    """The workspace, its cache and one store per capability, created on first use.
+
+    Parameters
+    ----------
+    workspace : Workspace
+    read_only : bool, optional
+        Open the cache without the write lock (for looking only).
+    """
+
+    def __init__(self, workspace: Workspace, *, read_only: bool = False) -> None:
+        self.workspace = workspace
+        self.cache: Cache = workspace.cache(read_only=read_only)
+
+    @classmethod
+    def open(cls, root, *, read_only: bool = False) -> Stores:
+        """Open the workspace at ``root`` (see :meth:`Workspace.open`) and its cache."""
+        return cls(Workspace.open(root), read_only=read_only)
+
+    @cached_property
+    def status(self) -> StatusStore:
+        return StatusStore(self.cache, batch_files=self.workspace.config.telemetry.batch_files)
+
+    def close(self) -> None:
+        self.cache.close()
