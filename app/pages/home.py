@@ -1,0 +1,34 @@
+"""The home page: what the workbench holds, with a link to every page."""
+
+from __future__ import annotations
+
+import importlib
+
+import panel as pn
+
+from app.pages import PAGES, PageSpec
+from app.pages.layout import APP_TITLE, page
+from data_access.stores import Stores
+
+
+def headline(spec: PageSpec, stores: Stores) -> str:
+    """The page's one-line state of things (its module's ``headline(stores)``), or ''."""
+    module = importlib.import_module(spec.module)
+    return module.headline(stores) if hasattr(module, "headline") else ""
+
+
+def create(stores: Stores):
+    cards = [
+        pn.pane.Markdown(
+            f"### [{spec.title}](./{spec.slug})\n{spec.summary}\n\n**{headline(spec, stores)}**",
+            styles={"border": "1px solid #ccd", "border-radius": "6px", "padding": "4px 12px"},
+            width=360,
+        )
+        for spec in PAGES
+    ]
+    intro = pn.pane.Markdown(
+        "The instrument scientists' workbench of the COLIBRI ground interface: calibration, "
+        "telemetry, SVOM alerts, GP2 reprocessing and GFT products, over the DuckDB cache of "
+        f"the workspace `{stores.workspace.root}`."
+    )
+    return page(APP_TITLE, pn.Column(intro, pn.FlexBox(*cards), sizing_mode="stretch_width"))

@@ -1,0 +1,102 @@
+import io
+from datetime import datetime, timedelta
+
+import holoviews as hv
+import pandas as pd
+
+from app.plots.telemetry import plot_series
+from app.views.telemetry import ALL, TelemetryExplorer, describe_age
+from data_access.demo.telemetry import write_status_files
+from data_access.status_store import documents_in
+
+TEMPERATURE = "weather-station-ws1-air-temperature"
+
+
+def test_plot_series_draws_band_line_and_errors():
+    series = pd.DataFrame({"name": ["a"] * 3, "bucket_start": pd.date_range("2026-01-01", periods=3,
+                           freq="h"), "min": [0, 1, 2], "mean": [1, 2, 3], "max": [2, 3, 4],
+                           "count": [12] * 3})  # fmt: skip
+    errors = pd.DataFrame({"name": ["a"], "ts": [pd.Timestamp("2026-01-01")],
+                           "numeric_value": [-99.0], "error_code": [3]})  # fmt: skip
+    overlay = plot_series(series, errors, {"a": "C"})
+    kinds = [type(layer) for layer in overlay]
+    assert kinds == [hv.Area, hv.Curve, hv.Scatter]
+    assert overlay.get(0).label == "a [C]"
+
+
+def test_explorer_cascades_selection_and_plots(stores, status_folder):
+    stores.status.ingest(documents_in([status_folder]))
+    view = TelemetryExplorer(stores.status)
+    assert view.start < view.end and view.param.subsystem.objects[0] == ALL
+    view.subsystem = "weather"
+    assert set(view.param.component.objects) == {ALL, "station-ws1"}
+    assert TEMPERATURE in view.param.sensors.objects
+    assert all(name.startswith("weather") for name in view.param.sensors.objects)
+    view.sensors = [TEMPERATURE]
+    view.show_last(None)
+    frame = view.series()
+    assert set(frame["name"]) == {TEMPERATURE} and frame["count"].sum() == 72
+    assert len(frame) <= view.max_points
+    pane = view._plot()
+    assert isinstance(pane.object, hv.Overlay)
+    latest = view.latest()
+    assert set(latest["subsystem"]) == {"weather"} and set(latest["state"]) <= {"ok", "stale",
+                                                                                 "error code"}
+
+
+def test_explorer_downloads_what_is_shown(stores, status_folder):
+    stores.status.ingest(documents_in([status_folder]))
+    view = TelemetryExplorer(stores.status, sensors=[TEMPERATURE])
+    view.show_last(None)
+    csv = pd.read_csv(view._download("csv"))
+    parquet = pd.read_parquet(io.BytesIO(view._download("parquet").read()))
+    assert list(csv.columns) == ["name", "bucket_start", "min", "mean", "max", "count"]
+    assert len(csv) == len(parquet) == len(view.series())
+
+
+def test_explorer_refreshes_when_readings_arrive(stores, status_folder, tmp_path):
+    stores.status.ingest(documents_in([status_folder]))
+    view = TelemetryExplorer(stores.status)
+    assert view.refresh() is False
+    later = write_status_files(tmp_path / "later", datetime(2026, 11, 1, 6), 0.01, seed=3)
+    stores.status.ingest(documents_in(later))
+    assert view.refresh() is True and view.revision == stores.status.revision()
+
+
+def test_describe_age():
+    assert [describe_age(s) for s in (5, 420, 12600, 172800)] == ["5 s", "7 min", "3.5 h", "2.0 d"]
+
+
+def test_empty_cache_shows_a_warning(stores):
+    view = TelemetryExplorer(stores.status)
+    assert view.end - view.start == timedelta(days=1)
+    assert view._freshness().alert_type == "warning"
+
+
+def test_demo_feed_writes_the_files_due(demo_copy):
+    from data_access.demo import feed_demo_status, is_demo
+    from data_access.stores import Stores
+
+    assert is_demo(demo_copy)
+    stores = Stores.open(demo_copy)
+    try:
+        folder = stores.workspace.status_drop_dir
+        before = len(list(folder.glob("*.json")))
+        newest = datetime.strptime(max(p.name for p in folder.glob("*.json")),
+                                   "status_%Y%m%dT%H%M%S.json")  # fmt: skip
+        assert feed_demo_status(stores, now=newest + timedelta(minutes=4)) == {
+            "demo feed": "nothing due"}  # fmt: skip
+        later = newest + timedelta(minutes=16)
+        assert feed_demo_status(stores, now=later) == {"demo feed": "3 new status files"}
+        assert len(list(folder.glob("*.json"))) == before + 3
+    finally:
+        stores.close()
+
+
+def test_home_headline_counts_sensors(stores, status_folder):
+    from app.pages.telemetry import headline
+
+    assert headline(stores) == "No readings yet."
+    stores.status.ingest(documents_in([status_folder]))
+    line = headline(stores)
+    assert line.startswith("210 sensors; newest reading") and "210 stale; 0 rejected" in line
