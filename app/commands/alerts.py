@@ -1,0 +1,327 @@
+"""Alert commands: ``gic alerts ingest|list|show|quarantined|operations|listen|kafka``,
+``gic sync alerts``, ``gic watch``, and the ``gic-alert-handler`` script Comet runs.
+
+``gic-alert-handler`` (:func:`handle_alert`) is what Comet's ``--cmd`` runs for every packet:
+it takes no arguments, reads the packet on stdin and the workspace from ``GIC_WORKSPACE``,
+and does what ``gic alerts ingest`` does::
+
+    GIC_WORKSPACE=/path/to/ws twistd -n comet --local-ivo=ivo://svom/colibri --receive \\
+        --receive-port=8099 --cmd=$(which gic-alert-handler)
+
+Its exit code is 0 for any well-formed packet (with or without a burst ID, stored in the
+cache or, while the cache is busy, spooled for the next sync: see
+:mod:`data_access.alert_store`), 1 for a malformed or hostile one (quarantined), 2 when
+``GIC_WORKSPACE`` is not set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from app.alert_handler import main as alert_handler_main
+from app.alert_handler import receive_stdin
+from app.commands.common import UsageError, open_workspace, write_frame
+from data_access.alert_store import receive_operations_message, receive_packet
+from data_access.stores import Stores
+from data_access.workspace import Workspace
+
+LIST_COLUMNS = [
+    "ivorn",
+    "role",
+    "burst_id",
+    "t0",
+    "ra",
+    "dec",
+    "error_deg",
+    "mission",
+    "instrument",
+    "packet_type",
+    "retraction",
+    "retracted",
+    "received_at",
+]
+
+
+def register(subparsers, groups) -> None:
+    alerts = subparsers.add_parser(
+        "alerts",
+        help="VOEvent alerts: ingest, list, receive through Comet or GCN Kafka",
+        description="VOEvent alerts into trigger files and the cache.",
+    )
+    what = alerts.add_subparsers(dest="what", metavar="WHAT", required=True)
+
+    ingest = what.add_parser(
+        "ingest",
+        help="store VOEvent packets (one on stdin, or files and folders)",
+        description="Store one packet read on stdin (what gic-alert-handler does for Comet), "
+        "or the *.xml packets of the given files and folders. A packet with an SVOM burst ID "
+        "writes trigger_<burstid>.dat. Exit 0 when every packet was well formed, 1 when one "
+        "was malformed or hostile (it is kept in the quarantine folder with the reason).",
+    )
+    ingest.add_argument("paths", nargs="*", metavar="PATH", help="packet files or folders")
+    ingest.set_defaults(handler=ingest_alerts)
+
+    listing = what.add_parser(
+        "list",
+        help="alerts newest first",
+        description="Alerts newest first (by packet date). JSON: a list of objects with ivorn, "
+        "role, burst_id (null when none), t0, ra, dec, error_deg (deg), mission, instrument, "
+        "packet_type, retraction (the packet retracts others), retracted, received_at.",
+    )
+    listing.add_argument("--format", choices=["json", "csv", "table"], default="table")
+    listing.add_argument("--limit", type=int, default=None, help="at most this many alerts")
+    listing.add_argument("--burst", default=None, metavar="BURST_ID", help="only this burst")
+    listing.set_defaults(handler=list_alerts)
+
+    show = what.add_parser("show", help="one alert with every Param and the raw XML")
+    show.add_argument("ivorn")
+    show.add_argument("--xml", action="store_true", help="print only the raw XML")
+    show.set_defaults(handler=show_alert)
+
+    quarantined = what.add_parser("quarantined", help="packets kept in quarantine, with reasons")
+    quarantined.add_argument("--format", choices=["json", "csv", "table"], default="table")
+    quarantined.set_defaults(handler=list_quarantined)
+
+    operations = what.add_parser("operations", help="the NATS operations feed, newest first")
+    operations.add_argument("--format", choices=["json", "csv", "table"], default="table")
+    operations.add_argument("--limit", type=int, default=200)
+    operations.set_defaults(handler=list_operations)
+
+    listen = what.add_parser(
+        "listen",
+        help="run the Comet broker, handing every packet to gic-alert-handler",
+        description="Start `twistd -n comet`: receive packets on [alerts.comet] receive_port "
+        "and/or subscribe to a remote broker; Comet's ivorn database and saved packets stay "
+        "in the workspace. Runs until interrupted.",
+    )
+    listen.add_argument(
+        "--remote",
+        default=None,
+        metavar="HOST:PORT",
+        help="subscribe to this broker (default: [alerts.comet] remote)",
+    )
+    listen.add_argument("--port", type=int, default=None, help="port to receive packets on")
+    listen.add_argument(
+        "--no-receive",
+        action="store_true",
+        help="only subscribe to the remote broker; do not receive locally",
+    )
+    listen.add_argument("--dry-run", action="store_true", help="print the command, run nothing")
+    listen.set_defaults(handler=listen_comet)
+
+    kafka = what.add_parser(
+        "kafka",
+        help="consume SVOM VOEvents from GCN Kafka",
+        description="Consume the [alerts.kafka] topics in the configured consumer group; each "
+        "packet's offset is committed only once it is stored. Secret from the environment "
+        "variable named by [alerts.kafka] client_secret_env.",
+    )
+    kafka.add_argument("--since", default=None, help="replay from this ISO date (UTC)")
+    kafka.add_argument("--max-messages", type=int, default=None)
+    kafka.set_defaults(handler=consume_kafka)
+
+    sync = groups["sync"].add_parser(
+        "alerts", help="store the packets and messages spooled while the cache was busy"
+    )
+    sync.set_defaults(handler=sync_alerts)
+
+    watch = subparsers.add_parser(
+        "watch",
+        help="record the NATS operations feed in the cache",
+        description="Subscribe to the [alerts.nats] subjects and record every message; "
+        "reconnects when the server goes away; a malformed message is logged and recorded "
+        "with its error. Runs until interrupted.",
+    )
+    watch.add_argument("--url", default=None, help="NATS server (default: [alerts.nats] url)")
+    watch.add_argument(
+        "--subject",
+        action="append",
+        default=None,
+        help="subject to watch (repeatable; default: [alerts.nats] subjects)",
+    )
+    watch.set_defaults(handler=watch_nats)
+
+
+# -- packets ------------------------------------------------------------------------------
+def _receive_stdin(workspace: Workspace, source: str) -> int:
+    return receive_stdin(workspace.root, source)
+
+
+def _packet_files(paths: list[str]) -> list[Path]:
+    files = []
+    for given in paths:
+        path = Path(given).expanduser()
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*.xml") if p.is_file())
+        elif path.exists():
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"{path}: no such file or folder")
+    return files
+
+
+def ingest_alerts(args) -> int:
+    workspace = open_workspace(args)
+    if not args.paths:
+        return _receive_stdin(workspace, "stdin")
+    stores = Stores(workspace)
+    try:
+        receipts, refused = stores.alerts.store_files(_packet_files(args.paths))
+    finally:
+        stores.close()
+    new = sum(r.stored for r in receipts)
+    triggers = len({r.trigger_file for r in receipts if r.trigger_file})
+    print(
+        f"{new} stored, {len(receipts) - new} duplicates, {len(refused)} quarantined; "
+        f"{triggers} trigger files"
+    )
+    for line in refused:
+        print(f"quarantined: {line}", file=sys.stderr)
+    return 1 if refused else 0
+
+
+def handle_alert() -> int:
+    """``gic-alert-handler``: the same as :func:`app.alert_handler.main` (prefer that one as
+    the console script's entry point: importing this module loads every ``gic`` command)."""
+    return alert_handler_main()
+
+
+# -- reading ------------------------------------------------------------------------------
+def list_alerts(args) -> int:
+    stores = Stores(open_workspace(args))
+    try:
+        frame = stores.alerts.alerts(limit=args.limit, burst_id=args.burst)
+    finally:
+        stores.close()
+    if args.format == "json":
+        frame = frame[
+            LIST_COLUMNS + ["event_id", "author", "packet_date", "source", "duplicates", "test"]
+        ].copy()
+        for column in ("t0", "packet_date", "received_at"):  # keep the milliseconds of T0
+            iso = frame[column].dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3]
+            frame[column] = iso.astype(object).where(frame[column].notna(), None)
+    else:
+        frame = frame[LIST_COLUMNS]
+    write_frame(frame, args.format)
+    return 0
+
+
+def show_alert(args) -> int:
+    stores = Stores(open_workspace(args))
+    try:
+        detail = stores.alerts.alert(args.ivorn)
+    finally:
+        stores.close()
+    if detail is None:
+        raise UsageError(f"no alert with ivorn {args.ivorn!r} in the cache")
+    if args.xml:
+        print(detail["raw_xml"])
+    else:
+        print(json.dumps(detail, indent=2, default=str))
+    return 0
+
+
+def list_quarantined(args) -> int:
+    stores = Stores(open_workspace(args))
+    try:
+        write_frame(stores.alerts.quarantined(), args.format)
+    finally:
+        stores.close()
+    return 0
+
+
+def list_operations(args) -> int:
+    stores = Stores(open_workspace(args))
+    try:
+        write_frame(stores.alerts.operations_messages(limit=args.limit), args.format)
+    finally:
+        stores.close()
+    return 0
+
+
+def sync_alerts(args) -> int:
+    stores = Stores(open_workspace(args))
+    try:
+        summary = stores.alerts.ingest_spool()
+    finally:
+        stores.close()
+    print(summary.describe())
+    return 0
+
+
+# -- sources ------------------------------------------------------------------------------
+def listen_comet(args) -> int:
+    from data_access.alert_sources import comet_command
+
+    workspace = open_workspace(args)
+    command = comet_command(
+        workspace, remote=args.remote, receive=not args.no_receive, receive_port=args.port
+    )
+    print(" ".join(command), file=sys.stderr)
+    if args.dry_run:
+        return 0
+    env = {**os.environ, "GIC_WORKSPACE": str(workspace.root)}
+    return subprocess.run(command, env=env, check=False).returncode
+
+
+def consume_kafka(args) -> int:
+    from data_access.alert_sources import consume_alerts, open_gcn_consumer, replay_from
+
+    workspace = open_workspace(args)
+    settings = workspace.config.alerts.kafka
+    consumer = open_gcn_consumer(settings, os.environ.get(settings.client_secret_env, ""))
+    if args.since:
+        replay_from(consumer, settings.topics, datetime.fromisoformat(args.since))
+    else:
+        consumer.subscribe(list(settings.topics))
+    try:
+        summary = consume_alerts(
+            consumer,
+            lambda packet, source: receive_packet(workspace, packet, source=source),
+            max_messages=args.max_messages,
+        )
+    finally:
+        consumer.close()
+    print(f"{summary.received} packets, {summary.quarantined} quarantined")
+    return 0
+
+
+def watch_nats(args) -> int:
+    from data_access.alert_sources import watch_operations
+
+    logging.basicConfig(level=logging.INFO, format="gic watch: %(message)s")
+    workspace = open_workspace(args)
+    settings = workspace.config.alerts.nats
+    url = args.url or settings.url
+    subjects = args.subject or list(settings.subjects)
+    if not url:
+        raise UsageError("no NATS server: set [alerts.nats] url in gic.toml or give --url")
+
+    def on_message(subject: str, data: bytes) -> None:
+        message = receive_operations_message(workspace, subject, data)
+        state = (
+            f"malformed: {message.error}"
+            if message.error
+            else (f"burst {message.burst_id}" if message.burst_id else "recorded")
+        )
+        print(f"{subject}: {state}", flush=True)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await watch_operations(
+            url, subjects, on_message, stop=stop, credentials_file=settings.credentials_file or None
+        )
+
+    asyncio.run(run())
+    return 0

@@ -1,0 +1,31 @@
+"""The Alerts page: the browser, kept live as packets arrive, the chosen alert in the URL."""
+
+from __future__ import annotations
+
+import panel as pn
+
+from app.pages.layout import page
+from app.views.alerts import AlertsBrowser
+from data_access.stores import Stores
+
+#: How often an open page looks for new alerts and operations messages (ms).
+REFRESH_MS = 2000
+
+
+def headline(stores: Stores) -> str:
+    """Alerts, bursts, and the newest burst, in one line."""
+    bursts = stores.alerts.bursts()
+    count = stores.alerts.last_change()[0]
+    if not count:
+        return "No alert received yet."
+    newest = bursts.iloc[0]["burst_id"] if len(bursts) else "none"
+    return f"{count} alerts; {len(bursts)} SVOM bursts; newest burst {newest}"
+
+
+def create(stores: Stores):
+    browser = AlertsBrowser(stores.alerts)
+    if pn.state.location is not None:
+        pn.state.location.sync(browser, {"ivorn": "ivorn", "include_tests": "tests"})
+    if pn.state.curdoc is not None:
+        pn.state.add_periodic_callback(browser.refresh, period=REFRESH_MS)
+    return page("Alerts", browser.display(), sidebar=browser.controls(), slug="alerts")
