@@ -1,0 +1,45 @@
+"""Calibration masters: frame checks, combining, building, validating and reporting.
+
+Split by noun: :mod:`.frames` (what a frame says, the checks a series passes),
+:mod:`.combine` (median and sigma-clipped mean of a stack of rows), :mod:`.masters`
+(bias, dark and flat built block by block), :mod:`.validate` (candidate against
+reference), :mod:`.verify` (the master applied to its own frames) and :mod:`.report`
+(the notes' JSON). Arrays, headers and records in; new objects out; no file is read here.
+"""
+
+from analysis.calibration.combine import METHODS, combine_rows, median_rows
+from analysis.calibration.frames import (
+    CALIBRATION_TYPES,
+    FrameInfo,
+    FrameRules,
+    FrameSelection,
+    check_frames,
+    normalise_type,
+)
+from analysis.calibration.masters import Corrections, Master, build_master, software_version
+from analysis.calibration.report import (
+    ERRORCODES,
+    REPORT_KEYS,
+    ValidationReport,
+    report_from_dict,
+)
+from analysis.calibration.validate import (
+    DEFAULT_LIMITS,
+    HeaderMismatch,
+    Limits,
+    Statistics,
+    difference_histogram,
+    difference_image,
+    image_statistics,
+    validate_master,
+)
+from analysis.calibration.verify import ResidualCheck, residual_check, verify_master
+
+__all__ = [
+    "CALIBRATION_TYPES", "DEFAULT_LIMITS", "ERRORCODES", "METHODS", "REPORT_KEYS",
+    "Corrections", "FrameInfo", "FrameRules", "FrameSelection", "HeaderMismatch", "Limits",
+    "Master", "ResidualCheck", "Statistics", "ValidationReport",
+    "build_master", "check_frames", "combine_rows", "difference_histogram", "difference_image",
+    "image_statistics", "median_rows", "normalise_type", "report_from_dict", "residual_check",
+    "software_version", "validate_master", "verify_master",
+]  # fmt: skip

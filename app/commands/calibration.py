@@ -1,0 +1,265 @@
+"""Calibration commands: ``gic calib build|validate|run|certify|trend|grid`` and
+``gic ingest calibration``.
+
+In the module style of the design notes: ``--input/-s`` (folder or file list),
+``--output/-r``, ``--config/-c``. ``build`` and ``validate`` work on files alone
+(no workspace); ``run``, ``certify``, ``trend``, ``grid`` and ``ingest`` use the workspace.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+from app.commands.common import UsageError, open_workspace, progress_bar, write_frame
+from data_access.calibration_runner import build_from_files, run_night, validate_files
+from data_access.config import CalibrationConfig, load_config
+from data_access.fits_frames import write_master
+from data_access.stores import Stores
+
+TYPES = ("bias", "dark", "flat")
+
+
+def register(subparsers, groups) -> None:
+    calib = subparsers.add_parser(
+        "calib",
+        help="build, validate and promote calibration masters",
+        description="Master bias, dark and flat: build, validate against the reference, run "
+        "a night's procedure, certify a verdict by hand, and query trends and completeness.",
+    )
+    what = calib.add_subparsers(dest="what", metavar="WHAT", required=True)
+    build = what.add_parser(
+        "build",
+        help="build a master from raw frames",
+        description="Combine raw frames (median by default) into a master. Frames that fail "
+        "the checks are left out and listed on stderr; too few good frames is an error.",
+    )
+    build.add_argument("--type", required=True, choices=TYPES)
+    build.add_argument(
+        "--input",
+        "-s",
+        nargs="+",
+        required=True,
+        metavar="PATH",
+        help="raw frames (.fits, .fits.fz) or folders of them",
+    )
+    build.add_argument("--output", "-r", required=True, metavar="MASTER.fits")
+    build.add_argument("--bias", metavar="MASTER", help="master bias (darks and flats)")
+    build.add_argument("--dark", metavar="MASTER", help="master dark (flats)")
+    build.add_argument("--config", "-c", metavar="FILE", help="a gic.toml ([calibration])")
+    build.set_defaults(handler=calib_build)
+
+    validate = what.add_parser(
+        "validate",
+        help="compare a candidate master with the reference",
+        description="Write the report (the notes' JSON) and print the verdict. Exit 0 whether "
+        "the candidate is valid or not; 2 with a message when an input cannot be used.",
+    )
+    validate.add_argument("--candidate", required=True, metavar="FILE")
+    validate.add_argument("--reference", required=True, metavar="FILE")
+    validate.add_argument("--json", required=True, metavar="REPORT.json")
+    validate.add_argument("--config", "-c", metavar="FILE", help="a gic.toml ([calibration])")
+    validate.set_defaults(handler=calib_validate)
+
+    run = what.add_parser(
+        "run",
+        help="the daily procedure for one night",
+        description="For every instrument, filter and type in the night's raw folder: build a "
+        "candidate, check it, compare it with the master in force and promote it by the cuts. "
+        "Reports go into the cache. Nothing found: nothing done.",
+    )
+    run.add_argument("--night", required=True, metavar="YYYYMMDD")
+    run.add_argument("--force", action="store_true", help="build again what was already built")
+    run.set_defaults(handler=calib_run)
+
+    certify = what.add_parser(
+        "certify",
+        help="certify a report's verdict by hand",
+        description="Mark a master good (promotes it) or bad (demotes it), with a comment; "
+        "the automatic verdict is kept beside it.",
+    )
+    certify.add_argument("--report", type=int, required=True, metavar="ID")
+    verdict = certify.add_mutually_exclusive_group(required=True)
+    verdict.add_argument("--good", action="store_true")
+    verdict.add_argument("--bad", action="store_true")
+    certify.add_argument("--comment", required=True)
+    certify.add_argument("--user", default=None, help="default: the login name")
+    certify.set_defaults(handler=calib_certify)
+
+    trend = what.add_parser("trend", help="reports of one type over time")
+    trend.add_argument("--type", required=True, choices=TYPES)
+    trend.add_argument("--instrument")
+    trend.add_argument("--filter")
+    trend.add_argument("--start", help="ISO time, UTC")
+    trend.add_argument("--end", help="ISO time, UTC (excluded)")
+    trend.add_argument("--format", choices=["json", "csv", "table"], default="table")
+    trend.set_defaults(handler=calib_trend)
+
+    grid = what.add_parser("grid", help="completeness: night x instrument x filter x type")
+    grid.add_argument("--first", required=True, metavar="YYYYMMDD")
+    grid.add_argument("--last", required=True, metavar="YYYYMMDD")
+    grid.add_argument("--type", choices=TYPES)
+    grid.add_argument("--format", choices=["json", "csv", "table"], default="table")
+    grid.set_defaults(handler=calib_grid)
+
+    ingest = groups["ingest"].add_parser(
+        "calibration",
+        help="ingest calibration report JSON files",
+        description="Put validation reports (the notes' JSON, e.g. from TCS through the CDB) "
+        "into the cache; the same file twice adds nothing. Exit 1 if any file was rejected.",
+    )
+    ingest.add_argument("paths", nargs="+", metavar="REPORT.json", help="files or folders")
+    ingest.set_defaults(handler=ingest_calibration)
+
+
+def _config(args) -> CalibrationConfig:
+    return load_config(Path(args.config)).calibration if args.config else CalibrationConfig()
+
+
+def _night(text: str, option: str) -> date:
+    try:
+        return datetime.strptime(text, "%Y%m%d").date()
+    except ValueError:
+        raise UsageError(f"{option} '{text}' is not a date YYYYMMDD") from None
+
+
+def calib_build(args) -> int:
+    output = Path(args.output)
+    with progress_bar(f"combining {args.type} frames") as progress:
+        built = build_from_files(
+            args.input,
+            args.type,
+            config=_config(args),
+            bias=Path(args.bias) if args.bias else None,
+            dark=Path(args.dark) if args.dark else None,
+            progress=progress,
+        )
+    for name, reason in built.left_out:
+        print(f"left out {name}: {reason}", file=sys.stderr)
+    write_master(output, built.master.data, built.master.header)
+    print(
+        f"{output}: master {args.type} of {len(built.selection.good)} frame(s) "
+        f"({built.master.header['COMBMETH']})"
+    )
+    if built.residual is not None:
+        r = built.residual
+        print(
+            f"residual check: mean {r.mean:.4g}, noise {r.noise:.4g} (frames' own "
+            f"{r.expected_noise:.4g}): {'passed' if r.passed else 'FAILED: ' + r.reason}"
+        )
+    return 0
+
+
+def calib_validate(args) -> int:
+    report = validate_files(args.candidate, args.reference, config=_config(args))
+    target = Path(args.json)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+    verdict = "VALID" if report.valid else "INVALID: " + "; ".join(report.reasons)
+    print(
+        f"{args.candidate}: MEANDIFF {report.meandiff:.4g}, RMSDIFF {report.rmsdiff:.4g}: {verdict}"
+    )
+    return 0
+
+
+def calib_run(args) -> int:
+    night = _night(args.night, "--night")
+    ws = open_workspace(args)
+    config = ws.config.calibration
+    folder = ws.path(config.raw_dir) / config.night_folder.format(night=f"{night:%Y%m%d}")
+    stores = Stores(ws)
+    try:
+        with progress_bar(f"calibration night {night:%Y%m%d}") as progress:
+            outcomes = run_night(
+                stores.calibration,
+                night,
+                folder,
+                config=config,
+                force=args.force,
+                reports_dir=ws.path(config.reports_dir),
+                progress=progress,
+            )
+    finally:
+        stores.close()
+    if not outcomes:
+        print(f"{folder}: no calibration frames; nothing done")
+    for o in outcomes:
+        detail = f": {o.detail}" if o.detail else ""
+        print(f"{o.caltype} {o.instrument} {o.filter}: {o.n_frames} frame(s), {o.action}{detail}")
+        for name, reason in o.left_out:
+            print(f"  left out {name}: {reason}", file=sys.stderr)
+    return 0
+
+
+def calib_certify(args) -> int:
+    stores = Stores(open_workspace(args))
+    try:
+        stores.calibration.certify(
+            args.report, bool(args.good), comment=args.comment, user=args.user or getpass.getuser()
+        )
+    finally:
+        stores.close()
+    print(f"report {args.report} certified {'good' if args.good else 'bad'}")
+    return 0
+
+
+def _utc(text: str | None, option: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{option} '{text}' is not an ISO 8601 time") from None
+
+
+def calib_trend(args) -> int:
+    stores = Stores(open_workspace(args), read_only=True)
+    try:
+        frame = stores.calibration.trend(
+            args.type,
+            args.instrument,
+            args.filter,
+            _utc(args.start, "--start"),
+            _utc(args.end, "--end"),
+        )
+    finally:
+        stores.close()
+    write_frame(frame, args.format)
+    return 0
+
+
+def calib_grid(args) -> int:
+    first, last = _night(args.first, "--first"), _night(args.last, "--last")
+    if last < first:
+        raise UsageError(f"--last {args.last} is before --first {args.first}")
+    stores = Stores(open_workspace(args), read_only=True)
+    try:
+        frame = stores.calibration.completeness(first, last, args.type)
+    finally:
+        stores.close()
+    write_frame(frame, args.format)
+    return 0
+
+
+def ingest_calibration(args) -> int:
+    paths = []
+    for given in args.paths:
+        path = Path(given)
+        if path.is_dir():
+            paths += sorted(path.rglob("*.json"))
+        elif path.is_file():
+            paths.append(path)
+        else:
+            raise FileNotFoundError(f"{given}: no such file or folder")
+    stores = Stores(open_workspace(args))
+    try:
+        summary = stores.calibration.ingest_reports(paths)
+    finally:
+        stores.close()
+    print(summary.describe())
+    for _, reason in summary.rejected:
+        print(f"rejected: {reason}", file=sys.stderr)
+    return 1 if summary.rejected else 0

@@ -1,0 +1,453 @@
+"""Calibration views: the trends of one type of master, and the detail of one master.
+
+The same views run in the server's Bias, Dark and Flat pages and in a notebook::
+
+    stores = Stores.open("demo-workspace")
+    trends = CalibrationTrends(stores.calibration, caltype="bias")
+    trends.report_id = trends.table().iloc[-1]["report_id"]   # what clicking a date does
+    trends                                                      # plots, tables, the master
+
+:class:`CalibrationTrends` owns the selection (instrument, filter, nights) and the
+tables; :class:`MasterDetail` shows one master: its image, its difference with the
+reference, the difference histogram, and the certification by hand.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime, timedelta
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import panel as pn
+import param
+
+from analysis.calibration import CALIBRATION_TYPES
+from app.plots.calibration import (
+    kind_label,
+    plot_completeness,
+    plot_histogram,
+    plot_image,
+    plot_statistic,
+)
+from data_access.calibration_store import CalibrationStore, CalibrationStoreError, limits_for
+
+ALL = "(all)"
+#: Quick ranges of the sidebar, in nights ending at the newest master.
+QUICK_NIGHTS = {"7 n": 7, "30 n": 30, "60 n": 60}
+DEFAULT_NIGHTS = 60
+#: Widest a plot of the master's detail is drawn, in screen pixels.
+IMAGE_WIDTH = 520
+
+#: The table of masters: store column to the name shown (FITS keywords keep their spelling).
+TABLE_COLUMNS = {
+    "date": "DATE", "night": "night", "instrument": "INSTRUME", "filter": "FILTER",
+    "mean": "MEAN", "median": "MEDIAN", "rms": "RMS", "meandiff": "MEANDIFF",
+    "mediandif": "MEDIANDIF", "rmsdiff": "RMSDIFF", "unit": "unit", "automatic": "automatic",
+    "certification": "certified", "verdict_text": "verdict", "status": "status",
+    "im_name": "IM_NAME", "report_id": "report_id",
+}  # fmt: skip
+
+
+def _download(frame: pd.DataFrame, kind: str) -> io.BytesIO:
+    """A table as CSV or Parquet bytes, for a FileDownload."""
+    buffer = io.BytesIO()
+    if kind == "csv":
+        buffer.write(frame.to_csv(index=False).encode())
+    else:
+        frame.to_parquet(buffer, index=False)
+    buffer.seek(0)
+    return buffer
+
+
+def download_buttons(name: str, table) -> pn.Row:
+    """CSV and Parquet buttons that download ``table()`` as ``name.csv`` / ``name.parquet``."""
+    return pn.Row(
+        *(
+            pn.widgets.FileDownload(
+                callback=lambda kind=kind: _download(table(), kind),
+                filename=f"{name}.{kind}",
+                label=f"{kind.upper()}",
+                color="primary",
+                width=90,
+                margin=(2, 4),
+            )  # fmt: skip
+            for kind in ("csv", "parquet")
+        )
+    )
+
+
+def _pane(plot) -> pn.pane.HoloViews:
+    """A plot of the master's detail, side by side with the others."""
+    return pn.pane.HoloViews(plot, sizing_mode="stretch_width", max_width=IMAGE_WIDTH)
+
+
+def current_user() -> str:
+    """Who is logged in on the server (``pn.state.user``), else 'anonymous'."""
+    return pn.state.user or "anonymous"
+
+
+class MasterDetail(pn.viewable.Viewer):
+    """One master: its image, the difference with its reference, the difference histogram
+    with the limits drawn, its verdict, and the certification by hand (good or bad)."""
+
+    store = param.ClassSelector(class_=CalibrationStore, constant=True)
+    report_id = param.Integer(default=None, allow_None=True, doc="the report shown")
+    comment = param.String(default="", doc="why the verdict is certified by hand")
+    message = param.String(default="", doc="what the last certification did")
+    revision = param.Integer(default=0, doc="bumped after each certification")
+
+    def __init__(self, store: CalibrationStore, **params) -> None:
+        super().__init__(store=store, **params)
+
+    # -- data ---------------------------------------------------------------------------
+    def summary(self) -> dict | None:
+        """The report shown: its row of the trend table plus reasons and residual check."""
+        if self.report_id is None:
+            return None
+        stored = self.store.report(self.report_id)
+        report, extra = stored["report"], stored["extra"]
+        return {
+            "im_name": report.get("IM_NAME"), "caltype": report.get("TYPE"),
+            "date": report.get("DATE"), "instrument": report.get("INSTRUME"),
+            "filter": report.get("FILTER"), "valid": report["VALID"]["value"],
+            "reasons": extra.get("reasons") or [], "residual": extra.get("residual"),
+            "values": {k: report[k]["value"] for k in ("MEAN", "MEDIAN", "RMS", "MEANDIFF",
+                                                         "MEDIANDIF", "RMSDIFF")},
+        }  # fmt: skip
+
+    def certify(self, good: bool) -> None:
+        """Certify the report shown as good or bad with :attr:`comment`, as the current user."""
+        if self.report_id is None:
+            raise CalibrationStoreError("pick a master first (click a date)")
+        self.store.certify(self.report_id, good, comment=self.comment, user=current_user())
+        verdict = "good" if good else "bad"
+        self.message = f"Report {self.report_id} certified {verdict} by {current_user()}."
+        self.comment = ""
+        self.revision += 1
+
+    def _certify_clicked(self, good: bool) -> None:
+        try:
+            self.certify(good)
+        except (CalibrationStoreError, ValueError, OSError) as exc:
+            self.message = f"Not certified: {exc}"
+            if pn.state.notifications is not None:
+                pn.state.notifications.error(str(exc))
+
+    # -- display ------------------------------------------------------------------------
+    @param.depends("report_id", "revision")
+    def _header(self):
+        info = self.summary()
+        if info is None:
+            return pn.pane.Markdown("*Click a date on a plot or a row of the table to see "
+                                    "that master.*")  # fmt: skip
+        verdict = "valid" if info["valid"] else "**invalid**"
+        lines = [f"### {info['im_name']}",
+                 f"{info['caltype']} of {kind_label(info['instrument'], info['filter'])}, "
+                 f"first frame {info['date']}; automatic verdict {verdict}"]  # fmt: skip
+        lines += [f"- {reason}" for reason in info["reasons"]]
+        residual = info["residual"]
+        if residual:
+            state = "passed" if residual["passed"] else f"failed ({residual['reason']})"
+            lines.append(
+                f"Residual check (the master applied to its own frames): mean "
+                f"{residual['mean']:.4g}, noise {residual['noise']:.4g} for an expected "
+                f"{residual['expected_noise']:.4g}: {state}."
+            )
+        return pn.pane.Markdown("\n\n".join(lines), sizing_mode="stretch_width")
+
+    @param.depends("report_id")
+    def _images(self):
+        if self.report_id is None:
+            return pn.Spacer(height=0)
+        info = self.summary()
+        flat = info["caltype"] == "flat"
+        master = self.store.master_image(self.report_id)
+        difference = self.store.difference_image(self.report_id)
+        histogram = self.store.histogram(self.report_id)
+        panes = [
+            pn.pane.Markdown("Only the report came: no master file here.", width=IMAGE_WIDTH)
+            if master is None
+            else _pane(plot_image(master[0], title="master (zscale)")),
+            pn.pane.Markdown("No reference master: no difference image.", width=IMAGE_WIDTH)
+            if difference is None
+            else _pane(plot_image(difference, title=f"new {'/' if flat else '−'} ref (zscale)")),
+        ]
+        if histogram is not None:
+            counts, edges, limits = histogram
+            plot = plot_histogram(
+                counts, edges, title="histogram (limits dashed)",
+                limits=None if limits is None else limits.meandiff,
+                center=info["values"]["MEDIANDIF"], xlabel="new / ref" if flat else "new − ref",
+            )  # fmt: skip
+            panes.append(_pane(plot))
+        return pn.Row(*panes, sizing_mode="stretch_width")
+
+    def certification(self) -> pn.Column:
+        """The form: a comment, 'Mark good' and 'Mark bad', and what the last one did."""
+        good = pn.widgets.Button(label="Mark good", color="success", width=120)
+        bad = pn.widgets.Button(label="Mark bad", color="danger", width=120)
+        good.on_click(lambda _: self._certify_clicked(True))
+        bad.on_click(lambda _: self._certify_clicked(False))
+        comment = pn.widgets.TextInput.from_param(
+            self.param.comment, label="Certify by hand (comment)",
+            placeholder="why this verdict", width=420,
+        )  # fmt: skip
+        return pn.Column(
+            pn.Row(comment, good, bad, align="end"),
+            pn.pane.Markdown(self.param.message, margin=(0, 10)),
+            visible=self.param.report_id.rx().rx.is_not(None),
+        )
+
+    def __panel__(self):
+        return pn.Column(self._header, self._images, self.certification(),
+                         sizing_mode="stretch_width")  # fmt: skip
+
+
+class CalibrationTrends(pn.viewable.Viewer):
+    """The masters of one type (bias, dark or flat) over a range of nights.
+
+    For each INSTRUME and FILTER: MEDIAN and RMS against DATE, MEDIANDIF and RMSDIFF
+    against DATE with the validity limits; the table of statistics with the automatic
+    verdict and the certification; a warning naming every invalid master in the range;
+    the completeness grid; a download of every table. Clicking a date (a point or a row)
+    shows that master in :attr:`detail`.
+    """
+
+    store = param.ClassSelector(class_=CalibrationStore, constant=True)
+    caltype = param.Selector(default="bias", objects=list(CALIBRATION_TYPES), constant=True)
+    instrument = param.Selector(default=ALL, objects=[ALL], check_on_set=False)
+    filter = param.Selector(default=ALL, objects=[ALL], check_on_set=False)
+    start = param.CalendarDate(default=None, doc="first night shown")
+    end = param.CalendarDate(default=None, doc="last night shown")
+    report_id = param.Integer(default=None, allow_None=True, doc="the master shown")
+    detail = param.ClassSelector(class_=MasterDetail, doc="the master clicked")
+
+    def __init__(self, store: CalibrationStore, **params) -> None:
+        super().__init__(store=store, **params)
+        self._kinds = store.kinds(self.caltype)
+        self.tap_streams: dict[str, hv.streams.Tap] = {}
+        self.detail = MasterDetail(store, report_id=self.report_id)
+        self.param.watch(lambda e: setattr(self.detail, "report_id", e.new), "report_id")
+        self._update_choices()
+        if self.start is None or self.end is None:
+            self.show_last(DEFAULT_NIGHTS)
+
+    # -- selection ----------------------------------------------------------------------
+    @param.depends("instrument", watch=True)
+    def _update_choices(self) -> None:
+        kinds = self._kinds
+        self.param.instrument.objects = [ALL, *sorted(set(kinds["instrument"]))]
+        if self.instrument not in self.param.instrument.objects:
+            self.instrument = ALL
+        if self.instrument != ALL:
+            kinds = kinds[kinds["instrument"] == self.instrument]
+        self.param.filter.objects = [ALL, *sorted(set(kinds["filter"]))]
+        if self.filter not in self.param.filter.objects:
+            self.filter = ALL
+
+    def newest_night(self) -> date:
+        """The night of the newest master of this type (last night's when there is none)."""
+        trend = self.store.trend(self.caltype)
+        if trend.empty:
+            return self.store.night_of(datetime.now()) - timedelta(days=1)
+        return pd.Timestamp(trend["night"].max()).date()
+
+    def show_last(self, nights: int | None) -> None:
+        """Show the last ``nights`` nights up to the newest master (every night when None)."""
+        trend = self.store.trend(self.caltype)
+        end = self.newest_night()
+        start = pd.Timestamp(trend["night"].min()).date() if len(trend) else end
+        if nights is not None:
+            start = max(start, end - timedelta(days=nights - 1))
+        self.param.update(start=start, end=end)
+
+    def _choice(self, value: str) -> str | None:
+        return None if value == ALL else value
+
+    # -- data ---------------------------------------------------------------------------
+    def trend(self) -> pd.DataFrame:
+        """The reports of the selection whose night lies in [start, end]."""
+        first = datetime.combine(self.start, datetime.min.time()) - timedelta(days=1)
+        last = datetime.combine(self.end, datetime.min.time()) + timedelta(days=2)
+        frame = self.store.trend(self.caltype, self._choice(self.instrument),
+                                 self._choice(self.filter), first, last)  # fmt: skip
+        nights = pd.to_datetime(frame["night"]).dt.date
+        return frame[(nights >= self.start) & (nights <= self.end)].reset_index(drop=True)
+
+    def table(self) -> pd.DataFrame:
+        """The masters, newest first: MEAN ... RMSDIFF, automatic verdict, certification."""
+        frame = self.trend()
+        frame["automatic"] = np.where(frame["valid"].astype(bool), "OK", "invalid")
+        certified = frame["certified"].astype("boolean")
+        frame["certification"] = [
+            "" if pd.isna(c) else f"{'good' if c else 'bad'} by {who}: {comment}"
+            for c, who, comment in zip(
+                certified, frame["certified_by"], frame["comment"], strict=True
+            )  # fmt: skip
+        ]
+        frame["verdict_text"] = np.where(frame["verdict"].astype(bool), "OK", "invalid")
+        frame["night"] = pd.to_datetime(frame["night"]).dt.date
+        frame = frame.iloc[::-1].reset_index(drop=True)  # newest first
+        return frame[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS)
+
+    def invalid(self) -> pd.DataFrame:
+        """Every master of this type in the range whose verdict in force is bad, any kind."""
+        first = datetime.combine(self.start, datetime.min.time()) - timedelta(days=1)
+        last = datetime.combine(self.end, datetime.min.time()) + timedelta(days=2)
+        frame = self.store.invalid(first, last, self.caltype)
+        nights = pd.to_datetime(frame["night"]).dt.date
+        frame = frame[(nights >= self.start) & (nights <= self.end)].reset_index(drop=True)
+        frame["reasons"] = [
+            "; ".join(self.store.report(int(row.report_id))["extra"].get("reasons") or [])
+            if pd.isna(row.certified)
+            else f"certified bad by {row.certified_by}: {row.comment}"
+            for row in frame.itertuples()
+        ]
+        return frame
+
+    def completeness(self) -> pd.DataFrame:
+        """Night × instrument × filter of this type: arrived, frames, verdict."""
+        grid = self.store.completeness(self.start, self.end, self.caltype)
+        if self.instrument != ALL:
+            grid = grid[grid["instrument"] == self.instrument]
+        if self.filter != ALL:
+            grid = grid[grid["filter"] == self.filter]
+        return grid.reset_index(drop=True)
+
+    def limits(self, statistic: str) -> list[tuple[float, float]]:
+        """The distinct limits on ``meandiff`` or ``rmsdiff`` of the kinds selected."""
+        kinds = self._kinds
+        for column, value in (("instrument", self.instrument), ("filter", self.filter)):
+            if value != ALL:
+                kinds = kinds[kinds[column] == value]
+        return sorted({
+            getattr(limits_for(self.store.config, self.caltype, i, f), statistic)
+            for i, f in zip(kinds["instrument"], kinds["filter"], strict=True)
+        })  # fmt: skip
+
+    def select_nearest(self, when, value: float | None = None, column: str = "median") -> None:
+        """Show the master nearest to a clicked point (DATE, and ``column`` when given)."""
+        frame = self.trend()
+        if frame.empty or when is None:
+            return
+        moment = (
+            pd.Timestamp(when, unit="ms") if isinstance(when, int | float) else pd.Timestamp(when)
+        )
+        times = pd.to_datetime(frame["date"])
+        distance = (times - moment).abs().dt.total_seconds() / 3600.0
+        if value is not None and column in frame and frame[column].notna().any():
+            spread = float(np.nanmax(frame[column]) - np.nanmin(frame[column])) or 1.0
+            distance = distance + 24.0 * ((frame[column] - value).abs() / spread).fillna(1.0)
+        self.report_id = int(frame.loc[distance.idxmin(), "report_id"])
+
+    # -- display ------------------------------------------------------------------------
+    def _unit(self, frame: pd.DataFrame, difference: bool) -> str:
+        if difference and self.caltype == "flat":
+            return "ratio"
+        units = frame["unit"].dropna().unique() if len(frame) else []
+        return str(units[0]) if len(units) == 1 else ""
+
+    def _tapped(self, plot, column: str) -> pn.pane.HoloViews:
+        """The plot in a pane; a tap on it shows the master nearest to the point tapped."""
+        stream = hv.streams.Tap(source=plot)
+        stream.add_subscriber(lambda x, y: self.select_nearest(x, y, column))
+        self.tap_streams[column] = stream
+        return pn.pane.HoloViews(plot, sizing_mode="stretch_width", min_height=260)
+
+    @param.depends("instrument", "filter", "start", "end", "detail.revision")
+    def _plots(self):
+        frame = self.trend()
+        name = self.caltype
+        plots = [
+            ("median", plot_statistic(frame, "median", title=f"MEDIAN of the master {name}",
+                                      unit=self._unit(frame, False))),
+            ("rms", plot_statistic(frame, "rms", title=f"RMS of the master {name}",
+                                   unit=self._unit(frame, False))),
+            ("mediandif", plot_statistic(frame, "mediandif", title="MEDIANDIF (new vs ref), "
+                                         "MEANDIFF limits dashed", unit=self._unit(frame, True),
+                                         limits=self.limits("meandiff"))),
+            ("rmsdiff", plot_statistic(frame, "rmsdiff", title="RMSDIFF (new vs ref), limits "
+                                       "dashed", unit=self._unit(frame, True),
+                                       limits=self.limits("rmsdiff"))),
+        ]  # fmt: skip
+        panes = [self._tapped(plot, column) for column, plot in plots]
+        return pn.GridBox(*panes, ncols=2, sizing_mode="stretch_width")
+
+    @param.depends("start", "end", "detail.revision")
+    def _banner(self):
+        bad = self.invalid()
+        if bad.empty:
+            return pn.pane.Alert(f"Every master {self.caltype} from {self.start} to {self.end} "
+                                 "passed.", alert_type="success")  # fmt: skip
+        items = [
+            f"- night **{pd.Timestamp(row.night):%Y-%m-%d} "
+            f"{kind_label(row.instrument, row.filter)}** {row.im_name}: "
+            f"{row.reasons or 'invalid'}"
+            for row in bad.itertuples()
+        ]
+        return pn.pane.Alert(
+            f"**{len(bad)} invalid master {self.caltype}(s) from {self.start} to {self.end}:**\n\n"
+            + "\n".join(items),
+            alert_type="danger",
+        )
+
+    @param.depends("instrument", "filter", "start", "end", "detail.revision")
+    def _table(self):
+        frame = self.table()
+        table = pn.widgets.Tabulator(
+            frame, pagination="local", page_size=12, disabled=True, show_index=False,
+            selectable=1, sizing_mode="stretch_width", hidden_columns=["report_id"],
+            formatters={c: {"type": "money", "precision": 4, "thousand": False, "symbol": ""}
+                        for c in ("MEAN", "MEDIAN", "RMS", "MEANDIFF", "MEDIANDIF", "RMSDIFF")},
+        )  # fmt: skip
+        table.param.watch(self._row_selected, "selection")
+        return table
+
+    def _row_selected(self, event) -> None:
+        if event.new:
+            self.report_id = int(event.obj.value.iloc[event.new[0]]["report_id"])
+
+    @param.depends("instrument", "filter", "start", "end", "detail.revision")
+    def _completeness(self):
+        grid = self.completeness()
+        if grid.empty:
+            return pn.pane.Markdown("No series expected or seen in this range.")
+        return pn.pane.HoloViews(plot_completeness(grid), sizing_mode="stretch_width")
+
+    def _quick_button(self, label: str) -> pn.widgets.Button:
+        button = pn.widgets.Button(label=label, color="light", width=52, margin=(5, 2))
+        button.on_click(lambda _: self.show_last(QUICK_NIGHTS.get(label)))
+        return button
+
+    def controls(self) -> pn.Column:
+        """Instrument, filter, nights, quick ranges, and the downloads of every table."""
+        name = self.caltype
+        return pn.Column(
+            pn.widgets.Select.from_param(self.param.instrument, label="Instrument (INSTRUME)"),
+            pn.widgets.Select.from_param(self.param.filter, label="Filter (FILTER)"),
+            pn.widgets.DatePicker.from_param(self.param.start, label="First night"),
+            pn.widgets.DatePicker.from_param(self.param.end, label="Last night"),
+            pn.Row(*(self._quick_button(label) for label in [*QUICK_NIGHTS, "all"])),
+            pn.pane.Markdown("**Download** the masters"),
+            download_buttons(f"{name}_masters", self.table),
+            pn.pane.Markdown("the invalid masters"),
+            download_buttons(f"{name}_invalid", self.invalid),
+            pn.pane.Markdown("the completeness grid"),
+            download_buttons(f"{name}_completeness", self.completeness),
+            sizing_mode="stretch_width",
+        )
+
+    def display(self) -> pn.Column:
+        """Banner, the four trends, the table, the master clicked, the completeness grid."""
+        return pn.Column(
+            self._banner, self._plots,
+            pn.pane.Markdown(f"### Masters {self.caltype}: click a row or a point to see it"),
+            self._table, self.detail, pn.pane.Markdown("### Completeness"), self._completeness,
+            sizing_mode="stretch_width",
+        )  # fmt: skip
+
+    def __panel__(self):
+        return pn.Row(pn.Column(self.controls(), width=300), self.display(),
+                      sizing_mode="stretch_width")  # fmt: skip

@@ -1,0 +1,323 @@
+"""FITS frames on disk: raw calibration frames read by blocks of rows, masters written whole.
+
+A raw frame is opened by :func:`open_frame`, which reads the header, refuses a file
+that cannot be a frame (truncated, not 2D, absurdly large, a required keyword
+missing) with a :class:`FrameError` naming the file, and describes it
+(:class:`~analysis.calibration.frames.FrameInfo`) from its header and a sample of
+rows. Its pixels are then read a block of rows at a time: plain ``.fits`` by
+``readinto`` at the block's offset (no memory map, so the process holds only the
+blocks it asked for), tile-compressed ``.fits.fz`` through astropy's ``section``
+(only the tiles of those rows are decompressed).
+
+Masters are written by :func:`write_master` to a temporary file beside the target,
+flushed to disk, then renamed over it: a reader sees the old file or the new one.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+from astropy.utils.exceptions import AstropyUserWarning
+
+from analysis.calibration.frames import FrameInfo, normalise_type
+
+#: Largest frame accepted, in pixels (16384 × 16384); anything bigger is refused unread.
+MAX_PIXELS = 2**28
+
+#: Rows read to describe a frame (median, saturation, finite fraction).
+SAMPLE_ROWS = 64
+
+FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.fz", ".fit.fz", ".fz")
+
+_RAW_DTYPES = {8: ">u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
+
+
+class FrameError(ValueError):
+    """A file that cannot be used as a frame; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class HeaderKeys:
+    """The header keywords a camera writes (``[calibration]`` settings)."""
+
+    caltype: str = "IMAGETYP"
+    instrument: str = "INSTRUME"
+    filter: str = "FILTER"
+    exptime: str = "EXPTIME"
+    date: str = "DATE-OBS"
+    saturation: str = "SATURATE"
+
+
+def is_fits_name(path: Path) -> bool:
+    """Whether a file name ends like a FITS file (``.fits``, ``.fit``, ``.fits.fz``...)."""
+    return path.name.lower().endswith(FITS_SUFFIXES)
+
+
+def _image_hdu(hdul: fits.HDUList, path: Path) -> int:
+    """Index of the first HDU holding an image (the primary, or a compressed extension)."""
+    for index, hdu in enumerate(hdul):
+        if isinstance(hdu, fits.CompImageHDU) or (
+            hdu.header.get("NAXIS", 0) >= 2 and isinstance(hdu, fits.PrimaryHDU | fits.ImageHDU)
+        ):
+            return index
+    raise FrameError(f"{path}: no image in the file (NAXIS < 2 in every HDU)")
+
+
+def _shape(header: fits.Header, path: Path, max_pixels: int) -> tuple[int, int]:
+    naxis = int(header.get("ZNAXIS", header.get("NAXIS", 0)))
+    prefix = "ZNAXIS" if "ZNAXIS" in header else "NAXIS"
+    dims = [int(header.get(f"{prefix}{k}", 0)) for k in range(1, naxis + 1)]
+    if naxis < 2 or any(d != 1 for d in dims[2:]):
+        raise FrameError(f"{path}: image of {naxis} axes {dims}, expected a 2D frame")
+    nx, ny = dims[0], dims[1]
+    if nx <= 0 or ny <= 0 or nx * ny > max_pixels:
+        raise FrameError(
+            f"{path}: {nx} × {ny} pixels, expected a frame of 1 to {max_pixels} pixels"
+        )
+    return ny, nx
+
+
+class FitsFrame:
+    """One image of a FITS file, read by rows: ``frame[r0:r1]`` → float32 rows in ADU.
+
+    Use :func:`open_frame` or :func:`open_master`; close with :meth:`close` or ``with``.
+    """
+
+    def __init__(self, path: Path, *, max_pixels: int = MAX_PIXELS) -> None:
+        self.path = Path(path)
+        self._hdul, truncated = _open_hdul(self.path)
+        try:
+            self._index = _image_hdu(self._hdul, self.path)
+            hdu = self._hdul[self._index]
+            self.header: fits.Header = hdu.header
+            self.shape: tuple[int, int] = _shape(hdu.header, self.path, max_pixels)
+            if truncated:
+                raise FrameError(f"{self.path}: truncated: {truncated}")
+            self._compressed = isinstance(hdu, fits.CompImageHDU)
+            if not self._compressed:
+                self._prepare_plain(hdu)
+        except BaseException:
+            self._hdul.close()
+            raise
+
+    def _prepare_plain(self, hdu) -> None:
+        bitpix = int(self.header["BITPIX"])
+        if bitpix not in _RAW_DTYPES:
+            raise FrameError(f"{self.path}: BITPIX {bitpix} is not a FITS image type")
+        self._raw = np.dtype(_RAW_DTYPES[bitpix])
+        self._offset = int(self._hdul.fileinfo(self._index)["datLoc"])
+        self._bscale = float(self.header.get("BSCALE", 1.0))
+        self._bzero = float(self.header.get("BZERO", 0.0))
+        blank = self.header.get("BLANK") if bitpix > 0 else None
+        self._blank = None if blank is None else int(blank)
+        ny, nx = self.shape
+        needed = self._offset + ny * nx * self._raw.itemsize
+        size = self.path.stat().st_size
+        if size < needed:
+            raise FrameError(
+                f"{self.path}: truncated: the file holds {size} bytes, its header "
+                f"announces {needed} ({nx} × {ny} pixels of BITPIX {bitpix})"
+            )
+        self._handle = open(self.path, "rb")  # noqa: SIM115 - closed by close()
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        if not isinstance(rows, slice):
+            raise TypeError(f"{self.path}: frames are read by row slices, got {rows!r}")
+        start, stop, step = rows.indices(self.shape[0])
+        if self._compressed:
+            return np.asarray(self._hdul[self._index].section[start:stop:step], dtype=np.float32)
+        if step == 1:
+            return self._read_rows(start, stop)
+        parts = [self._read_rows(r, r + 1) for r in range(start, stop, step)]
+        return np.concatenate(parts) if parts else np.empty((0, self.shape[1]), np.float32)
+
+    def _read_rows(self, start: int, stop: int) -> np.ndarray:
+        out = np.empty((max(0, stop - start), self.shape[1]), np.float32)
+        self.read_into(slice(start, stop), out)
+        return out
+
+    def read_into(self, rows: slice, out: np.ndarray) -> None:
+        """Read consecutive rows into ``out`` (float32, shape (rows, nx)), in ADU.
+
+        Safe to call from several threads at once (positional reads).
+        """
+        start, stop, step = rows.indices(self.shape[0])
+        if self._compressed or step != 1:
+            out[...] = self[rows]
+            return
+        nx = self.shape[1]
+        raw = np.empty((max(0, stop - start), nx), self._raw)
+        offset = self._offset + start * nx * self._raw.itemsize
+        if os.preadv(self._handle.fileno(), [memoryview(raw).cast("B")], offset) != raw.nbytes:
+            raise FrameError(f"{self.path}: rows {start}-{stop} could not be read whole")
+        if self._bscale != 1.0:
+            np.multiply(raw, np.float32(self._bscale), out=out, casting="unsafe")
+            out += np.float32(self._bzero)
+        else:
+            np.add(raw, np.float32(self._bzero), out=out, casting="unsafe")
+        if self._blank is not None:
+            out[raw == self._blank] = np.nan
+
+    def read_all(self) -> np.ndarray:
+        """Every pixel, float32, ADU."""
+        return self[0 : self.shape[0]]
+
+    def close(self) -> None:
+        if not self._compressed and hasattr(self, "_handle"):
+            self._handle.close()
+        self._hdul.close()
+
+    def __enter__(self) -> FitsFrame:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _open_hdul(path: Path) -> tuple[fits.HDUList, str | None]:
+    """The file's HDUs, and astropy's truncation warning if it gave one."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AstropyUserWarning)
+        try:
+            hdul = fits.open(path, memmap=False, lazy_load_hdus=False)
+        except (OSError, ValueError, TypeError) as exc:
+            raise FrameError(f"{path}: not a readable FITS file ({exc})") from exc
+    truncated = [str(w.message) for w in caught if "truncated" in str(w.message)]
+    return hdul, (truncated[0] if truncated else None)
+
+
+def _keyword(header: fits.Header, key: str, path: Path, expected: str) -> object:
+    if key not in header:
+        raise FrameError(f"{path}: header keyword {key} is missing (expected {expected})")
+    return header[key]
+
+
+def describe_frame(
+    frame: FitsFrame, keys: HeaderKeys, *, saturation_level: float = 65535.0
+) -> FrameInfo:
+    """A frame's :class:`FrameInfo` from its header and :data:`SAMPLE_ROWS` spread rows.
+
+    Raises
+    ------
+    FrameError
+        If the type, instrument or exposure-time keyword is missing, or the exposure
+        time is not a number.
+    """
+    header, path = frame.header, frame.path
+    caltype = normalise_type(_keyword(header, keys.caltype, path, "the frame type, e.g. BIAS"))
+    instrument = str(_keyword(header, keys.instrument, path, "the instrument name")).strip()
+    exptime_value = _keyword(header, keys.exptime, path, "the exposure time in s")
+    try:
+        exptime = float(exptime_value)
+    except (TypeError, ValueError):
+        raise FrameError(f"{path}: {keys.exptime} is {exptime_value!r}, expected seconds") from None
+    level = float(header.get(keys.saturation, saturation_level))
+    sample = frame[slice(0, frame.shape[0], max(1, frame.shape[0] // SAMPLE_ROWS))]
+    finite = sample[np.isfinite(sample)]
+    return FrameInfo(
+        name=path.name,
+        shape=frame.shape,
+        caltype=caltype,
+        instrument=instrument,
+        filter=str(header.get(keys.filter, "")).strip(),
+        exptime=exptime,
+        date=str(header.get(keys.date, "")).strip(),
+        median=float(np.median(finite)) if finite.size else math.nan,
+        saturated_fraction=float(np.count_nonzero(finite >= level)) / max(1, sample.size),
+        finite_fraction=finite.size / max(1, sample.size),
+    )
+
+
+def open_frame(
+    path: Path | str,
+    keys: HeaderKeys | None = None,
+    *,
+    max_pixels: int = MAX_PIXELS,
+    saturation_level: float = 65535.0,
+) -> tuple[FitsFrame, FrameInfo]:
+    """Open a raw frame and describe it; the caller closes the frame.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    FrameError
+        If the file is truncated, not a FITS image, not 2D, larger than ``max_pixels`` or
+        lacks a required keyword; the message names the file.
+    """
+    frame = FitsFrame(Path(path), max_pixels=max_pixels)
+    try:
+        return frame, describe_frame(frame, keys or HeaderKeys(), saturation_level=saturation_level)
+    except BaseException:
+        frame.close()
+        raise
+
+
+def read_master(
+    path: Path | str, *, max_pixels: int = MAX_PIXELS
+) -> tuple[np.ndarray, fits.Header]:
+    """A master's pixels (float32) and header.
+
+    Raises
+    ------
+    FrameError
+        If the file is not a usable 2D FITS image, or every pixel is NaN.
+    """
+    with FitsFrame(Path(path), max_pixels=max_pixels) as frame:
+        data = frame.read_all()
+        header = frame.header.copy()
+    if not np.isfinite(data).any():
+        raise FrameError(f"{path}: every pixel is NaN, expected a master with finite pixels")
+    return data, header
+
+
+def write_master(path: Path | str, data: np.ndarray, header: fits.Header) -> Path:
+    """Write a master as a plain FITS file, atomically (temporary file, fsync, rename).
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    path = Path(path)
+    if path.name.lower().endswith(".fz"):
+        raise ValueError(f"{path}: masters are written as plain .fits (float32), not .fz")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "wb") as out:
+            fits.PrimaryHDU(np.asarray(data, dtype=np.float32), header).writeto(out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
+def fits_files_in(paths: list[Path | str]) -> list[Path]:
+    """FITS files named by paths: files as they are, folders searched (not recursively).
+
+    Raises
+    ------
+    FileNotFoundError
+        If a path does not exist.
+    """
+    found: list[Path] = []
+    for given in paths:
+        path = Path(given).expanduser()
+        if path.is_dir():
+            found += sorted(p for p in path.iterdir() if p.is_file() and is_fits_name(p))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise FileNotFoundError(f"{given}: no such file or folder")
+    return found

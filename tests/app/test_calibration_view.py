@@ -1,0 +1,221 @@
+"""The calibration views and plots without a browser, on the small demo (six nights)."""
+
+import io
+from datetime import timedelta
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import panel as pn
+import pytest
+
+from app.plots.calibration import (
+    downsample,
+    plot_completeness,
+    plot_histogram,
+    plot_image,
+    plot_statistic,
+    zscale_limits,
+)
+from app.views.calibration import ALL, TABLE_COLUMNS, CalibrationTrends
+from data_access.demo.calibration import (
+    FULL_NIGHTS,
+    DemoTroubles,
+    demo_nights,
+)
+from data_access.stores import Stores
+
+
+@pytest.fixture
+def demo_stores(demo_copy):
+    stores = Stores.open(demo_copy)
+    yield stores
+    stores.close()
+
+
+def _troubles(view: CalibrationTrends) -> DemoTroubles:
+    return DemoTroubles.for_nights((view.end - view.start).days + 1)
+
+
+# -- plots ------------------------------------------------------------------------------
+def test_plot_statistic_marks_invalid_and_draws_limits():
+    trend = pd.DataFrame({
+        "date": pd.date_range("2026-01-01", periods=3, freq="D"), "instrument": ["DDRAGO1"] * 3,
+        "filter": ["NONE"] * 3, "mediandif": [0.1, 4.0, -0.2], "verdict": [True, False, True],
+        "im_name": ["a", "b", "c"], "report_id": [1, 2, 3],
+    })  # fmt: skip
+    overlay = plot_statistic(trend, "mediandif", title="t", unit="ADU", limits=[(-2.0, 2.0)])
+    kinds = [type(layer).__name__ for layer in overlay]
+    assert kinds == ["Curve", "Scatter", "Scatter", "HLine", "HLine"]
+    assert overlay.get(0).label == "DDRAGO1"  # filter-free masters carry FILTER NONE
+    assert list(overlay.get(2).dframe()["report_id"]) == [2]  # the invalid one, in red
+    low, high = overlay.opts.get().kwargs["ylim"]
+    assert low < -2 and high > 4  # the limits and every point show
+
+
+def test_downsample_keeps_big_images_small_and_nan_blocks_nan():
+    data = np.arange(2050 * 1030, dtype=np.float32).reshape(2050, 1030)
+    data[:3, :3] = np.nan
+    small = downsample(data)
+    assert max(small.shape) <= 1024 and small.shape == (683, 343)
+    assert np.isnan(small[0, 0]) and np.isfinite(small[1:, 1:]).all()
+    assert downsample(data[:100, :100]).shape == (100, 100)
+
+
+def test_zscale_and_image_keep_pixel_coordinates():
+    rng = np.random.default_rng(1)
+    data = rng.normal(1000, 3, (64, 80)).astype(np.float32)
+    data[10, 10] = 60000  # a hot pixel does not stretch the display
+    low, high = zscale_limits(data)
+    assert 970 < low < 1000 < high < 1030
+    image = plot_image(data, title="master")
+    assert image.bounds.lbrt() == (0, 0, 80, 64)
+    assert zscale_limits(np.full((4, 4), np.nan)) == (0.0, 1.0)
+
+
+def test_histogram_draws_limits_and_center():
+    overlay = plot_histogram(np.array([1, 5, 1]), np.array([-3.0, -1, 1, 3]), title="h",
+                             limits=(-2.0, 2.0), center=0.0)  # fmt: skip
+    assert [type(layer).__name__ for layer in overlay] == ["Histogram", "VLine", "VLine", "VLine"]
+
+
+def test_completeness_heatmap_codes_verdicts():
+    grid = pd.DataFrame({
+        "night": pd.to_datetime(["2026-01-01", "2026-01-01", "2026-01-02"]).date,
+        "instrument": ["CAGIRE", "DDRAGO1", "CAGIRE"], "filter": ["J", "NONE", "J"],
+        "arrived": [True, True, False], "n_frames": pd.array([4, 4, pd.NA], dtype="Int64"),
+        "verdict": ["OK", "invalid", "missing"],
+    })  # fmt: skip
+    frame = plot_completeness(grid).dframe()
+    assert list(frame["code"]) == [0, 1, 2] and set(frame["kind"]) == {"CAGIRE J", "DDRAGO1"}
+
+
+# -- the view on the demo -----------------------------------------------------------------
+def test_trends_cover_the_demo_nights_and_name_the_bad_one(demo_stores):
+    view = CalibrationTrends(demo_stores.calibration, caltype="bias")
+    assert (view.end - view.start).days + 1 == demo_nights(2)
+    assert view.param.instrument.objects == [ALL, "CAGIRE", "DDRAGO1", "DDRAGO2"]
+    table = view.table()
+    assert list(table.columns) == list(TABLE_COLUMNS.values())
+    assert set(table["INSTRUME"]) == {"CAGIRE", "DDRAGO1", "DDRAGO2"}
+    bad_night = view.start + timedelta(days=_troubles(view).bad_bias)
+    invalid = view.invalid()
+    assert list(invalid["night"].astype(str)) == [str(bad_night)]
+    assert invalid.iloc[0]["instrument"] == "DDRAGO1" and "MEANDIFF" in invalid.iloc[0]["reasons"]
+    banner = view._banner()
+    assert banner.alert_type == "danger" and f"{bad_night:%Y-%m-%d} DDRAGO1" in banner.object
+    view.instrument = "DDRAGO2"
+    assert set(view.table()["INSTRUME"]) == {"DDRAGO2"}
+    assert view.limits("meandiff") == [(-2.0, 2.0)] and view.limits("rmsdiff") == [(0.0, 3.0)]
+    plots = view._plots()
+    assert len(plots.objects) == 4 and set(view.tap_streams) == {
+        "median",
+        "rms",
+        "mediandif",
+        "rmsdiff",
+    }
+
+
+def test_completeness_shows_the_missing_week(demo_stores):
+    view = CalibrationTrends(demo_stores.calibration, caltype="dark", instrument="CAGIRE")
+    grid = view.completeness()
+    troubles = _troubles(view)
+    missing = {view.start + timedelta(days=i) for i in troubles.missing}
+    assert set(grid.loc[grid["verdict"] == "missing", "night"]) == missing
+    bad = view.start + timedelta(days=troubles.bad_dark)
+    assert list(grid.loc[grid["verdict"] == "invalid", "night"]) == [bad]
+    assert isinstance(view._completeness().object, hv.HeatMap)
+
+
+def test_flats_per_filter_and_their_ratio_limits(demo_stores):
+    view = CalibrationTrends(demo_stores.calibration, caltype="flat", instrument="DDRAGO2")
+    assert view.param.filter.objects == [ALL, "g", "i", "r", "z"]
+    view.filter = "r"
+    assert view.limits("rmsdiff") == [(0.0, 0.02)]
+    bad = view.invalid()
+    assert list(bad["filter"]) == ["r"] and "RMSDIFF" in bad.iloc[0]["reasons"]
+    view.instrument = "CAGIRE"
+    assert view.filter == ALL and view.param.filter.objects == [ALL, "H", "J"]
+
+
+def test_clicking_a_date_shows_master_difference_and_histogram(demo_stores):
+    view = CalibrationTrends(demo_stores.calibration, caltype="bias")
+    assert isinstance(view.detail._images(), pn.layout.Spacer)
+    bad = view.invalid().iloc[0]
+    view.tap_streams or view._plots()
+    view.tap_streams["mediandif"].event(x=pd.Timestamp(bad["date"]), y=4.0)
+    assert view.report_id == bad["report_id"] == view.detail.report_id
+    panes = view.detail._images().objects
+    plots = [pane.object for pane in panes]
+    assert [type(p).__name__ for p in plots] == ["Image", "Image", "Overlay"]
+    assert plots[1].dimension_values(2).mean() == pytest.approx(bad["meandiff"], abs=0.01)
+    assert "MEANDIFF" in view.detail._header().object
+    # a table row does the same
+    table = view._table()
+    table.selection = [0]
+    assert view.report_id == table.value.iloc[0]["report_id"] != bad["report_id"]
+
+
+def test_first_master_has_no_difference(demo_stores):
+    view = CalibrationTrends(demo_stores.calibration, caltype="dark")
+    view.report_id = int(view.table().iloc[-1]["report_id"])  # the oldest: newest first
+    texts = [pane.object for pane in view.detail._images().objects]
+    assert texts[1] == "No reference master: no difference image."
+
+
+def test_every_table_downloads_as_csv_and_parquet(demo_stores):
+    from app.views.calibration import _download
+
+    view = CalibrationTrends(demo_stores.calibration, caltype="flat")
+    for table in (view.table, view.invalid, view.completeness):
+        frame = table()
+        csv = pd.read_csv(_download(frame, "csv"))
+        parquet = pd.read_parquet(io.BytesIO(_download(frame, "parquet").read()))
+        assert len(csv) == len(parquet) == len(frame) > 0
+        assert list(csv.columns) == list(parquet.columns) == list(frame.columns)
+    assert len(view.controls().select(pn.widgets.FileDownload)) == 6
+
+
+def test_certify_by_hand_promotes_and_is_shown(demo_stores):
+    view = CalibrationTrends(demo_stores.calibration, caltype="bias")
+    bad = view.invalid().iloc[0]
+    view.report_id = int(bad["report_id"])
+    view.detail._certify_clicked(True)
+    assert view.detail.message.startswith("Not certified: ") and "comment" in view.detail.message
+    view.detail.comment = "jump explained: new controller firmware"
+    view.detail._certify_clicked(True)
+    assert view.detail.message == f"Report {bad['report_id']} certified good by anonymous."
+    assert view.invalid().empty and view._banner().alert_type == "success"
+    row = view.table().set_index("report_id").loc[bad["report_id"]]
+    assert row["automatic"] == "invalid" and row["verdict"] == "OK"
+    assert row["certified"] == "good by anonymous: jump explained: new controller firmware"
+    assert view.detail.comment == ""
+
+
+# -- the page and the demo ------------------------------------------------------------------
+def test_page_type_and_headline(demo_stores, stores):
+    from app.pages import PAGES
+    from app.pages.calibration import URL_STATE, headline
+
+    assert {p.slug: dict(p.options) for p in PAGES if p.module == "app.pages.calibration"} == {
+        t: {"caltype": t} for t in ("bias", "dark", "flat")}  # fmt: skip
+    assert set(URL_STATE) <= set(CalibrationTrends.param)
+    assert headline(stores, "bias") == "No calibration yet."
+    lines = {t: headline(demo_stores, t) for t in ("bias", "dark", "flat")}
+    # one bad night per type; CAGIRE's week off costs one series of bias and dark, two of flat
+    assert lines["bias"].startswith("Last night (") and "3 of 3 series OK" in lines["bias"]
+    assert lines["bias"].endswith(": 1 invalid, 1 missing")
+    assert lines["flat"].endswith(": 1 invalid, 2 missing") and "10 of 10" in lines["flat"]
+
+
+def test_demo_nights_follow_days():
+    assert demo_nights(30) == demo_nights(365) == FULL_NIGHTS == 60
+    assert demo_nights(2) == 6 and demo_nights(10) == 20 and demo_nights(0.5) == 6
+    full = DemoTroubles.for_nights(60)
+    assert len(full.missing) == 7 and full.bad_dark not in full.missing
+    assert 0 < min(full.bad_bias, full.bad_dark, full.bad_flat) and max(full.missing) < 59
+
+
+def test_demo_raw_frames_live_in_the_workspace(demo_copy):
+    nights = sorted(p.name for p in (demo_copy / "raw" / "calibration").iterdir())
+    assert len(nights) == demo_nights(2) and all(len(n) == 8 and n.isdigit() for n in nights)
