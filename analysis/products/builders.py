@@ -1,0 +1,372 @@
+"""The seven GFT products of a burst, built from its photometry table and its alert.
+
+=====  ==================  ===========================================================
+key    card                holds
+=====  ==================  ===========================================================
+DT     DT_GFT_FGFT         detection time: one row per filter, the first detection
+QF     QF_GFT_FGFT         quick first measurement per filter within the quick window
+PO     PO_GFT_FGFT         the counterpart's position (RA/Dec, galactic l/b, FOM)
+LC     LC_GFT_FGFT         the light curve: every observation
+QLC    QLC_GFT_FGFT        the quick light curve: the first 300 s, upper limits after
+QTI    QTI_GFT_FGFT        the temporal index per filter (power-law fit of the light curve)
+META   META_GFT_FGFT       one row per observation: instrument, target, obs ID, image
+=====  ==================  ===========================================================
+
+Rules of the design notes followed here: every product has the same primary header
+(only CARD differs); IMAGEID is 50 characters; nothing is NaN (a value that does not
+exist is '' or 0); DETECTED is the integer 1 or 0; a non-detection's MAG is the
+image's limiting magnitude with MAGERR 0 in the light curves; DELTAT = Tstart - T0;
+MY_VERS, the reprocessing version, is in the file name (:func:`product_file_name`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from astropy import units as u
+from astropy.coordinates import SkyCoord
+from astropy.io import fits
+from astropy.time import Time
+
+from analysis.products.decay import fit_decay
+from analysis.products.descriptor import ProductDescriptor
+from analysis.products.layout import make_product
+from analysis.products.photometry import Burst, Photometry
+
+PRODUCT_CARDS = {
+    "DT": "DT_GFT_FGFT",
+    "QF": "QF_GFT_FGFT",
+    "PO": "PO_GFT_FGFT",
+    "LC": "LC_GFT_FGFT",
+    "QLC": "QLC_GFT_FGFT",
+    "QTI": "QTI_GFT_FGFT",
+    "META": "META_GFT_FGFT",
+}
+MJDREF = 57754.0
+"""SVOM's reference MJD (2017-01-01T00:00:00 UTC): MJDREFI + MJDREFF."""
+QUICK_WINDOW_S = 300.0
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """What the products say about how they were made (the common primary keywords).
+
+    Attributes
+    ----------
+    my_vers : int
+        Reprocessing version (MY_VERS), also in the file name.
+    proc_ver, pip_ver, prdm_ver : str
+        Processing, pipeline and product data model versions.
+    creator, origin, telescope, program : str
+        CREATOR, ORIGIN, TELESCOP, PROGRAM.
+    fchart : str
+        Link to the finding chart (FCHART), '' when none.
+    created : astropy.time.Time or None
+        File creation time (DATE); now when None.
+    quick_window_s : float
+        Length of the quick window after T0 (QF, QLC), s.
+    qti_window_s : tuple of float or None
+        Times after T0 (s) the QTI fit uses; None fits the whole light curve.
+    """
+
+    my_vers: int = 1
+    proc_ver: str = "1.0"
+    pip_ver: str = "gp1"
+    prdm_ver: str = "1.0"
+    creator: str = "gic-workbench"
+    origin: str = "COLIBRI/GIC"
+    telescope: str = "COLIBRI"
+    program: str = "GRB"
+    fchart: str = ""
+    created: Time | None = None
+    quick_window_s: float = QUICK_WINDOW_S
+    qti_window_s: tuple[float, float] | None = field(default=None)
+
+
+def product_file_name(card: str, burst_id: str, my_vers: int) -> str:
+    """The file name of a product version: ``DT_GFT_FGFT_sb26030512_v01.fits``."""
+    return f"{card}_{burst_id}_v{my_vers:02d}.fits"
+
+
+def _iso(moment: Time) -> str:
+    return moment.utc.isot[:23]
+
+
+def _sorted(photometry: Photometry) -> Photometry:
+    return photometry.take(np.argsort(photometry.t_start.mjd, kind="stable"))
+
+
+def primary_values(photometry: Photometry, burst: Burst, settings: BuildSettings) -> dict[str, Any]:
+    """The primary header every product of this burst shares (CARD is set per product)."""
+    seen = photometry.detected == 1
+    first = (
+        photometry.t_start[seen][np.argmin(photometry.t_start.mjd[seen])] if seen.any() else None
+    )
+    created = settings.created or Time.now()
+    obs_ids = [o for o in photometry.obs_id.tolist() if o]
+    return {
+        "ORIGIN": settings.origin,
+        "TELESCOP": settings.telescope,
+        "INSTRUME": "FGFT",
+        "CREATOR": settings.creator,
+        "PROGRAM": settings.program,
+        "DSTREAM": "GFT",
+        "PRDM_VER": settings.prdm_ver,
+        "PROC_VER": settings.proc_ver,
+        "PIP_VER": settings.pip_ver,
+        "MY_VERS": int(settings.my_vers),
+        "DATE": created.utc.isot[:19],
+        "TIMESYS": "UTC",
+        "MJDREFI": int(MJDREF),
+        "MJDREFF": MJDREF - int(MJDREF),
+        "TIMEUNIT": "s",
+        "BURST_ID": burst.burst_id,
+        "GFT_TGID": burst.burst_id,
+        "GFT_OBID": obs_ids[0] if obs_ids else "",
+        "TRIG_MJD": float(burst.t0.utc.mjd),
+        "TRIGTIME": _iso(burst.t0),
+        "RA_TRIG": float(burst.ra_deg),
+        "DEC_TRIG": float(burst.dec_deg),
+        "ERR_TRIG": float(burst.error_deg),
+        "DATE-OBS": _iso(first)[:10] if first is not None else "",
+        "TIME-OBS": _iso(first)[11:] if first is not None else "",
+        "CANDNUMB": int(seen.any()),
+        "UPLIMIT": float(photometry.limit_mag.max()),
+        "FCHART": settings.fchart,
+        "STARTUTC": _iso(photometry.t_start[int(np.argmin(photometry.t_start.mjd))]),
+        "ENDUTC": _iso(photometry.t_end[int(np.argmax(photometry.t_end.mjd))]),
+    }
+
+
+def _detection_rows(
+    photometry: Photometry, burst: Burst, filters: list[str], window_s: float | None
+) -> dict[str, list]:
+    """DT and QF: per filter, the first detection (within the window), or its absence."""
+    rows: dict[str, list] = {
+        k: []
+        for k in (
+            "FILTER",
+            "IMAGEID",
+            "DETECTED",
+            "DT",
+            "DT_MJD",
+            "DELTAT",
+            "EXPTIME",
+            "MAG",
+            "MAGERR",
+            "LIMMAG",
+            "SNR",
+        )
+    }
+    start = photometry.start_since_t0(burst.t0)
+    for name in filters:
+        in_filter = photometry.filter == name
+        if window_s is not None:
+            in_filter &= start <= window_s
+        hits = np.flatnonzero(in_filter & (photometry.detected == 1))
+        if hits.size:
+            i = int(hits[np.argmin(photometry.t_start.mjd[hits])])
+            values = [
+                name,
+                photometry.image_id[i],
+                1,
+                _iso(photometry.t_start[i]),
+                float(photometry.t_start.mjd[i]),
+                float(start[i]),
+                float(photometry.exptime[i]),
+                float(photometry.mag[i]),
+                float(photometry.mag_err[i]),
+                float(photometry.limit_mag[i]),
+                _snr(photometry.mag_err[i]),
+            ]
+        else:
+            images = np.flatnonzero(in_filter)
+            deepest = int(images[np.argmax(photometry.limit_mag[images])]) if images.size else -1
+            limit = float(photometry.limit_mag[deepest]) if deepest >= 0 else 0.0
+            image = photometry.image_id[deepest] if deepest >= 0 else ""
+            values = [name, image, 0, "", 0.0, 0.0, 0.0, 0.0, 0.0, limit, 0.0]
+        for key, value in zip(rows, values, strict=True):
+            rows[key].append(value)
+    return rows
+
+
+def _snr(mag_err: float) -> float:
+    """Signal-to-noise ratio of a detection from its magnitude error (1.0857 / σ_mag)."""
+    return float(2.5 / np.log(10) / mag_err) if mag_err > 0 else 0.0
+
+
+def _light_curve(
+    photometry: Photometry, burst: Burst, *, limits_after_s: float | None = None
+) -> dict:
+    """LC (and QLC): one row per observation; a non-detection's MAG is its limiting magnitude."""
+    start = photometry.start_since_t0(burst.t0)
+    detected = photometry.detected.astype(np.int16)
+    if limits_after_s is not None:
+        detected = np.where(start > limits_after_s, 0, detected).astype(np.int16)
+    seen = detected == 1
+    return {
+        "FILTER": photometry.filter.tolist(),
+        "IMAGEID": photometry.image_id.tolist(),
+        "STARTMJD": photometry.t_start.mjd,
+        "ENDMJD": photometry.t_end.mjd,
+        "DELTAT": start,
+        "EXPTIME": photometry.exptime,
+        "MAG": np.where(seen, photometry.mag, photometry.limit_mag),
+        "MAGERR": np.where(seen, photometry.mag_err, 0.0),
+        "LIMMAG": photometry.limit_mag,
+        "DETECTED": detected,
+    }
+
+
+def _position(photometry: Photometry, burst: Burst) -> dict:
+    """PO: the counterpart's mean position over its detections (none: no row)."""
+    seen = photometry.detected == 1
+    if not seen.any():
+        return {}
+    points = SkyCoord(photometry.ra[seen] * u.deg, photometry.dec[seen] * u.deg, frame="icrs")
+    mean = SkyCoord(points.cartesian.mean(), frame="icrs", representation_type="cartesian")
+    mean = SkyCoord(mean.spherical.lon, mean.spherical.lat, frame="icrs")
+    n = int(seen.sum())
+    error = float(np.sqrt(np.mean(points.separation(mean).arcsec ** 2) / (n - 1))) if n > 1 else 0.0
+    first = int(np.flatnonzero(seen)[np.argmin(photometry.t_start.mjd[seen])])
+    galactic = mean.galactic
+    return {
+        "IMAGEID": [photometry.image_id[first]],
+        "FILTER": [photometry.filter[first]],
+        "RA": [float(mean.ra.deg)],
+        "DEC": [float(mean.dec.deg)],
+        "POSERR": [error],
+        "GLON": [float(galactic.l.deg)],
+        "GLAT": [float(galactic.b.deg)],
+        "FOM": [1],
+        "NDETECT": [n],
+    }
+
+
+def _temporal_index(
+    photometry: Photometry, burst: Burst, filters: list[str], window_s: tuple[float, float] | None
+) -> dict:
+    """QTI: per filter, the power-law fit of the detections (see :func:`fit_decay`)."""
+    t = photometry.since_t0(burst.t0)
+    rows: dict[str, list] = {
+        k: []
+        for k in (
+            "FILTER",
+            "NFIT",
+            "TFITSTART",
+            "TFITSTOP",
+            "FITNORM",
+            "FITINDEX",
+            "ERFITINDEX",
+            "FITCHI2",
+            "FITVALID",
+        )
+    }
+    for name in filters:
+        use = (photometry.filter == name) & (photometry.detected == 1)
+        if window_s is not None:
+            use &= (t >= window_s[0]) & (t <= window_s[1])
+        fit = fit_decay(t[use], photometry.mag[use], photometry.mag_err[use])
+        values = [
+            name,
+            fit.n_points,
+            fit.t_first,
+            fit.t_last,
+            fit.norm_ujy,
+            fit.index,
+            fit.index_err,
+            fit.chi2,
+            int(fit.valid),
+        ]
+        if not fit.valid:  # the notes: one number missing, the five last columns null
+            values[4:] = [0.0, 0.0, 0.0, 0.0, 0]
+        for key, value in zip(rows, values, strict=True):
+            rows[key].append(value)
+    return rows
+
+
+def _meta(photometry: Photometry, burst: Burst) -> dict:
+    return {
+        "INSTRUME": photometry.instrument.tolist(),
+        "GFT_TGID": [burst.burst_id] * len(photometry),
+        "GFT_OBID": photometry.obs_id.tolist(),
+        "IMAGEID": photometry.image_id.tolist(),
+        "FILTER": photometry.filter.tolist(),
+        "TSTART": [_iso(t) for t in photometry.t_start],
+        "TEND": [_iso(t) for t in photometry.t_end],
+        "EXPTIME": photometry.exptime,
+        "RA": photometry.ra,
+        "DEC": photometry.dec,
+        "LIMMAG": photometry.limit_mag,
+        "DETECTED": photometry.detected.astype(np.int16),
+    }
+
+
+def product_tables(
+    photometry: Photometry, burst: Burst, settings: BuildSettings
+) -> dict[str, dict]:
+    """The table of each product (by key DT, QF...), as columns by name."""
+    photometry = _sorted(photometry)
+    filters = photometry.filters()
+    quick = settings.quick_window_s
+    dt = _detection_rows(photometry, burst, filters, None)
+    for key in ("EXPTIME", "LIMMAG", "SNR"):
+        dt.pop(key)
+    return {
+        "DT": dt,
+        "QF": _detection_rows(photometry, burst, filters, quick),
+        "PO": _position(photometry, burst),
+        "LC": _light_curve(photometry, burst),
+        "QLC": _light_curve(photometry, burst, limits_after_s=quick),
+        "QTI": _temporal_index(photometry, burst, filters, settings.qti_window_s),
+        "META": _meta(photometry, burst),
+    }
+
+
+def build_products(
+    photometry: Photometry,
+    burst: Burst,
+    descriptors: Mapping[str, ProductDescriptor],
+    settings: BuildSettings | None = None,
+) -> dict[str, fits.HDUList]:
+    """Build the seven GFT products of a burst.
+
+    Parameters
+    ----------
+    photometry : Photometry
+        The burst's measurements (see :mod:`analysis.products.photometry`).
+    burst : Burst
+        Its burst ID, T0 and position.
+    descriptors : mapping
+        Descriptor of each card (``DT_GFT_FGFT``...); the products follow them exactly.
+    settings : BuildSettings, optional
+
+    Returns
+    -------
+    dict
+        ``{card: HDUList}`` for the seven cards of :data:`PRODUCT_CARDS`.
+
+    Raises
+    ------
+    KeyError
+        If a card has no descriptor.
+    ValueError
+        If a value does not fit its column (names the card, the extension and the column).
+    """
+    settings = settings or BuildSettings()
+    header = primary_values(photometry, burst, settings)
+    tables = product_tables(photometry, burst, settings)
+    products = {}
+    for key, card in PRODUCT_CARDS.items():
+        descriptor = descriptors[card]
+        table_name = descriptor.tables[0].name
+        try:
+            products[card] = make_product(
+                descriptor, {**header, "CARD": card}, {table_name: tables[key]}
+            )
+        except ValueError as exc:
+            raise ValueError(f"{card} of burst {burst.burst_id}: {exc}") from exc
+    return products

@@ -1,0 +1,449 @@
+"""GFT products: ``gic products compile|build|list|show|validate|approve|reject|push|pull|
+coherence|archive|diff|audit`` and ``gic sandbox serve``.
+
+``compile`` and ``validate`` work on files alone; the others use the workspace
+(products under ``WORKSPACE/products/<burst ID>/``, states in the cache) and, for
+push, pull and coherence, the SDB named in ``[sdb]`` (the token from the environment
+variable it names).
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import math
+import sys
+from pathlib import Path
+
+import pandas as pd
+from astropy.time import Time
+
+from analysis.products.photometry import Burst
+from analysis.products.validate import validate_product
+from app.commands.common import UsageError, open_workspace, progress_bar, write_frame
+from data_access.product_files import (
+    DescriptorLibrary,
+    ProductFileError,
+    compile_descriptor_files,
+    read_photometry_file,
+    read_product_file,
+)
+from data_access.sdb_client import SdbClient, SdbError
+from data_access.sdb_sandbox import SandboxServer
+from data_access.stores import Stores
+
+FORMATS = ("json", "csv", "table")
+
+
+def register(subparsers, groups) -> None:
+    products = subparsers.add_parser(
+        "products",
+        help="GFT products: build, validate, review, push to and pull from the SDB",
+        description="The seven GFT products (DT, QF, PO, LC, QLC, QTI, META) of a burst: "
+        "descriptors compiled from TSV, built from the burst's photometry, checked against their "
+        "descriptor, approved or rejected, pushed to the SDB import API, pulled from the "
+        "export API.",
+    )
+    what = products.add_subparsers(dest="what", metavar="WHAT", required=True)
+    _register_files(what)
+    _register_review(what)
+    _register_sdb(what)
+    sandbox = subparsers.add_parser(
+        "sandbox",
+        help="a local SDB/MDB import-export server (offline demo and tests)",
+        description="Serve the SDB import API (a_spjson, a_product) and an export API on loopback.",
+    )
+    sandbox_what = sandbox.add_subparsers(dest="what", metavar="WHAT", required=True)
+    serve = sandbox_what.add_parser(
+        "serve",
+        help="serve until interrupted",
+        description="Serve the sandbox until Ctrl-C. Received files "
+        "go under --storage; /openapi.json describes the API.",
+    )
+    serve.add_argument("--port", type=int, default=None, help="default: [sdb] sandbox_port")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--storage", metavar="DIR", help="default: WORKSPACE/[sdb] sandbox_dir")
+    serve.set_defaults(handler=sandbox_serve)
+
+
+def _register_files(what) -> None:
+    compile_ = what.add_parser(
+        "compile",
+        help="compile product TSVs into JSON descriptors and FITS templates",
+        description="A product TSV writes <CARD>.json and the empty template <CARD>.fits; an "
+        "import metadata TSV writes sdb_upload_<name>.json; a shared keyword set is checked. "
+        "Imported sets "
+        "are read beside the TSV. Errors name the file, the line and the keyword.",
+    )
+    compile_.add_argument("tsv", nargs="+", metavar="TSV")
+    compile_.add_argument("--output", required=True, metavar="DIR")
+    compile_.set_defaults(handler=products_compile)
+
+    build = what.add_parser(
+        "build",
+        help="build a burst's seven products from its photometry",
+        description="Build DT, QF, PO, LC, QLC, QTI and META into WORKSPACE/products/<burst>/. "
+        "T0 and "
+        "the position come from --t0/--ra/--dec, else from the burst's alerts in the cache.",
+    )
+    build.add_argument("--burst", required=True, metavar="ID")
+    build.add_argument(
+        "--photometry",
+        required=True,
+        metavar="CSV",
+        help="image_id,filter,t_start,t_end,exptime,mag,mag_err,limit_mag,detected,ra,dec",
+    )
+    build.add_argument("--t0", metavar="ISO", help="trigger time T0, ISO UTC")
+    build.add_argument("--ra", type=float, metavar="DEG")
+    build.add_argument("--dec", type=float, metavar="DEG")
+    build.add_argument("--error", type=float, default=0.0, metavar="DEG", help="alert error radius")
+    build.add_argument("--user", default=None, help="default: the login name")
+    build.add_argument("--format", choices=FORMATS, default="table")
+    build.set_defaults(handler=products_build)
+
+    validate = what.add_parser(
+        "validate",
+        help="check product files against their descriptor",
+        description="The concordance JSON/FITS: every keyword and column with its type and unit, "
+        "required values set, no NaN. Prints every deviation; exit 1 if any.",
+    )
+    validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.add_argument(
+        "--descriptors", metavar="DIR", help="JSON descriptors (default: shipped)"
+    )
+    validate.add_argument("--template", action="store_true", help="the files are empty templates")
+    validate.add_argument("--format", choices=("text", "json"), default="text")
+    validate.set_defaults(handler=products_validate)
+
+
+def _register_review(what) -> None:
+    listing = what.add_parser(
+        "list",
+        help="the review queue: products and their state",
+        description="The latest version of each product with its state "
+        "(new, approved, rejected, pushing, pushed, push failed).",
+    )
+    listing.add_argument("--burst", metavar="ID")
+    listing.add_argument("--all-versions", action="store_true")
+    listing.add_argument("--format", choices=FORMATS, default="table")
+    listing.set_defaults(handler=products_list)
+
+    for name, text in (("approve", "approve products for pushing"), ("reject", "reject products")):
+        action = what.add_parser(
+            name,
+            help=text,
+            description=f"{text.capitalize()}: by product id, "
+            "or the latest version of --card of --burst. Logged with the user.",
+        )
+        _target_arguments(action)
+        action.add_argument("--comment", default="")
+        action.set_defaults(handler=products_review, action=name)
+
+    diff = what.add_parser(
+        "diff",
+        help="what changed between two versions",
+        description="Header values, rows and cells that differ.",
+    )
+    diff.add_argument("old", type=int, metavar="OLD_ID")
+    diff.add_argument("new", type=int, metavar="NEW_ID")
+    diff.add_argument("--format", choices=FORMATS, default="table")
+    diff.set_defaults(handler=products_diff)
+
+    audit = what.add_parser(
+        "audit",
+        help="who did what to the products",
+        description="The audit log: action, user, time, comment.",
+    )
+    audit.add_argument("--burst", metavar="ID")
+    audit.add_argument("--format", choices=FORMATS, default="table")
+    audit.set_defaults(handler=products_audit)
+
+
+def _register_sdb(what) -> None:
+    push = what.add_parser(
+        "push",
+        help="push approved products to the SDB import API",
+        description="Send each product's card then the file; a product is "
+        "marked pushed only when the server answered OK. Exit 1 if any failed.",
+    )
+    _target_arguments(push, burst_alone=True)
+    push.add_argument("--comment", default="")
+    push.set_defaults(handler=products_push)
+
+    pull = what.add_parser(
+        "pull",
+        help="bring a burst's products and images from the export API",
+        description="List the burst's products and images on the export API and "
+        "download them (all, or --name ones) into the workspace.",
+    )
+    pull.add_argument("--burst", required=True, metavar="ID")
+    pull.add_argument("--name", nargs="+", metavar="FILE", help="only these files")
+    pull.add_argument("--list", action="store_true", help="only list what the export API holds")
+    pull.add_argument("--user", default=None)
+    pull.add_argument("--format", choices=FORMATS, default="table")
+    pull.set_defaults(handler=products_pull)
+
+    coherence = what.add_parser(
+        "coherence",
+        help="compare a burst's products with the SDB",
+        description="Products on one side only, or differing in bytes, "
+        "number of headers or keywords. Exit 1 if any problem.",
+    )
+    coherence.add_argument("--burst", required=True, metavar="ID")
+    coherence.add_argument("--format", choices=FORMATS, default="table")
+    coherence.set_defaults(handler=products_coherence)
+
+    archive = what.add_parser(
+        "archive",
+        help="many bursts' products as one zip",
+        description="The latest version of each product of each burst (every "
+        "version with --all-versions), with a manifest.json.",
+    )
+    archive.add_argument("--burst", nargs="+", required=True, metavar="ID")
+    archive.add_argument("--output", required=True, metavar="ZIP")
+    archive.add_argument("--all-versions", action="store_true")
+    archive.set_defaults(handler=products_archive)
+
+
+def _target_arguments(parser, *, burst_alone: bool = False) -> None:
+    parser.add_argument(
+        "ids", nargs="*", type=int, metavar="ID", help="product ids (gic products list)"
+    )
+    parser.add_argument("--burst", metavar="ID")
+    parser.add_argument(
+        "--card",
+        metavar="CARD",
+        help="with --burst: its latest version"
+        + ("; without: every approved product of the burst" if burst_alone else ""),
+    )
+    parser.add_argument("--user", default=None, help="default: the login name")
+
+
+def _user(args) -> str:
+    return args.user or getpass.getuser()
+
+
+def _targets(stores: Stores, args, *, approved_of_burst: bool = False) -> list[int]:
+    ids = list(args.ids)
+    if args.burst:
+        queue = stores.products.queue(args.burst)
+        if args.card:
+            chosen = queue[queue["card"] == args.card]
+            if chosen.empty:
+                raise UsageError(f"burst {args.burst} has no product {args.card}")
+        elif approved_of_burst:
+            chosen = queue[queue["state"].isin(["approved", "push failed"])]
+        else:
+            raise UsageError("--burst needs --card here")
+        ids += [int(i) for i in chosen["product_id"]]
+    if not ids:
+        raise UsageError("name products by id, or with --burst (and --card)")
+    return ids
+
+
+# -- handlers ---------------------------------------------------------------------------
+def products_compile(args) -> int:
+    for compiled in compile_descriptor_files([Path(t) for t in args.tsv], Path(args.output)):
+        outputs = ", ".join(str(o) for o in compiled.outputs) or "checked"
+        print(f"{compiled.source}: {compiled.kind}: {outputs}")
+    return 0
+
+
+def _burst_from_alerts(stores: Stores, burst_id: str) -> Burst:
+    alerts = stores.alerts.alerts(burst_id=burst_id)
+    usable = alerts.dropna(subset=["t0", "ra", "dec"]) if not alerts.empty else alerts
+    if usable.empty:
+        raise UsageError(
+            f"no alert of burst {burst_id} gives T0 and a position; pass --t0, --ra, --dec"
+        )
+    best = usable.sort_values("error_deg", na_position="last").iloc[0]
+    error = float(best["error_deg"]) if not math.isnan(best["error_deg"]) else 0.0
+    t0 = Time(best["t0"].to_pydatetime(), scale="utc")
+    return Burst(burst_id, t0, float(best["ra"]), float(best["dec"]), error)
+
+
+def _burst(stores: Stores, args) -> Burst:
+    given = [args.t0 is not None, args.ra is not None, args.dec is not None]
+    if any(given) and not all(given):
+        raise UsageError("give all of --t0, --ra and --dec, or none (then the alerts are used)")
+    if not any(given):
+        return _burst_from_alerts(stores, args.burst)
+    try:
+        t0 = Time(args.t0, format="isot", scale="utc")
+    except ValueError:
+        raise UsageError(f"--t0 {args.t0!r} is not an ISO UTC time (YYYY-MM-DDTHH:MM:SS)") from None
+    return Burst(args.burst, t0, args.ra, args.dec, args.error)
+
+
+def products_build(args) -> int:
+    photometry = read_photometry_file(Path(args.photometry))
+    stores = Stores(open_workspace(args))
+    try:
+        burst = _burst(stores, args)
+        built = stores.products.build(
+            burst, photometry, user=_user(args), comment=f"from {Path(args.photometry).name}"
+        )
+        write_frame(built, args.format)
+        return 1 if (built["n_deviations"] > 0).any() else 0
+    finally:
+        stores.close()
+
+
+def products_validate(args) -> int:
+    library = DescriptorLibrary(Path(args.descriptors)) if args.descriptors else DescriptorLibrary()
+    reports, failed = [], False
+    for name in args.files:
+        try:
+            hdul = read_product_file(Path(name))
+            report = validate_product(hdul, library.for_file(hdul, name), template=args.template)
+        except ProductFileError as exc:
+            reports.append({"file": name, "valid": False, "deviations": [str(exc)]})
+            failed = True
+            continue
+        failed |= not report.valid
+        reports.append(
+            {
+                "file": name,
+                "valid": report.valid,
+                "card": report.card,
+                "deviations": [str(d) for d in report.deviations],
+            }
+        )
+    if args.format == "json":
+        json.dump(reports, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        for report in reports:
+            print(f"{report['file']}: {'valid' if report['valid'] else 'INVALID'}")
+            for deviation in report["deviations"]:
+                print(f"  {deviation}")
+    return 1 if failed else 0
+
+
+def products_list(args) -> int:
+    stores = Stores(open_workspace(args), read_only=True)
+    try:
+        write_frame(stores.products.queue(args.burst, all_versions=args.all_versions), args.format)
+    finally:
+        stores.close()
+    return 0
+
+
+def products_review(args) -> int:
+    stores = Stores(open_workspace(args))
+    try:
+        act = stores.products.approve if args.action == "approve" else stores.products.reject
+        for product_id in _targets(stores, args):
+            record = act(product_id, user=_user(args), comment=args.comment)
+            print(f"{record['file_name']}: {record['state']}")
+    finally:
+        stores.close()
+    return 0
+
+
+def _client(workspace) -> SdbClient:
+    return SdbClient.from_config(workspace.config.sdb)
+
+
+def products_push(args) -> int:
+    workspace = open_workspace(args)
+    stores = Stores(workspace)
+    client = _client(workspace)
+    try:
+        outcomes = [
+            stores.products.push(i, client, user=_user(args), comment=args.comment)
+            for i in _targets(stores, args, approved_of_burst=True)
+        ]
+    finally:
+        client.close()
+        stores.close()
+    for outcome in outcomes:
+        said = json.dumps(outcome.answer) if outcome.answer else outcome.error
+        print(f"{outcome.file_name}: {outcome.state}: {said}")
+    return 0 if all(o.pushed for o in outcomes) else 1
+
+
+def products_pull(args) -> int:
+    workspace = open_workspace(args)
+    client = _client(workspace)
+    stores = Stores(workspace)
+    try:
+        if args.list:
+            remote = stores.products.remote(args.burst, client)
+            write_frame(pd.DataFrame([r.to_dict() for r in remote]), args.format)
+            return 0
+        with progress_bar(f"pull {args.burst}") as update:
+            pulled = stores.products.pull(
+                args.burst, client, names=args.name, user=_user(args), progress=update
+            )
+    except SdbError as exc:
+        raise UsageError(str(exc)) from exc
+    finally:
+        client.close()
+        stores.close()
+    for item in pulled:
+        print(f"{item.kind} {item.name}: {item.status} {item.path or ''}")
+    return 0
+
+
+def products_coherence(args) -> int:
+    workspace = open_workspace(args)
+    client = _client(workspace)
+    stores = Stores(workspace, read_only=True)
+    try:
+        frame = stores.products.coherence(args.burst, client)
+    except SdbError as exc:
+        raise UsageError(str(exc)) from exc
+    finally:
+        client.close()
+        stores.close()
+    write_frame(frame, args.format)
+    return 1 if (frame["problems"] != "").any() else 0
+
+
+def products_archive(args) -> int:
+    stores = Stores(open_workspace(args), read_only=True)
+    try:
+        with progress_bar("archive") as update:
+            path = stores.products.archive(
+                args.burst, Path(args.output), all_versions=args.all_versions, progress=update
+            )
+    finally:
+        stores.close()
+    print(path)
+    return 0
+
+
+def products_diff(args) -> int:
+    stores = Stores(open_workspace(args), read_only=True)
+    try:
+        write_frame(stores.products.diff(args.old, args.new), args.format)
+    finally:
+        stores.close()
+    return 0
+
+
+def products_audit(args) -> int:
+    stores = Stores(open_workspace(args), read_only=True)
+    try:
+        write_frame(stores.products.audit(args.burst), args.format)
+    finally:
+        stores.close()
+    return 0
+
+
+def sandbox_serve(args) -> int:
+    workspace = open_workspace(args) if args.storage is None or args.port is None else None
+    storage = (
+        Path(args.storage) if args.storage else workspace.path(workspace.config.sdb.sandbox_dir)
+    )
+    port = args.port if args.port is not None else workspace.config.sdb.sandbox_port
+    server = SandboxServer(storage, host=args.host, port=port)
+    print(f"SDB sandbox on {server.url} (storage {storage}); Ctrl-C stops it", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close_socket()
+    return 0
