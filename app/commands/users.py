@@ -1,0 +1,59 @@
+"""``gic users``: who may log in to the server, with which roles."""
+
+from __future__ import annotations
+
+import getpass
+import os
+
+import pandas as pd
+
+from app.commands.common import UsageError, open_workspace, write_frame
+from data_access.users import ROLES, UsersFile
+
+
+def register(subparsers, groups) -> None:
+    parser = subparsers.add_parser(
+        "users",
+        help="manage the server's users and roles",
+        description="Manage the users file named by auth.users_file (passwords are stored "
+        f"hashed). Roles: {', '.join(ROLES)}, each including the ones before it.",
+    )
+    what = parser.add_subparsers(dest="what", metavar="WHAT", required=True)
+    add = what.add_parser("add", help="add or replace a user",
+                          description="Add or replace a user. The password is asked for, or "
+                          "read from the environment variable named by --password-env.")  # fmt: skip
+    add.add_argument("name")
+    add.add_argument("--role", action="append", choices=ROLES, required=True)
+    add.add_argument("--password-env", metavar="VAR", help="read the password from $VAR")
+    add.set_defaults(handler=add_user)
+    listing = what.add_parser("list", help="list the users and their roles",
+                              description="List the users and their roles.")  # fmt: skip
+    listing.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    listing.set_defaults(handler=list_users)
+
+
+def _users_file(args) -> UsersFile:
+    ws = open_workspace(args)
+    if not ws.config.auth.users_file:
+        raise UsageError(f"set auth.users_file in {ws.config_path} first (e.g. \"users.json\")")
+    return UsersFile(ws.root / ws.config.auth.users_file)
+
+
+def add_user(args) -> int:
+    users = _users_file(args)
+    if args.password_env:
+        password = os.environ.get(args.password_env, "")
+        if not password:
+            raise UsageError(f"${args.password_env} is empty or unset")
+    else:
+        password = getpass.getpass(f"password for {args.name}: ")
+    user = users.set(args.name, password, args.role)
+    print(f"{user.name}: {', '.join(user.roles)} (in {users.path})")
+    return 0
+
+
+def list_users(args) -> int:
+    users = _users_file(args).users()
+    write_frame(pd.DataFrame([{"name": u.name, "roles": ",".join(u.roles)} for u in users],
+                             columns=["name", "roles"]), args.format)  # fmt: skip
+    return 0

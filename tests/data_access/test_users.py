@@ -1,0 +1,48 @@
+import json
+import stat
+
+import pytest
+
+from data_access.users import ROLES, User, UsersFile, UsersFileError, check_password, hash_password
+
+
+def test_password_hash_round_trip():
+    stored = hash_password("s3cret", iterations=1000)
+    assert stored.startswith("pbkdf2_sha256$1000$") and "s3cret" not in stored
+    assert check_password("s3cret", stored) and not check_password("other", stored)
+    assert not check_password("s3cret", "plain-text")
+
+
+def test_users_file_add_authenticate_and_roles(tmp_path):
+    users = UsersFile(tmp_path / "users.json")
+    users.set("alice", "pw-a", ["approver"])
+    users.set("bob", "pw-b", ["viewer"])
+    assert stat.S_IMODE((tmp_path / "users.json").stat().st_mode) == 0o600
+    assert "pw-a" not in (tmp_path / "users.json").read_text()
+    assert users.authenticate("alice", "pw-a") == User("alice", ("approver",))
+    assert users.authenticate("alice", "wrong") is None and users.authenticate("eve", "x") is None
+    alice, bob = users.users()
+    assert alice.can("scientist") and alice.can("approver")
+    assert bob.can("viewer") and not bob.can("scientist")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("[]", "expected a JSON object"), ('{"a": {"password": "x"}}', "user 'a' has no hashed"),
+     ("{", "not valid JSON")],
+)  # fmt: skip
+def test_bad_users_files_are_named(tmp_path, content, message):
+    path = tmp_path / "users.json"
+    path.write_text(content)
+    with pytest.raises(UsersFileError, match=message):
+        UsersFile(path).users()
+
+
+def test_unknown_role_refused(tmp_path):
+    with pytest.raises(UsersFileError, match="roles must be among"):
+        UsersFile(tmp_path / "u.json").set("a", "b", ["admin"])
+    path = tmp_path / "v.json"
+    path.write_text(json.dumps({"a": {"password": hash_password("x", iterations=10), "roles": ["root"]}}))
+    with pytest.raises(UsersFileError, match="unknown roles"):
+        UsersFile(path).users()
+    assert ROLES == ("viewer", "scientist", "approver")
