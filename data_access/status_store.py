@@ -142,7 +142,7 @@ class StatusStore:
         Documents read per ingest transaction.
     """
 
-    def __init__(self, cache: Cache, *, batch_files: int = 500) -> None:
+    def __init__(self, cache: Cache, *, batch_files: int = 2000) -> None:
         self.cache = cache
         self.batch_files = batch_files
 
@@ -259,9 +259,11 @@ class StatusStore:
         now = datetime.now(UTC).replace(tzinfo=None)
         with self.cache.locked() as con, self._staged(con, list(by_path)) as bad:
             for filename, name, date, problem in con.execute(
-                f"SELECT filename, name, date, {_PROBLEM} AS problem FROM _batch "
-                "QUALIFY problem IS NOT NULL AND row_number() OVER "
-                "(PARTITION BY filename, problem IS NULL) = 1"
+                # the first broken record of each file (normally there are none to group)
+                "SELECT filename, f.name, f.date, f.problem FROM (SELECT filename, arg_min("
+                "{'name': name, 'date': date, 'problem': problem}, r) AS f FROM ("
+                f"SELECT rowid AS r, filename, name, date, {_PROBLEM} AS problem FROM _batch) "
+                "WHERE problem IS NOT NULL GROUP BY filename)"
             ).fetchall():
                 where = _locate_record(Path(filename), name, date)
                 bad[filename] = f"{filename}: {where} (name '{name}', date {date}): {problem}"
@@ -390,10 +392,16 @@ class StatusStore:
         """
         now = (now or datetime.now(UTC)).replace(tzinfo=None)
         frame = self.cache.query_df(
-            f"""WITH last AS (
+            f"""WITH recent AS (
+                SELECT * FROM status_reading
+                WHERE ts >= (SELECT max(ts) FROM status_reading) - INTERVAL {_LATEST_WINDOW_DAYS} DAY),
+            silent AS (  -- sensors with nothing recent: their latest reading, from all time
+                SELECT * FROM status_reading WHERE sensor_id IN (
+                    SELECT sensor_id FROM sensor EXCEPT SELECT DISTINCT sensor_id FROM recent)),
+            last AS (
                 SELECT sensor_id, max(ts) AS ts, arg_max(value, ts) AS value,
                        arg_max(text, ts) AS text, arg_max(error_code, ts) AS error_code
-                FROM status_reading GROUP BY sensor_id)
+                FROM (SELECT * FROM recent UNION ALL SELECT * FROM silent) GROUP BY sensor_id)
             SELECT s.name, s.pretty_name, s.subsystem, s.component, s."group", s.type, s.unit,
                    l.ts, {_VALUE_TEXT.format(r="l")} AS value, l.error_code
             FROM sensor s LEFT JOIN last l USING (sensor_id)
@@ -484,6 +492,9 @@ _SENSOR_COLUMNS = (
     "pretty_name", "subsystem", "component", "group", "model", "identifier", "firmware",
     "type", "unit", "correction_model",
 )  # fmt: skip
+
+#: latest() looks this far back from the newest reading before searching all time.
+_LATEST_WINDOW_DAYS = 2
 
 # A reading's value as text: integers without a decimal point, strings as received.
 _VALUE_TEXT = (

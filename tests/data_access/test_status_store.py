@@ -185,7 +185,7 @@ def test_killed_mid_ingest_leaves_no_part_of_a_file(workspace, status_folder):
     """A process killed after writing a batch's rows but before committing leaves nothing of
     that batch; the next run ingests every file whole, once."""
     config = workspace.config_path
-    config.write_text(config.read_text().replace("batch_files = 500", "batch_files = 10"))
+    config.write_text(config.read_text().replace("batch_files = 2000", "batch_files = 10"))
     env = {**os.environ, "GIC_KILL_AT": "status-ingest-before-commit:3"}
     run = subprocess.run(
         [sys.executable, "-m", "app.cli", "--workspace", str(workspace.root), "ingest", "status",
