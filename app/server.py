@@ -10,13 +10,18 @@ folders and rows arriving in the CDB appear on the pages without any command.
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import logging
+import socket
 import threading
+import time
 from collections.abc import Callable
 
 import panel as pn
 
+from app.auth import WorkbenchAuthProvider
 from app.pages import PAGES, home
+from data_access.alert_store import SpoolSummary
 from data_access.stores import Stores
 
 log = logging.getLogger("gic.server")
@@ -34,34 +39,50 @@ def _feed_demo(stores: Stores) -> dict:
     return feed_demo_status(stores) if is_demo(stores.workspace.root) else {}
 
 
-#: The syncs the server runs on schedule, each ``job(stores) -> {source: result}``; a demo
-#: workspace is fed new status files first, so that its pages stay live.
-SCHEDULED_SYNCS: tuple[Callable[[Stores], dict], ...] = (_feed_demo, _sync_status)
+def _ingest_alert_spool(stores: Stores) -> dict:
+    summary = stores.alerts.ingest_spool()
+    return {"alert spool": summary} if summary != SpoolSummary() else {}
+
+
+def scheduled_jobs(stores: Stores) -> list[tuple[Callable[[Stores], dict], float]]:
+    """The server's background work, each ``(job(stores) -> {source: result}, period in s)``:
+    the spool of packets the alert handler could not store while the server held the cache
+    (every ``server.spool_every_s``), then a demo's new status files and the syncs of every
+    source (every ``server.sync_every_s``)."""
+    settings = stores.workspace.config.server
+    jobs = [(_ingest_alert_spool, settings.spool_every_s)]
+    jobs += [(job, settings.sync_every_s) for job in (_feed_demo, _sync_status)]
+    return [(job, period) for job, period in jobs if period > 0]
 
 
 class SyncScheduler(threading.Thread):
-    """Runs every scheduled sync now, then every ``every_s`` seconds until stopped."""
+    """Runs each scheduled job now, then every period, until stopped; a failing job is
+    logged and tried again at its next turn."""
 
-    def __init__(self, stores: Stores, every_s: float) -> None:
+    def __init__(self, stores: Stores, jobs: list[tuple[Callable[[Stores], dict], float]]) -> None:
         super().__init__(name="gic-sync", daemon=True)
         self.stores = stores
-        self.every_s = every_s
+        self.jobs = jobs
+        self._due = [0.0] * len(jobs)
         self._stop_event = threading.Event()
 
-    def run_once(self) -> None:
-        for job in SCHEDULED_SYNCS:
+    def run_due(self, now: float) -> None:
+        for index, (job, period) in enumerate(self.jobs):
+            if now < self._due[index]:
+                continue
+            self._due[index] = now + period
             try:
                 results = job(self.stores)
-            except Exception:  # a failing sync is logged and retried at the next tick
-                log.exception("scheduled sync %s failed", job.__name__)
+            except Exception:  # logged with its traceback; the job runs again at its next turn
+                log.exception("scheduled job %s failed", job.__name__)
                 continue
             for source, result in results.items():
-                log.info("sync %s: %s", source, getattr(result, "describe", lambda r=result: r)())
+                log.info("%s: %s", source, getattr(result, "describe", lambda r=result: r)())
 
     def run(self) -> None:
         while not self._stop_event.is_set():
-            self.run_once()
-            self._stop_event.wait(self.every_s)
+            self.run_due(time.monotonic())
+            self._stop_event.wait(min(period for _, period in self.jobs) / 2)
 
     def stop(self) -> None:
         self._stop_event.set()
@@ -72,8 +93,26 @@ def routes(stores: Stores) -> dict[str, Callable]:
     table: dict[str, Callable] = {"/": lambda: home.create(stores)}
     for spec in PAGES:
         module = importlib.import_module(spec.module)
-        table[f"/{spec.slug}"] = lambda module=module: module.create(stores)
+        table[f"/{spec.slug}"] = lambda module=module, spec=spec: module.create(
+            stores, **spec.options
+        )
     return table
+
+
+def _login_options(stores: Stores, address: str) -> dict:
+    """The login of :mod:`app.auth` when a users file is set; otherwise loopback only."""
+    if stores.users is None:
+        if not ipaddress.ip_address(socket.gethostbyname(address)).is_loopback:
+            raise ValueError(
+                f"refusing to listen on {address} without a login: set auth.users_file in "
+                f"{stores.workspace.config_path} and add users with `gic users add`"
+            )
+        return {}
+    pn.config.oauth_expiry = stores.workspace.config.auth.session_days
+    return {
+        "auth_provider": WorkbenchAuthProvider(stores.users),
+        "cookie_secret": stores.workspace.secret("cookie_secret"),
+    }
 
 
 def serve(stores: Stores, *, address: str | None = None, port: int | None = None,
@@ -88,9 +127,11 @@ def serve(stores: Stores, *, address: str | None = None, port: int | None = None
     address = address or settings.address
     port = settings.port if port is None else port
     scheduler = None
-    if settings.sync_every_s > 0:
-        scheduler = SyncScheduler(stores, settings.sync_every_s)
+    jobs = scheduled_jobs(stores)
+    if jobs:
+        scheduler = SyncScheduler(stores, jobs)
         scheduler.start()
+    extra = _login_options(stores, address)
     origins = [f"localhost:{port}", f"127.0.0.1:{port}", f"{address}:{port}",
                *settings.allow_websocket_origin]  # fmt: skip
     pn.extension("tabulator", notifications=True)
@@ -103,6 +144,7 @@ def serve(stores: Stores, *, address: str | None = None, port: int | None = None
         threaded=threaded,
         title={"/": "GIC Workbench", **{f"/{p.slug}": p.title for p in PAGES}},
         verbose=True,
+        **extra,
     )
     if scheduler is not None:
         server.sync_scheduler = scheduler

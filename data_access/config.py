@@ -33,9 +33,22 @@ class ServerConfig:
     sync_every_s: float = _setting(
         60.0, "Seconds between the server's scheduled syncs of every configured source; 0 = never"
     )
+    spool_every_s: float = _setting(
+        2.0, "Seconds between the server's ingests of alerts spooled while it held the cache"
+    )
     allow_websocket_origin: tuple = _setting(
         (), "Extra host:port origins allowed to open the websocket (behind a proxy)"
     )
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    users_file: str = _setting(
+        "",
+        "Users file (relative to the workspace; `gic users add`) that turns the login on; "
+        "empty = single-user mode, loopback only",
+    )
+    session_days: float = _setting(1.0, "Days a login stays valid")
 
 
 @dataclass(frozen=True)
@@ -55,7 +68,7 @@ class TelemetryConfig:
     )
     refresh_s: float = _setting(30.0, "Seconds between the Telemetry page's checks for new readings")
     batch_files: int = _setting(
-        500, "Status files read by one ingest transaction (each file is all in or all out)"
+        2000, "Status files read by one ingest transaction (each file is all in or all out)"
     )
 
 
@@ -91,12 +104,203 @@ class CdbConfig:
 
 
 @dataclass(frozen=True)
+class AlertsCometConfig:
+    local_ivo: str = _setting("ivo://svom/colibri", "IVOA identifier of this Comet broker (--local-ivo)")
+    receive_port: int = _setting(8099, "TCP port Comet receives packets on (gic alerts listen)")
+    remote: str = _setting(
+        "", "Remote broker host:port to subscribe to, e.g. 'fsc.svom.org:20099'; empty = receive only"
+    )
+    eventdb_dir: str = _setting(
+        "comet/eventdb", "Comet's database of ivorns seen (--eventdb), relative to the workspace"
+    )
+    save_event_dir: str = _setting(
+        "comet/events", "Folder Comet saves every packet in (--save-event), relative to the workspace"
+    )
+
+
+@dataclass(frozen=True)
+class AlertsKafkaConfig:
+    client_id: str = _setting("", "GCN Kafka client ID (gcn.nasa.gov credentials); empty = off")
+    client_secret_env: str = _setting(
+        "GCN_KAFKA_CLIENT_SECRET", "Environment variable holding the GCN Kafka client secret"
+    )
+    domain: str = _setting("gcn.nasa.gov", "GCN Kafka domain")
+    group_id: str = _setting("colibri-gic", "Kafka consumer group (offsets are kept per group)")
+    topics: tuple = _setting(
+        (
+            "gcn.notices.svom.voevent.eclairs",
+            "gcn.notices.svom.voevent.grm",
+            "gcn.notices.svom.voevent.mxt",
+        ),
+        "Kafka topics of VOEvent packets to consume",
+    )
+
+
+@dataclass(frozen=True)
+class AlertsNatsConfig:
+    url: str = _setting("", "NATS server of the operations feed, e.g. 'nats://host:4222'; empty = off")
+    subjects: tuple = _setting((">",), "NATS subjects gic watch subscribes to ('>' = every subject)")
+    credentials_file: str = _setting("", "NATS .creds file (JWT and seed); empty = no credentials")
+    spool_dir: str = _setting(
+        "incoming/operations",
+        "Folder (relative to the workspace) keeping messages received while the cache was busy",
+    )
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    triggers_dir: str = _setting(
+        "triggers", "Folder of trigger_<burstid>.dat files (relative to the workspace, or absolute)"
+    )
+    quarantine_dir: str = _setting(
+        "quarantine", "Folder keeping malformed or hostile packets with the reason (relative or absolute)"
+    )
+    spool_dir: str = _setting(
+        "incoming/alerts",
+        "Folder (relative to the workspace) keeping packets received while the cache was busy",
+    )
+    max_packet_kb: int = _setting(1000, "Largest packet accepted, in kB; larger ones are quarantined")
+    cache_wait_s: float = _setting(
+        1.0, "Seconds the alert handler waits for a busy cache before spooling the packet"
+    )
+    comet: AlertsCometConfig = field(default_factory=AlertsCometConfig)
+    kafka: AlertsKafkaConfig = field(default_factory=AlertsKafkaConfig)
+    nats: AlertsNatsConfig = field(default_factory=AlertsNatsConfig)
+
+
+@dataclass(frozen=True)
+class CalibrationLimitsConfig:
+    bias_meandiff_min: float = _setting(-2.0, "Lowest MEANDIFF (ADU) of a valid master bias")
+    bias_meandiff_max: float = _setting(2.0, "Highest MEANDIFF (ADU) of a valid master bias")
+    bias_rmsdiff_min: float = _setting(0.0, "Lowest RMSDIFF (ADU) of a valid master bias")
+    bias_rmsdiff_max: float = _setting(3.0, "Highest RMSDIFF (ADU) of a valid master bias")
+    dark_meandiff_min: float = _setting(-2.0, "Lowest MEANDIFF of a valid master dark (its unit)")
+    dark_meandiff_max: float = _setting(2.0, "Highest MEANDIFF of a valid master dark (its unit)")
+    dark_rmsdiff_min: float = _setting(0.0, "Lowest RMSDIFF of a valid master dark (its unit)")
+    dark_rmsdiff_max: float = _setting(3.0, "Highest RMSDIFF of a valid master dark (its unit)")
+    flat_meandiff_min: float = _setting(0.99, "Lowest mean of the ratio new/ref of a valid flat")
+    flat_meandiff_max: float = _setting(1.01, "Highest mean of the ratio new/ref of a valid flat")
+    flat_rmsdiff_min: float = _setting(0.0, "Lowest RMS of the ratio new/ref of a valid flat")
+    flat_rmsdiff_max: float = _setting(0.02, "Highest RMS of the ratio new/ref of a valid flat")
+    overrides: tuple = _setting(
+        (),
+        "Limits for one instrument/filter: 'TYPE INSTRUMENT FILTER meandiff=LO:HI rmsdiff=LO:HI' "
+        "(FILTER may be *; either limit may be left out)",
+    )
+
+
+@dataclass(frozen=True)
+class CalibrationConfig:
+    raw_dir: str = _setting(
+        "raw/calibration", "Folder (relative to the workspace) of raw calibration frames"
+    )
+    night_folder: str = _setting(
+        "{night}", "Sub-folder of raw_dir holding one night's frames; {night} is YYYYMMDD"
+    )
+    masters_dir: str = _setting(
+        "masters", "Folder (relative to the workspace) of the masters: in force, old, history, rejected"
+    )
+    reports_dir: str = _setting(
+        "reports/calibration", "Folder where gic calib run also writes each report as JSON"
+    )
+    type_key: str = _setting("IMAGETYP", "Header keyword naming the frame type (bias, dark, flat...)")
+    instrument_key: str = _setting("INSTRUME", "Header keyword naming the instrument")
+    filter_key: str = _setting("FILTER", "Header keyword naming the filter")
+    exptime_key: str = _setting("EXPTIME", "Header keyword of the exposure time, s")
+    date_key: str = _setting("DATE-OBS", "Header keyword of the start of the exposure (ISO 8601)")
+    saturation_key: str = _setting(
+        "SATURATE", "Header keyword of the saturation level, ADU (else saturation_level)"
+    )
+    saturation_level: float = _setting(65535.0, "Saturation level, ADU, when the header has none")
+    max_saturated_fraction: float = _setting(
+        0.01, "A frame with a larger fraction of saturated pixels is left out"
+    )
+    min_frames: int = _setting(3, "Fewest good frames a master is built from")
+    max_bias_exptime: float = _setting(0.0, "Longest exposure time a bias may have, s")
+    method: str = _setting("median", "Combine method: median, or mean (sigma-clipped)")
+    sigma: float = _setting(3.0, "Clipping threshold of the mean, robust standard deviations")
+    dark_per_second: bool = _setting(
+        True, "Darks in counts per second; false keeps them at one exposure time (all equal)"
+    )
+    filter_free_types: tuple = _setting(
+        ("bias", "dark"), "Types built per instrument whatever the filter (their FILTER is NONE)"
+    )
+    night_offset_h: float = _setting(
+        -19.0, "Hours added to a UTC time to get its night's date (SPM: UTC-7, then -12 h)"
+    )
+    origin: str = _setting("OAN/SPM", "ORIGIN of the reports")
+    telescope: str = _setting("COLIBRI", "TELESCOP of the reports when the frames have none")
+    expected: tuple = _setting(
+        (),
+        "Series expected every night, as 'INSTRUMENT/FILTER/TYPE' (e.g. 'DDRAGO1/g/flat'); "
+        "the completeness grid marks them missing when absent",
+    )
+    block_mib: int = _setting(64, "MiB of input rows held at once while combining")
+    max_pixels: int = _setting(268435456, "Largest frame accepted, in pixels")
+    residual_max_mean_noise: float = _setting(
+        0.5, "Residual check: largest |mean residual|, in units of the frames' own noise"
+    )
+    residual_max_noise_ratio: float = _setting(
+        1.3, "Residual check: largest residual noise over the frames' own noise"
+    )
+    limits: CalibrationLimitsConfig = field(default_factory=CalibrationLimitsConfig)
+
+
+@dataclass(frozen=True)
+class ProductsConfig:
+    products_dir: str = _setting(
+        "products", "Folder (relative to the workspace) of GFT products, one sub-folder per burst"
+    )
+    descriptors_dir: str = _setting(
+        "", "Folder of product descriptors (JSON) to use instead of the shipped ones; empty = shipped"
+    )
+    quick_window_s: float = _setting(300.0, "Quick window after T0 (QF, QLC), s")
+    proc_ver: str = _setting("1.0", "PROC_VER written in every product")
+    pip_ver: str = _setting("gp1", "PIP_VER written in every product")
+    creator: str = _setting("gic-workbench", "CREATOR written in every product")
+    origin: str = _setting("COLIBRI/GIC", "ORIGIN written in every product")
+    fchart_url: str = _setting(
+        "", "Finding chart link written as FCHART; {burst_id} is replaced; empty = none"
+    )
+    push_claim_s: float = _setting(
+        600.0, "Seconds after which a push that never finished (process killed) may be retried"
+    )
+
+
+@dataclass(frozen=True)
+class SdbConfig:
+    import_url: str = _setting(
+        "http://127.0.0.1:5080",
+        "Base URL of the SDB import API (POST /import/v0/a_spjson, /import/v0/a_product); "
+        "the default is `gic sandbox serve`",
+    )
+    export_url: str = _setting(
+        "http://127.0.0.1:5080", "Base URL of the MDB/SDB export API (search and download by burst)"
+    )
+    token_env: str = _setting(
+        "GIC_SDB_TOKEN", "Environment variable holding the SDB token (sent as a Bearer token)"
+    )
+    timeout_s: float = _setting(30.0, "Seconds before a request to the SDB is abandoned")
+    retries: int = _setting(3, "Further attempts after a failed request (timeouts, 5xx, refused)")
+    backoff_s: float = _setting(1.0, "First wait between attempts, doubled after each failure")
+    sandbox_port: int = _setting(5080, "TCP port of `gic sandbox serve` (loopback)")
+    sandbox_dir: str = _setting(
+        "sandbox", "Folder (relative to the workspace) where the sandbox stores what it receives"
+    )
+
+
+@dataclass(frozen=True)
 class Config:
     """Every setting of a workspace; see ``gic config --show``."""
 
     server: ServerConfig = field(default_factory=ServerConfig)
+    auth: AuthConfig = field(default_factory=AuthConfig)
     telemetry: TelemetryConfig = field(default_factory=TelemetryConfig)
     cdb: CdbConfig = field(default_factory=CdbConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    products: ProductsConfig = field(default_factory=ProductsConfig)
+    sdb: SdbConfig = field(default_factory=SdbConfig)
 
 
 def _section_type(f: dataclasses.Field) -> type:

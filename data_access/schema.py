@@ -39,4 +39,122 @@ MIGRATIONS: list[str] = [
     );
     CREATE TABLE source_cursor (source VARCHAR NOT NULL, cursor VARCHAR NOT NULL);
     """,
+    # alerts: VOEvent packets (every version, raw XML kept), their citations, and the NATS
+    # operations feed (quarantined packets live in the quarantine folder, with their reason)
+    """
+    CREATE TABLE alert (
+        ivorn VARCHAR NOT NULL,           -- one row per ivorn; a packet seen again counts a duplicate
+        role VARCHAR NOT NULL,            -- observation, test, utility, prediction
+        version VARCHAR, author VARCHAR,
+        packet_date TIMESTAMP,            -- Who/Date, UTC
+        packet_type INTEGER, mission VARCHAR, instrument VARCHAR,
+        burst_id VARCHAR,                 -- SVOM sbYYMMDDNN; NULL when the packet has none
+        event_id VARCHAR,                 -- burst ID, GraceID or GCN TrigID
+        t0 TIMESTAMP, t0_mjd DOUBLE,      -- trigger time, UTC
+        ra DOUBLE, dec DOUBLE, error_deg DOUBLE,
+        retraction BOOLEAN NOT NULL,      -- this packet retracts others
+        params VARCHAR NOT NULL,          -- JSON object: every Param of What ("Group.Param")
+        units VARCHAR NOT NULL,           -- JSON object: the unit of each Param that has one
+        description VARCHAR,
+        raw_xml BLOB NOT NULL, sha256 VARCHAR NOT NULL,
+        source VARCHAR NOT NULL,          -- comet, kafka, stdin, files
+        received_at TIMESTAMP NOT NULL,   -- UTC
+        duplicates INTEGER NOT NULL,
+        last_duplicate_at TIMESTAMP
+    );
+    CREATE TABLE alert_citation (
+        ivorn VARCHAR NOT NULL, cited_ivorn VARCHAR NOT NULL, cite VARCHAR NOT NULL
+    );
+    CREATE SEQUENCE operations_message_id_seq START 1;
+    CREATE TABLE operations_message (
+        message_id INTEGER NOT NULL,
+        subject VARCHAR NOT NULL,
+        received_at TIMESTAMP NOT NULL,   -- UTC
+        kind VARCHAR,                     -- what the message announces (product, burst...), if it says
+        burst_id VARCHAR,                 -- the burst it names, if any
+        text VARCHAR,                     -- the message as received (UTF-8, or escaped bytes)
+        payload VARCHAR,                  -- JSON object when the message is one
+        error VARCHAR                     -- why the message could not be read; NULL when fine
+    );
+    """,
+    # calibration: validation reports (built here or ingested), the masters on disk and their
+    # status, manual certifications, and the series each night brought (completeness grid)
+    """
+    CREATE SEQUENCE calibration_report_id_seq START 1;
+    CREATE TABLE calibration_report (
+        report_id INTEGER NOT NULL,
+        source VARCHAR NOT NULL,          -- run (built here), files, cdb
+        key VARCHAR NOT NULL,             -- report file, CDB key, or the master's file name
+        sha256 VARCHAR NOT NULL,          -- of the report JSON as received or written
+        im_name VARCHAR NOT NULL, caltype VARCHAR NOT NULL,
+        date VARCHAR NOT NULL,            -- DATE as given (first frame)
+        obs_time TIMESTAMP NOT NULL,      -- DATE as UTC
+        night DATE NOT NULL,              -- the observing night of DATE
+        origin VARCHAR, telescop VARCHAR,
+        instrume VARCHAR NOT NULL, filter VARCHAR NOT NULL,
+        mean DOUBLE, median DOUBLE, rms DOUBLE,
+        meandiff DOUBLE, mediandif DOUBLE, rmsdiff DOUBLE,
+        valid BOOLEAN NOT NULL,           -- the automatic verdict
+        unit VARCHAR,
+        extra VARCHAR,                    -- JSON: reasons, limits, histogram, residual check
+        master_id INTEGER,                -- the master file, when built here
+        reference_id INTEGER,             -- the master it was compared with
+        report_json VARCHAR NOT NULL,     -- the notes' JSON
+        ingested_at TIMESTAMP NOT NULL
+    );
+    CREATE SEQUENCE calibration_master_id_seq START 1;
+    CREATE TABLE calibration_master (
+        master_id INTEGER NOT NULL,
+        caltype VARCHAR NOT NULL, instrume VARCHAR NOT NULL, filter VARCHAR NOT NULL,
+        night DATE NOT NULL,
+        path VARCHAR NOT NULL,            -- relative to the masters folder; never rewritten
+        n_frames INTEGER NOT NULL,
+        status VARCHAR NOT NULL,          -- master, old, history, rejected, candidate
+        created_at TIMESTAMP NOT NULL, promoted_at TIMESTAMP, retired_at TIMESTAMP
+    );
+    CREATE TABLE calibration_certification (
+        report_id INTEGER NOT NULL,
+        verdict BOOLEAN NOT NULL,         -- true: good; false: bad
+        comment VARCHAR NOT NULL, user_name VARCHAR NOT NULL,
+        certified_at TIMESTAMP NOT NULL   -- UTC; the latest one is in force
+    );
+    CREATE TABLE calibration_series (
+        night DATE NOT NULL,
+        instrume VARCHAR NOT NULL, filter VARCHAR NOT NULL, caltype VARCHAR NOT NULL,
+        n_frames INTEGER NOT NULL, n_good INTEGER NOT NULL,
+        problem VARCHAR,                  -- why no master was built, NULL when one was
+        rejected VARCHAR,                 -- JSON list of [file, reason]
+        report_id INTEGER,
+        scanned_at TIMESTAMP NOT NULL
+    );
+    """,
+    # products: every version of every GFT product of a burst (files under products/<burst>/),
+    # its review state and push answer, and the audit log of who did what
+    """
+    CREATE SEQUENCE product_id_seq START 1;
+    CREATE TABLE product (
+        product_id INTEGER NOT NULL,
+        burst_id VARCHAR NOT NULL, card VARCHAR NOT NULL,
+        version INTEGER NOT NULL,          -- MY_VERS
+        file_name VARCHAR NOT NULL,        -- in products/<burst>/
+        sha256 VARCHAR NOT NULL,           -- of the file
+        fingerprint VARCHAR NOT NULL,      -- of the content, without DATE and MY_VERS
+        source VARCHAR NOT NULL,           -- build, pull
+        state VARCHAR NOT NULL,            -- new, approved, rejected, pushing, pushed, push failed
+        n_deviations INTEGER NOT NULL,
+        validation VARCHAR NOT NULL,       -- JSON: the validation report
+        created_at TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL,
+        push_claim VARCHAR, push_claimed_at TIMESTAMP,
+        pushed_at TIMESTAMP,
+        push_answer VARCHAR                -- the server's answer (or the error) of the last push
+    );
+    CREATE TABLE product_action (
+        product_id INTEGER NOT NULL,
+        burst_id VARCHAR NOT NULL, card VARCHAR NOT NULL, version INTEGER NOT NULL,
+        action VARCHAR NOT NULL,           -- build, approve, reject, push, push failed, pull
+        user_name VARCHAR NOT NULL, comment VARCHAR NOT NULL,
+        acted_at TIMESTAMP NOT NULL,       -- UTC
+        detail VARCHAR                     -- JSON: the push answer, the error...
+    );
+    """,
 ]

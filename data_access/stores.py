@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from data_access.alert_store import AlertStore
 from data_access.cache import Cache
+from data_access.calibration_store import CalibrationStore
+from data_access.product_store import ProductStore
 from data_access.status_store import StatusStore
+from data_access.users import UsersFile
 from data_access.workspace import Workspace
 
 
@@ -35,6 +39,24 @@ class Stores:
     @cached_property
     def status(self) -> StatusStore:
         return StatusStore(self.cache, batch_files=self.workspace.config.telemetry.batch_files)
+
+    @cached_property
+    def alerts(self) -> AlertStore:
+        return AlertStore.from_workspace(self.workspace, self.cache)
+
+    @cached_property
+    def calibration(self) -> CalibrationStore:
+        return CalibrationStore.from_workspace(self.workspace, self.cache)
+
+    @cached_property
+    def products(self) -> ProductStore:
+        return ProductStore.from_workspace(self.workspace, self.cache)
+
+    @cached_property
+    def users(self) -> UsersFile | None:
+        """The users file when ``auth.users_file`` is set, else None (single-user mode)."""
+        name = self.workspace.config.auth.users_file
+        return UsersFile(self.workspace.root / name) if name else None
 
     def close(self) -> None:
         self.cache.close()

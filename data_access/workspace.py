@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +68,16 @@ class Workspace:
     @property
     def raw_status_dir(self) -> Path:
         return self.path("raw/status")
+
+    def secret(self, name: str) -> str:
+        """A random secret kept in ``secrets/<name>`` (mode 600), made on first use."""
+        folder = self.path("secrets")
+        path = folder / name
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_hex(32))
+        return path.read_text().strip()
 
     def cache(self, *, read_only: bool = False) -> Cache:
         """Open the workspace's DuckDB cache (see :class:`~data_access.cache.Cache`)."""

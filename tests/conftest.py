@@ -315,9 +315,53 @@ def served_workbench(tmp_path_factory, demo_root) -> Iterator[tuple[str, Stores]
     stores.close()
 
 
+#: The users of :func:`served_with_login`: name -> (password, roles).
+LOGIN_USERS = {"alice": ("alice-pw", ["approver"]), "bob": ("bob-pw", ["viewer"])}
+
+
 @pytest.fixture(scope="session")
+def served_with_login(tmp_path_factory, demo_root) -> Iterator[tuple[str, Stores]]:
+    """The workbench with its login on (users of :data:`LOGIN_USERS`), over a demo copy."""
+    from app.server import serve
+    from data_access.users import UsersFile
+
+    root = tmp_path_factory.mktemp("login") / "ws"
+    shutil.copytree(demo_root, root)
+    config = root / "gic.toml"
+    config.write_text(config.read_text().replace('users_file = ""', 'users_file = "users.json"'))
+    for name, (password, roles) in LOGIN_USERS.items():
+        UsersFile(root / "users.json").set(name, password, roles)
+    stores = Stores.open(root)
+    port = free_port()
+    server = serve(stores, port=port, threaded=True)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        service_unavailable(f"the workbench server did not start on port {port}")
+    yield f"http://localhost:{port}", stores
+    server.stop()
+    stores.close()
+
+
+def log_in(page, url: str, name: str) -> None:
+    """Log in as one of :data:`LOGIN_USERS` on the workbench's login page."""
+    page.goto(url + "/login")
+    page.get_by_label("User").fill(name)
+    page.get_by_label("Password").fill(LOGIN_USERS[name][0])
+    page.get_by_role("button", name="Log in").click()
+
+
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's chromium driven by Playwright (never a browser Playwright downloads)."""
+    """Debian's chromium driven by Playwright (never a browser Playwright downloads).
+
+    Module-scoped: Playwright's sync API keeps an event loop and greenlets running in the
+    main thread while it is open, which breaks ``asyncio.run`` and ``ast.parse`` in the
+    tests that follow; each browser module starts and stops its own."""
     if not CHROMIUM.exists():
         service_unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
     try:

@@ -6,17 +6,22 @@ syncs its shareable state with the URL, and is wrapped in :func:`app.pages.layou
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
 
 
 @dataclass(frozen=True)
 class PageSpec:
-    """A page of the workbench: its URL slug, title, one-line summary and module."""
+    """A page of the workbench: its URL slug, title, one-line summary, module, and the
+    keyword arguments its module's ``create`` and ``headline`` take (one module may serve
+    several pages, as the Bias, Dark and Flat pages share one)."""
 
     slug: str
     title: str
     summary: str
     module: str
+    options: MappingProxyType[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
 
 PAGES: tuple[PageSpec, ...] = (
@@ -26,5 +31,36 @@ PAGES: tuple[PageSpec, ...] = (
         "Status and sensor readings of the TCS, dome, weather station and cameras: series, "
         "latest values, stale sensors and error codes.",
         "app.pages.telemetry",
+    ),
+    PageSpec(
+        "alerts",
+        "Alerts",
+        "SVOM VOEvents from Comet and GCN Kafka: bursts newest first, sky map with error "
+        "circles, every Param and the raw XML, trigger files, the NATS operations feed.",
+        "app.pages.alerts",
+    ),
+    PageSpec(
+        "bias",
+        "Bias",
+        "Master biases: MEDIAN, RMS and the difference with the reference against DATE, "
+        "invalid masters, completeness, and each master with its difference image.",
+        "app.pages.calibration",
+        MappingProxyType({"caltype": "bias"}),
+    ),
+    PageSpec(
+        "dark",
+        "Dark",
+        "Master darks: trends, invalid masters, completeness, each master and its "
+        "difference with the reference; certify a verdict by hand.",
+        "app.pages.calibration",
+        MappingProxyType({"caltype": "dark"}),
+    ),
+    PageSpec(
+        "flat",
+        "Flat",
+        "Master flats per instrument and filter: trends of the ratio new/ref, invalid "
+        "masters, completeness, each master and its ratio image.",
+        "app.pages.calibration",
+        MappingProxyType({"caltype": "flat"}),
     ),
 )

@@ -14,7 +14,7 @@ from data_access.stores import Stores
 def headline(spec: PageSpec, stores: Stores) -> str:
     """The page's one-line state of things (its module's ``headline(stores)``), or ''."""
     module = importlib.import_module(spec.module)
-    return module.headline(stores) if hasattr(module, "headline") else ""
+    return module.headline(stores, **spec.options) if hasattr(module, "headline") else ""
 
 
 def create(stores: Stores):

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from data_access.demo.alerts import SHARED_VOEVENTS, demo_notices, write_demo_packets
+from data_access.demo.calibration import build_calibration_demo
 from data_access.demo.telemetry import CADENCE, write_status_files
 from data_access.status_store import IngestSummary, documents_in
 from data_access.stores import Stores
@@ -43,8 +45,27 @@ def build_telemetry_demo(stores: Stores, *, days: float, progress: Progress | No
     return f"telemetry: {len(paths)} status files, {summary.describe()}"
 
 
+def build_alerts_demo(stores: Stores, *, days: float, progress: Progress | None) -> str:
+    """Generated SVOM notices over the last ``days`` (written to ``raw/voevents/``), plus the
+    public packets of ``../shared/data/voevents`` when present, stored through the real path."""
+    notices = demo_notices(datetime.now(UTC).replace(tzinfo=None), days)
+    paths = write_demo_packets(stores.workspace.path("raw/voevents"), notices)
+    if SHARED_VOEVENTS.is_dir():
+        paths += sorted(SHARED_VOEVENTS.rglob("*.xml"))
+    if progress:
+        progress("storing alerts", 0, len(paths))
+    receipts, refused = stores.alerts.store_files(paths, source="files")
+    triggers = {r.trigger_file for r in receipts if r.trigger_file is not None}
+    return (f"alerts: {len(receipts)} packets stored ({len(notices)} generated), "
+            f"{len(triggers)} trigger files, {len(refused)} refused")  # fmt: skip
+
+
 #: Each builder fills one capability's part of the demo and says what it did.
-DEMO_BUILDERS: tuple[Callable[..., str], ...] = (build_telemetry_demo,)
+DEMO_BUILDERS: tuple[Callable[..., str], ...] = (
+    build_telemetry_demo,
+    build_alerts_demo,
+    build_calibration_demo,
+)
 
 
 def build_demo(root: Path, *, days: float = 30, progress: Progress | None = None) -> list[str]:
