@@ -290,6 +290,23 @@ class SdbConfig:
 
 
 @dataclass(frozen=True)
+class Gp2Config:
+    scheduler_address: str = _setting(
+        "", "Dask scheduler of a real cluster, e.g. 'tcp://gp2-scheduler:8786'; empty = a LocalCluster"
+    )
+    n_workers: int = _setting(2, "Workers of the LocalCluster (one per core is right)")
+    threads_per_worker: int = _setting(1, "Threads per LocalCluster worker")
+    processes: bool = _setting(
+        False, "LocalCluster workers as processes (true) or threads of this process (false)"
+    )
+    memory_limit: str = _setting("2GiB", "Memory limit of each LocalCluster worker (processes only)")
+    output_dir: str = _setting(
+        "reprocessing", "Folder (relative to the workspace) of the runs the Reprocess page starts"
+    )
+    gp1_poll_s: float = _setting(2.0, "Seconds between two looks of gic gp1 at its input folder")
+
+
+@dataclass(frozen=True)
 class Config:
     """Every setting of a workspace; see ``gic config --show``."""
 
@@ -301,6 +318,7 @@ class Config:
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     products: ProductsConfig = field(default_factory=ProductsConfig)
     sdb: SdbConfig = field(default_factory=SdbConfig)
+    gp2: Gp2Config = field(default_factory=Gp2Config)
 
 
 def _section_type(f: dataclasses.Field) -> type:

@@ -1,0 +1,311 @@
+"""Summary of a burst: the transient located across images, measured in each, and its
+light curve in the photometry table that ``gic products build`` reads.
+
+The transient is the candidate position found again in the most difference images
+(or the one nearest the alert's position when it is given). It is then measured in
+every image by forced aperture photometry on the difference image, so that images
+where it is too faint give an upper limit (``detected`` 0, ``mag`` = the image's
+limiting magnitude, ``mag_err`` 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import astropy.units as u
+import numpy as np
+from astropy.coordinates import SkyCoord
+from astropy.table import Table
+
+from analysis.gp2.photometry import MAG_PER_RELATIVE_FLUX, aperture_photometry
+
+#: Columns of the photometry table, in order (one row per image and filter).
+PHOTOMETRY_COLUMNS = (
+    "image_id",
+    "filter",
+    "t_start",
+    "t_end",
+    "exptime",
+    "mag",
+    "mag_err",
+    "limit_mag",
+    "detected",
+    "ra",
+    "dec",
+)
+
+#: Signal-to-noise at which a forced measurement counts as a detection.
+DETECT_SNR = 3.0
+
+
+@dataclass(frozen=True)
+class TransientMeasure:
+    """Forced photometry of the transient in one image.
+
+    Attributes
+    ----------
+    flux, flux_err : float
+        Electrons in the aperture of the difference image.
+    snr : float
+        ``flux / flux_err``.
+    mag, mag_err : float
+        AB magnitude and error when detected; else ``limit`` and 0.
+    limit : float
+        The image's limiting magnitude, AB.
+    detected : bool
+        ``snr >= detect_snr`` and the magnitude is finite.
+    """
+
+    flux: float
+    flux_err: float
+    snr: float
+    mag: float
+    mag_err: float
+    limit: float
+    detected: bool
+
+
+@dataclass(frozen=True)
+class DecayFit:
+    """A power-law decay ``F ∝ (t - T0)^-index`` fitted to magnitudes.
+
+    Attributes
+    ----------
+    index, index_err : float
+        Decay index α (positive when fading) and its standard error.
+    offsets : dict
+        Per filter, the magnitude at t - T0 = 1 s (mag).
+    chi2 : float
+    ndof : int
+    """
+
+    index: float
+    index_err: float
+    offsets: dict
+    chi2: float
+    ndof: int
+
+
+def _cluster(positions: list[SkyCoord], radius_arcsec: float) -> tuple[SkyCoord, int] | None:
+    """The candidate position matched in the most images, and in how many."""
+    everything = [(k, c) for k, coords in enumerate(positions) for c in coords]
+    if not everything:
+        return None
+    best, best_count, best_members = None, 0, []
+    for _, candidate in everything:
+        members = []
+        for coords in positions:
+            if len(coords) == 0:
+                continue
+            separation = candidate.separation(coords).arcsec
+            nearest = int(np.argmin(separation))
+            if separation[nearest] < radius_arcsec:
+                members.append(coords[nearest])
+        if len(members) > best_count:
+            best, best_count, best_members = candidate, len(members), members
+    ra = np.array([m.ra.deg for m in best_members])
+    dec = np.array([m.dec.deg for m in best_members])
+    centre = SkyCoord(
+        best.ra.deg + np.mean(((ra - best.ra.deg + 180) % 360) - 180), np.mean(dec), unit="deg"
+    )
+    return centre, best_count
+
+
+def locate_transient(
+    candidates: Sequence[tuple[np.ndarray, np.ndarray]],
+    *,
+    target: tuple[float, float] | None = None,
+    radius_arcsec: float = 2.0,
+    search_arcsec: float = 30.0,
+) -> tuple[float, float, int] | None:
+    """The transient's position from the candidates of every image of a burst.
+
+    Parameters
+    ----------
+    candidates : sequence of (ra, dec) arrays
+        Each image's candidate positions, degrees.
+    target : (ra, dec), optional
+        The alert's position, degrees: only candidates within ``search_arcsec`` of it count.
+    radius_arcsec : float, optional
+        Candidates of two images closer than this are the same source.
+    search_arcsec : float, optional
+        Search radius around ``target`` (the alert's error circle).
+
+    Returns
+    -------
+    (ra, dec, n_images) or None
+        Degrees, and in how many images it was a candidate; None when no candidate
+        qualifies (then the caller may measure at ``target`` itself).
+    """
+    positions = []
+    for ra, dec in candidates:
+        coords = SkyCoord(np.asarray(ra, float) * u.deg, np.asarray(dec, float) * u.deg)
+        if target is not None and len(coords):
+            centre = SkyCoord(target[0] * u.deg, target[1] * u.deg)
+            coords = coords[coords.separation(centre).arcsec < search_arcsec]
+        positions.append(coords)
+    found = _cluster(positions, radius_arcsec)
+    if found is None:
+        return None
+    centre, count = found
+    return float(centre.ra.deg % 360.0), float(centre.dec.deg), count
+
+
+def measure_transient(
+    difference: np.ndarray,
+    x: float,
+    y: float,
+    *,
+    radius: float,
+    rms: float,
+    zp: float,
+    zp_err: float,
+    limit: float,
+    mask: np.ndarray | None = None,
+    detect_snr: float = DETECT_SNR,
+) -> TransientMeasure:
+    """Forced aperture photometry of the transient on a difference image.
+
+    Parameters
+    ----------
+    difference : ndarray
+        Difference image, electrons.
+    x, y : float
+        Transient position on it, pixels.
+    radius : float
+        Aperture radius, pixels.
+    rms : float
+        Noise of the difference per pixel, electrons.
+    zp, zp_err : float
+        The science image's zero point and its error, mag.
+    limit : float
+        The image's limiting magnitude, AB.
+    mask : ndarray of bool, optional
+    detect_snr : float, optional
+
+    Returns
+    -------
+    TransientMeasure
+    """
+    row = aperture_photometry(difference, [x], [y], radius=radius, rms=rms, mask=mask)[0]
+    flux, err = float(row["flux"]), float(row["flux_err"])
+    snr = flux / err if err > 0 else 0.0
+    detected = bool(snr >= detect_snr and flux > 0 and np.isfinite(zp))
+    if detected:
+        mag = zp - 2.5 * np.log10(flux)
+        mag_err = float(
+            np.hypot(MAG_PER_RELATIVE_FLUX / snr, zp_err if np.isfinite(zp_err) else 0.0)
+        )
+        return TransientMeasure(flux, err, snr, float(mag), mag_err, limit, True)
+    return TransientMeasure(flux, err, snr, limit, 0.0, limit, False)
+
+
+def light_curve_table(rows: Sequence[dict]) -> Table:
+    """The photometry table, :data:`PHOTOMETRY_COLUMNS` in order, sorted by ``t_start``.
+
+    Each row is a mapping with those keys: times as ISO UTC strings, ``exptime`` in s,
+    magnitudes AB, ``detected`` 1 or 0, ``ra``/``dec`` in degrees.
+
+    Raises
+    ------
+    ValueError
+        If a row lacks a column; the message names the image and the column.
+    """
+    for row in rows:
+        missing = [c for c in PHOTOMETRY_COLUMNS if c not in row]
+        if missing:
+            raise ValueError(f"photometry row {row.get('image_id', '?')}: missing {missing}")
+    ordered = sorted(rows, key=lambda r: (str(r["t_start"]), str(r["filter"])))
+    table = Table(
+        names=PHOTOMETRY_COLUMNS,
+        dtype=(str, str, str, str, float, float, float, float, int, float, float),
+    )
+    for row in ordered:
+        table.add_row(
+            [row[c] if c != "detected" else int(bool(row[c])) for c in PHOTOMETRY_COLUMNS]
+        )
+    return table
+
+
+def _effective_times(t_start: np.ndarray, t_end: np.ndarray, index: float) -> np.ndarray:
+    """Times at which ``t^-index`` equals its mean over each exposure (s)."""
+    t_eff = (t_start + t_end) / 2.0
+    long = t_end > t_start * (1 + 1e-9)
+    a, b = t_start[long], t_end[long]
+    if abs(index) < 1e-6:
+        return t_eff
+    if abs(index - 1.0) < 1e-6:
+        mean = np.log(b / a) / (b - a)
+    else:
+        mean = (b ** (1 - index) - a ** (1 - index)) / ((1 - index) * (b - a))
+    t_eff[long] = mean ** (-1.0 / index)
+    return t_eff
+
+
+def fit_decay(
+    t_start: np.ndarray,
+    t_end: np.ndarray,
+    mag: np.ndarray,
+    mag_err: np.ndarray,
+    filters: Sequence[str] | None = None,
+    *,
+    iterations: int = 5,
+) -> DecayFit:
+    """Fit ``F ∝ (t - T0)^-α`` to exposure magnitudes (one α, one offset per filter).
+
+    Each magnitude is the mean flux over its exposure, so the model is evaluated at the
+    exposure's effective time (where ``t^-α`` equals its mean over the exposure); the
+    weighted linear fit ``mag = m_f + 2.5 α log10(t_eff)`` and ``t_eff(α)`` are iterated.
+
+    Parameters
+    ----------
+    t_start, t_end : ndarray
+        Exposure start and end after the trigger, s (positive; equal for instants).
+    mag, mag_err : ndarray
+        Detected magnitudes (AB) and their errors.
+    filters : sequence of str, optional
+        Each point's filter (one offset each); all one filter when None.
+    iterations : int, optional
+        Refinements of the effective times.
+
+    Returns
+    -------
+    DecayFit
+        ``offsets`` are the magnitudes at t - T0 = 1 s.
+
+    Raises
+    ------
+    ValueError
+        If fewer points than parameters + 1, a time is not positive, or an error is not positive.
+    """
+    t1, t2 = np.asarray(t_start, float), np.asarray(t_end, float)
+    mag, err = np.asarray(mag, float), np.asarray(mag_err, float)
+    names = np.asarray(["all"] * len(t1) if filters is None else list(filters))
+    if np.any(t1 <= 0) or np.any(t2 < t1) or np.any(~(err > 0)):
+        raise ValueError(
+            "fit_decay needs exposures after T0 (0 < t_start <= t_end, s) "
+            "and positive magnitude errors"
+        )
+    labels = sorted(set(names.tolist()))
+    if len(t1) < len(labels) + 2:
+        raise ValueError(f"fit_decay needs at least {len(labels) + 2} points, got {len(t1)}")
+    weights = 1.0 / err
+    index = 1.0
+    t_eff = (t1 + t2) / 2.0
+    for _ in range(max(1, iterations)):
+        design = np.column_stack(
+            [(names == f).astype(float) for f in labels] + [2.5 * np.log10(t_eff)]
+        )
+        solution, *_ = np.linalg.lstsq(design * weights[:, None], mag * weights, rcond=None)
+        index = float(solution[-1])
+        t_eff = _effective_times(t1, t2, index)
+    covariance = np.linalg.inv((design * weights[:, None] ** 2).T @ design)
+    residual = (mag - design @ solution) * weights
+    return DecayFit(
+        index=index,
+        index_err=float(np.sqrt(covariance[-1, -1])),
+        offsets={f: float(solution[k]) for k, f in enumerate(labels)},
+        chi2=float(residual @ residual),
+        ndof=int(len(t1) - len(labels) - 1),
+    )

@@ -1,0 +1,294 @@
+"""GP2's files: science frames in, images and tables out, the photometry CSV, a generated burst.
+
+Frames are read through :mod:`data_access.fits_frames` (the same reader as the
+calibration); images and tables are written atomically (temporary file, then rename),
+so that a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+from astropy.table import Table
+
+from analysis.gp2.simulate import SimulatedBurst
+from analysis.gp2.stacking import exposure_times
+from analysis.gp2.summary import PHOTOMETRY_COLUMNS
+from data_access.fits_frames import FitsFrame, FrameError, fits_files_in
+
+__all__ = [
+    "FrameError",
+    "ImageInfo",
+    "fits_files_in",
+    "output_folder",
+    "read_catalogue",
+    "read_image",
+    "scan_images",
+    "write_image",
+    "write_photometry",
+    "write_table",
+    "write_simulated_burst",
+]
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]")
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """A science frame described from its header alone (no pixels read).
+
+    ``t_start``/``t_end`` are ISO UTC (empty when the header has no times).
+    """
+
+    path: Path
+    name: str
+    header: fits.Header
+    instrument: str
+    filter: str
+    exptime: float
+    t_start: str
+    t_end: str
+
+
+def image_name(path: Path) -> str:
+    """A frame's name without its FITS suffixes (``a.fits.fz`` → ``a``)."""
+    name = path.name
+    for suffix in (".fz", ".fits", ".fit", ".fts"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    return name
+
+
+def read_image(path: Path | str) -> tuple[np.ndarray, fits.Header]:
+    """A frame's pixels (float32) and header (``.fits`` or tile-compressed ``.fits.fz``).
+
+    Raises
+    ------
+    FileNotFoundError, FrameError
+        The message names the file.
+    """
+    with FitsFrame(Path(path)) as frame:
+        return frame.read_all(), frame.header.copy()
+
+
+def describe_image(path: Path | str) -> ImageInfo:
+    """Header-only description of a science frame (see :class:`ImageInfo`)."""
+    path = Path(path)
+    with FitsFrame(path) as frame:
+        header = frame.header.copy()
+    try:
+        start, end = exposure_times(header)
+        t_start, t_end = start.isot, end.isot
+    except ValueError:
+        t_start = t_end = ""
+    return ImageInfo(
+        path=path,
+        name=image_name(path),
+        header=header,
+        instrument=str(header.get("INSTRUME", "")).strip(),
+        filter=str(header.get("FILTER", "")).strip(),
+        exptime=float(header.get("EXPTIME", 0.0) or 0.0),
+        t_start=t_start,
+        t_end=t_end,
+    )
+
+
+def scan_images(paths: list[Path | str]) -> tuple[list[ImageInfo], list[tuple[str, str]]]:
+    """Describe every FITS file among ``paths`` (files or folders), time-ordered.
+
+    Returns
+    -------
+    images : list of ImageInfo
+    unreadable : list of (file, reason)
+    """
+    images, unreadable = [], []
+    for path in fits_files_in(paths):
+        try:
+            images.append(describe_image(path))
+        except (FrameError, OSError) as exc:
+            unreadable.append((str(path), str(exc)))
+    images.sort(key=lambda i: (i.t_start, i.name))
+    return images, unreadable
+
+
+def output_folder(
+    root: Path, header: fits.Header, keys: tuple[str, ...], *, source: str = ""
+) -> Path:
+    """``root/VALUE1/VALUE2/...`` from header keywords (the notes' [Workspace] headers).
+
+    Raises
+    ------
+    ValueError
+        If a keyword is missing; the message names the file and the keyword.
+    """
+    folder = Path(root)
+    for key in keys:
+        if key not in header or str(header[key]).strip() == "":
+            raise ValueError(
+                f"{source}: header keyword {key} is missing (the output folder is built "
+                f"from {', '.join(keys)})"
+            )
+        folder = folder / (_UNSAFE.sub("_", str(header[key]).strip()) or "_")
+    return folder
+
+
+def _atomic_target(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.with_name(f".{path.name}.{os.getpid()}.{id(path)}.tmp")
+
+
+def write_image(
+    path: Path | str, data: np.ndarray, header: fits.Header, *, mask: np.ndarray | None = None
+) -> Path:
+    """Write an image as plain FITS (float32), with its mask as a ``MASK`` extension."""
+    path = Path(path)
+    temporary = _atomic_target(path)
+    hdus = [fits.PrimaryHDU(np.asarray(data, np.float32), header)]
+    if mask is not None:
+        hdus.append(fits.ImageHDU(np.asarray(mask, np.uint8), name="MASK"))
+    try:
+        fits.HDUList(hdus).writeto(temporary, overwrite=True)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
+def write_table(path: Path | str, table: Table) -> Path:
+    """Write a table as CSV, atomically."""
+    path = Path(path)
+    temporary = _atomic_target(path)
+    try:
+        table.write(temporary, format="ascii.csv", overwrite=True)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
+def write_photometry(path: Path | str, table: Table) -> Path:
+    """Write the photometry CSV ``gic products build`` reads (:data:`PHOTOMETRY_COLUMNS`)."""
+    if tuple(table.colnames) != PHOTOMETRY_COLUMNS:
+        raise ValueError(
+            f"{path}: photometry columns are {table.colnames}, expected {list(PHOTOMETRY_COLUMNS)}"
+        )
+    out = table.copy()
+    for name in ("mag", "mag_err", "limit_mag"):
+        out[name].info.format = ".4f"
+    for name in ("ra", "dec"):
+        out[name].info.format = ".6f"
+    return write_table(path, out)
+
+
+def read_catalogue(path: Path | str) -> Table:
+    """A reference catalogue: CSV (or any astropy ASCII table) or a FITS table.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file is missing.
+    ValueError
+        If it cannot be read as a table; the message names the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such reference catalogue")
+    try:
+        if path.name.lower().endswith((".fits", ".fit", ".fits.gz")):
+            return Table.read(path, format="fits")
+        return Table.read(path, format="ascii.csv" if path.suffix.lower() == ".csv" else "ascii")
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: not a readable catalogue table ({exc})") from None
+
+
+def write_simulated_burst(
+    burst: SimulatedBurst, folder: Path | str, *, compress: bool = False
+) -> dict[str, Path]:
+    """Write a generated burst as a night's files and the notes' INI files to process it.
+
+    ::
+
+        folder/raw/<name>.fits           raw frames (uint16)
+        folder/masters/bias.fits, dark.fits (ADU/s), flat_<filter>.fits
+        folder/reference/ref_<filter>.fits
+        folder/catalogue.csv             ra, dec, one AB magnitude column per filter
+        folder/truth.csv                 the transient's true magnitudes
+        folder/config/pipeline.cfg       every module on, output in folder/output
+        folder/config/module.cfg         a module's file for gic module
+
+    Returns
+    -------
+    dict
+        ``raw``, ``masters``, ``reference``, ``catalogue``, ``truth``, ``config``, ``output``.
+    """
+    folder = Path(folder)
+    raw = folder / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    for frame in burst.frames:
+        if compress:
+            hdul = fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(frame.data, frame.header)])
+            hdul.writeto(raw / f"{frame.name}.fits.fz", overwrite=True)
+        else:
+            fits.PrimaryHDU(frame.data, frame.header).writeto(
+                raw / f"{frame.name}.fits", overwrite=True
+            )
+    masters = folder / "masters"
+    masters.mkdir(exist_ok=True)
+    fits.PrimaryHDU(burst.bias, fits.Header({"BUNIT": "ADU"})).writeto(
+        masters / "bias.fits", overwrite=True
+    )
+    fits.PrimaryHDU(burst.dark, fits.Header({"BUNIT": "ADU/s"})).writeto(
+        masters / "dark.fits", overwrite=True
+    )
+    for f, flat in burst.flats.items():
+        fits.PrimaryHDU(flat, fits.Header({"FILTER": f})).writeto(
+            masters / f"flat_{f}.fits", overwrite=True
+        )
+    reference = folder / "reference"
+    reference.mkdir(exist_ok=True)
+    for f, (data, header) in burst.references.items():
+        fits.PrimaryHDU(data, header).writeto(reference / f"ref_{f}.fits", overwrite=True)
+    burst.catalogue.write(folder / "catalogue.csv", format="ascii.csv", overwrite=True)
+    burst.truth.write(folder / "truth.csv", format="ascii.csv", overwrite=True)
+    config = folder / "config"
+    config.mkdir(exist_ok=True)
+    calibration = (
+        f"[Calibration]\ndark = {masters / 'dark.fits'}\nflat = {masters / 'flat_{FILTER}.fits'}\n"
+        f"bias = {masters / 'bias.fits'}\nreference = {reference / 'ref_{FILTER}.fits'}\n"
+        f"catalog = {folder / 'catalogue.csv'}\n\n"
+    )
+    parameters = (
+        f"[Parameters]\nps            = {burst.pixel_scale}\ngain          = {burst.gain}\n"
+        f"sat_level     = {burst.saturation:g}\ndetect_thresh = 3\n"
+    )
+    (config / "pipeline.cfg").write_text(
+        "[Workspace]\nheaders = TRGID,INSTRUME,FILTER\n\n"
+        f"[Input and Output]\ninput  = {raw}\noutput = {folder / 'output'}\n\n"
+        + calibration
+        + parameters
+        + "\n[Structure of pipeline]\nreduction = yes\nfindstars = yes\nalignment = yes\n"
+        "stacking  = no\n"
+        "Photometry = yes\nImage subtraction = yes\nSummary = yes\n\n"
+        "[Strategy processing]\nmode = standard\n",
+        encoding="utf-8",
+    )
+    (config / "module.cfg").write_text(
+        f"[Input and Output]\ninput  = {raw}\noutput = {folder / 'module_output'}\n\n"
+        + calibration
+        + parameters,
+        encoding="utf-8",
+    )
+    return {
+        "raw": raw,
+        "masters": masters,
+        "reference": reference,
+        "catalogue": folder / "catalogue.csv",
+        "truth": folder / "truth.csv",
+        "config": config,
+        "output": folder / "output",
+    }
