@@ -23,4 +23,4 @@ def test_notebook_runs(path, demo_copy, monkeypatch):
 
 
 def test_there_is_a_notebook_per_capability():
-    assert {p.stem for p in NOTEBOOKS} >= {"telemetry", "alerts", "calibration"}
+    assert {p.stem for p in NOTEBOOKS} >= {"telemetry", "alerts", "calibration", "products"}

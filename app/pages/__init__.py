@@ -63,4 +63,11 @@ PAGES: tuple[PageSpec, ...] = (
         "app.pages.calibration",
         MappingProxyType({"caltype": "flat"}),
     ),
+    PageSpec(
+        "products",
+        "Products",
+        "GFT products of each burst: the review queue, headers, tables, light curve with its "
+        "fit, validation and versions; approve, reject, push to the SDB, pull, archive.",
+        "app.pages.products",
+    ),
 )

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from data_access.demo.alerts import SHARED_VOEVENTS, demo_notices, write_demo_packets
 from data_access.demo.calibration import build_calibration_demo
+from data_access.demo.products import build_products_demo
 from data_access.demo.telemetry import CADENCE, write_status_files
 from data_access.status_store import IngestSummary, documents_in
 from data_access.stores import Stores
@@ -65,6 +66,7 @@ DEMO_BUILDERS: tuple[Callable[..., str], ...] = (
     build_telemetry_demo,
     build_alerts_demo,
     build_calibration_demo,
+    build_products_demo,
 )
 
 

@@ -1,0 +1,474 @@
+"""The review of GFT products: the queue per burst, one product in full, its review and push,
+and the exchange with the SDB (pull, coherence, archive).
+
+Every action checks the user's role on the server side (:func:`app.auth.require`):
+approving and rejecting need ``scientist``, pushing needs ``approver``; the buttons of a
+user without the role are disabled as well. The SDB client comes from a factory called
+at each action, so that the page always uses the workspace's current ``[sdb]`` settings.
+The same views run in the server's Products page and in a notebook::
+
+    stores = Stores.open("demo-workspace")
+    ProductsDesk(stores.products, client_factory=sdb_client_factory(stores))
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from contextlib import closing
+
+import pandas as pd
+import panel as pn
+import param
+
+from app.auth import LOCAL_USER, require
+from app.plots.products import plot_light_curve
+from app.views.product_exchange import (
+    ACTION_ERRORS,
+    ClientFactory,
+    ProductExchange,
+    busy,
+    notify,
+)
+from app.views.product_exchange import table as _table
+from data_access.product_store import ProductStore
+from data_access.sdb_client import SdbClient, SdbError
+from data_access.stores import Stores
+from data_access.users import User
+
+#: What each action needs (roles of :mod:`data_access.users`).
+APPROVE_ROLE, PUSH_ROLE = "scientist", "approver"
+
+STATE_COLORS = {"new": "#1f77b4", "approved": "#2ca02c", "rejected": "#7f7f7f",
+                "pushing": "#ff7f0e", "pushed": "#17803d", "push failed": "#d62728"}  # fmt: skip
+
+BURST_TITLES = {"burst_id": "burst", "push_failed": "failed"}
+
+QUEUE_COLUMNS = ["product_id", "card", "version", "state", "n_deviations", "source",
+                 "updated_at", "pushed_at"]  # fmt: skip
+
+
+def sdb_client_factory(stores: Stores) -> ClientFactory:
+    """A factory of clients for the workspace's ``[sdb]`` settings, read at each call."""
+    return lambda: SdbClient.from_config(stores.workspace.config.sdb)
+
+
+def state_badge(state: str) -> str:
+    """A product state as a coloured HTML badge (class ``product-state``, for the tests)."""
+    color = STATE_COLORS.get(state, "#444")
+    return (f"<span class='product-state' style='background:{color};color:white;"
+            f"padding:2px 8px;border-radius:4px'>{html.escape(state)}</span>")  # fmt: skip
+
+
+class ProductSelection(param.Parameterized):
+    """What the desk shows: the burst, the product version, and the store's state last seen."""
+
+    burst_id = param.String(default="", doc="the burst whose products are listed")
+    product_id = param.Integer(default=None, allow_None=True, doc="the product version shown")
+    revision = param.Integer(default=0, doc="bumped whenever the products changed")
+
+
+class ProductQueue(pn.viewable.Viewer):
+    """Bursts with products (counts per state), and the chosen burst's products with their state."""
+
+    store = param.ClassSelector(class_=ProductStore, constant=True)
+    selection = param.ClassSelector(class_=ProductSelection, constant=True)
+
+    def __init__(self, store: ProductStore, selection: ProductSelection, **params) -> None:
+        super().__init__(store=store, selection=selection, **params)
+
+    def queue(self) -> pd.DataFrame:
+        """The chosen burst's products, the latest version of each."""
+        if not self.selection.burst_id:
+            return pd.DataFrame(columns=QUEUE_COLUMNS)
+        return self.store.queue(self.selection.burst_id)[QUEUE_COLUMNS]
+
+    @param.depends("selection.burst_id", "selection.revision")
+    def _bursts(self):
+        bursts = self.store.bursts()
+        chosen = [i for i, b in enumerate(bursts["burst_id"]) if b == self.selection.burst_id]
+        table = _table(bursts, selectable=1, height=200, selection=chosen,
+                       hidden_columns=["updated_at"], titles=BURST_TITLES)  # fmt: skip
+
+        def choose(event) -> None:
+            if event.new:
+                self.selection.param.update(burst_id=str(bursts.iloc[event.new[0]]["burst_id"]),
+                                            product_id=None)  # fmt: skip
+
+        table.param.watch(choose, "selection")
+        return table
+
+    @param.depends("selection.burst_id", "selection.revision")
+    def _products(self):
+        frame = self.queue()
+        if frame.empty:
+            return pn.pane.Markdown("*Pick a burst to see its products.*")
+        table = _table(frame, selectable=1, hidden_columns=["product_id", "source"],
+                       titles={"version": "v", "n_deviations": "deviations"},
+                       selection=[i for i, p in enumerate(frame["product_id"])
+                                  if p == self.selection.product_id])  # fmt: skip
+
+        def choose(event) -> None:
+            if event.new:
+                self.selection.product_id = int(frame.iloc[event.new[0]]["product_id"])
+
+        table.param.watch(choose, "selection")
+        return pn.Column(f"#### Products of {self.selection.burst_id}", table,
+                         sizing_mode="stretch_width")  # fmt: skip
+
+    def __panel__(self):
+        return pn.Column("### Bursts with products", self._bursts, self._products,
+                         sizing_mode="stretch_width")  # fmt: skip
+
+
+class ProductDetail(pn.viewable.Viewer):
+    """One product version: the burst's light curve with the QTI fits, the position, every
+    header and table, the validation report, the version history and a diff of two versions."""
+
+    store = param.ClassSelector(class_=ProductStore, constant=True)
+    selection = param.ClassSelector(class_=ProductSelection, constant=True)
+    old_id = param.Integer(default=None, allow_None=True, doc="older version of the diff")
+    new_id = param.Integer(default=None, allow_None=True, doc="newer version of the diff")
+
+    def __init__(self, store: ProductStore, selection: ProductSelection, **params) -> None:
+        super().__init__(store=store, selection=selection, **params)
+        self._old = pn.widgets.Select.from_param(self.param.old_id, label="Old version", width=160)
+        self._new = pn.widgets.Select.from_param(self.param.new_id, label="New version", width=160)
+        self._pick_versions()
+
+    def detail(self) -> dict | None:
+        pid = self.selection.product_id
+        return self.store.detail(pid) if pid is not None else None
+
+    @param.depends("selection.burst_id", "selection.revision")
+    def _light_curve(self):
+        if not self.selection.burst_id:
+            return pn.pane.Markdown("*Pick a burst.*")
+        try:
+            points, fits = self.store.light_curve(self.selection.burst_id)
+        except (ValueError, OSError) as exc:
+            return pn.pane.Alert(str(exc), alert_type="warning")
+        plot = plot_light_curve(points, fits, title=f"{self.selection.burst_id}: LC and QTI")
+        return pn.pane.HoloViews(plot, sizing_mode="stretch_width", min_height=400)
+
+    @param.depends("selection.burst_id", "selection.revision")
+    def _position(self):
+        queue = self.store.queue(self.selection.burst_id) if self.selection.burst_id else None
+        if queue is None or not (queue["card"] == "PO_GFT_FGFT").any():
+            return pn.pane.Markdown("*No position product (PO) for this burst.*")
+        po_id = int(queue.loc[queue["card"] == "PO_GFT_FGFT", "product_id"].iloc[0])
+        detail = self.store.detail(po_id)
+        primary = {k: v for k, v, _ in detail["headers"]["PrimaryHDU"]}
+        table = detail["tables"].get("PO_GFT_FGFT", pd.DataFrame())
+        lines = [f"Alert position RA {primary.get('RA_TRIG')} deg, Dec {primary.get('DEC_TRIG')} "
+                 f"deg, error radius {primary.get('ERR_TRIG')} deg."]  # fmt: skip
+        if table.empty:
+            lines.append("No detection: the counterpart has no position.")
+        else:
+            row = table.iloc[0]
+            lines.append(
+                f"Counterpart (PO v{detail['record']['version']}): RA {row['RA']:.6f} deg, "
+                f"Dec {row['DEC']:.6f} deg ± {row['POSERR']:.3f} arcsec "
+                f"({int(row['NDETECT'])} detections); galactic l {row['GLON']:.4f} deg, "
+                f"b {row['GLAT']:.4f} deg."
+            )
+        return pn.Column(pn.pane.Markdown("\n\n".join(lines)), _table(table),
+                         sizing_mode="stretch_width")  # fmt: skip
+
+    @param.depends("selection.product_id", "selection.revision")
+    def _contents(self):
+        detail = self.detail()
+        if detail is None:
+            return pn.pane.Markdown("*Pick a product to see its headers and tables.*")
+        tabs = pn.Tabs(sizing_mode="stretch_width")
+        for extension, cards in detail["headers"].items():
+            header = pd.DataFrame(cards, columns=["keyword", "value", "comment"]).astype(str)
+            parts = [_table(header, pagination="local", page_size=20)]
+            if extension in detail["tables"]:
+                parts.append(_table(detail["tables"][extension], pagination="local", page_size=20))
+            tabs.append((extension, pn.Column(*parts, sizing_mode="stretch_width")))
+        return tabs
+
+    @param.depends("selection.product_id", "selection.revision")
+    def _validation(self):
+        detail = self.detail()
+        if detail is None:
+            return pn.Spacer(height=0)
+        report = detail["validation"]
+        if report["valid"]:
+            return pn.pane.Alert(f"Valid against its descriptor {report['card']}: no deviation.",
+                                 alert_type="success")  # fmt: skip
+        return pn.Column(
+            pn.pane.Alert(f"{len(report['deviations'])} deviation(s) from {report['card']}: "
+                          "this version cannot be approved.", alert_type="danger"),
+            _table(pd.DataFrame(report["deviations"])), sizing_mode="stretch_width",
+        )  # fmt: skip
+
+    def versions(self) -> pd.DataFrame:
+        """Every version of the product shown, newest first (empty when none is shown)."""
+        if self.selection.product_id is None:
+            return pd.DataFrame(columns=QUEUE_COLUMNS + ["file_name"])
+        detail = self.store.record(self.selection.product_id)
+        return self.store.versions(detail["burst_id"], detail["card"])
+
+    @param.depends("selection.product_id", "selection.revision", watch=True)
+    def _pick_versions(self) -> None:
+        """Offer the versions of the product shown; diff the two newest by default."""
+        labels = {f"v{r.version} ({r.state})": int(r.product_id)
+                  for r in self.versions().itertuples()}  # fmt: skip
+        ids = list(labels.values()) or [None]
+        self._old.options = self._new.options = labels
+        self.param.update(new_id=ids[0], old_id=ids[1] if len(ids) > 1 else ids[0])
+
+    @param.depends("selection.product_id", "selection.revision")
+    def _versions(self):
+        if self.selection.product_id is None:
+            return pn.pane.Markdown("*Pick a product to see its versions.*")
+        return _table(self.versions()[["version", "state", "source", "created_at", "pushed_at",
+                                       "file_name"]])  # fmt: skip
+
+    def diff(self) -> pd.DataFrame:
+        if self.old_id is None or self.new_id is None:
+            return pd.DataFrame(columns=["extension", "item", "old", "new"])
+        return self.store.diff(self.old_id, self.new_id)
+
+    @param.depends("old_id", "new_id")
+    def _diff(self):
+        if self.old_id is None or self.old_id == self.new_id:
+            return pn.pane.Markdown("*One version only, or the same one twice: no diff.*")
+        changes = self.diff()
+        if changes.empty:
+            return pn.pane.Markdown("The two versions have the same content.")
+        return _table(changes.astype(str), pagination="local", page_size=15)
+
+    def tabs(self) -> list[tuple[str, object]]:
+        """The detail's parts, each a (title, panel) pair for :class:`pn.Tabs`."""
+        contents = pn.Column(self._validation, self._contents, sizing_mode="stretch_width")
+        return [
+            ("Light curve", self._light_curve),
+            ("Position", self._position),
+            ("Headers, tables and validation", contents),
+            (
+                "Versions and diff",
+                pn.Column(
+                    self._versions,
+                    pn.Row(self._old, self._new),
+                    self._diff,
+                    sizing_mode="stretch_width",
+                ),
+            ),
+        ]
+
+    def __panel__(self):
+        return pn.Tabs(*self.tabs(), sizing_mode="stretch_width", dynamic=True)
+
+
+class ProductReview(pn.viewable.Viewer):
+    """Approve (with a comment), reject and push the product shown, and the audit log.
+
+    Pushing sends the product to the SDB import API (timeout and retries from ``[sdb]``);
+    the product is marked pushed only when the SDB answered OK.
+    """
+
+    store = param.ClassSelector(class_=ProductStore, constant=True)
+    selection = param.ClassSelector(class_=ProductSelection, constant=True)
+    user = param.ClassSelector(class_=User, default=LOCAL_USER, constant=True)
+    client_factory = param.Callable(constant=True, doc="makes the SDB client of an action")
+    comment = param.String(default="", doc="why: stored with the action in the audit log")
+    message = param.String(default="", doc="what the last action did")
+    failed = param.Boolean(default=False, doc="whether the last action failed")
+
+    def __init__(self, store: ProductStore, selection: ProductSelection, *, user: User,
+                 client_factory: ClientFactory, **params) -> None:  # fmt: skip
+        super().__init__(store=store, selection=selection, user=user,
+                         client_factory=client_factory, **params)  # fmt: skip
+        self._layout: pn.Column | None = None
+        self._make_buttons()
+
+    # -- actions (each checks the role first) -------------------------------------------
+    def _chosen(self) -> int:
+        if self.selection.product_id is None:
+            raise ValueError("pick a product first")
+        return self.selection.product_id
+
+    def _done(self, text: str) -> None:
+        self.param.update(message=text, failed=False, comment="")
+        self.selection.revision += 1
+
+    def approve(self) -> dict:
+        """Approve the product shown, with :attr:`comment`, as :attr:`user`."""
+        require(self.user, APPROVE_ROLE, "approve products")
+        record = self.store.approve(self._chosen(), user=self.user.name, comment=self.comment)
+        self._done(f"{record['file_name']} approved by {self.user.name}.")
+        return record
+
+    def reject(self) -> dict:
+        """Reject the product shown, with :attr:`comment`, as :attr:`user`."""
+        require(self.user, APPROVE_ROLE, "reject products")
+        record = self.store.reject(self._chosen(), user=self.user.name, comment=self.comment)
+        self._done(f"{record['file_name']} rejected by {self.user.name}.")
+        return record
+
+    def push(self):
+        """Push the product shown to the SDB import API; SdbError when it was not pushed."""
+        require(self.user, PUSH_ROLE, "push products to the SDB")
+        product_id = self._chosen()
+        with closing(self.client_factory()) as client:
+            outcome = self.store.push(product_id, client, user=self.user.name,
+                                      comment=self.comment)  # fmt: skip
+        self.selection.revision += 1
+        if not outcome.pushed:
+            raise SdbError(f"{outcome.file_name} not pushed ({outcome.state}): {outcome.error}")
+        self._done(f"{outcome.file_name} pushed by {self.user.name}: the SDB answered "
+                   f"{outcome.answer}.")  # fmt: skip
+        return outcome
+
+    def push_burst(self) -> list:
+        """Push every approved (or failed) product of the burst shown."""
+        require(self.user, PUSH_ROLE, "push products to the SDB")
+        if not self.selection.burst_id:
+            raise ValueError("pick a burst first")
+        with closing(self.client_factory()) as client:
+            outcomes = self.store.push_approved(client, user=self.user.name,
+                                                burst_id=self.selection.burst_id)  # fmt: skip
+        self.selection.revision += 1
+        failures = [o for o in outcomes if not o.pushed]
+        if failures:
+            raise SdbError(f"{len(failures)} of {len(outcomes)} not pushed: "
+                           + "; ".join(f"{o.file_name}: {o.error}" for o in failures))  # fmt: skip
+        self._done(f"{len(outcomes)} product(s) of {self.selection.burst_id} pushed.")
+        return outcomes
+
+    def _clicked(self, action: Callable) -> None:
+        with busy(self._layout):
+            try:
+                action()
+            except ACTION_ERRORS as exc:
+                self.param.update(message=str(exc), failed=True)
+                notify("error", str(exc))
+                return
+        notify("success", self.message)
+
+    # -- display ------------------------------------------------------------------------
+    def enabled(self) -> dict[str, bool]:
+        """Which review buttons the user may press for the product shown, by label."""
+        record = None if self.selection.product_id is None else self.store.record(
+            self.selection.product_id)  # fmt: skip
+        state = record["state"] if record else ""
+        can_review, can_push = self.user.can(APPROVE_ROLE), self.user.can(PUSH_ROLE)
+        return {
+            "Approve": can_review and state in ("new", "rejected") and not record["n_deviations"],
+            "Reject": can_review and state in ("new", "approved", "push failed"),
+            "Push": can_push and state in ("approved", "push failed"),
+            "Push all approved of the burst": can_push and bool(self.selection.burst_id),
+        }
+
+    def _make_buttons(self) -> None:
+        actions = {"Approve": ("success", self.approve), "Reject": ("danger", self.reject),
+                   "Push": ("primary", self.push),
+                   "Push all approved of the burst": ("primary", self.push_burst)}  # fmt: skip
+        self._buttons: dict[str, pn.widgets.Button] = {}
+        for label, (color, action) in actions.items():
+            button = pn.widgets.Button(label=label, color=color, disabled=True)
+            button.on_click(lambda _, action=action: self._clicked(action))
+            self._buttons[label] = button
+        self._title = pn.pane.Markdown("", margin=(5, 10, 0, 10))
+        self._badge = pn.pane.HTML("", margin=(18, 10))
+        self._show_state()
+
+    @param.depends("selection.product_id", "selection.revision", watch=True)
+    def _show_state(self) -> None:
+        """Bring the title, the state badge and the buttons up to date (widgets kept)."""
+        record = None if self.selection.product_id is None else self.store.record(
+            self.selection.product_id)  # fmt: skip
+        self._title.object = f"#### {record['file_name']}" if record else "#### No product chosen"
+        self._badge.object = state_badge(record["state"]) if record else ""
+        for label, enabled in self.enabled().items():
+            self._buttons[label].disabled = not enabled
+
+    def _roles_note(self) -> pn.pane.Markdown:
+        roles = ", ".join(self.user.roles) or "no role"
+        lacking = [f"{what} needs the {role} role" for what, role in
+                   (("approving and rejecting", APPROVE_ROLE), ("pushing", PUSH_ROLE))
+                   if not self.user.can(role)]  # fmt: skip
+        note = f"Signed in as **{self.user.name}** ({roles})."
+        return pn.pane.Markdown(note + (" " + "; ".join(lacking) + "." if lacking else ""))
+
+    @param.depends("message", "failed")
+    def _message(self):
+        if not self.message:
+            return pn.Spacer(height=0)
+        return pn.pane.Alert(self.message, alert_type="danger" if self.failed else "success")
+
+    @param.depends("selection.burst_id", "selection.revision")
+    def _audit(self):
+        log = self.store.audit(self.selection.burst_id or None)
+        log = log.sort_values("acted_at", ascending=False)
+        return _table(log[["acted_at", "user_name", "action", "card", "version", "comment"]],
+                      pagination="local", page_size=10)  # fmt: skip
+
+    def actions(self) -> pn.Column:
+        """Who is signed in, the product and its state, the buttons, the comment, the outcome."""
+        comment = pn.widgets.TextInput.from_param(self.param.comment, label="Comment",
+                                                  placeholder="why", width=420)  # fmt: skip
+        self._layout = pn.Column(self._roles_note(), pn.Row(self._title, self._badge),
+                                 pn.Row(*self._buttons.values()), comment, self._message,
+                                 sizing_mode="stretch_width")  # fmt: skip
+        return self._layout
+
+    def audit_log(self) -> pn.Column:
+        """The burst's audit log, newest first."""
+        return pn.Column("#### Who did what, when (UTC)", self._audit, sizing_mode="stretch_width")
+
+    def __panel__(self):
+        return pn.Column(self.actions(), self.audit_log(), sizing_mode="stretch_width")
+
+
+class ProductsDesk(pn.viewable.Viewer):
+    """The Products page in one view: the queue on the left, the chosen product's review
+    and detail, and the exchange with the SDB; :attr:`selection` holds what is shown."""
+
+    store = param.ClassSelector(class_=ProductStore, constant=True)
+    selection = param.ClassSelector(class_=ProductSelection, constant=True)
+
+    def __init__(self, store: ProductStore, *, client_factory: ClientFactory,
+                 user: User = LOCAL_USER, burst_id: str = "", product_id: int | None = None,
+                 **params) -> None:  # fmt: skip
+        selection = ProductSelection(burst_id=burst_id, product_id=product_id)
+        super().__init__(store=store, selection=selection, **params)
+        if not selection.burst_id and len(bursts := store.bursts()):
+            selection.burst_id = str(bursts["burst_id"].iloc[0])
+        self.queue = ProductQueue(store, selection)
+        self.detail = ProductDetail(store, selection)
+        self.review = ProductReview(store, selection, user=user, client_factory=client_factory)
+        self.exchange = ProductExchange(store, selection, user=user,
+                                        client_factory=client_factory)  # fmt: skip
+        self._seen = self._change()
+
+    def _change(self) -> tuple:
+        bursts = self.store.bursts()
+        return (len(bursts), int(bursts["products"].sum()) if len(bursts) else 0,
+                bursts["updated_at"].max() if len(bursts) else None)  # fmt: skip
+
+    def refresh(self) -> bool:
+        """Show what changed since the last look (another session's action, a build, a
+        pull); True if anything did."""
+        change = self._change()
+        if change == self._seen:
+            return False
+        self._seen = change
+        self.selection.revision += 1
+        return True
+
+    def display(self) -> pn.Column:
+        """The SDB's status, the review of the product shown, and its detail in tabs (with the
+        audit log and the exchange with the SDB)."""
+        tabs = pn.Tabs(*self.detail.tabs(), ("Audit log", self.review.audit_log()),
+                       ("SDB: pull, coherence, archive", self.exchange),
+                       sizing_mode="stretch_width", dynamic=True)  # fmt: skip
+        return pn.Column(self.exchange.status, self.review.actions(), tabs,
+                         sizing_mode="stretch_width")  # fmt: skip
+
+    def __panel__(self):
+        return pn.Row(pn.Column(self.queue, width=440), self.display(),
+                      sizing_mode="stretch_width")  # fmt: skip
