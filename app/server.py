@@ -99,6 +99,25 @@ def routes(stores: Stores) -> dict[str, Callable]:
     return table
 
 
+def start_demo_services(stores: Stores) -> list:
+    """A demo workspace gets the SDB sandbox on ``sdb.sandbox_port``, in this process, so that
+    the Products page can push and pull offline; other workspaces get nothing."""
+    from data_access.demo import is_demo
+    from data_access.sdb_sandbox import SandboxServer
+
+    if not is_demo(stores.workspace.root):
+        return []
+    settings = stores.workspace.config.sdb
+    try:
+        sandbox = SandboxServer(stores.workspace.path(settings.sandbox_dir),
+                                port=settings.sandbox_port).start()  # fmt: skip
+    except OSError as exc:  # the port is taken: most likely a sandbox already serves there
+        log.warning("demo SDB sandbox not started on port %s: %s", settings.sandbox_port, exc)
+        return []
+    log.info("demo SDB sandbox serving on %s", sandbox.url)
+    return [sandbox]
+
+
 def _login_options(stores: Stores, address: str) -> dict:
     """The login of :mod:`app.auth` when a users file is set; otherwise loopback only."""
     if stores.users is None:
@@ -116,8 +135,9 @@ def _login_options(stores: Stores, address: str) -> dict:
 
 
 def serve(stores: Stores, *, address: str | None = None, port: int | None = None,
-          show: bool = False, threaded: bool = False):  # fmt: skip
-    """Serve every page of the workspace; blocks unless ``threaded``.
+          show: bool = False, threaded: bool = False, start_services: bool = True):  # fmt: skip
+    """Serve every page of the workspace; blocks unless ``threaded``. A demo workspace also
+    gets its services (:func:`start_demo_services`) unless ``start_services`` is false.
 
     Returns
     -------
@@ -132,6 +152,7 @@ def serve(stores: Stores, *, address: str | None = None, port: int | None = None
         scheduler = SyncScheduler(stores, jobs)
         scheduler.start()
     extra = _login_options(stores, address)
+    services = start_demo_services(stores) if start_services else []
     origins = [f"localhost:{port}", f"127.0.0.1:{port}", f"{address}:{port}",
                *settings.allow_websocket_origin]  # fmt: skip
     pn.extension("tabulator", notifications=True)
@@ -148,4 +169,5 @@ def serve(stores: Stores, *, address: str | None = None, port: int | None = None
     )
     if scheduler is not None:
         server.sync_scheduler = scheduler
+    server.services = services
     return server

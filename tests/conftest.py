@@ -300,7 +300,7 @@ def served_workbench(tmp_path_factory, demo_root) -> Iterator[tuple[str, Stores]
     shutil.copytree(demo_root, root)
     stores = Stores.open(root)
     port = free_port()
-    server = serve(stores, port=port, threaded=True)
+    server = serve(stores, port=port, threaded=True, start_services=False)
     for _ in range(100):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
@@ -333,7 +333,7 @@ def served_with_login(tmp_path_factory, demo_root) -> Iterator[tuple[str, Stores
         UsersFile(root / "users.json").set(name, password, roles)
     stores = Stores.open(root)
     port = free_port()
-    server = serve(stores, port=port, threaded=True)
+    server = serve(stores, port=port, threaded=True, start_services=False)
     for _ in range(100):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()

@@ -100,3 +100,23 @@ def test_home_headline_counts_sensors(stores, status_folder):
     stores.status.ingest(documents_in([status_folder]))
     line = headline(stores)
     assert line.startswith("210 sensors; newest reading") and "210 stale; 0 rejected" in line
+
+
+def test_demo_services_start_the_sdb_sandbox_for_a_demo_only(demo_copy, stores):
+    import requests
+
+    from app.server import start_demo_services
+    from data_access.stores import Stores
+    from tests.conftest import free_port
+
+    assert start_demo_services(stores) == []  # not a demo workspace
+    config = demo_copy / "gic.toml"
+    port = free_port()
+    config.write_text(config.read_text().replace("sandbox_port = 5080", f"sandbox_port = {port}"))
+    demo = Stores.open(demo_copy)
+    try:
+        [sandbox] = start_demo_services(demo)
+        assert requests.get(f"http://127.0.0.1:{port}/openapi.json", timeout=5).ok
+        sandbox.close()
+    finally:
+        demo.close()
