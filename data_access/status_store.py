@@ -240,8 +240,10 @@ class StatusStore:
                     [readable],
                 )
                 return unreadable
-            except duckdb.Error:
-                # Find the broken ones one by one; the others are read again together.
+            except (duckdb.Error, UnicodeDecodeError):
+                # Find the broken ones one by one; the others are read again together. (DuckDB
+                # quotes the bytes it choked on, and a message holding bytes that are not UTF-8
+                # reaches Python as a UnicodeDecodeError instead of a duckdb.Error.)
                 newly = {p: reason for p in readable if (reason := _read_error(con, p))}
                 if not newly:
                     raise
@@ -470,6 +472,67 @@ class StatusStore:
             [list(names), _naive(start), _naive(end)],
         )
 
+    def nearest(
+        self,
+        names: Sequence[str],
+        times: Sequence[datetime],
+        *,
+        within: timedelta = timedelta(hours=1),
+    ) -> pd.DataFrame:
+        """The reading of each sensor nearest in time to each moment (a telemetry rendezvous).
+
+        Parameters
+        ----------
+        names : sequence of str
+            Sensor names; an unknown name gets rows without a reading.
+        times : sequence of datetime
+            Moments (UTC), e.g. the middle of each exposure.
+        within : timedelta, optional
+            Farthest a reading may lie from the moment, before or after it.
+
+        Returns
+        -------
+        DataFrame
+            One row per moment and name, in the order given: time, name, unit, ts (UTC of
+            the reading, NaT when none lies within ``within``), value (as text),
+            numeric_value, error_code, offset_s (ts − time, s).
+        """
+        moments = [_naive(t) for t in times]
+        if not moments or not names:
+            return pd.DataFrame(columns=["time", "name", "unit", "ts", "value", "numeric_value",
+                                         "error_code", "offset_s"])  # fmt: skip
+        # the reading just before and just after each moment (two ASOF joins), the nearer kept
+        frame = self.cache.query_df(
+            f"""WITH moment AS (SELECT unnest($times) AS time, generate_subscripts($times, 1) AS k),
+            wanted AS (SELECT m.k, m.time, n.j, n.name, s.sensor_id, s.type, s.unit FROM moment m
+                       CROSS JOIN (SELECT unnest($names) AS name,
+                                          generate_subscripts($names, 1) AS j) n
+                       LEFT JOIN sensor s USING (name)),
+            reading AS (SELECT * FROM status_reading WHERE ts BETWEEN $low AND $high),
+            near AS (SELECT w.*, r.ts, r.value, r.text, r.error_code FROM wanted w ASOF LEFT JOIN
+                         reading r ON w.sensor_id = r.sensor_id AND w.time >= r.ts
+                     UNION ALL
+                     SELECT w.*, r.ts, r.value, r.text, r.error_code FROM wanted w ASOF LEFT JOIN
+                         reading r ON w.sensor_id = r.sensor_id AND w.time <= r.ts)
+            SELECT time, name, unit, CASE WHEN near THEN ts END AS ts,
+                   CASE WHEN near THEN {_VALUE_TEXT.format(r="s")} END AS value,
+                   CASE WHEN near THEN value END AS numeric_value,
+                   CASE WHEN near THEN error_code END AS error_code
+            FROM (SELECT *, abs(epoch_us(ts) - epoch_us(time)) <= $within_us AS near FROM near
+                  QUALIFY row_number() OVER (PARTITION BY k, j ORDER BY
+                      abs(epoch_us(ts) - epoch_us(time)) NULLS LAST, ts) = 1) s
+            ORDER BY k, j""",
+            {
+                "times": moments,
+                "names": list(names),
+                "low": min(moments) - within,
+                "high": max(moments) + within,
+                "within_us": within // timedelta(microseconds=1),
+            },
+        )
+        frame["offset_s"] = (frame["ts"] - frame["time"]).dt.total_seconds()
+        return frame
+
     def time_span(self) -> tuple[datetime, datetime] | None:
         """The first and last reading times in the cache, or None when it holds none."""
         first, last = self.cache.execute("SELECT min(ts), max(ts) FROM status_reading")[0]
@@ -512,6 +575,8 @@ def _read_error(con: duckdb.DuckDBPyConnection, path: str) -> str | None:
     """Why DuckDB cannot read this one document as a JSON list of records, or None."""
     try:
         con.execute(f"SELECT * FROM read_json(?, {_READ_OPTIONS})", [[path]]).fetchall()
+    except UnicodeDecodeError:  # DuckDB's message quotes the file's bytes, which are not UTF-8
+        return f"{path}: not a JSON list of status records (the file is not UTF-8 text)"
     except duckdb.Error as exc:
         text = str(exc).split("\n")[0].removeprefix("Invalid Input Error: ")
         if "top-level JSON array" in text:

@@ -12,6 +12,7 @@ from data_access.alert_store import AlertStore
 from data_access.cache import Cache
 from data_access.calibration_store import CalibrationStore
 from data_access.product_store import ProductStore
+from data_access.reprocess_store import ReprocessStore
 from data_access.status_store import StatusStore
 from data_access.users import UsersFile
 from data_access.workspace import Workspace
@@ -51,6 +52,11 @@ class Stores:
     @cached_property
     def products(self) -> ProductStore:
         return ProductStore.from_workspace(self.workspace, self.cache)
+
+    @cached_property
+    def reprocess(self) -> ReprocessStore:
+        """Frames to reprocess and the Reprocess page's runs (files only)."""
+        return ReprocessStore.from_workspace(self.workspace)
 
     @cached_property
     def users(self) -> UsersFile | None:

@@ -23,4 +23,5 @@ def test_notebook_runs(path, demo_copy, monkeypatch):
 
 
 def test_there_is_a_notebook_per_capability():
-    assert {p.stem for p in NOTEBOOKS} >= {"telemetry", "alerts", "calibration", "products"}
+    expected = {"telemetry", "alerts", "calibration", "products", "reprocess"}
+    assert {p.stem for p in NOTEBOOKS} >= expected

@@ -70,4 +70,12 @@ PAGES: tuple[PageSpec, ...] = (
         "fit, validation and versions; approve, reject, push to the SDB, pull, archive.",
         "app.pages.products",
     ),
+    PageSpec(
+        "reprocess",
+        "Reprocess",
+        "GP2 reprocessing of a burst's frames: thumbnails and headers, telemetry and masters of "
+        "the night, steps and parameters, the reduced frame with its sources, the light curve; "
+        "compare runs, save one as a product version.",
+        "app.pages.reprocess",
+    ),
 )

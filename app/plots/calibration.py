@@ -13,14 +13,12 @@ from collections.abc import Sequence
 import holoviews as hv
 import numpy as np
 import pandas as pd
-from astropy.visualization import ZScaleInterval
 
 INVALID_COLOR = "#d62728"
 LIMIT_COLOR = "#d62728"
 #: The completeness verdicts and their colours, in the order of the heat map's codes.
 VERDICT_COLORS = {"OK": "#2ca02c", "invalid": "#d62728", "missing": "#c7c7c7"}
-#: Longest side, in pixels, of an image sent to the browser.
-DISPLAY_MAX_SIDE = 1024
+
 
 
 def kind_label(instrument: str, filter_: str) -> str:
@@ -96,49 +94,6 @@ def _y_range(values, limits: Sequence[tuple[float, float]]) -> tuple[float, floa
     low, high = min(points), max(points)
     pad = max(0.05 * (high - low), 1e-3 * max(abs(low), abs(high)), 1e-9)
     return low - pad, high + pad
-
-
-def downsample(data: np.ndarray, max_side: int = DISPLAY_MAX_SIDE) -> np.ndarray:
-    """Block means (NaN ignored) so that no side exceeds ``max_side`` pixels.
-
-    An image already small enough is returned as it is; a block of NaN only stays NaN.
-    """
-    data = np.asarray(data, dtype=np.float32)
-    factor = math.ceil(max(data.shape) / max_side)
-    if factor <= 1:
-        return data
-    ny, nx = (data.shape[0] // factor) * factor, (data.shape[1] // factor) * factor
-    blocks = data[:ny, :nx].reshape(ny // factor, factor, nx // factor, factor)
-    finite = np.isfinite(blocks)
-    sums = np.where(finite, blocks, 0).sum(axis=(1, 3), dtype=np.float64)
-    counts = finite.sum(axis=(1, 3))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(counts > 0, sums / counts, np.nan).astype(np.float32)
-
-
-def zscale_limits(data: np.ndarray) -> tuple[float, float]:
-    """The zscale display range of an image (IRAF's, via astropy), NaN left out."""
-    values = np.asarray(data)[np.isfinite(data)]
-    if values.size == 0:
-        return 0.0, 1.0
-    low, high = ZScaleInterval().get_limits(values)
-    return (float(low), float(high)) if high > low else (float(low) - 0.5, float(low) + 0.5)
-
-
-def plot_image(data: np.ndarray, *, title: str, label: str = "value") -> hv.Image:
-    """An image on a zscale stretch, row 0 at the bottom, with pan, zoom and hover.
-
-    Images larger than :data:`DISPLAY_MAX_SIDE` are shown as block means; the axes keep
-    the full frame's pixel coordinates.
-    """
-    ny, nx = np.shape(data)
-    shown = downsample(data)
-    image = hv.Image(np.flipud(shown), bounds=(0, 0, nx, ny), kdims=["x", "y"], vdims=[label])
-    return image.opts(
-        title=title, cmap="gray", clim=zscale_limits(shown), colorbar=True, tools=["hover"],
-        active_tools=["wheel_zoom"], aspect="equal", responsive=True, min_height=320,
-        xlabel="x (pixel)", ylabel="y (pixel)",
-    )  # fmt: skip
 
 
 def plot_histogram(

@@ -14,6 +14,7 @@ from pathlib import Path
 from data_access.demo.alerts import SHARED_VOEVENTS, demo_notices, write_demo_packets
 from data_access.demo.calibration import build_calibration_demo
 from data_access.demo.products import build_products_demo
+from data_access.demo.reprocess import build_reprocess_demo
 from data_access.demo.telemetry import CADENCE, write_status_files
 from data_access.status_store import IngestSummary, documents_in
 from data_access.stores import Stores
@@ -67,6 +68,7 @@ DEMO_BUILDERS: tuple[Callable[..., str], ...] = (
     build_alerts_demo,
     build_calibration_demo,
     build_products_demo,
+    build_reprocess_demo,
 )
 
 

@@ -1,0 +1,137 @@
+"""Reprocess plots: a frame with its sources and candidates drawn over it, thumbnails, and
+the run's light curve with its power-law decay fit."""
+
+from __future__ import annotations
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+from astropy.time import Time
+
+from app.plots.images import plot_image
+from app.plots.products import filter_color
+
+SOURCE_COLOR = "#00c853"
+CANDIDATE_COLOR = "#ff1744"
+TRANSIENT_COLOR = "#ffd600"
+
+
+def pixel_points(table: pd.DataFrame, x: str, y: str, *, label: str, vdims=()) -> hv.Points:
+    """Sources at 0-based pixel positions, drawn at the centres of their pixels on a
+    :func:`~app.plots.images.plot_image` (x + 0.5, y + 0.5)."""
+    shown = pd.DataFrame({"x": np.asarray(table[x], float) + 0.5,
+                          "y": np.asarray(table[y], float) + 0.5})  # fmt: skip
+    for name in vdims:
+        shown[name] = np.asarray(table[name])
+    shown = shown[np.isfinite(shown["x"]) & np.isfinite(shown["y"])]
+    return hv.Points(shown, ["x", "y"], list(vdims), label=label)
+
+
+def plot_frame(
+    data: np.ndarray,
+    *,
+    title: str,
+    block: int = 1,
+    sources: pd.DataFrame | None = None,
+    candidates: pd.DataFrame | None = None,
+    candidate_xy: tuple[str, str] = ("x", "y"),
+) -> hv.Overlay:
+    """A frame on a zscale stretch (pan, zoom) with its sources as green circles and its
+    candidates as red squares (the transient's in yellow).
+
+    Parameters
+    ----------
+    data : ndarray
+        The image (block means when ``block`` > 1).
+    block : int, optional
+        Frame pixels per side of a pixel of ``data``.
+    sources : DataFrame, optional
+        ``x``, ``y`` (0-based frame pixels), ``flux``.
+    candidates : DataFrame, optional
+        Columns ``candidate_xy`` (0-based frame pixels), ``snr``, ``transient``.
+    """
+    layers: list = [plot_image(data, title=title, label="e-", block=block)]
+    if sources is not None and len(sources):
+        vdims = [c for c in ("flux", "fwhm") if c in sources]
+        layers.append(pixel_points(sources, "x", "y", label="sources", vdims=vdims).opts(
+            marker="circle", size=12, fill_alpha=0, line_color=SOURCE_COLOR, line_width=1.5,
+            color=SOURCE_COLOR, tools=["hover"]))  # fmt: skip
+    if candidates is not None and len(candidates):
+        x, y = candidate_xy
+        transient = candidates.get("transient", pd.Series(False, index=candidates.index))
+        transient = transient.fillna(False).astype(bool)
+        kinds = ((candidates[~transient], "candidates", CANDIDATE_COLOR),
+                 (candidates[transient], "transient", TRANSIENT_COLOR))  # fmt: skip
+        for rows, label, color in kinds:
+            if len(rows):
+                vdims = [c for c in ("snr", "ra", "dec") if c in rows]
+                layers.append(pixel_points(rows, x, y, label=label, vdims=vdims).opts(
+                    marker="square", size=16, fill_alpha=0, line_color=color, color=color,
+                    line_width=2, tools=["hover"]))  # fmt: skip
+    return hv.Overlay(layers).opts(legend_position="top_right", toolbar="above")
+
+
+def plot_thumbnail(data: np.ndarray, *, title: str) -> hv.Image:
+    """A small frame on a zscale stretch, without axes (the image strip of a folder)."""
+    return plot_image(data, title=title).opts(
+        colorbar=False, xaxis=None, yaxis=None, min_height=150, height=150, width=150,
+        responsive=False, tools=[], toolbar=None, fontsize={"title": 8},
+    )  # fmt: skip
+
+
+def light_curve_points(light_curve: pd.DataFrame, t0: str) -> pd.DataFrame:
+    """The photometry table as plotted: filter, t_s (mid-exposure after T0, s), mag,
+    mag_err, detected (bool), limit_mag."""
+    if light_curve.empty or not t0:
+        return pd.DataFrame(columns=["filter", "t_s", "mag", "mag_err", "detected", "limit_mag"])
+    trigger = Time(t0, format="isot", scale="utc")
+    start = Time(list(light_curve["t_start"]), format="isot", scale="utc")
+    end = Time(list(light_curve["t_end"]), format="isot", scale="utc")
+    return pd.DataFrame({
+        "image_id": light_curve["image_id"].astype(str),
+        "filter": light_curve["filter"].astype(str),
+        "t_s": ((start - trigger).sec + (end - trigger).sec) / 2.0,
+        "mag": light_curve["mag"].astype(float), "mag_err": light_curve["mag_err"].astype(float),
+        "detected": light_curve["detected"].astype(int).astype(bool),
+        "limit_mag": light_curve["limit_mag"].astype(float),
+    })  # fmt: skip
+
+
+def plot_light_curve(points: pd.DataFrame, decay: dict | None, *, title: str = "") -> hv.Overlay:
+    """Magnitude against time since T0 (log time, bright up): detections with error bars,
+    upper limits as downward triangles, the decay fit ``mag = m_f + 2.5 α log10(t)`` per
+    filter as a dashed line over the times observed.
+
+    Parameters
+    ----------
+    points : DataFrame
+        :func:`light_curve_points`.
+    decay : dict or None
+        A :class:`~analysis.gp2.DecayFit` as a dict: index, index_err, offsets (mag at 1 s
+        per filter).
+    """
+    layers: list = [hv.Curve([], "t_s", "mag")]
+    for number, (name, rows) in enumerate(points.groupby("filter", sort=True)):
+        color = filter_color(str(name), number)
+        seen, limits = rows[rows["detected"]], rows[~rows["detected"]]
+        if len(seen):
+            layers.append(hv.ErrorBars(seen, "t_s", ["mag", "mag_err"]).opts(
+                color=color, lower_head=None, upper_head=None))  # fmt: skip
+            layers.append(hv.Scatter(seen, "t_s", ["mag", "mag_err", "image_id"], label=str(name))
+                          .opts(color=color, size=7, tools=["hover"]))  # fmt: skip
+        if len(limits):
+            shown = limits.assign(mag=limits["limit_mag"])
+            layers.append(hv.Scatter(shown, "t_s", ["mag", "image_id"], label=f"{name} limit")
+                          .opts(color=color, marker="inverted_triangle", size=10, fill_alpha=0.3,
+                                tools=["hover"]))  # fmt: skip
+        offset = (decay or {}).get("offsets", {}).get(str(name))
+        if offset is not None and len(rows):
+            t_s = np.geomspace(rows["t_s"].min(), rows["t_s"].max(), 50)
+            fit = pd.DataFrame({"t_s": t_s, "mag": offset + 2.5 * decay["index"] * np.log10(t_s)})
+            label = f"{name}: α = {decay['index']:.2f} ± {decay['index_err']:.2g}"
+            layers.append(hv.Curve(fit, "t_s", "mag", label=label).opts(
+                color=color, line_dash="dashed", line_width=2))  # fmt: skip
+    return hv.Overlay(layers).opts(
+        logx=True, invert_yaxis=True, responsive=True, min_height=340, show_grid=True, padding=0.08,
+        xlabel="time since T0 (s)", ylabel="AB magnitude", legend_position="right", title=title,
+    )  # fmt: skip

@@ -1,0 +1,219 @@
+"""Reprocess views of finished runs: one run (a frame with its sources and candidates, the
+difference image, the candidate table, the light curve with its decay fit), and two runs
+side by side. :class:`~app.views.reprocess.ReprocessDesk` composes them."""
+
+from __future__ import annotations
+
+import pandas as pd
+import panel as pn
+import param
+
+from app.plots.reprocess import light_curve_points, plot_frame, plot_light_curve
+from data_access.reprocess_store import ReprocessStore, StoredRun
+
+
+def table(frame: pd.DataFrame, **options) -> pn.widgets.Tabulator:
+    """A read-only table, ten rows a page, as wide as its column."""
+    settings = {"disabled": True, "show_index": False, "sizing_mode": "stretch_width",
+                "pagination": "local", "page_size": 10, **options}  # fmt: skip
+    return pn.widgets.Tabulator(frame, **settings)
+
+
+# -- one run -----------------------------------------------------------------------------------
+class RunView(pn.viewable.Viewer):
+    """A finished run: its summary, a frame with its sources and candidates drawn over it, the
+    difference image, the candidate table and the light curve with the decay fit."""
+
+    store = param.ClassSelector(class_=ReprocessStore, constant=True)
+    run_id = param.String(default="", doc="the run shown")
+    image = param.Selector(default=None, objects=[], allow_None=True, doc="the frame shown")
+
+    def __init__(self, store: ReprocessStore, **params) -> None:
+        self.run: StoredRun | None = None
+        super().__init__(store=store, **params)
+        self._load()
+
+    @param.depends("run_id", watch=True)
+    def _load(self) -> None:
+        self.run = self.store.load(self.run_id) if self.run_id else None
+        names = (
+            list(self.run.images["name"]) if self.run is not None and len(self.run.images) else []
+        )
+        self.param.image.objects = names
+        self.image = names[0] if names else None
+
+    def summary(self) -> str:
+        if self.run is None:
+            return "*No run yet: choose the steps and press Run, or pick a stored run.*"
+        meta = self.run.meta
+        lines = [f"**Run {meta['run_id']}** of `{meta['source']}` ({meta['burst_id']}) by "
+                 f"{meta['user']}, {meta['started_at']} → {meta['finished_at']}",
+                 f"Steps: {', '.join(meta['steps'])} (ran: {', '.join(meta['chain'])}); "
+                 f"{len(self.run.images)} images, {len(meta['failures'])} left out"]  # fmt: skip
+        if meta.get("transient"):
+            ra, dec, n = meta["transient"]
+            lines.append(f"Transient at RA {ra:.5f}°, Dec {dec:.5f}° (candidate in {n} images)")
+        if meta.get("decay"):
+            d = meta["decay"]
+            lines.append(f"Decay index α = {d['index']:.3f} ± {d['index_err']:.3f} "
+                         f"(χ² {d['chi2']:.1f} for {d['ndof']} dof)")  # fmt: skip
+        lines += [f"- left out `{name}`: {reason}" for name, reason in meta["failures"]]
+        return "\n\n".join(lines)
+
+    def sources(self) -> pd.DataFrame:
+        frame = self.run.sources if self.run is not None else pd.DataFrame()
+        return frame[frame["image_id"] == self.image] if len(frame) else frame
+
+    def candidates(self) -> pd.DataFrame:
+        frame = self.run.candidates if self.run is not None else pd.DataFrame()
+        return frame[frame["image_id"] == self.image] if len(frame) else frame
+
+    def frame_plot(self):
+        """The reduced frame with its sources (green) and candidates (red, yellow: the
+        transient) drawn over it, or None when the run kept no reduced image."""
+        found = (
+            self.run.image(self.image, "reduced") if self.run is not None and self.image else None
+        )
+        if found is None:
+            return None
+        data, block = found
+        return plot_frame(data, block=block, title=f"{self.image}: reduced (zscale)",
+                          sources=self.sources(), candidates=self.candidates(),
+                          candidate_xy=("x_frame", "y_frame"))  # fmt: skip
+
+    def difference_plot(self):
+        found = (
+            self.run.image(self.image, "difference")
+            if self.run is not None and self.image
+            else None
+        )
+        if found is None:
+            return None
+        data, block = found
+        return plot_frame(data, block=block, title=f"{self.image}: difference (zscale)",
+                          candidates=self.candidates())  # fmt: skip
+
+    def light_curve(self) -> pd.DataFrame:
+        if self.run is None or self.run.light_curve.empty:
+            return pd.DataFrame()
+        return light_curve_points(self.run.light_curve, self.run.meta["t0"])
+
+    @param.depends("run_id")
+    def _summary(self):
+        return pn.pane.Markdown(self.summary(), sizing_mode="stretch_width")
+
+    @param.depends("run_id", "image")
+    def _frames(self):
+        plots = [p for p in (self.frame_plot(), self.difference_plot()) if p is not None]
+        if not plots:
+            return pn.pane.Markdown("" if self.run is None else "This run kept no image.")
+        return pn.Row(*(pn.pane.HoloViews(p, sizing_mode="stretch_width", min_height=460)
+                        for p in plots), sizing_mode="stretch_width")  # fmt: skip
+
+    @param.depends("run_id", "image")
+    def _candidates(self):
+        frame = self.candidates()
+        if frame.empty:
+            return pn.pane.Markdown("No candidate in this frame." if self.run else "")
+        shown = [c for c in ("image_id", "filter", "x", "y", "ra", "dec", "snr", "flux",
+                             "transient") if c in frame]  # fmt: skip
+        return table(frame[shown])
+
+    @param.depends("run_id")
+    def _light_curve(self):
+        points = self.light_curve()
+        if points.empty:
+            return pn.pane.Markdown("No light curve: run the summary step (and its T0)."
+                                    if self.run else "")  # fmt: skip
+        return pn.pane.HoloViews(plot_light_curve(points, self.run.meta.get("decay"),
+                                                  title="light curve (decay fit dashed)"),
+                                 sizing_mode="stretch_width")  # fmt: skip
+
+    def __panel__(self):
+        return pn.Column(
+            self._summary,
+            pn.widgets.Select.from_param(self.param.image, label="Frame shown", width=360),
+            self._frames, "#### Candidates of this frame", self._candidates,
+            "#### Light curve", self._light_curve, sizing_mode="stretch_width",
+        )  # fmt: skip
+
+
+class RunComparison(pn.viewable.Viewer):
+    """Two runs side by side: the parameters that differ, the photometry, the difference
+    images of one frame."""
+
+    store = param.ClassSelector(class_=ReprocessStore, constant=True)
+    first = param.String(default="")
+    second = param.String(default="")
+    image = param.String(default="", doc="the frame whose difference images are shown")
+
+    def __init__(self, store: ReprocessStore, **params) -> None:
+        super().__init__(store=store, **params)
+
+    def _runs(self) -> tuple[StoredRun, StoredRun] | None:
+        if not self.first or not self.second:
+            return None
+        return self.store.load(self.first), self.store.load(self.second)
+
+    def parameters(self) -> pd.DataFrame:
+        """Steps and every parameter that differs between the two runs."""
+        runs = self._runs()
+        if runs is None:
+            return pd.DataFrame(columns=["item", "first", "second"])
+        a, b = (r.meta for r in runs)
+        rows = [("steps", ", ".join(a["steps"]), ", ".join(b["steps"]))]
+        for key in sorted(set(a["parameters"]) | set(b["parameters"])):
+            rows.append((key, str(a["parameters"].get(key)), str(b["parameters"].get(key))))
+        for key in sorted(set(a["calibration"]) | set(b["calibration"])):
+            rows.append((key, str(a["calibration"].get(key)), str(b["calibration"].get(key))))
+        frame = pd.DataFrame(rows, columns=["item", "first", "second"], dtype=str)
+        return frame[frame["first"] != frame["second"]].reset_index(drop=True)
+
+    def photometry(self) -> pd.DataFrame:
+        """Per image: both runs' magnitudes and limits, and their difference (second − first)."""
+        runs = self._runs()
+        if runs is None or any(r.light_curve.empty for r in runs):
+            return pd.DataFrame(columns=["image_id", "filter", "mag_first", "mag_second", "delta"])
+        columns = ["image_id", "filter", "mag", "mag_err", "detected", "limit_mag"]
+        merged = runs[0].light_curve[columns].merge(runs[1].light_curve[columns],
+                                                    on=["image_id", "filter"], how="outer",
+                                                    suffixes=("_first", "_second"))  # fmt: skip
+        merged["delta"] = merged["mag_second"] - merged["mag_first"]
+        return merged
+
+    @param.depends("first", "second")
+    def _tables(self):
+        if self._runs() is None:
+            return pn.pane.Markdown("*Pick two runs to compare.*")
+        parameters = self.parameters()
+        return pn.Column(
+            "#### What differs", table(parameters) if len(parameters) else
+            pn.pane.Markdown("Same steps, parameters and calibration files."),
+            "#### Photometry", table(self.photometry(), page_size=12),
+            sizing_mode="stretch_width",
+        )  # fmt: skip
+
+    @param.depends("first", "second", "image")
+    def _differences(self):
+        runs = self._runs()
+        if runs is None:
+            return pn.Spacer(height=0)
+        name = self.image or next(iter(runs[0].images["name"]), "")
+        panes = []
+        for label, run in zip(("first", "second"), runs, strict=True):
+            kind = "difference" if run.image(name, "difference") is not None else "reduced"
+            found = run.image(name, kind)
+            if found is None:
+                panes.append(pn.pane.Markdown(f"{label} run: no image of {name}", width=400))
+                continue
+            data, block = found
+            candidates = (
+                run.candidates[run.candidates["image_id"] == name] if len(run.candidates) else None
+            )
+            plot = plot_frame(data, block=block, title=f"{label}: {run.run_id} ({kind})",
+                              candidates=candidates)  # fmt: skip
+            panes.append(pn.pane.HoloViews(plot, sizing_mode="stretch_width", min_height=400))
+        return pn.Row(*panes, sizing_mode="stretch_width")
+
+    def __panel__(self):
+        return pn.Column(self._tables, self._differences, sizing_mode="stretch_width")

@@ -1,0 +1,175 @@
+"""The Reprocess views on the demo's generated burst (256 px, 8 frames), no browser: the
+frames with telemetry and masters, a two-step run with its sources drawn, a full run with
+its light curve and decay fit, two runs compared, a run saved as a product version."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import pytest
+
+from app.pages.reprocess import headline
+from app.plots.images import plot_image
+from app.plots.reprocess import plot_frame, plot_light_curve
+from app.views.reprocess import ReprocessDesk, thumbnail_png
+from data_access.demo.reprocess import DEMO_INDEX, build_reprocess_demo
+from data_access.demo.telemetry import write_status_files
+from data_access.reprocess_store import ReprocessError, block_mean
+from data_access.status_store import documents_in
+from data_access.stores import Stores
+from data_access.users import User
+
+TWO_STEPS = ["reduction", "findstars"]
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory):
+    """A workspace holding the demo burst, its alerts and the telemetry of its night."""
+    opened = Stores.open(tmp_path_factory.mktemp("reprocess") / "ws")
+    build_reprocess_demo(opened, days=2, progress=None)
+    desk = ReprocessDesk.from_stores(opened)
+    desk.folder = next(iter(desk.choices().values()))
+    first = desk.images.images()["t_mid"].min().to_pydatetime() - timedelta(minutes=30)
+    folder = opened.workspace.status_drop_dir
+    opened.status.ingest(documents_in(write_status_files(folder, first, 0.1, dead_day=None)))
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def desk(stores):
+    made = ReprocessDesk.from_stores(stores, client_factory=lambda: None)
+    made.folder = next(v for k, v in made.choices().items() if k.startswith("sb"))
+    return made
+
+
+@pytest.fixture(scope="module")
+def full_run(stores):
+    """The id of a run of every module of the burst's pipeline configuration."""
+    made = ReprocessDesk.from_stores(stores)
+    made.folder = next(v for k, v in made.choices().items() if k.startswith("sb"))
+    return made.run_now()
+
+
+def test_the_demo_burst_is_offered_with_its_frames(desk):
+    labels = list(desk.choices())
+    assert labels[0].startswith("sb") and labels[0].endswith("(8 images)")
+    images = desk.images.images()
+    assert len(images) == 8 and set(images["filter"]) == {"g", "i"}
+    assert desk.t0().endswith("06:00:00.000")  # T0 from the alert
+    assert thumbnail_png(desk.store.thumbnail(images["path"][0])).startswith(b"\x89PNG")
+    header = desk.images.header()
+    assert header.set_index("keyword").loc["TRGID", "value"] == desk.burst_id()
+    assert desk.form.steps[0] == "reduction" and "summary" in desk.form.steps  # pipeline.cfg
+    assert desk.form.widgets["gain"].value == 1.6
+
+
+def test_telemetry_and_masters_of_each_exposure(desk):
+    telemetry = desk.images.telemetry()
+    assert len(telemetry) == 8
+    temperatures = telemetry["detector temperature (C)"].astype(float)
+    assert temperatures.between(-91, -89).all()  # the DDRAGO set point
+    assert set(telemetry["dome"]) <= {"open", "closed", "opening", "closing"}
+    masters = desk.images.masters()
+    assert len(masters) == 2 * 3  # DDRAGO1 g and DDRAGO2 i, bias/dark/flat each
+    assert (masters["status"] == "none on or before that night").all()
+
+
+def test_a_two_step_run_draws_its_sources_over_the_reduced_frame(desk):
+    desk.form.steps = TWO_STEPS
+    run_id = desk.run_now()
+    assert desk.run_id == run_id and desk.store.runs()["run_id"].iloc[0] == run_id
+    sources = desk.result.sources()
+    assert len(sources) > 20
+    overlay = desk.result.frame_plot()
+    points = [layer for layer in overlay if isinstance(layer, hv.Points)]
+    assert len(points) == 1 and points[0].label == "sources"
+    drawn = points[0].dframe()
+    assert np.allclose(np.sort(drawn["x"]), np.sort(sources["x"] + 0.5))
+    image = next(layer for layer in overlay if isinstance(layer, hv.Image))
+    assert image.bounds.lbrt() == (0, 0, 256, 256)
+    assert desk.result.difference_plot() is None and desk.result.light_curve().empty
+    hv.render(overlay)
+
+
+def test_a_full_run_finds_the_transient_and_fits_the_decay(stores, full_run):
+    desk = ReprocessDesk.from_stores(stores, client_factory=lambda: None, run_id=full_run)
+    meta = desk.result.run.meta
+    assert meta["transient"][2] == 8
+    decay = meta["decay"]
+    assert abs(decay["index"] - DEMO_INDEX) < 2 * decay["index_err"] + 0.05
+    points = desk.result.light_curve()
+    assert len(points) == 8 and points["detected"].all()
+    assert (points["t_s"] > 0).all()
+    candidates = desk.result.candidates()
+    assert candidates["transient"].any()
+    assert candidates[["x_frame", "y_frame"]].notna().all().all()
+    hv.render(plot_light_curve(points, decay))
+    hv.render(desk.result.difference_plot())
+
+
+def test_two_runs_compared_and_a_run_saved_as_a_product(stores, full_run, desk):
+    desk.form.steps = list(desk.form.pipeline.steps)
+    desk.form.widgets["detect_thresh"].value = 5.0
+    desk.run_id = full_run
+    second = desk.run_now()
+    assert desk.compare_id == full_run and desk.run_id == second
+    differs = desk.comparison.parameters().set_index("item")
+    assert differs.loc["detect_thresh"].tolist() == ["3.0", "5.0"]
+    photometry = desk.comparison.photometry()
+    assert len(photometry) == 8 and photometry["delta"].abs().max() < 0.1
+    built = desk.save_product()
+    assert built["created"].all() and set(built["version"]) == {1}
+    assert "7 new version(s) [1]" in desk.message
+    assert len(stores.products.queue(desk.burst_id())) == 7
+    desk.save_product()
+    assert desk.message == "The products already hold this photometry."
+
+
+def test_a_run_in_a_thread_reports_its_progress(desk):
+    desk.form.steps = ["reduction"]
+    desk.start()
+    assert desk.running
+    deadline = time.monotonic() + 60
+    while desk.poll() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not desk.running and desk.progress == 100 and desk.run_id
+    assert desk.message == f"Run {desk.run_id} done."
+
+
+def test_roles_and_bad_requests_are_refused_with_a_message(stores, desk):
+    viewer = ReprocessDesk.from_stores(stores, user=User("bob", ("viewer",)))
+    viewer.folder = desk.folder
+    viewer._clicked(viewer._start_with_poll)
+    assert "bob may not reprocess: it needs the scientist role" in viewer.message
+    empty = ReprocessDesk.from_stores(stores)
+    with pytest.raises(ReprocessError, match="pick a burst or a folder"):
+        empty.run_now()
+    desk.form.steps = []
+    with pytest.raises(ValueError, match="choose at least one step"):
+        desk.run_now()
+    with pytest.raises(ReprocessError, match="no such finished run"):
+        desk.store.load("20990101T000000_none")
+    with pytest.raises(ReprocessError, match="not a run id"):
+        desk.store.load("../escape")
+
+
+def test_display_images_keep_frame_coordinates():
+    frame = np.arange(2048 * 1536, dtype=np.float32).reshape(1536, 2048)
+    kept = block_mean(frame)
+    assert kept.shape == (768, 1024)
+    image = plot_image(kept, title="t", block=2)
+    assert image.bounds.lbrt() == (0, 0, 2048, 1536)
+    sources = pd.DataFrame({"x": [10.0], "y": [20.0]})
+    overlay = plot_frame(kept, block=2, title="t", sources=sources)
+    assert overlay.get(1).dframe()[["x", "y"]].values.tolist() == [[10.5, 20.5]]
+
+
+def test_headline(stores, full_run):
+    line = headline(stores)
+    newest = stores.reprocess.runs()["run_id"][0]
+    assert "folders of frames" in line and f"newest run {newest}" in line
