@@ -291,13 +291,13 @@ def demo_copy(demo_root, tmp_path) -> Path:
     return target
 
 
-@pytest.fixture(scope="session")
-def served_workbench(tmp_path_factory, demo_root) -> Iterator[tuple[str, Stores]]:
-    """The workbench served on a free loopback port over a copy of the demo workspace."""
+def _serve_demo_copy(root: Path, demo_root: Path, prepare=None) -> Iterator[tuple[str, Stores]]:
+    """Serve a copy of the demo workspace at ``root`` (``prepare(root)`` first) on a free port."""
     from app.server import serve
 
-    root = tmp_path_factory.mktemp("served") / "ws"
     shutil.copytree(demo_root, root)
+    if prepare is not None:
+        prepare(root)
     stores = Stores.open(root)
     port = free_port()
     server = serve(stores, port=port, threaded=True, start_services=False)
@@ -315,36 +315,30 @@ def served_workbench(tmp_path_factory, demo_root) -> Iterator[tuple[str, Stores]
     stores.close()
 
 
+@pytest.fixture(scope="session")
+def served_workbench(tmp_path_factory, demo_root) -> Iterator[tuple[str, Stores]]:
+    """The workbench served on a free loopback port over a copy of the demo workspace."""
+    yield from _serve_demo_copy(tmp_path_factory.mktemp("served") / "ws", demo_root)
+
+
 #: The users of :func:`served_with_login`: name -> (password, roles).
 LOGIN_USERS = {"alice": ("alice-pw", ["approver"]), "bob": ("bob-pw", ["viewer"])}
+
+
+def _add_login_users(root: Path) -> None:
+    from data_access.users import UsersFile
+
+    config = root / "gic.toml"
+    config.write_text(config.read_text().replace('users_file = ""', 'users_file = "users.json"'))
+    for name, (password, roles) in LOGIN_USERS.items():
+        UsersFile(root / "users.json").set(name, password, roles)
 
 
 @pytest.fixture(scope="session")
 def served_with_login(tmp_path_factory, demo_root) -> Iterator[tuple[str, Stores]]:
     """The workbench with its login on (users of :data:`LOGIN_USERS`), over a demo copy."""
-    from app.server import serve
-    from data_access.users import UsersFile
-
-    root = tmp_path_factory.mktemp("login") / "ws"
-    shutil.copytree(demo_root, root)
-    config = root / "gic.toml"
-    config.write_text(config.read_text().replace('users_file = ""', 'users_file = "users.json"'))
-    for name, (password, roles) in LOGIN_USERS.items():
-        UsersFile(root / "users.json").set(name, password, roles)
-    stores = Stores.open(root)
-    port = free_port()
-    server = serve(stores, port=port, threaded=True, start_services=False)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        service_unavailable(f"the workbench server did not start on port {port}")
-    yield f"http://localhost:{port}", stores
-    server.stop()
-    stores.close()
+    yield from _serve_demo_copy(tmp_path_factory.mktemp("login") / "ws", demo_root,
+                                _add_login_users)  # fmt: skip
 
 
 def log_in(page, url: str, name: str) -> None:

@@ -1,10 +1,11 @@
-# Sourced by ./panel_serve.sh and ./run_tests.sh: make sure .venv exists and holds the
-# project installed (editable) with the extras asked for, reinstalling when pyproject.toml
-# changed since. Needs only Python 3.11+ and the package index.
+# Sourced by ./panel_serve.sh, ./run_tests.sh and bench/run.sh: make sure .venv exists and
+# holds the project installed (editable) with at least the extras asked for ("" or e.g.
+# "test,bench"), reinstalling when pyproject.toml changed since. Needs only Python 3.11+
+# and the package index.
 ensure_venv() {
-  local extras="$1" python="${PYTHON:-python3}" stamp=".venv/.gic-installed"
-  local want
-  want="$extras $(sha256sum pyproject.toml | cut -d' ' -f1)"
+  local wanted="$1" python="${PYTHON:-python3}" stamp=".venv/.gic-installed"
+  local hash extra missing=""
+  hash="$(sha256sum pyproject.toml | cut -d' ' -f1)"
   if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
     echo "GIC Workbench needs Python 3.11 or newer; $python is $("$python" --version 2>&1)" >&2
     return 1
@@ -13,10 +14,18 @@ ensure_venv() {
     echo "== creating .venv with $("$python" --version 2>&1)"
     "$python" -m venv .venv
   fi
-  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    echo "== installing the workbench into .venv ($extras)"
+  local have_hash="" have=""
+  [ -f "$stamp" ] && read -r have_hash have < "$stamp"
+  [ "$have_hash" = "$hash" ] || { have=""; missing="yes"; }
+  for extra in ${wanted//,/ }; do
+    [[ ",$have," == *",$extra,"* ]] || missing="yes"
+  done
+  if [ ! -f "$stamp" ] || [ -n "$missing" ]; then
+    local all
+    all="$(echo "$have,$wanted" | tr ',' '\n' | sed '/^$/d' | sort -u | paste -sd, -)"
+    echo "== installing the workbench into .venv${all:+ with [$all]}"
     .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -e ".$extras"
-    echo "$want" > "$stamp"
+    .venv/bin/python -m pip install --quiet -e ".${all:+[$all]}"
+    echo "$hash $all" > "$stamp"
   fi
 }

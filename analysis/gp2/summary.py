@@ -19,21 +19,11 @@ from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
 from analysis.gp2.photometry import MAG_PER_RELATIVE_FLUX, aperture_photometry
+from analysis.products.photometry import REQUIRED_COLUMNS
 
-#: Columns of the photometry table, in order (one row per image and filter).
-PHOTOMETRY_COLUMNS = (
-    "image_id",
-    "filter",
-    "t_start",
-    "t_end",
-    "exptime",
-    "mag",
-    "mag_err",
-    "limit_mag",
-    "detected",
-    "ra",
-    "dec",
-)
+#: Columns of the photometry table, in order (one row per image and filter): the CSV that
+#: ``gic products build`` reads.
+PHOTOMETRY_COLUMNS = REQUIRED_COLUMNS
 
 #: Signal-to-noise at which a forced measurement counts as a detection.
 DETECT_SNR = 3.0

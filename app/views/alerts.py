@@ -15,6 +15,7 @@ import panel as pn
 import param
 
 from app.plots.alerts import plot_sky_map
+from app.views.downloads import download_buttons
 from data_access.alert_store import AlertStore
 
 TABLE_COLUMNS = ["flags", "burst_id", "t0", "mission", "instrument", "role", "ra", "dec",
@@ -134,15 +135,10 @@ class AlertsBrowser(pn.viewable.Viewer):
         return pn.Column(
             pn.widgets.Checkbox.from_param(self.param.include_tests, label="Show test packets"),
             pn.widgets.IntInput.from_param(self.param.limit, label="Most alerts listed"),
-            pn.widgets.FileDownload(callback=self._download, filename="alerts.csv",
-                                    label="Alerts as CSV", color="primary"),
+            pn.pane.Markdown("Alerts as"),
+            download_buttons("alerts", self.alerts),
             sizing_mode="stretch_width",
         )  # fmt: skip
-
-    def _download(self):
-        import io
-
-        return io.BytesIO(self.alerts().to_csv(index=False).encode())
 
     def display(self) -> pn.Column:
         return pn.Column(

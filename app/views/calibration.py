@@ -14,7 +14,6 @@ reference, the difference histogram, and the certification by hand.
 
 from __future__ import annotations
 
-import io
 from datetime import date, datetime, timedelta
 
 import holoviews as hv
@@ -24,13 +23,9 @@ import panel as pn
 import param
 
 from analysis.calibration import CALIBRATION_TYPES
-from app.plots.calibration import (
-    kind_label,
-    plot_completeness,
-    plot_histogram,
-    plot_image,
-    plot_statistic,
-)
+from app.plots.calibration import kind_label, plot_completeness, plot_histogram, plot_statistic
+from app.plots.images import plot_image
+from app.views.downloads import download_buttons
 from data_access.calibration_store import CalibrationStore, CalibrationStoreError, limits_for
 
 ALL = "(all)"
@@ -48,34 +43,6 @@ TABLE_COLUMNS = {
     "certification": "certified", "verdict_text": "verdict", "status": "status",
     "im_name": "IM_NAME", "report_id": "report_id",
 }  # fmt: skip
-
-
-def _download(frame: pd.DataFrame, kind: str) -> io.BytesIO:
-    """A table as CSV or Parquet bytes, for a FileDownload."""
-    buffer = io.BytesIO()
-    if kind == "csv":
-        buffer.write(frame.to_csv(index=False).encode())
-    else:
-        frame.to_parquet(buffer, index=False)
-    buffer.seek(0)
-    return buffer
-
-
-def download_buttons(name: str, table) -> pn.Row:
-    """CSV and Parquet buttons that download ``table()`` as ``name.csv`` / ``name.parquet``."""
-    return pn.Row(
-        *(
-            pn.widgets.FileDownload(
-                callback=lambda kind=kind: _download(table(), kind),
-                filename=f"{name}.{kind}",
-                label=f"{kind.upper()}",
-                color="primary",
-                width=90,
-                margin=(2, 4),
-            )  # fmt: skip
-            for kind in ("csv", "parquet")
-        )
-    )
 
 
 def _pane(plot) -> pn.pane.HoloViews:

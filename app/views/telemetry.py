@@ -8,7 +8,6 @@ The same view runs in the server's Telemetry page and in a notebook::
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -17,6 +16,7 @@ import param
 
 from analysis.telemetry import bucket_width, format_duration
 from app.plots.telemetry import plot_series
+from app.views.downloads import download_buttons
 from data_access.status_store import StatusStore
 
 ALL = "(all)"
@@ -163,16 +163,6 @@ class TelemetryExplorer(pn.viewable.Viewer):
         text = f"Newest reading: {extent[1]:%Y-%m-%d %H:%M:%S} UTC, {describe_age(age)} ago."
         return pn.pane.Alert(text, alert_type=kind, margin=(0, 5))
 
-    def _download(self, kind: str) -> io.BytesIO:
-        frame = self.series()
-        buffer = io.BytesIO()
-        if kind == "csv":
-            buffer.write(frame.to_csv(index=False).encode())
-        else:
-            frame.to_parquet(buffer, index=False)
-        buffer.seek(0)
-        return buffer
-
     def _range_button(self, label: str) -> pn.widgets.Button:
         button = pn.widgets.Button(label=label, color="light", width=52, margin=(5, 2))
         button.on_click(lambda _: self.show_last(QUICK_RANGES.get(label)))
@@ -191,13 +181,7 @@ class TelemetryExplorer(pn.viewable.Viewer):
             pn.widgets.DatetimePicker.from_param(self.param.start, label="Start (UTC)"),
             pn.widgets.DatetimePicker.from_param(self.param.end, label="End (UTC)"),
             quick,
-            pn.Row(
-                pn.widgets.FileDownload(callback=lambda: self._download("csv"),
-                                        filename="telemetry.csv", label="CSV", color="primary"),
-                pn.widgets.FileDownload(callback=lambda: self._download("parquet"),
-                                        filename="telemetry.parquet", label="Parquet",
-                                        color="primary"),
-            ),  # fmt: skip
+            download_buttons("telemetry", self.series),
             sizing_mode="stretch_width",
         )
 

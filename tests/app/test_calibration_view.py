@@ -9,14 +9,8 @@ import pandas as pd
 import panel as pn
 import pytest
 
-from app.plots.calibration import (
-    downsample,
-    plot_completeness,
-    plot_histogram,
-    plot_image,
-    plot_statistic,
-    zscale_limits,
-)
+from app.plots.calibration import plot_completeness, plot_histogram, plot_statistic
+from app.plots.images import downsample, plot_image, zscale_limits
 from app.views.calibration import ALL, TABLE_COLUMNS, CalibrationTrends
 from data_access.demo.calibration import (
     FULL_NIGHTS,
@@ -164,7 +158,7 @@ def test_first_master_has_no_difference(demo_stores):
 
 
 def test_every_table_downloads_as_csv_and_parquet(demo_stores):
-    from app.views.calibration import _download
+    from app.views.downloads import table_bytes as _download
 
     view = CalibrationTrends(demo_stores.calibration, caltype="flat")
     for table in (view.table, view.invalid, view.completeness):

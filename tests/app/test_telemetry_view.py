@@ -5,6 +5,7 @@ import holoviews as hv
 import pandas as pd
 
 from app.plots.telemetry import plot_series
+from app.views.downloads import table_bytes
 from app.views.telemetry import ALL, TelemetryExplorer, describe_age
 from data_access.demo.telemetry import write_status_files
 from data_access.status_store import documents_in
@@ -48,8 +49,8 @@ def test_explorer_downloads_what_is_shown(stores, status_folder):
     stores.status.ingest(documents_in([status_folder]))
     view = TelemetryExplorer(stores.status, sensors=[TEMPERATURE])
     view.show_last(None)
-    csv = pd.read_csv(view._download("csv"))
-    parquet = pd.read_parquet(io.BytesIO(view._download("parquet").read()))
+    csv = pd.read_csv(table_bytes(view.series(), "csv"))
+    parquet = pd.read_parquet(io.BytesIO(table_bytes(view.series(), "parquet").read()))
     assert list(csv.columns) == ["name", "bucket_start", "min", "mean", "max", "count"]
     assert len(csv) == len(parquet) == len(view.series())
 
@@ -61,6 +62,13 @@ def test_explorer_refreshes_when_readings_arrive(stores, status_folder, tmp_path
     later = write_status_files(tmp_path / "later", datetime(2026, 11, 1, 6), 0.01, seed=3)
     stores.status.ingest(documents_in(later))
     assert view.refresh() is True and view.revision == stores.status.revision()
+
+
+def test_unknown_download_format_is_refused():
+    import pytest
+
+    with pytest.raises(ValueError, match="unknown download format 'xls'"):
+        table_bytes(pd.DataFrame({"a": [1]}), "xls")
 
 
 def test_describe_age():
