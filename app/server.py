@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import ipaddress
 import logging
+import os
 import socket
 import threading
 import time
@@ -119,7 +120,11 @@ def start_demo_services(stores: Stores) -> list:
 
 
 def _login_options(stores: Stores, address: str) -> dict:
-    """The login of :mod:`app.auth` when a users file is set; otherwise loopback only."""
+    """The login of :mod:`app.auth`: OAuth when ``auth.oauth_provider`` is set, passwords when
+    only a users file is; without either, loopback only."""
+    auth = stores.workspace.config.auth
+    if auth.oauth_provider:
+        return _oauth_options(stores)
     if stores.users is None:
         if not ipaddress.ip_address(socket.gethostbyname(address)).is_loopback:
             raise ValueError(
@@ -130,6 +135,27 @@ def _login_options(stores: Stores, address: str) -> dict:
     pn.config.oauth_expiry = stores.workspace.config.auth.session_days
     return {
         "auth_provider": WorkbenchAuthProvider(stores.users),
+        "cookie_secret": stores.workspace.secret("cookie_secret"),
+    }
+
+
+def _oauth_options(stores: Stores) -> dict:
+    auth = stores.workspace.config.auth
+    if stores.users is None:
+        raise ValueError(f"{stores.workspace.config_path}: auth.oauth_provider needs "
+                         "auth.users_file, which gives the users' roles")  # fmt: skip
+    secret = os.environ.get(auth.oauth_secret_env, "")
+    if not auth.oauth_key or not secret:
+        raise ValueError(f"{stores.workspace.config_path}: auth.oauth_provider needs "
+                         f"auth.oauth_key and the secret in ${auth.oauth_secret_env}")  # fmt: skip
+    extra = dict(item.split("=", 1) for item in auth.oauth_extra if "=" in item)
+    pn.config.oauth_expiry = auth.session_days
+    return {
+        "oauth_provider": auth.oauth_provider,
+        "oauth_key": auth.oauth_key,
+        "oauth_secret": secret,
+        "oauth_redirect_uri": auth.oauth_redirect_uri or None,
+        "oauth_extra_params": extra,
         "cookie_secret": stores.workspace.secret("cookie_secret"),
     }
 

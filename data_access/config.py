@@ -49,6 +49,19 @@ class AuthConfig:
         "empty = single-user mode, loopback only",
     )
     session_days: float = _setting(1.0, "Days a login stays valid")
+    oauth_provider: str = _setting(
+        "",
+        "Log in through an OAuth/OIDC provider of Panel's (generic, github, gitlab, azure, "
+        "google, okta...) instead of passwords; roles still come from the users file",
+    )
+    oauth_key: str = _setting("", "The OAuth client ID")
+    oauth_secret_env: str = _setting(
+        "GIC_OAUTH_SECRET", "Environment variable holding the OAuth client secret"
+    )
+    oauth_redirect_uri: str = _setting("", "The OAuth redirect URI registered with the provider")
+    oauth_extra: tuple = _setting(
+        (), "Extra provider parameters as 'KEY=value', e.g. 'AUTHORIZE_URL=...' for generic"
+    )
 
 
 @dataclass(frozen=True)
@@ -378,6 +391,11 @@ def load_config(path: Path) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     return config_from_dict(values, path)
+
+
+def plain(value: Any) -> Any:
+    """A setting's value as JSON and TOML know it (tuples as lists)."""
+    return list(value) if isinstance(value, tuple) else value
 
 
 def describe_config(cls: type = Config, prefix: str = "") -> list[tuple[str, Any, str]]:

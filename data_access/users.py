@@ -1,8 +1,10 @@
 """The users file: who may log in to the workbench server, with which roles.
 
-A JSON object, one entry per user, passwords never stored in clear::
+A JSON object, one entry per user, passwords never stored in clear (a user without a
+password logs in through OAuth only)::
 
-    {"alice": {"password": "pbkdf2_sha256$600000$<salt hex>$<hash hex>", "roles": ["approver"]}}
+    {"alice": {"password": "pbkdf2_sha256$600000$<salt hex>$<hash hex>", "roles": ["approver"]},
+     "bob@example.org": {"roles": ["viewer"]}}
 
 Roles, each including the ones before it: ``viewer`` (looks), ``scientist`` (ingests,
 certifies, approves or rejects products), ``approver`` (also pushes to the SVOM archive).
@@ -80,7 +82,7 @@ class UsersFile:
         if not isinstance(entries, dict):
             raise UsersFileError(f"{self.path}: expected a JSON object of users")
         for name, entry in entries.items():
-            if not isinstance(entry, dict) or not str(entry.get("password", "")).startswith(
+            if not isinstance(entry, dict) or not str(entry.get("password", "pbkdf2_sha256$")).startswith(
                 "pbkdf2_sha256$"
             ):
                 raise UsersFileError(f"{self.path}: user '{name}' has no hashed password")
@@ -99,19 +101,22 @@ class UsersFile:
     def authenticate(self, name: str, password: str) -> User | None:
         """The user if the password is right, else None."""
         entry = self._entries().get(name)
-        if entry is None or not check_password(password, entry["password"]):
+        if entry is None or "password" not in entry or not check_password(password, entry["password"]):
             return None
         return User(name, tuple(entry.get("roles", [])))
 
-    def set(self, name: str, password: str, roles: list[str]) -> User:
-        """Add or replace a user (the file is written atomically, mode 600)."""
+    def set(self, name: str, password: str | None, roles: list[str]) -> User:
+        """Add or replace a user (the file is written atomically, mode 600); a user without a
+        password (None) logs in through OAuth only."""
         unknown = set(roles) - set(ROLES)
         if unknown or not roles:
             raise UsersFileError(f"roles must be among {ROLES}, got {roles}")
         if not name or ":" in name or "/" in name:
             raise UsersFileError(f"'{name}' is not a user name (no ':' or '/', not empty)")
         entries = self._entries()
-        entries[name] = {"password": hash_password(password), "roles": sorted(set(roles))}
+        entries[name] = {"roles": sorted(set(roles))}
+        if password is not None:
+            entries[name]["password"] = hash_password(password)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_name(f".{self.path.name}.tmp")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-
 import pandas as pd
 
 from app.commands.common import open_workspace, write_frame
-from data_access.config import describe_config
+from data_access.config import describe_config, plain
 
 
 def register(subparsers, groups) -> None:
@@ -30,7 +29,7 @@ def _value(config, dotted: str):
     value = config
     for part in dotted.split("."):
         value = getattr(value, part)
-    return list(value) if isinstance(value, tuple) else value
+    return plain(value)
 
 
 def show(args) -> int:
@@ -53,6 +52,5 @@ def markdown_reference() -> str:
     """The settings as the README's Markdown table: setting, default, what it does."""
     lines = ["| setting | default | what it does |", "| --- | --- | --- |"]
     for dotted, default, text in describe_config():
-        shown = list(default) if isinstance(default, tuple) else default
-        lines.append(f"| `{dotted}` | `{shown!r}` | {text} |")
+        lines.append(f"| `{dotted}` | `{plain(default)!r}` | {text} |")
     return "\n".join(lines)

@@ -25,6 +25,8 @@ def register(subparsers, groups) -> None:
     add.add_argument("name")
     add.add_argument("--role", action="append", choices=ROLES, required=True)
     add.add_argument("--password-env", metavar="VAR", help="read the password from $VAR")
+    add.add_argument("--oauth-only", action="store_true",
+                     help="no password: the user logs in through auth.oauth_provider")  # fmt: skip
     add.set_defaults(handler=add_user)
     listing = what.add_parser("list", help="list the users and their roles",
                               description="List the users and their roles.")  # fmt: skip
@@ -41,7 +43,9 @@ def _users_file(args) -> UsersFile:
 
 def add_user(args) -> int:
     users = _users_file(args)
-    if args.password_env:
+    if args.oauth_only:
+        password = None
+    elif args.password_env:
         password = os.environ.get(args.password_env, "")
         if not password:
             raise UsageError(f"${args.password_env} is empty or unset")

@@ -46,3 +46,10 @@ def test_unknown_role_refused(tmp_path):
     with pytest.raises(UsersFileError, match="unknown roles"):
         UsersFile(path).users()
     assert ROLES == ("viewer", "scientist", "approver")
+
+
+def test_oauth_only_users_have_roles_but_no_password(tmp_path):
+    users = UsersFile(tmp_path / "users.json")
+    users.set("carol@example.org", None, ["scientist"])
+    assert users.user("carol@example.org") == User("carol@example.org", ("scientist",))
+    assert users.authenticate("carol@example.org", "") is None
