@@ -7,6 +7,10 @@ a page and only then moves the source's cursor, kept in the cache's ``source_cur
 table, to the newest position among the documents that went in: a rejected document never
 moves it, and a process killed between the fetch and the ingest fetches the page again.
 
+The CDB sources and the sync are not tied to status documents: a source reads the table
+or URL it is given, and :func:`sync_source` hands the pages to any :class:`DocumentIngest`
+(calibration reports use them so, see :mod:`data_access.calibration_sources`).
+
 Documents fetched from the CDB are kept as received under ``raw/status/<source>/`` of the
 workspace (written atomically), so that every reading in the cache can be traced back to
 the bytes it came from.
@@ -20,7 +24,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -38,7 +42,6 @@ from data_access.status_store import (
     IngestSummary,
     Progress,
     StatusDocument,
-    StatusStore,
     documents_in,
 )
 
@@ -79,23 +82,46 @@ class StatusSource(Protocol):
     def collect(self, cursor: str | None) -> Iterator[FetchedPage]: ...
 
 
+class DocumentIngest(Protocol):
+    """What takes fetched documents in: :class:`StatusStore`, or an adapter of another store.
+
+    ``ingest`` returns an :class:`IngestSummary` whose ``ingested``, ``replaced`` and
+    ``unchanged`` name the keys of the documents that went in (they move the cursor).
+    """
+
+    def ingest(
+        self, documents: Sequence[StatusDocument], *, progress: Progress | None = None
+    ) -> IngestSummary: ...
+
+
 # -- cursors ----------------------------------------------------------------------------
 class SourceCursors:
-    """The position each source has been read up to, in the cache's ``source_cursor``."""
+    """The position each source has been read up to, in the cache's ``source_cursor``.
 
-    def __init__(self, cache: Cache) -> None:
+    Parameters
+    ----------
+    cache : Cache
+    prefix : str, optional
+        Put before every source name, so that one source read for two kinds of
+        documents (``calibration:cdb-postgres``) keeps one cursor per kind.
+    """
+
+    def __init__(self, cache: Cache, *, prefix: str = "") -> None:
         self.cache = cache
+        self.prefix = prefix
 
     def get(self, source: str) -> str | None:
         """The stored cursor of ``source``, or None if it was never synced."""
-        rows = self.cache.execute("SELECT cursor FROM source_cursor WHERE source = ?", [source])
+        rows = self.cache.execute(
+            "SELECT cursor FROM source_cursor WHERE source = ?", [self.prefix + source]
+        )
         return rows[0][0] if rows else None
 
     def set(self, source: str, cursor: str) -> None:
         """Store ``cursor`` as the position of ``source``."""
         with self.cache.transaction() as con:
-            con.execute("DELETE FROM source_cursor WHERE source = ?", [source])
-            con.execute("INSERT INTO source_cursor VALUES (?, ?)", [source, cursor])
+            con.execute("DELETE FROM source_cursor WHERE source = ?", [self.prefix + source])
+            con.execute("INSERT INTO source_cursor VALUES (?, ?)", [self.prefix + source, cursor])
 
 
 def _instant(text: str) -> datetime | None:
@@ -115,7 +141,7 @@ def newest_position(positions: list[str]) -> str | None:
 
 def sync_source(
     source: StatusSource,
-    status: StatusStore,
+    store: DocumentIngest,
     cursors: SourceCursors,
     *,
     progress: Progress | None = None,
@@ -125,12 +151,12 @@ def sync_source(
     Parameters
     ----------
     source : StatusSource
-    status : StatusStore
-        Where the documents go.
+    store : DocumentIngest
+        Where the documents go (:class:`StatusStore` for status documents).
     cursors : SourceCursors
         Where the source's position is kept.
     progress : callable(done, total), optional
-        Passed to :meth:`StatusStore.ingest` for every page.
+        Passed to ``store.ingest`` for every page.
 
     Returns
     -------
@@ -146,7 +172,7 @@ def sync_source(
     summary = IngestSummary()
     cursor = cursors.get(source.name)
     for page in source.collect(cursor):
-        done = status.ingest(page.documents, progress=progress)
+        done = store.ingest(page.documents, progress=progress)
         summary.merge(done)
         went_in = set(done.ingested) | set(done.replaced) | set(done.unchanged)
         newest = newest_position(
@@ -190,8 +216,10 @@ class DirectorySource:
 
 
 # -- the CDB's PostgreSQL table ---------------------------------------------------------
-def table_identifier(name: str) -> sql.Identifier:
+def table_identifier(name: str, *, setting: str = "cdb.postgres.status_table") -> sql.Identifier:
     """``table`` or ``schema.table`` as a safely quoted SQL identifier.
+
+    ``setting`` is the configuration key named in the error.
 
     Raises
     ------
@@ -200,7 +228,7 @@ def table_identifier(name: str) -> sql.Identifier:
     """
     parts = name.split(".")
     if not 1 <= len(parts) <= 2 or not all(p.strip() for p in parts):
-        raise ValueError(f"cdb.postgres.status_table {name!r} must be 'table' or 'schema.table'")
+        raise ValueError(f"{setting} {name!r} must be 'table' or 'schema.table'")
     return sql.Identifier(*(p.strip() for p in parts))
 
 
@@ -231,6 +259,13 @@ class CdbPostgresSource:
         Rows fetched and ingested together.
     connect_timeout_s : int, optional
         Seconds allowed to connect.
+    table : str, optional
+        The table read instead of ``config.status_table`` (same columns).
+    table_setting : str, optional
+        The configuration key of ``table``, named in errors.
+    single_as_list : bool, optional
+        Whether a row holding a single JSON object is kept as a one-element list (status
+        documents are lists of records); False keeps every row exactly as stored.
     """
 
     name = CDB_POSTGRES
@@ -243,6 +278,9 @@ class CdbPostgresSource:
         *,
         page_rows: int = 500,
         connect_timeout_s: int = 10,
+        table: str | None = None,
+        table_setting: str = "cdb.postgres.status_table",
+        single_as_list: bool = True,
     ) -> None:
         if not config.dsn:
             raise ValueError("cdb.postgres.dsn is empty: the PostgreSQL source is off")
@@ -251,9 +289,12 @@ class CdbPostgresSource:
         self.raw_dir = Path(raw_dir)
         self.page_rows = page_rows
         self.connect_timeout_s = connect_timeout_s
+        self.table = config.status_table if table is None else table
+        self.table_setting = table_setting
+        self.single_as_list = single_as_list
 
     def __repr__(self) -> str:
-        return f"CdbPostgresSource({self.where()!r}, table={self.config.status_table!r})"
+        return f"CdbPostgresSource({self.where()!r}, table={self.table!r})"
 
     def where(self) -> str:
         """The server and database, for messages (never the password)."""
@@ -280,7 +321,7 @@ class CdbPostgresSource:
             i=id_col,
             d=date_col,
             j=sql.Identifier(c.json_column),
-            t=table_identifier(c.status_table),
+            t=table_identifier(self.table, setting=self.table_setting),
             where=where,
         )
 
@@ -288,7 +329,7 @@ class CdbPostgresSource:
         text = " ".join(str(exc).split())
         if self._password:
             text = text.replace(self._password, "***")
-        return StatusSourceError(f"{self.where()}, table {self.config.status_table}: {text}")
+        return StatusSourceError(f"{self.where()}, table {self.table}: {text}")
 
     def collect(self, cursor: str | None) -> Iterator[FetchedPage]:
         """Pages of the rows dated at or after ``cursor`` (every row when None).
@@ -299,7 +340,7 @@ class CdbPostgresSource:
             If the server cannot be reached, the table or a column does not exist, or a
             query fails; the message names the server, database and table.
         ValueError
-            If ``status_table`` is not ``table`` or ``schema.table``.
+            If the table is not ``table`` or ``schema.table``.
         """
         queries = (self._query(first=True), self._query(first=False))
         params: dict[str, Any] = {"since": cursor or "-infinity", "rows": self.page_rows}
@@ -325,11 +366,11 @@ class CdbPostgresSource:
 
     def _page(self, rows: list[tuple[Any, Any, str | None]]) -> FetchedPage:
         documents, positions = [], {}
-        table = self.config.status_table
+        table = self.table
         for row_id, when, text in rows:
             key = f"{table}/{row_id}"
             document = (text or "null").strip()
-            if document.startswith("{"):
+            if self.single_as_list and document.startswith("{"):
                 document = f"[{document}]"  # a single record
             name = f"{safe_file_stem(table)}--{safe_file_stem(str(row_id))}.json"
             path = write_atomic(self.raw_dir, name, document.encode("utf-8"))
@@ -379,6 +420,12 @@ class CdbHttpSource:
         and closes its own.
     sleep : callable(seconds), optional
         Waits between attempts (tests pass a recorder).
+    url : str, optional
+        The endpoint read instead of ``config.url`` (same contract, same settings).
+    url_setting : str, optional
+        The configuration key of ``url``, named in errors.
+    date_key : str, optional
+        The key of a record's date in the answer (``DATE`` for calibration reports).
     """
 
     name = CDB_HTTP
@@ -390,16 +437,21 @@ class CdbHttpSource:
         *,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        url: str | None = None,
+        url_setting: str = "cdb.http.url",
+        date_key: str = "date",
     ) -> None:
-        if not config.url:
-            raise ValueError("cdb.http.url is empty: the HTTP source is off")
+        self.url = config.url if url is None else url
+        if not self.url:
+            raise ValueError(f"{url_setting} is empty: the HTTP source is off")
         self.config = config
         self.raw_dir = Path(raw_dir)
         self.session = session
         self._sleep = sleep
+        self.date_key = date_key
 
     def __repr__(self) -> str:
-        return f"CdbHttpSource({public_url(self.config.url)!r})"
+        return f"CdbHttpSource({public_url(self.url)!r})"
 
     def request_params(self, cursor: str | None) -> dict[str, str]:
         """The query parameters of a fetch from ``cursor``."""
@@ -430,13 +482,15 @@ class CdbHttpSource:
             return self._fetch(session, cursor)
 
     def _fetch(self, session: requests.Session, cursor: str | None) -> bytes:
-        c, where = self.config, public_url(self.config.url)
+        c, where = self.config, public_url(self.url)
         attempts = c.retries + 1
         for attempt in range(attempts):
             if attempt:
                 self._sleep(c.backoff_s * 2 ** (attempt - 1))
             try:
-                answer = session.get(c.url, params=self.request_params(cursor), timeout=c.timeout_s)
+                answer = session.get(
+                    self.url, params=self.request_params(cursor), timeout=c.timeout_s
+                )
             except requests.RequestException as exc:
                 failure = _failure(exc, c.timeout_s)
                 continue
@@ -460,7 +514,7 @@ class CdbHttpSource:
         sha = hashlib.sha256(content).hexdigest()
         path = write_atomic(self.raw_dir, f"{sha}.json", content)
         dates = (
-            [r.get("date") for r in records if isinstance(r, dict)]
+            [r.get(self.date_key) for r in records if isinstance(r, dict)]
             if isinstance(records, list)
             else []
         )
@@ -469,24 +523,75 @@ class CdbHttpSource:
 
 
 # -- every configured source ------------------------------------------------------------
-def _source_builders(
-    workspace: Workspace, environ: Mapping[str, str] | None
-) -> list[tuple[str, Callable[[], StatusSource]]]:
+SourceBuilder = tuple[str, Callable[[], StatusSource]]
+
+
+def cdb_source_builders(
+    workspace: Workspace,
+    raw_dir: Path,
+    *,
+    postgres: Mapping[str, Any] | None = None,
+    http: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> list[SourceBuilder]:
+    """The CDB's sources of one kind of document, each as ``(name, build)``.
+
+    Parameters
+    ----------
+    workspace : Workspace
+        Its ``[cdb.postgres]`` and ``[cdb.http]`` settings.
+    raw_dir : Path
+        Documents fetched go to ``raw_dir/<source name>``.
+    postgres, http : mapping or None, optional
+        Options of :class:`CdbPostgresSource` / :class:`CdbHttpSource` (``table``,
+        ``url``...); None leaves that source out. The PostgreSQL source is built when
+        ``cdb.postgres.dsn`` is set, the HTTP one when its URL is set.
+    environ : mapping, optional
+        Where the CDB password is looked up (``os.environ`` by default).
+    """
     environ = os.environ if environ is None else environ
     cdb = workspace.config.cdb
-    builders: list[tuple[str, Callable[[], StatusSource]]] = [
-        (FILES, lambda: DirectorySource(workspace.status_drop_dir))
-    ]
-    if cdb.postgres.dsn:
+    builders: list[SourceBuilder] = []
+    if postgres is not None and cdb.postgres.dsn:
         password = environ.get(cdb.postgres.password_env) if cdb.postgres.password_env else None
         builders.append((CDB_POSTGRES, lambda: CdbPostgresSource(
-            cdb.postgres, password, workspace.raw_status_dir / CDB_POSTGRES
+            cdb.postgres, password, raw_dir / CDB_POSTGRES, **postgres
         )))  # fmt: skip
-    if cdb.http.url:
-        builders.append(
-            (CDB_HTTP, lambda: CdbHttpSource(cdb.http, workspace.raw_status_dir / CDB_HTTP))
-        )
+    if http is not None and http.get("url", cdb.http.url):
+        builders.append((CDB_HTTP, lambda: CdbHttpSource(cdb.http, raw_dir / CDB_HTTP, **http)))
     return builders
+
+
+def _source_builders(
+    workspace: Workspace, environ: Mapping[str, str] | None
+) -> list[SourceBuilder]:
+    return [(FILES, lambda: DirectorySource(workspace.status_drop_dir))] + cdb_source_builders(
+        workspace, workspace.raw_status_dir, postgres={}, http={}, environ=environ
+    )
+
+
+def sync_sources(
+    builders: Sequence[SourceBuilder],
+    store: DocumentIngest,
+    cursors: SourceCursors,
+    *,
+    progress: Progress | None = None,
+) -> dict[str, IngestSummary | str]:
+    """:func:`sync_source` for each source; one that fails does not stop the others.
+
+    Returns
+    -------
+    dict
+        Source name to its :class:`IngestSummary`, or to the text of the error that
+        stopped it (a source that cannot be built or read, a misconfigured setting).
+    """
+    results: dict[str, IngestSummary | str] = {}
+    for name, build in builders:
+        try:
+            results[name] = sync_source(build(), store, cursors, progress=progress)
+        except (StatusSourceError, OSError, ValueError) as exc:
+            results[name] = str(exc)
+    return results
 
 
 def configured_sources(
@@ -530,11 +635,9 @@ def sync_status(
         Source name (``files``, ``cdb-postgres``, ``cdb-http``) to its
         :class:`IngestSummary`, or to the text of the error that stopped it.
     """
-    cursors = SourceCursors(stores.cache)
-    results: dict[str, IngestSummary | str] = {}
-    for name, build in _source_builders(stores.workspace, environ):
-        try:
-            results[name] = sync_source(build(), stores.status, cursors, progress=progress)
-        except (StatusSourceError, OSError, ValueError) as exc:
-            results[name] = str(exc)
-    return results
+    return sync_sources(
+        _source_builders(stores.workspace, environ),
+        stores.status,
+        SourceCursors(stores.cache),
+        progress=progress,
+    )

@@ -6,7 +6,9 @@ The median of a few values (a night's series holds 5 to 20 frames) is taken with
 cache. That is several times faster than ``np.median`` over the stack (which sorts
 every pixel's values one by one) and gives the same numbers: for an even count the
 mean of the two middle values. Pixels that are NaN (masked) in some frames fall back
-to ``np.nanmedian`` for the chunk that holds them.
+to ``np.nanmedian`` for the chunk that holds them. Integer frames (raw uint16 biases)
+go through the network as they are, moving half the bytes of float32; only the mean of
+the two middle values is taken in float32, where their sum cannot overflow.
 
 Everything here works on blocks of rows, so that a caller combining ten 6144×6160
 frames holds only a few tens of MiB of input at a time (see
@@ -22,8 +24,12 @@ import numpy as np
 #: Combine methods a master may be built with.
 METHODS: tuple[str, ...] = ("median", "mean")
 
-#: Pixels handled by one pass of the network: ten float32 chunks of this size fit in L2.
-CHUNK_PIXELS = 16384
+#: Bytes of one frame's chunk handled by one pass of the network: ten fit in L2.
+CHUNK_BYTES = 65536
+
+#: Integer types the median takes as they are: float32 holds their values, and the sum
+#: of two of them, exactly.
+EXACT_INTEGERS = (np.uint8, np.int8, np.uint16, np.int16)
 
 #: Robust standard deviation from the median absolute deviation of a normal distribution.
 MAD_TO_SIGMA = 1.482602218505602
@@ -93,8 +99,8 @@ def _network_median(values: list[np.ndarray], out: np.ndarray, spare: np.ndarray
             np.maximum(v[i], v[j], out=v[j])
     if n % 2:
         np.copyto(out, v[n // 2])
-    else:
-        np.add(v[n // 2 - 1], v[n // 2], out=out)
+    else:  # summed in float32 (not in the integers' type, where it would overflow)
+        np.add(v[n // 2 - 1], v[n // 2], out=out, dtype=np.float32)
         out *= 0.5
 
 
@@ -103,9 +109,9 @@ def median_rows(stack: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarr
 
     Parameters
     ----------
-    stack : ndarray, shape (n, rows, nx), float32
+    stack : ndarray, shape (n, rows, nx), float32 or an integer type of :data:`EXACT_INTEGERS`
         The rows of n frames; **overwritten** (it is the network's work space).
-    out : ndarray, shape (rows, nx), optional
+    out : ndarray, shape (rows, nx), float32, optional
         Where to write the median.
 
     Returns
@@ -115,13 +121,16 @@ def median_rows(stack: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarr
     """
     if stack.ndim != 3:
         raise ValueError(f"stack must be a 3D stack (n, rows, nx), got shape {stack.shape}")
+    if stack.dtype != np.float32 and stack.dtype.type not in EXACT_INTEGERS:
+        raise ValueError(f"stack must be float32 or 8/16-bit integers, got {stack.dtype}")
     n = stack.shape[0]
     result = np.empty(stack.shape[1:], np.float32) if out is None else out
     flat_in = stack.reshape(n, -1)
     flat_out = result.reshape(-1)
-    spare = np.empty(min(CHUNK_PIXELS, flat_out.size), np.float32)
-    for start in range(0, flat_out.size, CHUNK_PIXELS):
-        stop = min(start + CHUNK_PIXELS, flat_out.size)
+    chunk_pixels = CHUNK_BYTES // stack.dtype.itemsize
+    spare = np.empty(min(chunk_pixels, flat_out.size), stack.dtype)
+    for start in range(0, flat_out.size, chunk_pixels):
+        stop = min(start + chunk_pixels, flat_out.size)
         chunk = flat_in[:, start:stop]
         if np.issubdtype(chunk.dtype, np.floating) and np.isnan(chunk).any():
             flat_out[start:stop] = _nan_median(chunk)

@@ -48,7 +48,12 @@ def software_version() -> str:
 
 
 class RowSource(Protocol):
-    """A frame read by rows: ``shape`` is (ny, nx); ``frame[r0:r1]`` gives float rows in ADU."""
+    """A frame read by rows: ``shape`` is (ny, nx); ``frame[r0:r1]`` gives float rows in ADU.
+
+    A frame may also offer ``read_into(rows, out)``, filling a float32 ``out``, and
+    ``integer_dtype``: an integer type holding every pixel exactly in ADU (raw counts,
+    no scaling, no BLANK), which ``read_into`` then fills as well; None otherwise.
+    """
 
     shape: tuple[int, ...]
 
@@ -198,6 +203,15 @@ def _block_rows(n_frames: int, nx: int, block_bytes: int) -> int:
     return max(1, block_bytes // max(1, n_frames * nx * 4))
 
 
+def _stack_dtype(frames: Sequence[RowSource], caltype: str, method: str) -> np.dtype:
+    """uint16 (half the bytes to move) when a bias's median can be taken on the raw counts
+    as they are: every frame holds its pixels exactly as uint16; float32 otherwise."""
+    exact = {getattr(frame, "integer_dtype", None) for frame in frames}
+    if caltype == "bias" and method == "median" and exact == {np.dtype(np.uint16)}:
+        return np.dtype(np.uint16)
+    return np.dtype(np.float32)
+
+
 def build_master(
     frames: Sequence[RowSource],
     infos: Sequence[FrameInfo],
@@ -256,8 +270,9 @@ def build_master(
     workers = max(1, min(workers, ny))
     rows_per_block = _block_rows(len(frames) * workers, nx, block_bytes)
     stacks: queue.SimpleQueue = queue.SimpleQueue()
+    dtype = _stack_dtype(frames, caltype, method)
     for _ in range(workers):
-        stacks.put(np.empty((len(frames), rows_per_block, nx), np.float32))
+        stacks.put(np.empty((len(frames), rows_per_block, nx), dtype))
 
     def combine_block(r0: int) -> int:
         r1 = min(ny, r0 + rows_per_block)

@@ -1,5 +1,5 @@
-"""Calibration commands: ``gic calib build|validate|run|certify|trend|grid`` and
-``gic ingest calibration``.
+"""Calibration commands: ``gic calib build|validate|run|certify|trend|grid``,
+``gic ingest calibration`` and ``gic sync calibration``.
 
 In the module style of the design notes: ``--input/-s`` (folder or file list),
 ``--output/-r``, ``--config/-c``. ``build`` and ``validate`` work on files alone
@@ -113,6 +113,16 @@ def register(subparsers, groups) -> None:
     )
     ingest.add_argument("paths", nargs="+", metavar="REPORT.json", help="files or folders")
     ingest.set_defaults(handler=ingest_calibration)
+
+    sync = groups["sync"].add_parser(
+        "calibration",
+        help="pull calibration reports from the CDB",
+        description="Fetch the reports new since the last sync from cdb.postgres."
+        "calibration_table (when cdb.postgres.dsn is set) and cdb.http.calibration_url, keep "
+        "them under raw/calibration-reports/ and put them into the cache. Exit 1 if a source "
+        "failed or a report was rejected.",
+    )
+    sync.set_defaults(handler=sync_calibration)
 
 
 def _config(args) -> CalibrationConfig:
@@ -263,3 +273,33 @@ def ingest_calibration(args) -> int:
     for _, reason in summary.rejected:
         print(f"rejected: {reason}", file=sys.stderr)
     return 1 if summary.rejected else 0
+
+
+def sync_calibration(args) -> int:
+    from data_access.calibration_sources import sync_calibration as sync_all_sources
+
+    stores = Stores(open_workspace(args))
+    try:
+        results = sync_all_sources(stores)
+    finally:
+        stores.close()
+    if not results:
+        print(
+            "no CDB source of calibration reports is configured (cdb.postgres.dsn with "
+            "cdb.postgres.calibration_table, cdb.http.calibration_url)"
+        )
+    failed = False
+    for source, result in results.items():
+        if isinstance(result, str):
+            print(f"{source}: failed: {result}", file=sys.stderr)
+            failed = True
+            continue
+        print(
+            f"{source}: {len(result.ingested)} new, {len(result.replaced)} replaced, "
+            f"{len(result.unchanged)} unchanged documents; {result.readings} reports added, "
+            f"{len(result.rejected)} rejected"
+        )
+        for _, reason in result.rejected:
+            print(f"rejected: {reason}", file=sys.stderr)
+        failed |= bool(result.rejected)
+    return 1 if failed else 0

@@ -66,3 +66,23 @@ def test_unknown_method_and_bad_shapes_are_refused():
         median_rows(np.zeros((3, 2), np.float32))
     with pytest.raises(ValueError, match="sigma must be positive"):
         clipped_mean_rows(np.zeros((3, 2, 2), np.float32), sigma=0)
+
+
+@pytest.mark.parametrize("n", [2, 3, 9, 10, 11, 12])
+@pytest.mark.parametrize("dtype", [np.uint16, np.int16, np.uint8])
+def test_median_of_integer_frames_is_numpy_median_without_overflow(n, dtype):
+    limits = np.iinfo(dtype)
+    stack = np.random.default_rng(n).integers(
+        limits.min, limits.max, size=(n, 7, 5000), dtype=dtype, endpoint=True
+    )
+    stack[:, 0, :3] = limits.max  # the two middle values at the top: their sum overflows dtype
+    stack[:, 1, :3] = limits.min
+    result = median_rows(stack.copy())
+    assert result.dtype == np.float32
+    assert np.array_equal(result, np.median(stack, axis=0).astype(np.float32))
+    assert np.array_equal(result, np.median(stack.astype(np.float32), axis=0))
+
+
+def test_median_refuses_wider_integers():
+    with pytest.raises(ValueError, match="float32 or 8/16-bit integers, got int32"):
+        median_rows(np.zeros((3, 2, 2), np.int32))

@@ -382,3 +382,26 @@ def test_real_frames_build_and_validate_with_sane_statistics(shared_data, tmp_pa
         [fits.getdata(feder / f"biastest{k}.fit").astype(np.float32) for k in (1, 2, 3)]
     )
     assert np.allclose(fits.getdata(tmp_path / "b.fits"), np.median(stack, axis=0))
+
+
+@pytest.mark.service
+def test_sync_calibration_pulls_reports_and_exits_1_on_a_rejected_one(
+    tmp_path, capsys, http_server
+):
+    from tests.conftest import Reply
+    from tests.data_access.test_calibration_sources import broken, report
+
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    assert main(["--workspace", str(ws), "sync", "calibration"]) == 0
+    assert "no CDB source of calibration reports" in capsys.readouterr().out
+    (ws / "gic.toml").write_text(f'[cdb.http]\ncalibration_url = "{http_server.url}"\n')
+    answer = json.dumps([report("2025-03-01"), broken("2025-03-02")]).encode()
+    http_server.script(Reply(200, answer))
+    assert main(["--workspace", str(ws), "sync", "calibration"]) == 1
+    out = capsys.readouterr()
+    summary = "cdb-http: 1 new, 0 replaced, 0 unchanged documents; 1 reports added, 1 rejected"
+    assert summary in out.out
+    assert "rejected: " in out.err and "missing key(s) RMSDIFF" in out.err
+    assert main(["--workspace", str(ws), "sync", "calibration"]) == 1  # same answer: rejected again
+    assert "1 unchanged documents; 0 reports added" in capsys.readouterr().out
