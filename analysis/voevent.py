@@ -225,6 +225,8 @@ def parse_xml_safely(packet: bytes, *, max_bytes: int = MAX_PACKET_BYTES) -> ET.
         checker.Parse(bytes(packet), True)
     except expat.ExpatError as exc:
         raise VOEventError(f"packet is not well-formed XML: {exc}") from exc
+    except (LookupError, UnicodeError) as exc:  # <?xml encoding="..."?> names no codec we have
+        raise VOEventError(f"packet declares an encoding that cannot be read: {exc}") from exc
     return ET.fromstring(bytes(packet))
 
 

@@ -18,7 +18,6 @@ from app.commands.common import UsageError
 from data_access.cache import CacheError
 from data_access.config import ConfigError
 
-
 SHARED_GROUPS = {
     "ingest": "put files into the cache (idempotent: the same file twice adds nothing)",
     "sync": "pull what is new from the configured sources into the cache",

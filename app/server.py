@@ -34,6 +34,12 @@ def _sync_status(stores: Stores) -> dict:
     return sync_status(stores)
 
 
+def _sync_calibration(stores: Stores) -> dict:
+    from data_access.calibration_sources import sync_calibration
+
+    return {f"calibration {name}": result for name, result in sync_calibration(stores).items()}
+
+
 def _feed_demo(stores: Stores) -> dict:
     from data_access.demo import feed_demo_status, is_demo
 
@@ -49,10 +55,12 @@ def scheduled_jobs(stores: Stores) -> list[tuple[Callable[[Stores], dict], float
     """The server's background work, each ``(job(stores) -> {source: result}, period in s)``:
     the spool of packets the alert handler could not store while the server held the cache
     (every ``server.spool_every_s``), then a demo's new status files and the syncs of every
-    source (every ``server.sync_every_s``)."""
+    source of status documents and of calibration reports (every ``server.sync_every_s``)."""
     settings = stores.workspace.config.server
     jobs = [(_ingest_alert_spool, settings.spool_every_s)]
-    jobs += [(job, settings.sync_every_s) for job in (_feed_demo, _sync_status)]
+    jobs += [
+        (job, settings.sync_every_s) for job in (_feed_demo, _sync_status, _sync_calibration)
+    ]
     return [(job, period) for job, period in jobs if period > 0]
 
 

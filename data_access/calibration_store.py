@@ -71,8 +71,10 @@ class ReportIngestSummary:
 
 
 def _safe(text: str) -> str:
-    """A name usable as a folder or file name part."""
-    return re.sub(r"[^A-Za-z0-9._+-]+", "_", text.strip()) or "NONE"
+    """A name usable as a folder or file name part, that cannot leave its folder: header
+    values (INSTRUME, FILTER) come from the frames, so ``..`` must not climb up."""
+    name = re.sub(r"[^A-Za-z0-9._+-]+", "_", text.strip())[:68]  # a FITS value's longest
+    return re.sub(r"^\.+", lambda dots: "_" * len(dots.group()), name) or "NONE"
 
 
 def _now() -> datetime:
@@ -546,13 +548,30 @@ class CalibrationStore:
             key = str(Path(path).resolve())
             try:
                 raw = Path(path).read_bytes()
-                report = report_from_dict(json.loads(raw))
-                parse_obs_time(report.date)
-            except (OSError, ValueError) as exc:
+            except OSError as exc:
                 summary.rejected.append((key, f"{path}: {exc}"))
                 continue
-            self._ingest_one(report, raw.decode("utf-8", "replace"), source, key, summary)
+            self.ingest_report_bytes(raw, source=source, key=key, where=str(path), summary=summary)
         return summary
+
+    def ingest_report_bytes(
+        self, raw: bytes, *, source: str, key: str, where: str, summary: ReportIngestSummary
+    ) -> None:
+        """Put one report (the notes' JSON, as bytes) into the cache under ``(source, key)``.
+
+        Idempotent as :meth:`ingest_reports`; the outcome is added to ``summary`` under
+        ``key``, a rejection with its reason after ``where`` (the file or the row).
+        """
+        try:
+            report = report_from_dict(json.loads(raw))
+            parse_obs_time(report.date)
+        except ValueError as exc:
+            summary.rejected.append((key, f"{where}: {exc}"))
+            return
+        except RecursionError:  # JSON nested deeper than the parser goes
+            summary.rejected.append((key, f"{where}: not a report: JSON nested too deeply"))
+            return
+        self._ingest_one(report, raw.decode("utf-8", "replace"), source, key, summary)
 
     def _ingest_one(self, report, text, source, key, summary) -> None:
         sha = _sha256_bytes(text.encode())

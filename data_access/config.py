@@ -97,6 +97,11 @@ class CdbPostgresConfig:
     id_column: str = _setting("id", "Column identifying a row of the status table")
     json_column: str = _setting("data", "JSONB column holding the status document")
     date_column: str = _setting("date", "Timestamp column read incrementally (rows at or after the last one seen)")
+    calibration_table: str = _setting(
+        "calibration",
+        "Table holding one calibration report (the notes' JSON) per row, same columns as "
+        "the status table; empty = off",
+    )
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,11 @@ class CdbHttpConfig:
     timeout_s: float = _setting(10.0, "Seconds before a request to the CDB endpoint is abandoned")
     retries: int = _setting(3, "Further attempts after a failed request (timeouts, 5xx, refused)")
     backoff_s: float = _setting(1.0, "First wait between attempts, doubled after each failure")
+    calibration_url: str = _setting(
+        "",
+        "CDB endpoint answering GET ?since=ISO with a list of calibration reports (the notes' "
+        "JSON) newer than since; empty = off",
+    )
 
 
 @dataclass(frozen=True)

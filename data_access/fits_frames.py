@@ -15,9 +15,13 @@ flushed to disk, then renamed over it: a reader sees the old file or the new one
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import re
 import warnings
+from collections.abc import Iterator
+from typing import BinaryIO
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,10 +34,19 @@ from analysis.calibration.frames import FrameInfo, normalise_type
 #: Largest frame accepted, in pixels (16384 × 16384); anything bigger is refused unread.
 MAX_PIXELS = 2**28
 
+#: Most axes a FITS header may declare (the FITS standard's limit on NAXIS).
+MAX_AXES = 999
+
 #: Rows read to describe a frame (median, saturation, finite fraction).
 SAMPLE_ROWS = 64
 
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.fz", ".fit.fz", ".fz")
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_BLOCK = 2880  # bytes in a FITS block
+_MAX_HEADER_BLOCKS = 100  # a header longer than 3600 cards is not a frame's
+_MAX_HDUS = 16  # HDUs whose headers are checked before astropy opens the file
+_INTEGER_CARD = re.compile(rb"(Z?NAXIS\d{0,3}|BITPIX|PCOUNT|GCOUNT) *= *([-+]?\d{1,30})[ /]")
 
 _RAW_DTYPES = {8: ">u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
 
@@ -83,6 +96,25 @@ def _shape(header: fits.Header, path: Path, max_pixels: int) -> tuple[int, int]:
     return ny, nx
 
 
+@contextlib.contextmanager
+def _header_errors(path: Path) -> Iterator[None]:
+    """Turn what astropy raises on a header that lies (a keyword missing or unparsable, a
+    value of the wrong type, a non-ASCII card) into a :class:`FrameError` naming the file.
+
+    astropy parses cards lazily, so these come from the first read of a keyword, not from
+    ``fits.open``; its warnings about non-standard cards are silenced here, since the checks
+    that follow say what matters.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AstropyUserWarning)
+        try:
+            yield
+        except FrameError:
+            raise
+        except (KeyError, ValueError, TypeError, IndexError, OverflowError) as exc:
+            raise FrameError(f"{path}: the header cannot be read ({exc})") from exc
+
+
 class FitsFrame:
     """One image of a FITS file, read by rows: ``frame[r0:r1]`` → float32 rows in ADU.
 
@@ -93,18 +125,23 @@ class FitsFrame:
         self.path = Path(path)
         self._hdul, truncated = _open_hdul(self.path)
         try:
-            self._index = _image_hdu(self._hdul, self.path)
-            hdu = self._hdul[self._index]
-            self.header: fits.Header = hdu.header
-            self.shape: tuple[int, int] = _shape(hdu.header, self.path, max_pixels)
-            if truncated:
-                raise FrameError(f"{self.path}: truncated: {truncated}")
-            self._compressed = isinstance(hdu, fits.CompImageHDU)
-            if not self._compressed:
-                self._prepare_plain(hdu)
+            with _header_errors(self.path):
+                self._read_header(truncated, max_pixels)
         except BaseException:
             self._hdul.close()
             raise
+
+    def _read_header(self, truncated: str | None, max_pixels: int) -> None:
+        """Find the image, check its shape (before any pixel is read) and get ready to read."""
+        self._index = _image_hdu(self._hdul, self.path)
+        hdu = self._hdul[self._index]
+        self.header: fits.Header = hdu.header
+        self.shape: tuple[int, int] = _shape(hdu.header, self.path, max_pixels)
+        if truncated:
+            raise FrameError(f"{self.path}: truncated: {truncated}")
+        self._compressed = isinstance(hdu, fits.CompImageHDU)
+        if not self._compressed:
+            self._prepare_plain(hdu)
 
     def _prepare_plain(self, hdu) -> None:
         bitpix = int(self.header["BITPIX"])
@@ -114,6 +151,9 @@ class FitsFrame:
         self._offset = int(self._hdul.fileinfo(self._index)["datLoc"])
         self._bscale = float(self.header.get("BSCALE", 1.0))
         self._bzero = float(self.header.get("BZERO", 0.0))
+        for key, value in (("BSCALE", self._bscale), ("BZERO", self._bzero)):
+            if not abs(value) <= _FLOAT32_MAX:  # NaN too
+                raise FrameError(f"{self.path}: {key} is {value}, expected a finite float32")
         blank = self.header.get("BLANK") if bitpix > 0 else None
         self._blank = None if blank is None else int(blank)
         ny, nx = self.shape
@@ -142,12 +182,23 @@ class FitsFrame:
         self.read_into(slice(start, stop), out)
         return out
 
-    def read_into(self, rows: slice, out: np.ndarray) -> None:
-        """Read consecutive rows into ``out`` (float32, shape (rows, nx)), in ADU.
+    @property
+    def integer_dtype(self) -> np.dtype | None:
+        """uint16 when the pixels are int16 with BZERO 32768, BSCALE 1 and no BLANK (a
+        16-bit camera's raw counts, which uint16 holds exactly), else None."""
+        if self._compressed or self._blank is not None or self._bscale != 1.0:
+            return None
+        return np.dtype(np.uint16) if (self._raw, self._bzero) == (">i2", 32768.0) else None
 
-        Safe to call from several threads at once (positional reads).
+    def read_into(self, rows: slice, out: np.ndarray) -> None:
+        """Read consecutive rows into ``out`` (shape (rows, nx)), in ADU.
+
+        ``out`` is float32, or of :attr:`integer_dtype` when that is not None. Safe to
+        call from several threads at once (positional reads).
         """
         start, stop, step = rows.indices(self.shape[0])
+        if out.dtype != np.float32 and out.dtype != self.integer_dtype:
+            raise ValueError(f"{self.path}: cannot read pixels exactly into {out.dtype}")
         if self._compressed or step != 1:
             out[...] = self[rows]
             return
@@ -156,11 +207,15 @@ class FitsFrame:
         offset = self._offset + start * nx * self._raw.itemsize
         if os.preadv(self._handle.fileno(), [memoryview(raw).cast("B")], offset) != raw.nbytes:
             raise FrameError(f"{self.path}: rows {start}-{stop} could not be read whole")
-        if self._bscale != 1.0:
-            np.multiply(raw, np.float32(self._bscale), out=out, casting="unsafe")
-            out += np.float32(self._bzero)
-        else:
-            np.add(raw, np.float32(self._bzero), out=out, casting="unsafe")
+        if out.dtype == np.uint16:  # int16 + 32768 is the int16 with its sign bit flipped
+            np.bitwise_xor(raw.view(">u2"), np.uint16(0x8000), out=out)
+            return
+        with np.errstate(over="ignore"):  # an absurd BSCALE gives inf, as it says
+            if self._bscale != 1.0:
+                np.multiply(raw, np.float32(self._bscale), out=out, casting="unsafe")
+                out += np.float32(self._bzero)
+            else:
+                np.add(raw, np.float32(self._bzero), out=out, casting="unsafe")
         if self._blank is not None:
             out[raw == self._blank] = np.nan
 
@@ -180,15 +235,76 @@ class FitsFrame:
         self.close()
 
 
+def _header_integers(handle, offset: int) -> tuple[dict[str, int], int] | None:
+    """The integer keywords of the header starting at ``offset`` and the offset after it,
+    or None when there is no whole header there (end of file, no END card)."""
+    handle.seek(offset)
+    values: dict[str, int] = {}
+    for block_start in range(offset, offset + _MAX_HEADER_BLOCKS * _BLOCK, _BLOCK):
+        block = handle.read(_BLOCK)
+        if len(block) < _BLOCK:
+            return None
+        for start in range(0, _BLOCK, 80):
+            card = block[start : start + 80]
+            if card[:8].rstrip() == b"END":
+                return values, block_start + _BLOCK
+            found = _INTEGER_CARD.match(card)
+            if found:
+                values[found.group(1).decode()] = int(found.group(2))
+    return None
+
+
+def fits_structure_problem(handle: BinaryIO) -> str | None:
+    """What makes a FITS file unsafe to hand to astropy, or None: an NAXIS or ZNAXIS outside
+    0 to 999 (the FITS standard's limit) or a negative size (NAXISn, PCOUNT, GCOUNT).
+
+    astropy loops over NAXIS axes while opening a file, so ``NAXIS = 1000000000000`` never
+    returns, and a negative data size sends it back to an earlier header, forever. Every
+    HDU is looked at (up to 16), by walking the headers and skipping the data their sizes
+    announce; a file cut short is left to astropy, which says so.
+    """
+    size = handle.seek(0, os.SEEK_END)
+    offset = 0
+    for _ in range(_MAX_HDUS):
+        if offset >= size:  # no further HDU (or data announced beyond the end: truncated)
+            return None
+        found = _header_integers(handle, offset)
+        if found is None:
+            return None
+        values, data_start = found
+        for key in ("NAXIS", "ZNAXIS"):
+            if not 0 <= values.get(key, 0) <= MAX_AXES:
+                return f"{key} = {values[key]}, expected 0 to {MAX_AXES} axes"
+        negative = sorted(key for key, value in values.items() if value < 0 and key != "BITPIX")
+        if negative:
+            return f"{negative[0]} = {values[negative[0]]}, expected a size of 0 or more"
+        dims = [values.get(f"NAXIS{k}", 0) for k in range(1, values.get("NAXIS", 0) + 1)]
+        pixels = math.prod(dims) if dims else 0
+        data = abs(values.get("BITPIX", 8)) // 8 * values.get("GCOUNT", 1) * (
+            values.get("PCOUNT", 0) + pixels
+        )
+        offset = data_start + -(-data // _BLOCK) * _BLOCK
+    return None
+
+
+def _check_axis_counts(path: Path) -> None:
+    """Refuse a file :func:`fits_structure_problem` finds unsafe, before astropy reads it."""
+    with open(path, "rb") as handle:
+        problem = fits_structure_problem(handle)
+    if problem:
+        raise FrameError(f"{path}: {problem}")
+
+
 def _open_hdul(path: Path) -> tuple[fits.HDUList, str | None]:
     """The file's HDUs, and astropy's truncation warning if it gave one."""
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
+    _check_axis_counts(path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AstropyUserWarning)
         try:
             hdul = fits.open(path, memmap=False, lazy_load_hdus=False)
-        except (OSError, ValueError, TypeError) as exc:
+        except (OSError, ValueError, TypeError, KeyError, IndexError) as exc:
             raise FrameError(f"{path}: not a readable FITS file ({exc})") from exc
     truncated = [str(w.message) for w in caught if "truncated" in str(w.message)]
     return hdul, (truncated[0] if truncated else None)
@@ -255,7 +371,9 @@ def open_frame(
     """
     frame = FitsFrame(Path(path), max_pixels=max_pixels)
     try:
-        return frame, describe_frame(frame, keys or HeaderKeys(), saturation_level=saturation_level)
+        with _header_errors(frame.path):
+            info = describe_frame(frame, keys or HeaderKeys(), saturation_level=saturation_level)
+        return frame, info
     except BaseException:
         frame.close()
         raise

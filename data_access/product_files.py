@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import io
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from astropy.io import fits
+from astropy.utils.exceptions import AstropyUserWarning
 
 from analysis.products.descriptor import DescriptorError, ProductDescriptor
 from analysis.products.layout import template_product
 from analysis.products.photometry import Photometry, PhotometryError, parse_photometry_csv
 from analysis.products.tsv import compile_import_tsv, compile_product_tsv
+from data_access.fits_frames import fits_structure_problem
 from data_access.safe_files import write_atomic
 
 SHIPPED_TSV_DIR = Path(__file__).resolve().parent / "product_descriptors"
@@ -125,7 +128,10 @@ def compile_descriptor_file(tsv: Path, output_dir: Path) -> CompiledFile:
         With the compiler's message (file, line, keyword); nothing is written then.
     """
     tsv = Path(tsv)
-    text = tsv.read_text(encoding="utf-8")
+    try:
+        text = tsv.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DescriptorError(f"{tsv}: not UTF-8 text: {exc}") from None
     try:
         kind = _kind(text)
     except DescriptorError as exc:
@@ -176,12 +182,18 @@ def read_fits_bytes(content: bytes, name: str) -> fits.HDUList:
     """
     if len(content) > MAX_PRODUCT_BYTES:
         raise ProductFileError(f"{name}: {len(content)} bytes, larger than {MAX_PRODUCT_BYTES}")
+    problem = fits_structure_problem(io.BytesIO(content))
+    if problem:
+        raise ProductFileError(f"{name}: not a readable FITS file: {problem}")
     try:
-        hdul = fits.open(io.BytesIO(content), memmap=False, lazy_load_hdus=False)
-        hdul.verify("exception")
-        for hdu in hdul:
-            _ = hdu.data
-    except (OSError, ValueError, TypeError, IndexError, fits.VerifyError) as exc:
+        with warnings.catch_warnings():
+            # astropy's warnings on non-standard cards: verify("exception") decides below
+            warnings.simplefilter("ignore", AstropyUserWarning)
+            hdul = fits.open(io.BytesIO(content), memmap=False, lazy_load_hdus=False)
+            hdul.verify("exception")
+            for hdu in hdul:
+                _ = hdu.data
+    except (OSError, ValueError, TypeError, IndexError, KeyError, fits.VerifyError) as exc:
         raise ProductFileError(f"{name}: not a readable FITS file: {exc}") from exc
     return hdul
 

@@ -160,9 +160,13 @@ class ProductPushes:
         burst_id: str | None = None,
         progress: Progress | None = None,
     ) -> list[PushOutcome]:
-        """Push every approved (or failed) latest version, of one burst or all."""
+        """Push every approved (or failed) latest version, of one burst or all, and finish the
+        pushes a dead process left claimed (``pushing``) once their claim is stale: the
+        server may have stored the file already, and sending the same bytes again only
+        makes it answer "Product updated." (one file there, not two)."""
         queue = self.queue(burst_id)
-        ids = queue.loc[queue["state"].isin(["approved", "push failed"]), "product_id"].tolist()
+        states = ["approved", "push failed", "pushing"]
+        ids = queue.loc[queue["state"].isin(states), "product_id"].tolist()
         outcomes = []
         for done, product_id in enumerate(ids, start=1):
             outcomes.append(self.push(int(product_id), client, user=user))

@@ -134,29 +134,24 @@ class ProductStore(ProductPushes, ProductTransfers):
         products = build_products(
             photometry, burst, self.descriptors.as_dict(), self.settings(burst.burst_id, my_vers)
         )
-        rows = []
+        rows, written = [], []
         for card, hdul in products.items():
             latest = self._latest(burst.burst_id, card)
             fingerprint = product_fingerprint(hdul)
             if latest is not None and latest["fingerprint"] == fingerprint:
                 rows.append({**_summary(latest), "created": False})
                 continue
-            rows.append(
-                {
-                    **self._record(
-                        burst.burst_id,
-                        card,
-                        my_vers,
-                        hdul,
-                        fingerprint,
-                        source="build",
-                        user=user,
-                        comment=comment,
-                    ),
-                    "created": True,
-                }
-            )
-        return pd.DataFrame(rows)
+            written.append(self._write(burst.burst_id, card, my_vers, hdul, fingerprint))
+        # Every file is on disk before any is recorded, and all are recorded in one
+        # transaction: a build killed in between leaves files no row names, which the next
+        # build (the same MY_VERS, since nothing was recorded) writes over.
+        fault_point("product-written")
+        with self.cache.transaction() as con:
+            recorded = [
+                self._insert(con, item, source="build", user=user, comment=comment)
+                for item in written
+            ]
+        return pd.DataFrame(rows + [{**row, "created": True} for row in recorded])
 
     def _record(
         self,
@@ -172,51 +167,81 @@ class ProductStore(ProductPushes, ProductTransfers):
         state: str = "new",
         content: bytes | None = None,
     ) -> dict:
+        """Write one product file, then record it (state ``state``) and log the action."""
+        item = self._write(burst_id, card, version, hdul, fingerprint, content=content)
+        fault_point("product-written")
+        with self.cache.transaction() as con:
+            return self._insert(con, item, source=source, user=user, comment=comment, state=state)
+
+    def _write(
+        self,
+        burst_id: str,
+        card: str,
+        version: int,
+        hdul: fits.HDUList,
+        fingerprint: str,
+        *,
+        content: bytes | None = None,
+    ) -> dict:
+        """Validate and write one product file (atomically); what :meth:`_insert` records."""
         report = validate_product(hdul, self.descriptors[card])
         content = content if content is not None else fits_bytes(hdul)
         name = product_file_name(card, safe_file_stem(burst_id), version)
         write_atomic(self.burst_dir(burst_id), name, content)
-        fault_point("product-written")
-        now = _now()
-        with self.cache.transaction() as con:
-            product_id = con.execute("SELECT nextval('product_id_seq')").fetchone()[0]
-            con.execute(
-                "INSERT INTO product VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, NULL)",
-                [
-                    product_id,
-                    burst_id,
-                    card,
-                    version,
-                    name,
-                    hashlib.sha256(content).hexdigest(),
-                    fingerprint,
-                    source,
-                    state,
-                    len(report.deviations),
-                    json.dumps(report.to_dict()),
-                    now,
-                    now,
-                ],
-            )
-            self._log(
-                con,
-                product_id,
-                burst_id,
-                card,
-                version,
-                source,
-                user,
-                comment,
-                now,
-                {"deviations": len(report.deviations)},
-            )
         return {
-            "product_id": product_id,
             "burst_id": burst_id,
             "card": card,
             "version": version,
             "file_name": name,
+            "sha256": hashlib.sha256(content).hexdigest(),
+            "fingerprint": fingerprint,
+            "report": report,
+        }
+
+    def _insert(
+        self, con, item: dict, *, source: str, user: str, comment: str, state: str = "new"
+    ) -> dict:
+        """Record a written product file (in the caller's transaction) and log the action."""
+        now = _now()
+        report = item["report"]
+        product_id = con.execute("SELECT nextval('product_id_seq')").fetchone()[0]
+        con.execute(
+            "INSERT INTO product VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, NULL)",
+            [
+                product_id,
+                item["burst_id"],
+                item["card"],
+                item["version"],
+                item["file_name"],
+                item["sha256"],
+                item["fingerprint"],
+                source,
+                state,
+                len(report.deviations),
+                json.dumps(report.to_dict()),
+                now,
+                now,
+            ],
+        )
+        self._log(
+            con,
+            product_id,
+            item["burst_id"],
+            item["card"],
+            item["version"],
+            source,
+            user,
+            comment,
+            now,
+            {"deviations": len(report.deviations)},
+        )
+        return {
+            "product_id": product_id,
+            "burst_id": item["burst_id"],
+            "card": item["card"],
+            "version": item["version"],
+            "file_name": item["file_name"],
             "state": state,
             "n_deviations": len(report.deviations),
         }

@@ -143,7 +143,12 @@ def openapi() -> dict[str, Any]:
             }
         },
     }
-    burst = {"name": "burst_id", "in": "query", "required": True, "schema": {"type": "string"}}
+    burst = {
+        "name": "burst_id",
+        "in": "query",
+        "required": True,
+        "schema": {"type": "string", "minLength": 1},
+    }
     path_params = [
         {"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
         for n in ("burst_id", "name")
@@ -160,10 +165,12 @@ def openapi() -> dict[str, Any]:
                         }
                     },
                 },
+                "401": answer,
                 "404": answer,
             },
         }
     }
+    refused = {"400": answer, "401": answer}  # a bad request; a missing or wrong token
     return {
         "openapi": "3.0.3",
         "info": {"title": "GIC SDB/MDB sandbox", "version": "1"},
@@ -171,20 +178,24 @@ def openapi() -> dict[str, Any]:
             "/import/v0/a_spjson": {
                 "post": {
                     "requestBody": upload("spjson"),
-                    "responses": {"200": answer, "400": answer},
+                    "responses": {"200": answer, **refused, "413": answer},
                 }
             },
             "/import/v0/a_product": {
                 "post": {
                     "requestBody": upload("product"),
-                    "responses": {"200": answer, "400": answer},
+                    "responses": {"200": answer, **refused, "413": answer},
                 }
             },
-            "/export/v0/products": {"get": {"parameters": [burst], "responses": {"200": answer}}},
-            "/export/v0/images": {"get": {"parameters": [burst], "responses": {"200": answer}}},
+            "/export/v0/products": {
+                "get": {"parameters": [burst], "responses": {"200": answer, **refused}}
+            },
+            "/export/v0/images": {
+                "get": {"parameters": [burst], "responses": {"200": answer, **refused}}
+            },
             "/export/v0/products/{burst_id}/{name}": download,
             "/export/v0/images/{burst_id}/{name}": download,
-            "/search/result/sp_cards": {"get": {"responses": {"200": answer}}},
+            "/search/result/sp_cards": {"get": {"responses": {"200": answer, "401": answer}}},
         },
     }
 

@@ -13,7 +13,6 @@ import contextlib
 import fcntl
 import hashlib
 import logging
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from pathlib import Path
 from analysis.trigger_file import next_trigger_text, trigger_file_name
 from analysis.voevent import AlertRecord, VOEventError, parse_voevent
 from data_access.config import Config
+from data_access.safe_files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -85,12 +85,9 @@ def _naive_utc(moment: datetime | None) -> datetime | None:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, path)
+    """All of ``data`` or nothing, and no temporary file left behind when the write fails
+    (a full disk): :func:`data_access.safe_files.write_atomic`."""
+    write_atomic(path.parent, path.name, data)
 
 
 def quarantine_packet(
@@ -164,7 +161,7 @@ def update_trigger_file(
 def spool_packet(spool_dir: Path, packet: bytes, *, source: str, received_at: datetime) -> Path:
     """Keep a parsed packet for a later ingest: ``<time>_<source>_<sha>.xml``, atomically."""
     digest = hashlib.sha256(packet).hexdigest()[:16]
-    safe_source = "".join(c if c.isalnum() else "-" for c in source)
+    safe_source = "".join(c if c.isascii() and c.isalnum() else "-" for c in source)[:40]
     path = Path(spool_dir) / f"{received_at.astimezone(UTC):{_STAMP}}_{safe_source}_{digest}.xml"
     _write_atomically(path, bytes(packet))
     return path

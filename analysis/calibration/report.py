@@ -130,7 +130,10 @@ def _number(data: dict, key: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{key}.value must be a number or null, got {value!r}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond any float (10**400 is valid JSON)
+        raise ValueError(f"{key}.value {value} is too large for a float") from None
 
 
 def report_from_dict(data: Any) -> ValidationReport:

@@ -16,10 +16,12 @@ from __future__ import annotations
 import csv
 import io
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from astropy.time import Time
+from erfa import ErfaWarning  # pyerfa: astropy's own time library
 
 REQUIRED_COLUMNS = (
     "image_id",
@@ -165,13 +167,16 @@ def _row(record: dict[str, str], where: str) -> dict:
 
 def _times(values: list[str], column: str, source: str) -> Time:
     for row, value in enumerate(values, start=2):
-        try:
-            Time(value, format="isot", scale="utc")
-        except ValueError:
-            raise PhotometryError(
-                f"{source}, row {row}: column {column} value {value!r} is not an ISO UTC time "
-                "(YYYY-MM-DDTHH:MM:SS)"
-            ) from None
+        with warnings.catch_warnings():
+            # a year UTC cannot describe (no leap-second table: before 1960, far future)
+            warnings.simplefilter("error", ErfaWarning)
+            try:
+                Time(value, format="isot", scale="utc")
+            except (ValueError, ErfaWarning):
+                raise PhotometryError(
+                    f"{source}, row {row}: column {column} value {value!r} is not an ISO UTC "
+                    "time (YYYY-MM-DDTHH:MM:SS, a year UTC covers)"
+                ) from None
     return Time(values, format="isot", scale="utc")
 
 

@@ -62,6 +62,10 @@ HEADER_KEY = re.compile(r"^[A-Z0-9_-]{1,8}$")
 COLUMN_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,67}$")
 COLUMN_MARK = re.compile(r"^\[col#(\d+)\]$")
 IMPORT_MARK = "[imported keywords]"
+#: A product card's name (DT_GFT_FGFT): it becomes part of file names, so no path in it.
+CARD_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,67}$")
+#: A character a FITS header cannot hold (anything but printable ASCII).
+FITS_TEXT = re.compile(r"[^\x20-\x7e]")
 IMPORT_FIELDS = ("name", "description", "format", "unit", "default", "expected", "remark", "sdb")
 
 ImportResolver = Callable[[str], str] | Mapping[str, str]
@@ -86,6 +90,18 @@ def _rows(text: str) -> list[tuple[int, list[str]]]:
             continue
         rows.append((number, [cell.strip() for cell in line.rstrip("\r\n").split("\t")]))
     return rows
+
+
+def _check_fits_text(fields: list[str], where: str) -> None:
+    """Refuse a row of a product TSV holding a character a FITS header cannot (its values,
+    units and descriptions all end up in headers: printable ASCII only)."""
+    for cell in fields:
+        bad = FITS_TEXT.search(cell)
+        if bad:
+            raise DescriptorError(
+                f"{where}: invalid row found: {cell!r} holds {bad.group()!r}; FITS headers "
+                "take printable ASCII only"
+            )
 
 
 def _convert_default(raw: str, data_type: str, where: str) -> Any:
@@ -234,6 +250,7 @@ def compile_product_tsv(
     sections: list[_Section] = []
     for number, fields in _rows(text):
         where = f"{source}, line {number}"
+        _check_fits_text(fields, where)
         head = fields[0]
         if not sections and head in META_FIELDS:
             meta[head] = fields[1] if len(fields) > 1 else ""
@@ -265,6 +282,11 @@ def compile_product_tsv(
 
 def _assemble(meta: dict[str, str], sections: list[_Section], source: str) -> ProductDescriptor:
     card = _meta_value(meta, "card", source)
+    if not CARD_NAME.match(card):
+        raise DescriptorError(
+            f"{source}: card {card!r} is not a product name (letters, digits, '_', '-'; "
+            "it names the product's files)"
+        )
     if not sections:
         raise DescriptorError(f"{source}: no [{PRIMARY}] section")
     for section in sections[1:]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from app.commands.common import open_workspace, write_frame
@@ -25,11 +27,24 @@ def register(subparsers, groups) -> None:
     parser.set_defaults(handler=show)
 
 
+#: A password in a URL's userinfo (``scheme://user:PASSWORD@host``) or a libpq string.
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]+(?=@)", re.IGNORECASE)
+_DSN_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)('[^']*'|\S+)", re.IGNORECASE)
+
+
+def masked(value):
+    """A setting as shown: a password written into a URL or a DSN replaced by ``***``
+    (secrets belong in the environment; one put in gic.toml is still never printed)."""
+    if not isinstance(value, str):
+        return value
+    return _DSN_PASSWORD.sub(r"\g<head>***", _URL_PASSWORD.sub(r"\g<head>***", value))
+
+
 def _value(config, dotted: str):
     value = config
     for part in dotted.split("."):
         value = getattr(value, part)
-    return plain(value)
+    return masked(plain(value))
 
 
 def show(args) -> int:

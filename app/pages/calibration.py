@@ -47,7 +47,7 @@ def headline(stores: Stores, caltype: str) -> str:
 
 
 def create(stores: Stores, caltype: str):
-    trends = CalibrationTrends(stores.calibration, caltype=caltype)
+    trends = CalibrationTrends(stores.calibration, caltype=caltype, users=stores.users)
     if pn.state.location is not None:
         pn.state.location.sync(trends, URL_STATE)
     return page(caltype.capitalize(), trends.display(), sidebar=trends.controls(), slug=caltype)

@@ -26,7 +26,10 @@ from analysis.calibration import CALIBRATION_TYPES
 from app.plots.calibration import kind_label, plot_completeness, plot_histogram, plot_statistic
 from app.plots.images import plot_image
 from app.views.downloads import download_buttons
+from app.auth import PermissionDenied, require
+from app.auth import current_user as auth_user
 from data_access.calibration_store import CalibrationStore, CalibrationStoreError, limits_for
+from data_access.users import User, UsersFile
 
 ALL = "(all)"
 #: Quick ranges of the sidebar, in nights ending at the newest master.
@@ -50,9 +53,20 @@ def _pane(plot) -> pn.pane.HoloViews:
     return pn.pane.HoloViews(plot, sizing_mode="stretch_width", max_width=IMAGE_WIDTH)
 
 
-def current_user() -> str:
-    """Who is logged in on the server (``pn.state.user``), else 'anonymous'."""
-    return pn.state.user or "anonymous"
+#: The role a certification by hand needs (checked on the server, not only by the button).
+CERTIFY_ROLE = "scientist"
+
+
+def certifying_user(users: UsersFile | None) -> User:
+    """The session's user, for a certification.
+
+    Without a users file the server only listens on loopback and its one user may do
+    everything (:data:`app.auth.LOCAL_USER`); but a session that has a logged-in user while
+    the view was not given the users file has no known roles, and may not certify.
+    """
+    if users is None and pn.state.user:
+        return User(pn.state.user, ())
+    return auth_user(users)
 
 
 class MasterDetail(pn.viewable.Viewer):
@@ -64,6 +78,8 @@ class MasterDetail(pn.viewable.Viewer):
     comment = param.String(default="", doc="why the verdict is certified by hand")
     message = param.String(default="", doc="what the last certification did")
     revision = param.Integer(default=0, doc="bumped after each certification")
+    users = param.ClassSelector(class_=UsersFile, default=None, allow_None=True, constant=True,
+                                doc="who may log in, with their roles (None: loopback only)")  # fmt: skip
 
     def __init__(self, store: CalibrationStore, **params) -> None:
         super().__init__(store=store, **params)
@@ -86,18 +102,20 @@ class MasterDetail(pn.viewable.Viewer):
 
     def certify(self, good: bool) -> None:
         """Certify the report shown as good or bad with :attr:`comment`, as the current user."""
+        user = certifying_user(self.users)
+        require(user, CERTIFY_ROLE, "certify calibration masters")
         if self.report_id is None:
             raise CalibrationStoreError("pick a master first (click a date)")
-        self.store.certify(self.report_id, good, comment=self.comment, user=current_user())
+        self.store.certify(self.report_id, good, comment=self.comment, user=user.name)
         verdict = "good" if good else "bad"
-        self.message = f"Report {self.report_id} certified {verdict} by {current_user()}."
+        self.message = f"Report {self.report_id} certified {verdict} by {user.name}."
         self.comment = ""
         self.revision += 1
 
     def _certify_clicked(self, good: bool) -> None:
         try:
             self.certify(good)
-        except (CalibrationStoreError, ValueError, OSError) as exc:
+        except (CalibrationStoreError, ValueError, OSError, PermissionDenied) as exc:
             self.message = f"Not certified: {exc}"
             if pn.state.notifications is not None:
                 pn.state.notifications.error(str(exc))
@@ -190,12 +208,14 @@ class CalibrationTrends(pn.viewable.Viewer):
     end = param.CalendarDate(default=None, doc="last night shown")
     report_id = param.Integer(default=None, allow_None=True, doc="the master shown")
     detail = param.ClassSelector(class_=MasterDetail, doc="the master clicked")
+    users = param.ClassSelector(class_=UsersFile, default=None, allow_None=True, constant=True,
+                                doc="who may log in, with their roles (None: loopback only)")  # fmt: skip
 
     def __init__(self, store: CalibrationStore, **params) -> None:
         super().__init__(store=store, **params)
         self._kinds = store.kinds(self.caltype)
         self.tap_streams: dict[str, hv.streams.Tap] = {}
-        self.detail = MasterDetail(store, report_id=self.report_id)
+        self.detail = MasterDetail(store, report_id=self.report_id, users=self.users)
         self.param.watch(lambda e: setattr(self.detail, "report_id", e.new), "report_id")
         self._update_choices()
         if self.start is None or self.end is None:

@@ -117,6 +117,37 @@ def test_master_bias_is_the_pixelwise_median_with_provenance():
     assert header["IMAGETYP"] == "MASTER BIAS"
 
 
+class RawCounts:
+    """A 16-bit camera's frame that can be read as its raw counts (uint16), as FitsFrame."""
+
+    integer_dtype = np.dtype(np.uint16)
+
+    def __init__(self, data: np.ndarray) -> None:
+        self.data, self.shape, self.reads = data, data.shape, set()
+
+    def __getitem__(self, rows):
+        return self.data[rows].astype(np.float32)
+
+    def read_into(self, rows, out):
+        self.reads.add(out.dtype)
+        out[...] = self.data[rows]
+
+
+@pytest.mark.parametrize("n", [6, 7])
+def test_master_bias_of_raw_counts_is_combined_on_uint16_as_numpy_median(n):
+    rng = np.random.default_rng(n)
+    data = [rng.integers(65000, 65536, SHAPE, dtype=np.uint16) for _ in range(n)]
+    frames = [RawCounts(d) for d in data]
+    master = build_master(frames, [info(f"b{k}") for k in range(n)], "bias",
+                          block_bytes=n * 300 * 4 * 13)  # fmt: skip
+    assert all(frame.reads == {np.dtype(np.uint16)} for frame in frames)
+    assert master.data.dtype == np.float32
+    assert np.array_equal(master.data, np.median(np.stack(data), axis=0).astype(np.float32))
+    mean = build_master(frames, [info(f"b{k}") for k in range(n)], "bias", method="mean")
+    assert frames[0].reads == {np.dtype(np.uint16), np.dtype(np.float32)}  # not for the mean
+    assert mean.data.dtype == np.float32
+
+
 def test_master_bias_noise_is_that_of_a_median():
     master = build_master(frames_of(9), [info(f"b{k}") for k in range(9)], "bias")
     stats = image_statistics(master.data)

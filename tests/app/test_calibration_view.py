@@ -178,11 +178,11 @@ def test_certify_by_hand_promotes_and_is_shown(demo_stores):
     assert view.detail.message.startswith("Not certified: ") and "comment" in view.detail.message
     view.detail.comment = "jump explained: new controller firmware"
     view.detail._certify_clicked(True)
-    assert view.detail.message == f"Report {bad['report_id']} certified good by anonymous."
+    assert view.detail.message == f"Report {bad['report_id']} certified good by local."
     assert view.invalid().empty and view._banner().alert_type == "success"
     row = view.table().set_index("report_id").loc[bad["report_id"]]
     assert row["automatic"] == "invalid" and row["verdict"] == "OK"
-    assert row["certified"] == "good by anonymous: jump explained: new controller firmware"
+    assert row["certified"] == "good by local: jump explained: new controller firmware"
     assert view.detail.comment == ""
 
 

@@ -2,6 +2,7 @@ import stat
 
 import pytest
 
+from app.commands.config import markdown_reference
 from data_access.config import (
     Config,
     ConfigError,
@@ -10,7 +11,6 @@ from data_access.config import (
     describe_config,
     load_config,
 )
-from app.commands.config import markdown_reference
 from data_access.workspace import Workspace
 from tests.conftest import REPO
 
