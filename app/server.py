@@ -58,9 +58,7 @@ def scheduled_jobs(stores: Stores) -> list[tuple[Callable[[Stores], dict], float
     source of status documents and of calibration reports (every ``server.sync_every_s``)."""
     settings = stores.workspace.config.server
     jobs = [(_ingest_alert_spool, settings.spool_every_s)]
-    jobs += [
-        (job, settings.sync_every_s) for job in (_feed_demo, _sync_status, _sync_calibration)
-    ]
+    jobs += [(job, settings.sync_every_s) for job in (_feed_demo, _sync_status, _sync_calibration)]
     return [(job, period) for job, period in jobs if period > 0]
 
 

@@ -79,7 +79,9 @@ class TelemetryConfig:
     max_points: int = _setting(
         2000, "Most points drawn per sensor line; longer ranges are aggregated into buckets"
     )
-    refresh_s: float = _setting(30.0, "Seconds between the Telemetry page's checks for new readings")
+    refresh_s: float = _setting(
+        30.0, "Seconds between the Telemetry page's checks for new readings"
+    )
     batch_files: int = _setting(
         2000, "Status files read by one ingest transaction (each file is all in or all out)"
     )
@@ -88,7 +90,8 @@ class TelemetryConfig:
 @dataclass(frozen=True)
 class CdbPostgresConfig:
     dsn: str = _setting(
-        "", "libpq connection string of the CDB, e.g. 'host=cdb dbname=colibri user=gic'; empty = off"
+        "",
+        "libpq connection string of the CDB, e.g. 'host=cdb dbname=colibri user=gic'; empty = off",
     )
     password_env: str = _setting(
         "GIC_CDB_PASSWORD", "Environment variable holding the CDB password (never put it here)"
@@ -96,7 +99,9 @@ class CdbPostgresConfig:
     status_table: str = _setting("status", "Table holding one status document (JSONB) per row")
     id_column: str = _setting("id", "Column identifying a row of the status table")
     json_column: str = _setting("data", "JSONB column holding the status document")
-    date_column: str = _setting("date", "Timestamp column read incrementally (rows at or after the last one seen)")
+    date_column: str = _setting(
+        "date", "Timestamp column read incrementally (rows at or after the last one seen)"
+    )
     calibration_table: str = _setting(
         "calibration",
         "Table holding one calibration report (the notes' JSON) per row, same columns as "
@@ -128,16 +133,20 @@ class CdbConfig:
 
 @dataclass(frozen=True)
 class AlertsCometConfig:
-    local_ivo: str = _setting("ivo://svom/colibri", "IVOA identifier of this Comet broker (--local-ivo)")
+    local_ivo: str = _setting(
+        "ivo://svom/colibri", "IVOA identifier of this Comet broker (--local-ivo)"
+    )
     receive_port: int = _setting(8099, "TCP port Comet receives packets on (gic alerts listen)")
     remote: str = _setting(
-        "", "Remote broker host:port to subscribe to, e.g. 'fsc.svom.org:20099'; empty = receive only"
+        "",
+        "Remote broker host:port to subscribe to, e.g. 'fsc.svom.org:20099'; empty = receive only",
     )
     eventdb_dir: str = _setting(
         "comet/eventdb", "Comet's database of ivorns seen (--eventdb), relative to the workspace"
     )
     save_event_dir: str = _setting(
-        "comet/events", "Folder Comet saves every packet in (--save-event), relative to the workspace"
+        "comet/events",
+        "Folder Comet saves every packet in (--save-event), relative to the workspace",
     )
 
 
@@ -161,8 +170,12 @@ class AlertsKafkaConfig:
 
 @dataclass(frozen=True)
 class AlertsNatsConfig:
-    url: str = _setting("", "NATS server of the operations feed, e.g. 'nats://host:4222'; empty = off")
-    subjects: tuple = _setting((">",), "NATS subjects gic watch subscribes to ('>' = every subject)")
+    url: str = _setting(
+        "", "NATS server of the operations feed, e.g. 'nats://host:4222'; empty = off"
+    )
+    subjects: tuple = _setting(
+        (">",), "NATS subjects gic watch subscribes to ('>' = every subject)"
+    )
     credentials_file: str = _setting("", "NATS .creds file (JWT and seed); empty = no credentials")
     spool_dir: str = _setting(
         "incoming/operations",
@@ -176,13 +189,16 @@ class AlertsConfig:
         "triggers", "Folder of trigger_<burstid>.dat files (relative to the workspace, or absolute)"
     )
     quarantine_dir: str = _setting(
-        "quarantine", "Folder keeping malformed or hostile packets with the reason (relative or absolute)"
+        "quarantine",
+        "Folder keeping malformed or hostile packets with the reason (relative or absolute)",
     )
     spool_dir: str = _setting(
         "incoming/alerts",
         "Folder (relative to the workspace) keeping packets received while the cache was busy",
     )
-    max_packet_kb: int = _setting(1000, "Largest packet accepted, in kB; larger ones are quarantined")
+    max_packet_kb: int = _setting(
+        1000, "Largest packet accepted, in kB; larger ones are quarantined"
+    )
     cache_wait_s: float = _setting(
         1.0, "Seconds the alert handler waits for a busy cache before spooling the packet"
     )
@@ -221,12 +237,15 @@ class CalibrationConfig:
         "{night}", "Sub-folder of raw_dir holding one night's frames; {night} is YYYYMMDD"
     )
     masters_dir: str = _setting(
-        "masters", "Folder (relative to the workspace) of the masters: in force, old, history, rejected"
+        "masters",
+        "Folder (relative to the workspace) of the masters: in force, old, history, rejected",
     )
     reports_dir: str = _setting(
         "reports/calibration", "Folder where gic calib run also writes each report as JSON"
     )
-    type_key: str = _setting("IMAGETYP", "Header keyword naming the frame type (bias, dark, flat...)")
+    type_key: str = _setting(
+        "IMAGETYP", "Header keyword naming the frame type (bias, dark, flat...)"
+    )
     instrument_key: str = _setting("INSTRUME", "Header keyword naming the instrument")
     filter_key: str = _setting("FILTER", "Header keyword naming the filter")
     exptime_key: str = _setting("EXPTIME", "Header keyword of the exposure time, s")
@@ -275,7 +294,8 @@ class ProductsConfig:
         "products", "Folder (relative to the workspace) of GFT products, one sub-folder per burst"
     )
     descriptors_dir: str = _setting(
-        "", "Folder of product descriptors (JSON) to use instead of the shipped ones; empty = shipped"
+        "",
+        "Folder of product descriptors (JSON) to use instead of the shipped ones; empty = shipped",
     )
     quick_window_s: float = _setting(300.0, "Quick window after T0 (QF, QLC), s")
     proc_ver: str = _setting("1.0", "PROC_VER written in every product")
@@ -315,14 +335,17 @@ class SdbConfig:
 @dataclass(frozen=True)
 class Gp2Config:
     scheduler_address: str = _setting(
-        "", "Dask scheduler of a real cluster, e.g. 'tcp://gp2-scheduler:8786'; empty = a LocalCluster"
+        "",
+        "Dask scheduler of a real cluster, e.g. 'tcp://gp2-scheduler:8786'; empty = a LocalCluster",
     )
     n_workers: int = _setting(2, "Workers of the LocalCluster (one per core is right)")
     threads_per_worker: int = _setting(1, "Threads per LocalCluster worker")
     processes: bool = _setting(
         False, "LocalCluster workers as processes (true) or threads of this process (false)"
     )
-    memory_limit: str = _setting("2GiB", "Memory limit of each LocalCluster worker (processes only)")
+    memory_limit: str = _setting(
+        "2GiB", "Memory limit of each LocalCluster worker (processes only)"
+    )
     output_dir: str = _setting(
         "reprocessing", "Folder (relative to the workspace) of the runs the Reprocess page starts"
     )
@@ -376,9 +399,7 @@ def _check_value(default: Any, value: Any, dotted: str, source: Path | str) -> A
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if type(value) is not expected:
-        raise ConfigError(
-            f"{source}: {dotted} must be a {expected.__name__}, got {value!r}"
-        )
+        raise ConfigError(f"{source}: {dotted} must be a {expected.__name__}, got {value!r}")
     return value
 
 

@@ -21,9 +21,9 @@ import os
 import re
 import warnings
 from collections.abc import Iterator
-from typing import BinaryIO
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from astropy.io import fits
@@ -280,8 +280,11 @@ def fits_structure_problem(handle: BinaryIO) -> str | None:
             return f"{negative[0]} = {values[negative[0]]}, expected a size of 0 or more"
         dims = [values.get(f"NAXIS{k}", 0) for k in range(1, values.get("NAXIS", 0) + 1)]
         pixels = math.prod(dims) if dims else 0
-        data = abs(values.get("BITPIX", 8)) // 8 * values.get("GCOUNT", 1) * (
-            values.get("PCOUNT", 0) + pixels
+        data = (
+            abs(values.get("BITPIX", 8))
+            // 8
+            * values.get("GCOUNT", 1)
+            * (values.get("PCOUNT", 0) + pixels)
         )
         offset = data_start + -(-data // _BLOCK) * _BLOCK
     return None

@@ -90,7 +90,7 @@ _READ_COLUMNS = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name in STATUS_FIELDS
 _TYPE_LIST = ", ".join(f"'{t}'" for t in VALUE_TYPES)
 _NUMERIC_LIST = ", ".join(f"'{t}'" for t in NUMERIC_TYPES)
 _MISSING_CHECKS = "\n".join(
-    f"WHEN \"{name}\" IS NULL THEN 'field \"{name}\" is missing or null'" for name in STATUS_FIELDS
+    f'WHEN "{name}" IS NULL THEN \'field "{name}" is missing or null\'' for name in STATUS_FIELDS
 )
 # The first rule a record breaks, or NULL: the rules of a status record, in one place.
 _PROBLEM = f"""CASE
@@ -122,8 +122,10 @@ def _locate_record(path: Path, name: str | None, date: str | None) -> str:
     try:
         records = json.loads(path.read_bytes())
         for index, record in enumerate(records):
-            if isinstance(record, dict) and record.get("name") == name and (
-                date is None or str(record.get("date")) == date
+            if (
+                isinstance(record, dict)
+                and record.get("name") == name
+                and (date is None or str(record.get("date")) == date)
             ):
                 return f"record {index}"
     except (OSError, ValueError, TypeError):
@@ -327,7 +329,9 @@ class StatusStore:
         ]
         if old_ids:
             con.execute("DELETE FROM status_reading WHERE list_contains(?, document_id)", [old_ids])
-            con.execute("DELETE FROM status_document WHERE list_contains(?, document_id)", [old_ids])
+            con.execute(
+                "DELETE FROM status_document WHERE list_contains(?, document_id)", [old_ids]
+            )
         keys = list(zip(incoming["source"], incoming["key"], strict=True))
         con.execute(
             "DELETE FROM rejected_document WHERE list_contains(?, (source, key))",
@@ -374,7 +378,9 @@ class StatusStore:
     # -- queries ------------------------------------------------------------------------
     def revision(self) -> int:
         """A number that grows whenever a document is ingested or replaced."""
-        return int(self.cache.execute("SELECT coalesce(max(document_id), 0) FROM status_document")[0][0])
+        return int(
+            self.cache.execute("SELECT coalesce(max(document_id), 0) FROM status_document")[0][0]
+        )
 
     def sensors(self) -> pd.DataFrame:
         """Every sensor with its metadata, ordered by subsystem, component, group and name."""
@@ -417,7 +423,8 @@ class StatusStore:
         rows = dict(
             (name, (sensor_id, kind))
             for name, sensor_id, kind in self.cache.execute(
-                "SELECT name, sensor_id, type FROM sensor WHERE list_contains(?, name)", [list(names)]
+                "SELECT name, sensor_id, type FROM sensor WHERE list_contains(?, name)",
+                [list(names)],
             )
         )
         for name in names:

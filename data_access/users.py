@@ -29,7 +29,9 @@ class UsersFileError(ValueError):
     """A users file that cannot be used; the message names the file and the entry."""
 
 
-def hash_password(password: str, *, salt: bytes | None = None, iterations: int = _ITERATIONS) -> str:
+def hash_password(
+    password: str, *, salt: bytes | None = None, iterations: int = _ITERATIONS
+) -> str:
     """The stored form of a password: PBKDF2-HMAC-SHA256 with a random salt."""
     salt = salt or secrets.token_bytes(16)
     digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
@@ -44,7 +46,9 @@ def check_password(password: str, stored: str) -> bool:
         return False
     if scheme != "pbkdf2_sha256":
         return False
-    computed = hashlib.pbkdf2_hmac("sha256", password.encode(), bytes.fromhex(salt), int(iterations))
+    computed = hashlib.pbkdf2_hmac(
+        "sha256", password.encode(), bytes.fromhex(salt), int(iterations)
+    )
     return hmac.compare_digest(computed.hex(), digest)
 
 
@@ -82,17 +86,21 @@ class UsersFile:
         if not isinstance(entries, dict):
             raise UsersFileError(f"{self.path}: expected a JSON object of users")
         for name, entry in entries.items():
-            if not isinstance(entry, dict) or not str(entry.get("password", "pbkdf2_sha256$")).startswith(
-                "pbkdf2_sha256$"
-            ):
+            if not isinstance(entry, dict) or not str(
+                entry.get("password", "pbkdf2_sha256$")
+            ).startswith("pbkdf2_sha256$"):
                 raise UsersFileError(f"{self.path}: user '{name}' has no hashed password")
             unknown = set(entry.get("roles", [])) - set(ROLES)
             if unknown:
-                raise UsersFileError(f"{self.path}: user '{name}' has unknown roles {sorted(unknown)}")
+                raise UsersFileError(
+                    f"{self.path}: user '{name}' has unknown roles {sorted(unknown)}"
+                )
         return entries
 
     def users(self) -> list[User]:
-        return [User(name, tuple(e.get("roles", []))) for name, e in sorted(self._entries().items())]
+        return [
+            User(name, tuple(e.get("roles", []))) for name, e in sorted(self._entries().items())
+        ]
 
     def user(self, name: str) -> User | None:
         entry = self._entries().get(name)
@@ -101,7 +109,11 @@ class UsersFile:
     def authenticate(self, name: str, password: str) -> User | None:
         """The user if the password is right, else None."""
         entry = self._entries().get(name)
-        if entry is None or "password" not in entry or not check_password(password, entry["password"]):
+        if (
+            entry is None
+            or "password" not in entry
+            or not check_password(password, entry["password"])
+        ):
             return None
         return User(name, tuple(entry.get("roles", [])))
 

@@ -61,8 +61,6 @@ def show(args) -> int:
     return 0
 
 
-
-
 def markdown_reference() -> str:
     """The settings as the README's Markdown table: setting, default, what it does."""
     lines = ["| setting | default | what it does |", "| --- | --- | --- |"]

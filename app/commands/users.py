@@ -37,7 +37,7 @@ def register(subparsers, groups) -> None:
 def _users_file(args) -> UsersFile:
     ws = open_workspace(args)
     if not ws.config.auth.users_file:
-        raise UsageError(f"set auth.users_file in {ws.config_path} first (e.g. \"users.json\")")
+        raise UsageError(f'set auth.users_file in {ws.config_path} first (e.g. "users.json")')
     return UsersFile(ws.root / ws.config.auth.users_file)
 
 

@@ -36,8 +36,9 @@ def plot_sky_map(alerts: pd.DataFrame, *, selected: str | None = None) -> hv.Ove
         color = KIND_COLORS[kind]
         layers.append(hv.Path(error_circles(rows), ["ra", "dec"]).opts(color=color, alpha=0.6))
         layers.append(
-            hv.Points(rows, ["ra", "dec"], ["burst_id", "instrument", "error_deg", "ivorn"],
-                      label=kind).opts(color=color, size=7, tools=["hover"])  # fmt: skip
+            hv.Points(
+                rows, ["ra", "dec"], ["burst_id", "instrument", "error_deg", "ivorn"], label=kind
+            ).opts(color=color, size=7, tools=["hover"])  # fmt: skip
         )
     chosen = located[located["ivorn"] == selected]
     if len(chosen):

@@ -20,7 +20,6 @@ LIMIT_COLOR = "#d62728"
 VERDICT_COLORS = {"OK": "#2ca02c", "invalid": "#d62728", "missing": "#c7c7c7"}
 
 
-
 def kind_label(instrument: str, filter_: str) -> str:
     """'DDRAGO1 r', or just 'DDRAGO1' for filter-free masters (FILTER NONE)."""
     return instrument if filter_ in ("NONE", "", None) else f"{instrument} {filter_}"

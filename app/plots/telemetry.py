@@ -40,9 +40,9 @@ def plot_series(series: pd.DataFrame, errors: pd.DataFrame, units: dict[str, str
     marked = errors.dropna(subset=["numeric_value"]) if len(errors) else errors
     if len(marked):
         layers.append(
-            hv.Scatter(marked, "ts", ["numeric_value", "name", "error_code"], label="error code").opts(
-                color=ERROR_COLOR, marker="x", size=9, tools=["hover"]
-            )
+            hv.Scatter(
+                marked, "ts", ["numeric_value", "name", "error_code"], label="error code"
+            ).opts(color=ERROR_COLOR, marker="x", size=9, tools=["hover"])
         )
     if not layers:
         layers.append(hv.Curve([], "bucket_start", "mean"))

@@ -25,7 +25,11 @@ TABLE_COLUMNS = ["flags", "burst_id", "t0", "mission", "instrument", "role", "ra
 def alert_flags(alerts: pd.DataFrame) -> pd.Series:
     """'TEST', 'RETRACTION', 'RETRACTED' (or '') for each alert, for the eye and the tests."""
     flags = pd.Series([""] * len(alerts), index=alerts.index, dtype=object)
-    for column, word in (("test", "TEST"), ("retraction", "RETRACTION"), ("retracted", "RETRACTED")):
+    for column, word in (
+        ("test", "TEST"),
+        ("retraction", "RETRACTION"),
+        ("retracted", "RETRACTED"),
+    ):
         marked = alerts[column].fillna(False).astype(bool)
         flags[marked] = (flags[marked] + " " + word).str.strip()
     return flags
@@ -90,8 +94,10 @@ class AlertsBrowser(pn.viewable.Viewer):
         if detail is None:
             return pn.pane.Markdown("*Pick an alert in the table to see its Params and raw XML.*")
         params = pd.DataFrame(
-            [{"param": k, "value": v, "unit": detail["units"].get(k, "")}
-             for k, v in detail["params"].items()]  # fmt: skip
+            [
+                {"param": k, "value": v, "unit": detail["units"].get(k, "")}
+                for k, v in detail["params"].items()
+            ]  # fmt: skip
         )
         flags = alert_flags(pd.DataFrame([detail]).assign(test=detail["role"] == "test")).iloc[0]
         lines = [
@@ -158,7 +164,9 @@ class AlertsBrowser(pn.viewable.Viewer):
 
 
 def _when(moment) -> str:
-    return "unknown" if pd.isna(moment) else pd.Timestamp(moment).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    return (
+        "unknown" if pd.isna(moment) else pd.Timestamp(moment).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    )
 
 
 def _number(value, digits: int) -> str:

@@ -23,11 +23,11 @@ import panel as pn
 import param
 
 from analysis.calibration import CALIBRATION_TYPES
+from app.auth import PermissionDenied, require
+from app.auth import current_user as auth_user
 from app.plots.calibration import kind_label, plot_completeness, plot_histogram, plot_statistic
 from app.plots.images import plot_image
 from app.views.downloads import download_buttons
-from app.auth import PermissionDenied, require
-from app.auth import current_user as auth_user
 from data_access.calibration_store import CalibrationStore, CalibrationStoreError, limits_for
 from data_access.users import User, UsersFile
 

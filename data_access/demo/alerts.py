@@ -93,7 +93,9 @@ def demo_notices(end: datetime, days: float, *, seed: int = 7) -> list[DemoNotic
     count = max(3, int(days / 3))
     notices: list[DemoNotice] = []
     for index in range(count):
-        t0 = end - timedelta(days=days * (count - index) / (count + 1), minutes=int(rng.integers(0, 600)))
+        t0 = end - timedelta(
+            days=days * (count - index) / (count + 1), minutes=int(rng.integers(0, 600))
+        )
         burst = f"sb{t0:%y%m%d}{index % 100:02d}"
         ra, dec = float(rng.uniform(0, 360)), float(np.degrees(np.arcsin(rng.uniform(-1, 0.9))))
         role = "test" if index == count - 1 else "observation"

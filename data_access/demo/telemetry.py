@@ -46,13 +46,21 @@ class DemoSensor:
 def demo_sensors(count: int = 210) -> list[DemoSensor]:
     """At least ``count`` sensors spread over the subsystems, in a stable order."""
     sensors = [
-        DemoSensor("weather", "station-ws1", "air", "temperature", "C", "diurnal", level=6, scale=6),
-        DemoSensor("weather", "station-ws1", "air", "humidity", "%", "humidity", level=40, scale=25),
+        DemoSensor(
+            "weather", "station-ws1", "air", "temperature", "C", "diurnal", level=6, scale=6
+        ),
+        DemoSensor(
+            "weather", "station-ws1", "air", "humidity", "%", "humidity", level=40, scale=25
+        ),
         DemoSensor("weather", "station-ws1", "air", "pressure", "hPa", "slow", level=730, scale=3),
         DemoSensor("weather", "station-ws1", "air", "dew-point", "C", "diurnal", level=-8, scale=3),
         DemoSensor("weather", "station-ws1", "wind", "speed", "m/s", "wind", level=5, scale=4),
-        DemoSensor("weather", "station-ws1", "wind", "direction", "deg", "direction", level=250, scale=60),
-        DemoSensor("weather", "station-ws1", "sky", "cloud-cover", "%", "humidity", level=10, scale=20),
+        DemoSensor(
+            "weather", "station-ws1", "wind", "direction", "deg", "direction", level=250, scale=60
+        ),
+        DemoSensor(
+            "weather", "station-ws1", "sky", "cloud-cover", "%", "humidity", level=10, scale=20
+        ),
         DemoSensor("weather", "station-ws1", "sky", "rain", "", "rain", type="string"),
         DemoSensor("dome", "shutter", "state", "position", "", "shutter", type="string"),
         DemoSensor("dome", "azimuth", "axis", "position", "deg", "direction", level=180, scale=90),
@@ -69,14 +77,31 @@ def demo_sensors(count: int = 210) -> list[DemoSensor]:
             DemoSensor("instrument", camera, "cooler", "power", "W", "diurnal", level=60, scale=4),
             DemoSensor("instrument", camera, "readout", "frames", "", "counter", type="integer"),
         ]  # fmt: skip
-    groups = [("dome", "enclosure"), ("tcs", "mount"), ("tcs", "m1"), ("tcs", "m2"),
-              ("instrument", "ddrago1"), ("instrument", "ddrago2"), ("instrument", "cagire")]
+    groups = [
+        ("dome", "enclosure"),
+        ("tcs", "mount"),
+        ("tcs", "m1"),
+        ("tcs", "m2"),
+        ("instrument", "ddrago1"),
+        ("instrument", "ddrago2"),
+        ("instrument", "cagire"),
+    ]
     index = 0
     while len(sensors) < count:
         subsystem, component = groups[index % len(groups)]
         number = index // len(groups)
-        sensors.append(DemoSensor(subsystem, component, "thermal", f"probe-{number:02d}", "C",
-                                  "diurnal", level=4 + number % 7, scale=2 + number % 3))
+        sensors.append(
+            DemoSensor(
+                subsystem,
+                component,
+                "thermal",
+                f"probe-{number:02d}",
+                "C",
+                "diurnal",
+                level=4 + number % 7,
+                scale=2 + number % 3,
+            )
+        )
         index += 1  # fmt: skip
     return sensors
 
@@ -166,16 +191,28 @@ def write_status_files(folder: Path, start: datetime, days: float, *, sensor_cou
         stamp = moment.strftime("%Y-%m-%dT%H:%M:%S")
         records = [
             {
-                "name": sensor.name, "value": text[i], "date": stamp,
-                "pretty_name": sensor.pretty_name, "subsystem": sensor.subsystem,
-                "component": sensor.component, "group": sensor.group, "model": "demo",
-                "identifier": str(k), "firmware": "1.0", "type": sensor.type,
-                "unit": sensor.unit, "correction_model": "", "raw_value": text[i],
+                "name": sensor.name,
+                "value": text[i],
+                "date": stamp,
+                "pretty_name": sensor.pretty_name,
+                "subsystem": sensor.subsystem,
+                "component": sensor.component,
+                "group": sensor.group,
+                "model": "demo",
+                "identifier": str(k),
+                "firmware": "1.0",
+                "type": sensor.type,
+                "unit": sensor.unit,
+                "correction_model": "",
+                "raw_value": text[i],
                 "error_code": int(errors[i]),
             }  # fmt: skip
             for k, (sensor, text, errors) in enumerate(columns)
-            if not (sensor.name == DEAD_SENSOR and dead_day is not None
-                    and int(days_elapsed[i]) == dead_day)  # fmt: skip
+            if not (
+                sensor.name == DEAD_SENSOR
+                and dead_day is not None
+                and int(days_elapsed[i]) == dead_day
+            )  # fmt: skip
         ]
         path = folder / f"status_{moment:%Y%m%dT%H%M%S}.json"
         path.write_text(json.dumps(records, separators=(",", ":")))

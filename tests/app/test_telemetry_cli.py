@@ -56,7 +56,9 @@ def test_status_latest_and_series(tmp_path, status_folder, capsys):
     capsys.readouterr()
     assert gic(tmp_path / "ws", "status", "latest", "--format", "json") == 0
     latest = json.loads(capsys.readouterr().out)
-    assert len(latest) == 210 and {"name", "value", "age_s", "stale", "error_code"} <= set(latest[0])
+    assert len(latest) == 210 and {"name", "value", "age_s", "stale", "error_code"} <= set(
+        latest[0]
+    )
     assert gic(tmp_path / "ws", "status", "series", "--sensor", "weather-station-ws1-air-temperature",
                "--start", "2026-11-01T00:00:00", "--end", "2026-11-01T06:00:00", "--every", "1h") == 0  # fmt: skip
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))

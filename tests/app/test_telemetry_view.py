@@ -41,8 +41,11 @@ def test_explorer_cascades_selection_and_plots(stores, status_folder):
     pane = view._plot()
     assert isinstance(pane.object, hv.Overlay)
     latest = view.latest()
-    assert set(latest["subsystem"]) == {"weather"} and set(latest["state"]) <= {"ok", "stale",
-                                                                                 "error code"}
+    assert set(latest["subsystem"]) == {"weather"} and set(latest["state"]) <= {
+        "ok",
+        "stale",
+        "error code",
+    }
 
 
 def test_explorer_downloads_what_is_shown(stores, status_folder):

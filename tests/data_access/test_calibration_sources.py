@@ -127,9 +127,7 @@ def http_toml(url: str) -> str:
 
 
 @pytest.mark.service
-def test_http_follows_the_cursor_keeps_answers_and_rejects_a_bad_report(
-    http_server, open_stores
-):
+def test_http_follows_the_cursor_keeps_answers_and_rejects_a_bad_report(http_server, open_stores):
     reports = [report("2025-03-01"), broken("2025-03-02"), report("2025-03-03", 0.5)]
     http_server.respond = contract(reports)
     stores = open_stores(http_toml(http_server.url))

@@ -59,4 +59,6 @@ def test_every_setting_is_documented_in_the_readme():
     readme = (REPO / "README.md").read_text()
     missing = [name for name, _, _ in describe_config() if f"`{name}`" not in readme]
     assert not missing, f"settings missing from the README's reference: {missing}"
-    assert markdown_reference() in readme, "README's settings table is stale: run tools/update-readme-settings"
+    assert markdown_reference() in readme, (
+        "README's settings table is stale: run tools/update-readme-settings"
+    )

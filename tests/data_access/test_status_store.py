@@ -12,7 +12,9 @@ DAY = (datetime(2024, 3, 1), datetime(2024, 3, 2))
 
 
 def counts(stores):
-    docs = stores.cache.execute("SELECT count(*), coalesce(sum(n_readings), 0) FROM status_document")
+    docs = stores.cache.execute(
+        "SELECT count(*), coalesce(sum(n_readings), 0) FROM status_document"
+    )
     readings = stores.cache.execute("SELECT count(*) FROM status_reading")[0][0]
     return docs[0][0], docs[0][1], readings
 
@@ -61,8 +63,9 @@ def test_changed_file_replaces_its_own_rows(stores, tmp_path, status_record, wri
     path = write_status_file(tmp_path / "a.json", [status_record(value="+1.0")])
     other = write_status_file(tmp_path / "b.json", [status_record(name="x", value="+5")])
     stores.status.ingest(documents_in([path, other]))
-    write_status_file(path, [status_record(value="+2.0"), status_record(value="+3.0",
-                                                                         date="2024-03-01T00:05:00")])
+    write_status_file(
+        path, [status_record(value="+2.0"), status_record(value="+3.0", date="2024-03-01T00:05:00")]
+    )
     summary = stores.status.ingest(documents_in([path, other]))
     assert summary.replaced == [str(path)] and summary.unchanged == [str(other)]
     values = stores.cache.execute(
@@ -142,7 +145,9 @@ def test_error_codes_are_kept_and_marked(stores, tmp_path, status_record, write_
 
 
 def test_series_buckets_start_on_the_hour(stores, tmp_path, status_record, write_status_file):
-    records = [status_record(value=f"+{m}", date=f"2024-03-01T10:{m:02d}:00") for m in range(0, 60, 5)]
+    records = [
+        status_record(value=f"+{m}", date=f"2024-03-01T10:{m:02d}:00") for m in range(0, 60, 5)
+    ]
     records += [status_record(value="+100", date="2024-03-01T11:30:00")]
     stores.status.ingest(documents_in([write_status_file(tmp_path / "a.json", records)]))
     series = stores.status.series(["dome-temperature"], *DAY, timedelta(hours=1))
@@ -153,8 +158,9 @@ def test_series_buckets_start_on_the_hour(stores, tmp_path, status_record, write
 
 def test_series_refuses_string_and_unknown_sensors(stores, tmp_path, status_record,
                                                    write_status_file):  # fmt: skip
-    path = write_status_file(tmp_path / "a.json", [status_record(name="shutter", value="open",
-                                                                 type="string", unit="")])
+    path = write_status_file(
+        tmp_path / "a.json", [status_record(name="shutter", value="open", type="string", unit="")]
+    )
     stores.status.ingest(documents_in([path]))
     with pytest.raises(ValueError, match="sensor 'shutter' holds string values"):
         stores.status.series(["shutter"], *DAY, timedelta(hours=1))

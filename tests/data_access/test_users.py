@@ -42,7 +42,9 @@ def test_unknown_role_refused(tmp_path):
     with pytest.raises(UsersFileError, match="roles must be among"):
         UsersFile(tmp_path / "u.json").set("a", "b", ["admin"])
     path = tmp_path / "v.json"
-    path.write_text(json.dumps({"a": {"password": hash_password("x", iterations=10), "roles": ["root"]}}))
+    path.write_text(
+        json.dumps({"a": {"password": hash_password("x", iterations=10), "roles": ["root"]}})
+    )
     with pytest.raises(UsersFileError, match="unknown roles"):
         UsersFile(path).users()
     assert ROLES == ("viewer", "scientist", "approver")

@@ -167,7 +167,9 @@ def test_a_push_killed_after_the_server_answered_ok_is_finished_by_the_next_run_
 
     stores = Stores.open(workspace.root)
     stores.products.build(BURST, synthetic_photometry(BURST, n_images=2), user="ana")
-    dt = int(stores.products.queue(BURST.burst_id).set_index("card").loc["DT_GFT_FGFT", "product_id"])
+    dt = int(
+        stores.products.queue(BURST.burst_id).set_index("card").loc["DT_GFT_FGFT", "product_id"]
+    )
     stores.products.approve(dt, user="ana", comment="ok")
     stores.close()
     try:

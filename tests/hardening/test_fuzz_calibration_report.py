@@ -46,7 +46,7 @@ def _ingest_one(store: CalibrationStore, folder, content: bytes) -> None:
     summary = store.ingest_reports([path])
     after = store.cache.execute("SELECT count(*) FROM calibration_report")[0][0]
     if summary.rejected:
-        (_, reason), = summary.rejected
+        ((_, reason),) = summary.rejected
         assert path.name in reason, reason
         assert after == before
     else:
@@ -63,7 +63,11 @@ def test_a_damaged_report_is_ingested_or_rejected_with_its_name(calibration, tmp
 @given(
     key=st.sampled_from(REPORT_KEYS),
     field=st.sampled_from((None, *QUANTITY_FIELDS)),
-    value=st.one_of(scalars, st.lists(scalars, max_size=2), st.dictionaries(st.text(max_size=4), scalars, max_size=2)),
+    value=st.one_of(
+        scalars,
+        st.lists(scalars, max_size=2),
+        st.dictionaries(st.text(max_size=4), scalars, max_size=2),
+    ),
 )
 def test_a_report_with_one_hostile_value_is_ingested_or_rejected(
     calibration, tmp_path, key, field, value

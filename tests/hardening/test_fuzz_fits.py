@@ -43,7 +43,9 @@ lies = st.one_of(
     st.integers(-(10**12), 10**12).map(str),
     st.sampled_from(["8", "16", "32", "64", "-32", "-64", "0", "7", "-16", "99999999999999999999"]),
     st.floats(allow_nan=True).map(lambda f: f"{f!r}".upper()),
-    st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=18).map(lambda t: f"'{t}'"),
+    st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=18).map(
+        lambda t: f"'{t}'"
+    ),
     st.sampled_from(["T", "F", "", "'100000'", "1E400", "-1E400"]),
 )
 

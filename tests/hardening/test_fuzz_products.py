@@ -102,12 +102,17 @@ def test_a_hostile_value_is_read_or_refused_naming_it(tmp_path, column, value):
     ("content", "message"),
     [
         (b"\x80" + DT, "not UTF-8 text"),
-        (DT.replace(b"card\tDT_GFT_FGFT", b"card\t\x00T_GFT_FGFT", 1), "FITS headers take printable ASCII"),
+        (
+            DT.replace(b"card\tDT_GFT_FGFT", b"card\t\x00T_GFT_FGFT", 1),
+            "FITS headers take printable ASCII",
+        ),
         (DT.replace(b"card\tDT_GFT_FGFT", b"card\t../../escaped", 1), "is not a product name"),
     ],
     ids=["not-utf8", "nul-in-card", "path-in-card"],
 )
-def test_descriptors_found_by_the_fuzzer_are_refused_with_a_descriptor_error(tmp_path, content, message):
+def test_descriptors_found_by_the_fuzzer_are_refused_with_a_descriptor_error(
+    tmp_path, content, message
+):
     """Regressions: a UnicodeDecodeError, astropy's ValueError on a non-ASCII header value,
     and write_atomic's ValueError on a card naming a path escaped `gic products compile`."""
     tsv = tmp_path / "DT_GFT_FGFT.tsv"

@@ -16,7 +16,9 @@ from tests.hardening._fuzz import FUZZ, mutations
 _names = itertools.count()
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(10**30), 10**30) | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 
@@ -29,9 +31,7 @@ def _record(name: str, value: str, date: str = "2024-03-01T00:00:00") -> dict:
 
 
 GOOD = json.dumps([_record("dome-temperature", "+12.5"), _record("humidity", "40")]).encode()
-records = st.fixed_dictionaries(
-    {}, optional={field: json_values for field in STATUS_FIELDS}
-)
+records = st.fixed_dictionaries({}, optional={field: json_values for field in STATUS_FIELDS})
 
 
 def _counts(stores) -> tuple[int, int, int]:
@@ -48,7 +48,7 @@ def _ingest_one(stores, tmp_path, content: bytes):
     summary = stores.status.ingest(documents_in([path]))
     after = _counts(stores)
     if summary.rejected:
-        (key, reason), = summary.rejected
+        ((key, reason),) = summary.rejected
         assert path.name in reason, reason
         assert after == before, f"a rejected file changed the cache: {reason}"
     elif summary.unchanged:  # the same content was ingested under another name before
@@ -69,9 +69,7 @@ def test_a_damaged_status_file_is_ingested_whole_or_rejected_with_its_name(
 
 @FUZZ
 @given(document=st.one_of(st.lists(records, max_size=4), json_values))
-def test_any_json_document_is_ingested_whole_or_rejected_with_its_name(
-    stores, tmp_path, document
-):
+def test_any_json_document_is_ingested_whole_or_rejected_with_its_name(stores, tmp_path, document):
     _ingest_one(stores, tmp_path, json.dumps(document).encode())
 
 
@@ -96,7 +94,7 @@ def test_a_file_that_is_not_utf8_is_rejected_with_its_name_not_a_traceback(store
     bad = tmp_path / "bad.json"
     bad.write_bytes(b"\x80" + GOOD)
     summary = stores.status.ingest(documents_in([bad, good]))
-    (key, reason), = summary.rejected
+    ((key, reason),) = summary.rejected
     assert "bad.json" in reason and "not UTF-8" in reason
     assert summary.ingested == [str(good.resolve())]
     assert _counts(stores)[1] == 2

@@ -37,7 +37,9 @@ def test_any_bytes_are_a_record_or_a_voevent_error(packet):
 
 @FUZZ
 @given(
-    ivorn=st.one_of(st.just("ivo://org.svom/fsc#x"), st.text(max_size=30).map(lambda t: "ivo://" + t)),
+    ivorn=st.one_of(
+        st.just("ivo://org.svom/fsc#x"), st.text(max_size=30).map(lambda t: "ivo://" + t)
+    ),
     burst_id=st.one_of(st.none(), st.from_regex(r"\Asb\d{8}\Z"), texts),
     packet_type=st.one_of(st.integers(-(10**30), 10**30), texts),
     date=st.one_of(st.datetimes().map(lambda d: d.isoformat()), texts),

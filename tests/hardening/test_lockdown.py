@@ -77,14 +77,20 @@ def test_the_login_cookie_expires_after_session_days_and_an_old_one_is_refused(s
     assert requests.get(url, cookies={"user": cookie.value}, timeout=30).url.rstrip("/") == url
 
     secret = stores.workspace.secret("cookie_secret")
-    old = create_signed_value(secret, "user", "alice", clock=lambda: time.time() - (days + 1) * 86400)
+    old = create_signed_value(
+        secret, "user", "alice", clock=lambda: time.time() - (days + 1) * 86400
+    )
     fresh = create_signed_value(secret, "user", "alice")
     refused = requests.get(url, cookies={"user": old.decode()}, allow_redirects=False, timeout=30)
     assert refused.status_code in (302, 303) and "login" in refused.headers["Location"]
     forged = create_signed_value("not-the-secret", "user", "alice")
-    refused = requests.get(url, cookies={"user": forged.decode()}, allow_redirects=False, timeout=30)
+    refused = requests.get(
+        url, cookies={"user": forged.decode()}, allow_redirects=False, timeout=30
+    )
     assert refused.status_code in (302, 303) and "login" in refused.headers["Location"]
-    accepted = requests.get(url, cookies={"user": fresh.decode()}, allow_redirects=False, timeout=30)
+    accepted = requests.get(
+        url, cookies={"user": fresh.decode()}, allow_redirects=False, timeout=30
+    )
     assert accepted.status_code == 200
 
 
@@ -107,7 +113,9 @@ def test_secrets_never_reach_the_output_of_the_error_paths(tmp_path):
     port = _closed_port()
     root = tmp_path / "ws"
     creds = tmp_path / "nats.creds"
-    creds.write_text(f"-----BEGIN USER NKEY SEED-----\n{NATS_SEED}\n------END USER NKEY SEED------\n")
+    creds.write_text(
+        f"-----BEGIN USER NKEY SEED-----\n{NATS_SEED}\n------END USER NKEY SEED------\n"
+    )
     env = {**os.environ, **SECRETS, "PYTHONPATH": str(REPO), "GIC_WORKSPACE": str(root)}
     gic = [sys.executable, "-m", "app.cli", "--workspace", str(root)]
     subprocess.run([*gic, "config", "--show"], env=env, capture_output=True, timeout=60)

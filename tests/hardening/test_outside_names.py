@@ -93,7 +93,9 @@ def test_header_values_never_leave_the_masters_folder(stores, name):
 def test_a_remote_file_name_never_leaves_the_burst_folder_when_pulled(stores, name):
     """A hostile export API lists a file whose name is a path: the pull keeps it inside."""
     content = b"an image"
-    item = RemoteFile("sb26030512", "images", name, len(content), hashlib.sha256(content).hexdigest())
+    item = RemoteFile(
+        "sb26030512", "images", name, len(content), hashlib.sha256(content).hexdigest()
+    )
 
     class HostileServer:
         def download(self, remote):
@@ -128,7 +130,9 @@ def test_the_sandbox_never_reads_or_writes_outside_its_storage(sandbox, tmp_path
         answer = requests.get(url, timeout=5)
         assert answer.status_code in (400, 404) and b"TOP-SECRET" not in answer.content
     for field, path in (("spjson", "/import/v0/a_spjson"), ("product", "/import/v0/a_product")):
-        answer = requests.post(sandbox.url + path, files={field: (safe, b"SIMPLE  =  T")}, timeout=5)
+        answer = requests.post(
+            sandbox.url + path, files={field: (safe, b"SIMPLE  =  T")}, timeout=5
+        )
         assert answer.status_code == 400
     storage.joinpath("images", "sb1").mkdir(parents=True)
     sandbox.storage.put_file("images", name, name, b"data")

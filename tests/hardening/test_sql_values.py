@@ -20,7 +20,9 @@ TABLES = ("status_reading", "sensor", "alert", "product", "calibration_report")
 
 
 def _tables(stores) -> set[str]:
-    return {row[0] for row in stores.cache.execute("SELECT table_name FROM information_schema.tables")}
+    return {
+        row[0] for row in stores.cache.execute("SELECT table_name FROM information_schema.tables")
+    }
 
 
 def test_a_sensor_named_like_an_injection_is_stored_and_shown_as_text(
@@ -37,8 +39,9 @@ def test_a_sensor_named_like_an_injection_is_stored_and_shown_as_text(
     assert {INJECTION, "it's"} <= set(stores.status.sensors()["name"])
     latest = stores.status.latest(stale_after=timedelta(days=1), now=datetime(2024, 3, 1, 0, 6))
     assert latest.set_index("name").loc[INJECTION, "value"] in ("2.5", 2.5)
-    series = stores.status.series([INJECTION], datetime(2024, 2, 29), datetime(2024, 3, 2),
-                                  timedelta(minutes=1))
+    series = stores.status.series(
+        [INJECTION], datetime(2024, 2, 29), datetime(2024, 3, 2), timedelta(minutes=1)
+    )
     assert len(series) == 2
 
 
@@ -68,7 +71,9 @@ def test_a_burst_id_and_a_user_with_quotes_go_through_products(stores):
     dt = int(queue.set_index("card").loc["DT_GFT_FGFT", "product_id"])
     stores.products.approve(dt, user=INJECTION, comment="'; DROP TABLE product; --")
     audit = stores.products.audit(burst_id=QUOTES)
-    assert INJECTION in set(audit["user_name"]) and "'; DROP TABLE product; --" in set(audit["comment"])
+    assert INJECTION in set(audit["user_name"]) and "'; DROP TABLE product; --" in set(
+        audit["comment"]
+    )
     assert stores.products.record(dt)["state"] == "approved"
 
 
