@@ -4,23 +4,9 @@ detail of a clicked date (the master, its difference image and the difference hi
 import pytest
 from playwright.sync_api import expect
 
-pytestmark = pytest.mark.ui
+from tests.ui.bokeh_js import GLYPHS_DRAWN
 
-# Glyph types drawn on the page, with how many points (or pixels) each holds.
-GLYPHS_DRAWN = """() => {
-  const found = [];
-  for (const doc of window.Bokeh.documents) {
-    for (const model of doc.all_models) {
-      if (model.type === "GlyphRenderer" || model.constructor.name === "GlyphRenderer") {
-        const data = model.data_source.data;
-        const first = Object.keys(data)[0];
-        found.push([model.glyph.type || model.glyph.constructor.name,
-                    first ? data[first].length : 0]);
-      }
-    }
-  }
-  return found;
-}"""
+pytestmark = pytest.mark.ui
 
 
 def _bad(stores, caltype):

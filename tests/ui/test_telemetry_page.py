@@ -3,24 +3,11 @@
 import pytest
 from playwright.sync_api import expect
 
+from tests.ui.bokeh_js import GLYPHS_DRAWN
+
 pytestmark = pytest.mark.ui
 
 TEMPERATURE = "weather-station-ws1-air-temperature"
-
-# How many points the Bokeh plots of the page hold, per glyph renderer with data.
-POINTS_DRAWN = """() => {
-  const counts = [];
-  for (const doc of window.Bokeh.documents) {
-    for (const model of doc.all_models) {
-      if (model.type === "GlyphRenderer" || model.constructor.name === "GlyphRenderer") {
-        const data = model.data_source.data;
-        const first = Object.keys(data)[0];
-        if (first) counts.push(data[first].length);
-      }
-    }
-  }
-  return counts;
-}"""
 
 
 def test_home_links_every_page(served_workbench, page):
@@ -39,7 +26,7 @@ def test_pick_a_sensor_and_see_its_plot(served_workbench, page):
     chooser.fill("air-temperature")
     page.get_by_text(TEMPERATURE, exact=True).last.click()
     page.keyboard.press("Escape")
-    page.wait_for_function(f"({POINTS_DRAWN})().some(n => n > 10)", timeout=30000)
+    page.wait_for_function(f"({GLYPHS_DRAWN})().some(([kind, n]) => n > 10)", timeout=30000)
     assert TEMPERATURE in page.url  # the selection lives in the URL, to share
     expect(page.get_by_text("Latest values")).to_be_visible()
     assert page.external_requests == []
@@ -48,5 +35,5 @@ def test_pick_a_sensor_and_see_its_plot(served_workbench, page):
 def test_a_shared_link_restores_the_selection(served_workbench, page):
     url, _ = served_workbench
     page.goto(url + f'/telemetry?subsystem=weather&sensors=["{TEMPERATURE}"]')
-    page.wait_for_function(f"({POINTS_DRAWN})().some(n => n > 10)", timeout=30000)
+    page.wait_for_function(f"({GLYPHS_DRAWN})().some(([kind, n]) => n > 10)", timeout=30000)
     expect(page.locator(".bk-input").first).to_be_visible()
