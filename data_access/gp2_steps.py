@@ -226,6 +226,25 @@ def _output(state: ImageState, step: str, path: Path) -> tuple[tuple[str, str], 
     return state.outputs + ((step, str(path)),)
 
 
+def _image_output(
+    state: ImageState,
+    context: StepContext,
+    step: str,
+    folder: str,
+    data: np.ndarray,
+    header,
+    mask: np.ndarray | None,
+    *,
+    name: str | None = None,
+) -> tuple[tuple[str, str], ...]:
+    """The state's outputs, plus the step's image written to ``<out_dir>/<folder>/<name>.fits``
+    when the step's outputs are wanted (``context.writes(step)``)."""
+    if not context.writes(step):
+        return state.outputs
+    target = Path(state.out_dir) / folder / f"{name or state.name}.fits"
+    return _output(state, step, write_image(target, data, header, mask=mask))
+
+
 def _subtracted(state: ImageState) -> np.ndarray:
     if state.background is None:
         return state.data
@@ -282,12 +301,7 @@ def reduction(state: ImageState, context: StepContext, inputs: ImageInputs) -> I
         ("FLATFILE", inputs.flat),
     ):
         out[key] = (Path(path).name if path else "none", "master applied")
-    outputs = state.outputs
-    if context.writes("reduction"):
-        target = Path(state.out_dir) / "reduced" / f"{state.name}.fits"
-        outputs = _output(
-            state, "reduction", write_image(target, reduced.data, out, mask=reduced.mask)
-        )
+    outputs = _image_output(state, context, "reduction", "reduced", reduced.data, out, reduced.mask)
     return dataclasses.replace(
         state,
         data=reduced.data,
@@ -312,12 +326,7 @@ def cosmics(state: ImageState, context: StepContext) -> ImageState:
     )
     header = state.header.copy()
     header["NCOSMIC"] = (cleaned.count, "pixels cleaned of cosmic rays (L.A.Cosmic)")
-    outputs = state.outputs
-    if context.writes("cosmics"):
-        target = Path(state.out_dir) / "cosmics" / f"{state.name}.fits"
-        outputs = _output(
-            state, "cosmics", write_image(target, cleaned.data, header, mask=state.mask)
-        )
+    outputs = _image_output(state, context, "cosmics", "cosmics", cleaned.data, header, state.mask)
     return dataclasses.replace(
         state,
         data=cleaned.data,
@@ -400,10 +409,7 @@ def alignment(
     data, mask = align_image(_subtracted(state), transform, shape, mask=state.mask)
     sources = state.sources.copy()
     sources["x"], sources["y"] = transform.apply(sources["x"], sources["y"])
-    outputs = state.outputs
-    if context.writes("alignment"):
-        target = Path(state.out_dir) / "aligned" / f"{state.name}.fits"
-        outputs = _output(state, "alignment", write_image(target, data, header, mask=mask))
+    outputs = _image_output(state, context, "alignment", "aligned", data, header, mask)
     return dataclasses.replace(
         state,
         data=data,
@@ -442,12 +448,9 @@ def stacking(states: list[ImageState], context: StepContext, name: str) -> Image
         log=(f"stack of {', '.join(s.name for s in good)}",),
     )
     state = findstars(state, dataclasses.replace(context, explicit=frozenset()))
-    outputs = state.outputs
-    if context.writes("stacking"):
-        target = Path(state.out_dir) / "stacked" / f"{name}.fits"
-        outputs = _output(
-            state, "stacking", write_image(target, stack.data, stack.header, mask=stack.mask)
-        )
+    outputs = _image_output(
+        state, context, "stacking", "stacked", stack.data, stack.header, stack.mask, name=name
+    )
     return dataclasses.replace(state, outputs=outputs, done=("stacking",))
 
 

@@ -313,40 +313,9 @@ def test_real_frames_build_and_validate_with_sane_statistics(shared_data, tmp_pa
     qsi = shared_data / "fits" / "qsi583ws_darks_3x3"
     darks = sorted(qsi.glob("DARK_*.fit"))
     bias = next((qsi / "master_bias_by_author").glob("*.fit"))
-    assert (
-        main(
-            [
-                "calib",
-                "build",
-                "--type",
-                "dark",
-                "-s",
-                *map(str, darks),
-                "-r",
-                str(tmp_path / "dark4.fits"),
-                "--bias",
-                str(bias),
-            ]
-        )
-        == 0
-    )
-    assert (
-        main(
-            [
-                "calib",
-                "build",
-                "--type",
-                "dark",
-                "-s",
-                *map(str, darks[:3]),
-                "-r",
-                str(tmp_path / "dark3.fits"),
-                "--bias",
-                str(bias),
-            ]
-        )
-        == 0
-    )
+    for frames, name in ((darks, "dark4.fits"), (darks[:3], "dark3.fits")):
+        build = ["calib", "build", "--type", "dark", "-s", *map(str, frames)]
+        assert main([*build, "-r", str(tmp_path / name), "--bias", str(bias)]) == 0
     assert "residual check" in capsys.readouterr().out
     assert (
         main(
