@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 
 import panel as pn
+from bokeh.settings import settings as bokeh_settings
 
 from app.auth import WorkbenchAuthProvider
 from app.pages import PAGES, home
@@ -26,6 +27,11 @@ from data_access.alert_store import SpoolSummary
 from data_access.stores import Stores
 
 log = logging.getLogger("gic.server")
+
+#: A session whose browser has gone is dropped after this long (Bokeh's default is 15 s,
+#: checked every 17 s), so that its periodic refreshes stop soon.
+UNUSED_SESSION_LIFETIME_MS = 5000
+CHECK_UNUSED_SESSIONS_MS = 2000
 
 
 def _sync_status(stores: Stores) -> dict:
@@ -188,6 +194,9 @@ def serve(stores: Stores, *, address: str | None = None, port: int | None = None
     origins = [f"localhost:{port}", f"127.0.0.1:{port}", f"{address}:{port}",
                *settings.allow_websocket_origin]  # fmt: skip
     pn.extension("tabulator", notifications=True)
+    # Bokeh checks every new document's models for mistakes a developer makes; the pages are
+    # checked by the test suite, and skipping it spares each page build (bench/load.py).
+    bokeh_settings.perform_document_validation.set_value(False)
     server = pn.serve(
         routes(stores),
         address=address,
@@ -197,6 +206,8 @@ def serve(stores: Stores, *, address: str | None = None, port: int | None = None
         threaded=threaded,
         title={"/": "GIC Workbench", **{f"/{p.slug}": p.title for p in PAGES}},
         verbose=True,
+        unused_session_lifetime_milliseconds=UNUSED_SESSION_LIFETIME_MS,
+        check_unused_sessions_milliseconds=CHECK_UNUSED_SESSIONS_MS,
         **extra,
     )
     if scheduler is not None:

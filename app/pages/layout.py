@@ -24,6 +24,9 @@ def page(title: str, main, *, sidebar=None, slug: str | None = None) -> pn.templ
         title=f"{APP_TITLE}: {title}" if title != APP_TITLE else APP_TITLE,
         header_background="#1f3b57",
         sidebar_width=340,
+        # Panel sets every open session's busy indicator whenever any session is busy, which
+        # costs each page a little more for every other session open (bench/load.py).
+        busy_indicator=None,
     )
     template.main.append(pn.Column(navigation(slug), main, sizing_mode="stretch_width"))
     if sidebar is not None:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-import holoviews as hv
 import numpy as np
 import pandas as pd
+from bokeh.plotting import figure
+
+from app.plots.figures import add_hover, column_source, finish_legend, new_figure
 
 #: Colours of the alert kinds on the sky map.
 KIND_COLORS = {"observation": "#1f77b4", "test": "#ff7f0e", "retracted": "#7f7f7f"}
+#: What the hover tells of an alert on the sky map.
+SKY_MAP_TOOLTIPS = [("burst", "@burst_id"), ("instrument", "@instrument"),
+                    ("RA, Dec (deg)", "@ra{0.000}, @dec{0.000}"),
+                    ("error radius (deg)", "@error_deg{0.000}"), ("ivorn", "@ivorn")]  # fmt: skip
 
 
 def error_circles(frame: pd.DataFrame, *, points: int = 72) -> list[np.ndarray]:
@@ -24,27 +30,39 @@ def error_circles(frame: pd.DataFrame, *, points: int = 72) -> list[np.ndarray]:
     return circles
 
 
-def plot_sky_map(alerts: pd.DataFrame, *, selected: str | None = None) -> hv.Overlay:
+def plot_sky_map(alerts: pd.DataFrame, *, selected: str | None = None) -> figure:
     """Alert positions on an RA/Dec map (RA increasing to the left), error circles drawn,
-    test packets and retracted bursts in their own colours, the selected alert ringed."""
+    test packets and retracted bursts in their own colours (clicking a legend entry hides
+    them), the selected alert ringed; the hover tells each alert's burst and ivorn.
+
+    Parameters
+    ----------
+    alerts : DataFrame
+        ra, dec, error_deg (deg), test, retracted, burst_id, instrument, ivorn, as
+        :meth:`AlertStore.alerts` gives them; alerts without a position are left out.
+    selected : str, optional
+        The ivorn of the alert to ring.
+    """
     located = alerts.dropna(subset=["ra", "dec"]).copy()
     located["error_deg"] = located["error_deg"].fillna(0.0)
     located["kind"] = np.where(located["retracted"], "retracted",
                                np.where(located["test"], "test", "observation"))  # fmt: skip
-    layers: list = [hv.Path([], ["ra", "dec"])]
+    fig = new_figure(x_label="RA (deg)", y_label="Dec (deg)", x_range=(360, 0),
+                     y_range=(-90, 90), height=320)  # fmt: skip
+    hovered = []
     for kind, rows in located.groupby("kind"):
         color = KIND_COLORS[kind]
-        layers.append(hv.Path(error_circles(rows), ["ra", "dec"]).opts(color=color, alpha=0.6))
-        layers.append(
-            hv.Points(
-                rows, ["ra", "dec"], ["burst_id", "instrument", "error_deg", "ivorn"], label=kind
-            ).opts(color=color, size=7, tools=["hover"])  # fmt: skip
-        )
+        circles = error_circles(rows)
+        fig.multi_line([c[:, 0] for c in circles], [c[:, 1] for c in circles], color=color,
+                       alpha=0.6, legend_label=kind)  # fmt: skip
+        source = column_source(rows, ["ra", "dec", "burst_id", "instrument", "error_deg",
+                                      "ivorn"])  # fmt: skip
+        hovered.append(fig.scatter("ra", "dec", source=source, color=color, size=7,
+                                   legend_label=kind))  # fmt: skip
     chosen = located[located["ivorn"] == selected]
     if len(chosen):
-        layers.append(hv.Points(chosen, ["ra", "dec"]).opts(
-            marker="circle", fill_alpha=0, line_color="black", line_width=2, size=18))  # fmt: skip
-    return hv.Overlay(layers).opts(
-        xlim=(360, 0), ylim=(-90, 90), xlabel="RA (deg)", ylabel="Dec (deg)",
-        responsive=True, min_height=320, show_grid=True, legend_position="bottom_left",
-    )  # fmt: skip
+        fig.scatter(chosen["ra"].to_numpy(), chosen["dec"].to_numpy(), marker="circle",
+                    fill_alpha=0, line_color="black", line_width=2, size=18)  # fmt: skip
+    add_hover(fig, hovered, SKY_MAP_TOOLTIPS)
+    finish_legend(fig, "bottom_left")
+    return fig

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import holoviews as hv
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
+from bokeh.models import Legend
+from bokeh.plotting import figure
 
 from analysis.products.decay import DecayFit
+from app.plots.figures import add_hover, column_source, finish_legend, new_figure
 
 #: One colour per COLIBRI filter (others cycle through the rest).
 FILTER_COLORS = {"g": "#2ca02c", "r": "#d62728", "i": "#8c564b", "z": "#7f7f7f",
@@ -34,10 +38,69 @@ def fit_curve(row: pd.Series, *, points: int = 50) -> pd.DataFrame:
     return pd.DataFrame({"t_s": t_s, "mag": fit.magnitude(t_s)})
 
 
-def plot_light_curve(points: pd.DataFrame, fits: pd.DataFrame, *, title: str = "") -> hv.Overlay:
-    """Magnitude against time since T0 (log axis, bright up): detections with their error
-    bars, upper limits as downward triangles at the limiting magnitude, each filter's QTI
-    power-law fit drawn over its fitted range with its index in the legend.
+#: Per filter, the (legend, DataFrame of t_s and mag) of each fitted decay line drawn.
+FitLines = Mapping[str, list[tuple[str, pd.DataFrame]]]
+
+
+def light_curve_figure(points: pd.DataFrame, fit_lines: FitLines, *, title: str = "",
+                       height: int = 380) -> figure:  # fmt: skip
+    """Magnitude against time since T0 (log axis, bright up), one colour per filter:
+    detections with their error bars, upper limits as downward triangles at the limiting
+    magnitude, the filter's fitted decay lines dashed with their legends.
+
+    Parameters
+    ----------
+    points : DataFrame
+        filter, t_s (s after T0, mid-exposure), mag, mag_err, detected, limit_mag (AB mag),
+        and image_id when known (shown by the hover).
+    fit_lines : FitLines
+        The fits of the filters with points (the others are not drawn).
+    title : str, optional
+    height : int, optional
+        In pixels.
+
+    Returns
+    -------
+    bokeh.plotting.figure
+    """
+    fig = new_figure(title=title, x_label="time since T0 (s)", y_label="AB magnitude",
+                     x_axis_type="log", height=height)  # fmt: skip
+    fig.y_range.flipped = True
+    fig.add_layout(Legend(), "right")  # beside the plot: the late limits sit in its corners
+    named = [c for c in ("filter", "image_id") if c in points]
+    detections, limits = [], []
+    for index, (name, rows) in enumerate(points.groupby("filter", sort=True)):
+        name, color = str(name), filter_color(str(name), index)
+        seen, missed = rows[rows["detected"]], rows[~rows["detected"]]
+        if len(seen):
+            bars = seen.assign(
+                low=seen["mag"] - seen["mag_err"], high=seen["mag"] + seen["mag_err"]
+            )
+            source = column_source(bars, ["t_s", "mag", "mag_err", "low", "high", *named])
+            fig.segment("t_s", "low", "t_s", "high", source=source, color=color,
+                        legend_label=name)  # fmt: skip
+            detections.append(fig.scatter("t_s", "mag", source=source, color=color, size=7,
+                                          legend_label=name))  # fmt: skip
+        if len(missed):
+            source = column_source(missed.assign(mag=missed["limit_mag"]), ["t_s", "mag", *named])
+            limits.append(fig.scatter("t_s", "mag", source=source, color=color, size=10,
+                                      marker="inverted_triangle", fill_alpha=0.3,
+                                      legend_label=f"{name} upper limit"))  # fmt: skip
+        for label, line in fit_lines.get(name, []):
+            fig.line(line["t_s"].to_numpy(), line["mag"].to_numpy(), color=color,
+                     line_dash="dashed", line_width=2, legend_label=label)  # fmt: skip
+    said = [(c, f"@{c}") for c in named]
+    add_hover(fig, detections, [*said, ("time since T0 (s)", "@t_s{0.0}"),
+                                ("AB mag", "@mag{0.00} ± @mag_err{0.00}")])  # fmt: skip
+    add_hover(fig, limits, [*said, ("time since T0 (s)", "@t_s{0.0}"),
+                            ("upper limit (AB mag)", "@mag{0.00}")])  # fmt: skip
+    finish_legend(fig, "top_left")
+    return fig
+
+
+def plot_light_curve(points: pd.DataFrame, fits: pd.DataFrame, *, title: str = "") -> figure:
+    """A burst's light curve (:func:`light_curve_figure`) with each filter's valid QTI
+    power-law fit drawn over its fitted range, its index in the legend.
 
     Parameters
     ----------
@@ -51,41 +114,11 @@ def plot_light_curve(points: pd.DataFrame, fits: pd.DataFrame, *, title: str = "
 
     Returns
     -------
-    hv.Overlay
+    bokeh.plotting.figure
     """
-    layers: list = [hv.Curve([], "t_s", "mag")]
     valid_fits = fits[fits["FITVALID"].astype(bool)] if len(fits) else fits
-    for index, (name, rows) in enumerate(points.groupby("filter", sort=True)):
-        color = filter_color(str(name), index)
-        seen, limits = rows[rows["detected"]], rows[~rows["detected"]]
-        if len(seen):
-            layers.append(
-                hv.ErrorBars(seen, "t_s", ["mag", "mag_err"]).opts(
-                    color=color, lower_head=None, upper_head=None
-                )
-            )
-            layers.append(hv.Scatter(seen, "t_s", ["mag", "mag_err", "filter"], label=str(name))
-                          .opts(color=color, size=7, tools=["hover"]))  # fmt: skip
-        if len(limits):
-            layers.append(
-                hv.Scatter(
-                    limits[["t_s", "limit_mag", "filter"]].rename(columns={"limit_mag": "mag"}),
-                    "t_s",
-                    ["mag", "filter"],
-                    label=f"{name} upper limit",
-                ).opts(
-                    color=color,
-                    marker="inverted_triangle",
-                    size=10,
-                    fill_alpha=0.3,
-                    tools=["hover"],
-                )  # fmt: skip
-            )
-        for _, row in valid_fits[valid_fits["FILTER"] == name].iterrows():
-            layers.append(hv.Curve(fit_curve(row), "t_s", "mag", label=fit_label(str(name), row))
-                          .opts(color=color, line_dash="dashed", line_width=2))  # fmt: skip
-    return hv.Overlay(layers).opts(
-        logx=True, invert_yaxis=True, responsive=True, min_height=380, show_grid=True,
-        xlabel="time since T0 (s)", ylabel="AB magnitude", legend_position="right",
-        title=title,
-    )  # fmt: skip
+    fit_lines = {}
+    for _, row in valid_fits.iterrows():
+        name = str(row["FILTER"])
+        fit_lines.setdefault(name, []).append((fit_label(name, row), fit_curve(row)))
+    return light_curve_figure(points, fit_lines, title=title)

@@ -7,9 +7,10 @@ import holoviews as hv
 import numpy as np
 import pandas as pd
 from astropy.time import Time
+from bokeh.plotting import figure
 
 from app.plots.images import plot_image
-from app.plots.products import filter_color
+from app.plots.products import light_curve_figure
 
 SOURCE_COLOR = "#00c853"
 CANDIDATE_COLOR = "#ff1744"
@@ -97,10 +98,9 @@ def light_curve_points(light_curve: pd.DataFrame, t0: str) -> pd.DataFrame:
     })  # fmt: skip
 
 
-def plot_light_curve(points: pd.DataFrame, decay: dict | None, *, title: str = "") -> hv.Overlay:
-    """Magnitude against time since T0 (log time, bright up): detections with error bars,
-    upper limits as downward triangles, the decay fit ``mag = m_f + 2.5 α log10(t)`` per
-    filter as a dashed line over the times observed.
+def plot_light_curve(points: pd.DataFrame, decay: dict | None, *, title: str = "") -> figure:
+    """A run's light curve (:func:`~app.plots.products.light_curve_figure`) with the decay
+    fit ``mag = m_f + 2.5 α log10(t)`` per filter as a dashed line over the times observed.
 
     Parameters
     ----------
@@ -110,28 +110,12 @@ def plot_light_curve(points: pd.DataFrame, decay: dict | None, *, title: str = "
         A :class:`~analysis.gp2.DecayFit` as a dict: index, index_err, offsets (mag at 1 s
         per filter).
     """
-    layers: list = [hv.Curve([], "t_s", "mag")]
-    for number, (name, rows) in enumerate(points.groupby("filter", sort=True)):
-        color = filter_color(str(name), number)
-        seen, limits = rows[rows["detected"]], rows[~rows["detected"]]
-        if len(seen):
-            layers.append(hv.ErrorBars(seen, "t_s", ["mag", "mag_err"]).opts(
-                color=color, lower_head=None, upper_head=None))  # fmt: skip
-            layers.append(hv.Scatter(seen, "t_s", ["mag", "mag_err", "image_id"], label=str(name))
-                          .opts(color=color, size=7, tools=["hover"]))  # fmt: skip
-        if len(limits):
-            shown = limits.assign(mag=limits["limit_mag"])
-            layers.append(hv.Scatter(shown, "t_s", ["mag", "image_id"], label=f"{name} limit")
-                          .opts(color=color, marker="inverted_triangle", size=10, fill_alpha=0.3,
-                                tools=["hover"]))  # fmt: skip
-        offset = (decay or {}).get("offsets", {}).get(str(name))
-        if offset is not None and len(rows):
-            t_s = np.geomspace(rows["t_s"].min(), rows["t_s"].max(), 50)
+    fit_lines = {}
+    for name, offset in (decay or {}).get("offsets", {}).items():
+        times = points.loc[points["filter"] == name, "t_s"]
+        if len(times):
+            t_s = np.geomspace(times.min(), times.max(), 50)
             fit = pd.DataFrame({"t_s": t_s, "mag": offset + 2.5 * decay["index"] * np.log10(t_s)})
             label = f"{name}: α = {decay['index']:.2f} ± {decay['index_err']:.2g}"
-            layers.append(hv.Curve(fit, "t_s", "mag", label=label).opts(
-                color=color, line_dash="dashed", line_width=2))  # fmt: skip
-    return hv.Overlay(layers).opts(
-        logx=True, invert_yaxis=True, responsive=True, min_height=340, show_grid=True, padding=0.08,
-        xlabel="time since T0 (s)", ylabel="AB magnitude", legend_position="right", title=title,
-    )  # fmt: skip
+            fit_lines[name] = [(label, fit)]
+    return light_curve_figure(points, fit_lines, title=title, height=340)

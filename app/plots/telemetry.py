@@ -1,14 +1,17 @@
-"""Telemetry plots: plain functions from DataFrames to HoloViews objects."""
+"""Telemetry plots: plain functions from DataFrames to Bokeh figures."""
 
 from __future__ import annotations
 
-import holoviews as hv
 import pandas as pd
+from bokeh.plotting import figure
+
+from app.plots.figures import PALETTE, add_hover, column_source, finish_legend, new_figure
 
 ERROR_COLOR = "#d62728"
 
 
-def plot_series(series: pd.DataFrame, errors: pd.DataFrame, units: dict[str, str]) -> hv.Overlay:
+def plot_series(series: pd.DataFrame, errors: pd.DataFrame, units: dict[str, str], *,
+                title: str = "") -> figure:  # fmt: skip
     """Each sensor's mean as a line inside its min-max band, error readings as red crosses.
 
     Parameters
@@ -19,38 +22,34 @@ def plot_series(series: pd.DataFrame, errors: pd.DataFrame, units: dict[str, str
         name, ts, numeric_value, error_code (from ``StatusStore.errors``).
     units : dict
         Sensor name to unit, for the legend.
+    title : str, optional
 
     Returns
     -------
-    hv.Overlay
+    bokeh.plotting.figure
+        A band (``VArea``) and a line (``Line``) per sensor, named after it with its unit,
+        then the error readings (``Scatter``).
     """
-    layers: list = []
-    for name, rows in series.groupby("name", sort=True):
-        label = f"{name} [{units.get(name, '')}]" if units.get(name) else name
-        layers.append(
-            hv.Area(rows, "bucket_start", ["min", "max"], label=label).opts(
-                alpha=0.25, line_alpha=0
-            )
-        )
-        layers.append(
-            hv.Curve(rows, "bucket_start", ["mean", "min", "max", "count"], label=label).opts(
-                tools=["hover"], line_width=1.5
-            )
-        )
+    fig = new_figure(title=title, x_label="time (UTC)", y_label="value",
+                     x_axis_type="datetime", height=380)  # fmt: skip
+    lines = []
+    for index, (name, rows) in enumerate(series.groupby("name", sort=True)):
+        label = f"{name} [{units.get(name, '')}]" if units.get(name) else str(name)
+        color = PALETTE[index % len(PALETTE)]
+        source = column_source(rows, ("bucket_start", "min", "mean", "max", "count"))
+        fig.varea("bucket_start", "min", "max", source=source, color=color, alpha=0.25,
+                  legend_label=label)  # fmt: skip
+        lines.append(fig.line("bucket_start", "mean", source=source, color=color,
+                              line_width=1.5, legend_label=label))  # fmt: skip
+    if lines:
+        add_hover(fig, lines, [("time", "@bucket_start{%F %T}"), ("mean", "@mean"),
+                               ("min", "@min"), ("max", "@max"), ("readings", "@count")])  # fmt: skip
     marked = errors.dropna(subset=["numeric_value"]) if len(errors) else errors
     if len(marked):
-        layers.append(
-            hv.Scatter(
-                marked, "ts", ["numeric_value", "name", "error_code"], label="error code"
-            ).opts(color=ERROR_COLOR, marker="x", size=9, tools=["hover"])
-        )
-    if not layers:
-        layers.append(hv.Curve([], "bucket_start", "mean"))
-    return hv.Overlay(layers).opts(
-        responsive=True,
-        min_height=380,
-        xlabel="time (UTC)",
-        ylabel="value",
-        legend_position="top_left",
-        show_grid=True,
-    )
+        source = column_source(marked, ("ts", "numeric_value", "name", "error_code"))
+        crosses = fig.scatter("ts", "numeric_value", source=source, marker="x", size=9,
+                              color=ERROR_COLOR, line_width=2, legend_label="error code")  # fmt: skip
+        add_hover(fig, [crosses], [("time", "@ts{%F %T}"), ("sensor", "@name"),
+                                   ("value", "@numeric_value"), ("error code", "@error_code")])  # fmt: skip
+    finish_legend(fig)
+    return fig

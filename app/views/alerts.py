@@ -85,8 +85,8 @@ class AlertsBrowser(pn.viewable.Viewer):
 
     @param.depends("include_tests", "limit", "revision", "ivorn")
     def _sky_map(self):
-        return pn.pane.HoloViews(plot_sky_map(self.alerts(), selected=self.ivorn or None),
-                                 sizing_mode="stretch_width", min_height=320)  # fmt: skip
+        return pn.pane.Bokeh(plot_sky_map(self.alerts(), selected=self.ivorn or None),
+                             sizing_mode="stretch_width", min_height=320)  # fmt: skip
 
     @param.depends("ivorn", "revision")
     def _detail(self):

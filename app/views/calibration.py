@@ -16,16 +16,23 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
 import param
+from bokeh.models import ColumnDataSource
 
 from analysis.calibration import CALIBRATION_TYPES
 from app.auth import PermissionDenied, require
 from app.auth import current_user as auth_user
-from app.plots.calibration import kind_label, plot_completeness, plot_histogram, plot_statistic
+from app.plots.calibration import (
+    POINTS,
+    kind_label,
+    plot_completeness,
+    plot_histogram,
+    plot_statistic,
+)
+from app.plots.figures import on_tap
 from app.plots.images import plot_image
 from app.views.downloads import download_buttons
 from data_access.calibration_store import CalibrationStore, CalibrationStoreError, limits_for
@@ -214,7 +221,6 @@ class CalibrationTrends(pn.viewable.Viewer):
     def __init__(self, store: CalibrationStore, **params) -> None:
         super().__init__(store=store, **params)
         self._kinds = store.kinds(self.caltype)
-        self.tap_streams: dict[str, hv.streams.Tap] = {}
         self.detail = MasterDetail(store, report_id=self.report_id, users=self.users)
         self.param.watch(lambda e: setattr(self.detail, "report_id", e.new), "report_id")
         self._update_choices()
@@ -314,21 +320,6 @@ class CalibrationTrends(pn.viewable.Viewer):
             for i, f in zip(kinds["instrument"], kinds["filter"], strict=True)
         })  # fmt: skip
 
-    def select_nearest(self, when, value: float | None = None, column: str = "median") -> None:
-        """Show the master nearest to a clicked point (DATE, and ``column`` when given)."""
-        frame = self.trend()
-        if frame.empty or when is None:
-            return
-        moment = (
-            pd.Timestamp(when, unit="ms") if isinstance(when, int | float) else pd.Timestamp(when)
-        )
-        times = pd.to_datetime(frame["date"])
-        distance = (times - moment).abs().dt.total_seconds() / 3600.0
-        if value is not None and column in frame and frame[column].notna().any():
-            spread = float(np.nanmax(frame[column]) - np.nanmin(frame[column])) or 1.0
-            distance = distance + 24.0 * ((frame[column] - value).abs() / spread).fillna(1.0)
-        self.report_id = int(frame.loc[distance.idxmin(), "report_id"])
-
     # -- display ------------------------------------------------------------------------
     def _unit(self, frame: pd.DataFrame, difference: bool) -> str:
         if difference and self.caltype == "flat":
@@ -336,30 +327,29 @@ class CalibrationTrends(pn.viewable.Viewer):
         units = frame["unit"].dropna().unique() if len(frame) else []
         return str(units[0]) if len(units) == 1 else ""
 
-    def _tapped(self, plot, column: str) -> pn.pane.HoloViews:
-        """The plot in a pane; a tap on it shows the master nearest to the point tapped."""
-        stream = hv.streams.Tap(source=plot)
-        stream.add_subscriber(lambda x, y: self.select_nearest(x, y, column))
-        self.tap_streams[column] = stream
-        return pn.pane.HoloViews(plot, sizing_mode="stretch_width", min_height=260)
+    def _tapped(self, source: ColumnDataSource, row: int) -> None:
+        """Show the master of the point clicked (a row of a trend's point source)."""
+        self.report_id = int(source.data["report_id"][row])
 
     @param.depends("instrument", "filter", "start", "end", "detail.revision")
     def _plots(self):
         frame = self.trend()
         name = self.caltype
-        plots = [
-            ("median", plot_statistic(frame, "median", title=f"MEDIAN of the master {name}",
-                                      unit=self._unit(frame, False))),
-            ("rms", plot_statistic(frame, "rms", title=f"RMS of the master {name}",
-                                   unit=self._unit(frame, False))),
-            ("mediandif", plot_statistic(frame, "mediandif", title="MEDIANDIF (new vs ref), "
-                                         "MEANDIFF limits dashed", unit=self._unit(frame, True),
-                                         limits=self.limits("meandiff"))),
-            ("rmsdiff", plot_statistic(frame, "rmsdiff", title="RMSDIFF (new vs ref), limits "
-                                       "dashed", unit=self._unit(frame, True),
-                                       limits=self.limits("rmsdiff"))),
+        trends = [  # statistic, title, a difference with the reference?, limits
+            ("median", f"MEDIAN of the master {name}", False, ()),
+            ("rms", f"RMS of the master {name}", False, ()),
+            ("mediandif", "MEDIANDIF (new vs ref), MEANDIFF limits dashed", True,
+             self.limits("meandiff")),
+            ("rmsdiff", "RMSDIFF (new vs ref), limits dashed", True, self.limits("rmsdiff")),
         ]  # fmt: skip
-        panes = [self._tapped(plot, column) for column, plot in plots]
+        panes, x_range = [], None  # the first trend's DATE axis, shared by the others
+        for column, title, difference, limits in trends:
+            unit = self._unit(frame, difference)
+            fig = plot_statistic(frame, column, title=title, unit=unit, limits=limits,
+                                 x_range=x_range)  # fmt: skip
+            on_tap(fig, list(fig.select(name=POINTS)), self._tapped)
+            panes.append(pn.pane.Bokeh(fig, sizing_mode="stretch_width"))
+            x_range = fig.x_range
         return pn.GridBox(*panes, ncols=2, sizing_mode="stretch_width")
 
     @param.depends("start", "end", "detail.revision")
@@ -401,7 +391,7 @@ class CalibrationTrends(pn.viewable.Viewer):
         grid = self.completeness()
         if grid.empty:
             return pn.pane.Markdown("No series expected or seen in this range.")
-        return pn.pane.HoloViews(plot_completeness(grid), sizing_mode="stretch_width")
+        return pn.pane.Bokeh(plot_completeness(grid), sizing_mode="stretch_width")
 
     def _quick_button(self, label: str) -> pn.widgets.Button:
         button = pn.widgets.Button(label=label, color="light", width=52, margin=(5, 2))

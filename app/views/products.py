@@ -48,6 +48,15 @@ QUEUE_COLUMNS = ["product_id", "card", "version", "state", "n_deviations", "sour
                  "updated_at", "pushed_at"]  # fmt: skip
 
 
+def when_shown(build: Callable[[], object]) -> pn.param.ParamFunction:
+    """What ``build()`` gives, built when the tab holding it is first shown rather than with
+    the page (a page is built for each visitor: a tab seldom opened should not cost them all).
+
+    ``build`` is a function of no argument (a lambda), called once.
+    """
+    return pn.param.ParamFunction(build, lazy=True)
+
+
 def sdb_client_factory(stores: Stores) -> ClientFactory:
     """A factory of clients for the workspace's ``[sdb]`` settings, read at each call."""
     return lambda: SdbClient.from_config(stores.workspace.config.sdb)
@@ -149,7 +158,7 @@ class ProductDetail(pn.viewable.Viewer):
         except (ValueError, OSError) as exc:
             return pn.pane.Alert(str(exc), alert_type="warning")
         plot = plot_light_curve(points, fits, title=f"{self.selection.burst_id}: LC and QTI")
-        return pn.pane.HoloViews(plot, sizing_mode="stretch_width", min_height=400)
+        return pn.pane.Bokeh(plot, sizing_mode="stretch_width", min_height=400)
 
     @param.depends("selection.burst_id", "selection.revision")
     def _position(self):
@@ -242,22 +251,17 @@ class ProductDetail(pn.viewable.Viewer):
         return _table(changes.astype(str), pagination="local", page_size=15)
 
     def tabs(self) -> list[tuple[str, object]]:
-        """The detail's parts, each a (title, panel) pair for :class:`pn.Tabs`."""
-        contents = pn.Column(self._validation, self._contents, sizing_mode="stretch_width")
+        """The detail's parts, each a (title, panel) pair for a dynamic :class:`pn.Tabs`: the
+        light curve is built with the page, the others when their tab is first shown."""
         return [
             ("Light curve", self._light_curve),
-            ("Position", self._position),
-            ("Headers, tables and validation", contents),
-            (
-                "Versions and diff",
-                pn.Column(
-                    self._versions,
-                    pn.Row(self._old, self._new),
-                    self._diff,
-                    sizing_mode="stretch_width",
-                ),
-            ),
-        ]
+            ("Position", when_shown(lambda: self._position)),
+            ("Headers, tables and validation", when_shown(lambda: pn.Column(
+                self._validation, self._contents, sizing_mode="stretch_width"))),
+            ("Versions and diff", when_shown(lambda: pn.Column(
+                self._versions, pn.Row(self._old, self._new), self._diff,
+                sizing_mode="stretch_width"))),
+        ]  # fmt: skip
 
     def __panel__(self):
         return pn.Tabs(*self.tabs(), sizing_mode="stretch_width", dynamic=True)
@@ -463,8 +467,8 @@ class ProductsDesk(pn.viewable.Viewer):
     def display(self) -> pn.Column:
         """The SDB's status, the review of the product shown, and its detail in tabs (with the
         audit log and the exchange with the SDB)."""
-        tabs = pn.Tabs(*self.detail.tabs(), ("Audit log", self.review.audit_log()),
-                       ("SDB: pull, coherence, archive", self.exchange),
+        tabs = pn.Tabs(*self.detail.tabs(), ("Audit log", when_shown(lambda: self.review.audit_log())),
+                       ("SDB: pull, coherence, archive", when_shown(lambda: self.exchange.__panel__())),
                        sizing_mode="stretch_width", dynamic=True)  # fmt: skip
         return pn.Column(self.exchange.status, self.review.actions(), tabs,
                          sizing_mode="stretch_width")  # fmt: skip

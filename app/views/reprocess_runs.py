@@ -125,9 +125,9 @@ class RunView(pn.viewable.Viewer):
         if points.empty:
             return pn.pane.Markdown("No light curve: run the summary step (and its T0)."
                                     if self.run else "")  # fmt: skip
-        return pn.pane.HoloViews(plot_light_curve(points, self.run.meta.get("decay"),
-                                                  title="light curve (decay fit dashed)"),
-                                 sizing_mode="stretch_width")  # fmt: skip
+        return pn.pane.Bokeh(plot_light_curve(points, self.run.meta.get("decay"),
+                                              title="light curve (decay fit dashed)"),
+                             sizing_mode="stretch_width")  # fmt: skip
 
     def __panel__(self):
         return pn.Column(

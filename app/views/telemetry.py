@@ -141,10 +141,9 @@ class TelemetryExplorer(pn.viewable.Viewer):
     def _plot(self):
         units = dict(zip(self._catalogue["name"], self._catalogue["unit"], strict=True))
         every = format_duration(self.bucket())
-        plot = plot_series(self.series(), self.errors(), units).opts(
-            title=f"min-max band and mean per {every} bucket"
-        )
-        return pn.pane.HoloViews(plot, sizing_mode="stretch_width", min_height=380)
+        plot = plot_series(self.series(), self.errors(), units,
+                           title=f"min-max band and mean per {every} bucket")  # fmt: skip
+        return pn.pane.Bokeh(plot, sizing_mode="stretch_width", min_height=380)
 
     @param.depends("subsystem", "component", "group", "stale_after_min", "revision")
     def _latest_table(self):

@@ -1,11 +1,13 @@
 from datetime import datetime
 
-import holoviews as hv
 import pandas as pd
+import panel as pn
+from bokeh.models import HoverTool, MultiLine, Scatter
 
-from app.plots.alerts import error_circles, plot_sky_map
+from app.plots.alerts import KIND_COLORS, error_circles, plot_sky_map
 from app.views.alerts import AlertsBrowser, alert_flags
 from data_access.demo.alerts import demo_notices, write_demo_packets
+from tests.app.bokeh_legend import legend_entries
 
 
 def demo_alerts(stores, tmp_path):
@@ -42,7 +44,29 @@ def test_browser_lists_newest_first_and_shows_detail(stores, tmp_path):
     detail = view._detail()
     text = " ".join(str(getattr(part, "object", "")) for part in detail)
     assert notices[0].burst_id in text and "trigger_" in text and "raw XML" in text
-    assert isinstance(plot_sky_map(alerts, selected=view.ivorn), hv.Overlay)
+
+    assert isinstance(view._sky_map(), pn.pane.Bokeh)
+    sky = plot_sky_map(alerts, selected=view.ivorn)
+    assert (sky.x_range.start, sky.x_range.end, sky.y_range.start, sky.y_range.end) == (
+        360, 0, -90, 90)  # fmt: skip
+    located = alerts.dropna(subset=["ra", "dec"])
+    entries = legend_entries(sky)
+    assert set(entries) == {"observation", "test", "retracted"}
+    drawn = []
+    for kind, (circles, points) in entries.items():
+        assert isinstance(circles.glyph, MultiLine) and isinstance(points.glyph, Scatter)
+        assert points.glyph.fill_color == circles.glyph.line_color == KIND_COLORS[kind]
+        assert len(circles.data_source.data["xs"]) == len(points.data_source.data["ivorn"])
+        drawn += list(points.data_source.data["ivorn"])
+    assert sorted(drawn) == sorted(located["ivorn"])
+    [hover] = sky.select(type=HoverTool)
+    assert {"burst", "instrument", "error radius (deg)", "ivorn"} <= dict(hover.tooltips).keys()
+    assert hover.renderers == [points for _, points in entries.values()]
+    [ring] = [r for r in sky.renderers if not any(r in shown for shown in entries.values())]
+    assert ring.glyph.fill_alpha == 0 and ring.glyph.line_color == "black"
+    chosen = located.set_index("ivorn").loc[view.ivorn]
+    assert list(ring.data_source.data["x"]) == [chosen["ra"]]
+    assert list(ring.data_source.data["y"]) == [chosen["dec"]]
 
 
 def test_browser_refreshes_when_a_packet_arrives(stores, tmp_path):

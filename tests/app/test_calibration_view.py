@@ -3,13 +3,20 @@
 import io
 from datetime import timedelta
 
-import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
 import pytest
+from bokeh.models import HoverTool, Span, TapTool
 
-from app.plots.calibration import plot_completeness, plot_histogram, plot_statistic
+from app.plots.calibration import (
+    INVALID_COLOR,
+    POINTS,
+    VERDICT_COLORS,
+    plot_completeness,
+    plot_histogram,
+    plot_statistic,
+)
 from app.plots.images import downsample, plot_image, zscale_limits
 from app.views.calibration import ALL, TABLE_COLUMNS, CalibrationTrends
 from data_access.demo.calibration import (
@@ -38,13 +45,19 @@ def test_plot_statistic_marks_invalid_and_draws_limits():
         "filter": ["NONE"] * 3, "mediandif": [0.1, 4.0, -0.2], "verdict": [True, False, True],
         "im_name": ["a", "b", "c"], "report_id": [1, 2, 3],
     })  # fmt: skip
-    overlay = plot_statistic(trend, "mediandif", title="t", unit="ADU", limits=[(-2.0, 2.0)])
-    kinds = [type(layer).__name__ for layer in overlay]
-    assert kinds == ["Curve", "Scatter", "Scatter", "HLine", "HLine"]
-    assert overlay.get(0).label == "DDRAGO1"  # filter-free masters carry FILTER NONE
-    assert list(overlay.get(2).dframe()["report_id"]) == [2]  # the invalid one, in red
-    low, high = overlay.opts.get().kwargs["ylim"]
-    assert low < -2 and high > 4  # the limits and every point show
+    fig = plot_statistic(trend, "mediandif", title="t", unit="ADU", limits=[(-2.0, 2.0)])
+    line, points, crosses = fig.renderers
+    assert [type(r.glyph).__name__ for r in fig.renderers] == ["Line", "Scatter", "Scatter"]
+    # filter-free masters carry FILTER NONE
+    assert [item.label.value for item in fig.legend[0].items] == ["DDRAGO1", "invalid"]
+    assert set(fig.select(name=POINTS)) == {points, crosses}
+    assert list(points.data_source.data["report_id"]) == [1, 2, 3]
+    assert crosses.glyph.marker == "x" and crosses.glyph.line_color == INVALID_COLOR
+    assert list(crosses.data_source.data["report_id"]) == [2]  # the invalid one, in red
+    assert sorted(span.location for span in fig.select(Span)) == [-2.0, 2.0]
+    assert fig.select_one(HoverTool).renderers == [points, crosses]
+    assert fig.y_range.start < -2 and fig.y_range.end > 4  # the limits and every point show
+    assert plot_statistic(trend, "mediandif", title="u", x_range=fig.x_range).x_range is fig.x_range
 
 
 def test_downsample_keeps_big_images_small_and_nan_blocks_nan():
@@ -80,8 +93,12 @@ def test_completeness_heatmap_codes_verdicts():
         "arrived": [True, True, False], "n_frames": pd.array([4, 4, pd.NA], dtype="Int64"),
         "verdict": ["OK", "invalid", "missing"],
     })  # fmt: skip
-    frame = plot_completeness(grid).dframe()
-    assert list(frame["code"]) == [0, 1, 2] and set(frame["kind"]) == {"CAGIRE J", "DDRAGO1"}
+    fig = plot_completeness(grid)
+    cells = fig.renderers[0].data_source.data
+    assert list(cells["color"]) == [VERDICT_COLORS[v] for v in ("OK", "invalid", "missing")]
+    assert list(cells["frames"]) == [4, 4, 0]
+    assert fig.y_range.factors == ["DDRAGO1", "CAGIRE J"]  # the first kind on top
+    assert fig.x_range.factors == ["2026-01-01", "2026-01-02"]
 
 
 # -- the view on the demo -----------------------------------------------------------------
@@ -101,13 +118,11 @@ def test_trends_cover_the_demo_nights_and_name_the_bad_one(demo_stores):
     view.instrument = "DDRAGO2"
     assert set(view.table()["INSTRUME"]) == {"DDRAGO2"}
     assert view.limits("meandiff") == [(-2.0, 2.0)] and view.limits("rmsdiff") == [(0.0, 3.0)]
-    plots = view._plots()
-    assert len(plots.objects) == 4 and set(view.tap_streams) == {
-        "median",
-        "rms",
-        "mediandif",
-        "rmsdiff",
-    }
+    figures = [pane.object for pane in view._plots().objects]
+    assert [fig.yaxis.axis_label for fig in figures] == ["MEDIAN [ADU]", "RMS [ADU]",
+                                                         "MEDIANDIF [ADU]", "RMSDIFF [ADU]"]  # fmt: skip
+    assert all(fig.x_range is figures[0].x_range for fig in figures)  # zoom one, zoom all
+    assert all(fig.select_one(TapTool) for fig in figures)
 
 
 def test_completeness_shows_the_missing_week(demo_stores):
@@ -118,7 +133,8 @@ def test_completeness_shows_the_missing_week(demo_stores):
     assert set(grid.loc[grid["verdict"] == "missing", "night"]) == missing
     bad = view.start + timedelta(days=troubles.bad_dark)
     assert list(grid.loc[grid["verdict"] == "invalid", "night"]) == [bad]
-    assert isinstance(view._completeness().object, hv.HeatMap)
+    heat = view._completeness().object
+    assert set(heat.renderers[0].data_source.data["verdict"]) == {"OK", "invalid", "missing"}
 
 
 def test_flats_per_filter_and_their_ratio_limits(demo_stores):
@@ -136,8 +152,11 @@ def test_clicking_a_date_shows_master_difference_and_histogram(demo_stores):
     view = CalibrationTrends(demo_stores.calibration, caltype="bias")
     assert isinstance(view.detail._images(), pn.layout.Spacer)
     bad = view.invalid().iloc[0]
-    view.tap_streams or view._plots()
-    view.tap_streams["mediandif"].event(x=pd.Timestamp(bad["date"]), y=4.0)
+    mediandif = view._plots().objects[2].object
+    series = next(i for i in mediandif.legend[0].items if i.label.value == bad["instrument"])
+    points = next(r.data_source for r in series.renderers if r.name == POINTS)
+    row = np.flatnonzero(points.data["date"] == np.datetime64(bad["date"]))
+    points.selected.indices = [int(row[0])]  # what a click on that point does
     assert view.report_id == bad["report_id"] == view.detail.report_id
     panes = view.detail._images().objects
     plots = [pane.object for pane in panes]

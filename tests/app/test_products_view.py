@@ -7,10 +7,10 @@ import asyncio
 import io
 import zipfile
 
-import holoviews as hv
 import pandas as pd
 import pytest
 from astropy.time import Time
+from bokeh.models import HoverTool, LogScale
 
 from analysis.products import Burst
 from analysis.products.synthetic import synthetic_photometry
@@ -22,6 +22,7 @@ from app.views.products import ProductsDesk
 from data_access.sdb_client import SdbClient, SdbError
 from data_access.sdb_sandbox import SandboxServer
 from data_access.users import User
+from tests.app.bokeh_legend import legend_entries
 from tests.conftest import service_unavailable
 
 BURST = Burst("sb26030512", Time("2026-03-05T04:10:00", scale="utc"), 150.0, 20.0, 0.05)
@@ -85,19 +86,23 @@ def test_light_curve_plot_has_log_time_inverted_magnitudes_limits_and_fit():
     fits = pd.DataFrame({"FILTER": ["r"], "NFIT": [2], "TFITSTART": [100.0], "TFITSTOP": [1000.0],
                          "FITNORM": [10 ** ((23.9 - 11.0) / 2.5)], "FITINDEX": [1.0],
                          "ERFITINDEX": [0.05], "FITCHI2": [0.0], "FITVALID": [1]})  # fmt: skip
-    overlay = plot_light_curve(points, fits)
-    opts = hv.Store.lookup_options("bokeh", overlay, "plot").kwargs
-    assert opts["logx"] and opts["invert_yaxis"]
-    limits = [e for e in overlay if e.label == "r upper limit"]
-    assert limits[0].dframe()["mag"].tolist() == [19.6]
-    assert (
-        hv.Store.lookup_options("bokeh", limits[0], "style").kwargs["marker"] == "inverted_triangle"
-    )
-    [fit] = [e for e in overlay if "α = 1.00 ± 0.05" in e.label]
-    line = fit.dframe()
-    assert line["mag"].iloc[0] == pytest.approx(16.0) and line["mag"].iloc[-1] == pytest.approx(
-        18.5
-    )
+    fig = plot_light_curve(points, fits)
+    assert isinstance(fig.x_scale, LogScale) and fig.y_range.flipped
+    entries = legend_entries(fig)
+    assert list(entries) == ["r", "r upper limit", "r: α = 1.00 ± 0.05"]
+    bars, seen = entries["r"]
+    assert list(seen.data_source.data["mag"]) == [16.0, 18.5]
+    assert list(bars.data_source.data["low"]) == pytest.approx([15.98, 18.45])
+    assert list(bars.data_source.data["high"]) == pytest.approx([16.02, 18.55])
+    [limits] = entries["r upper limit"]
+    assert list(limits.data_source.data["mag"]) == [19.6]
+    assert limits.glyph.marker == "inverted_triangle"
+    [fit] = entries["r: α = 1.00 ± 0.05"]
+    assert fit.glyph.line_dash == [6]  # dashed
+    line = fit.data_source.data["y"]
+    assert line[0] == pytest.approx(16.0) and line[-1] == pytest.approx(18.5)
+    hovered = {r.id for hover in fig.select(type=HoverTool) for r in hover.renderers}
+    assert hovered == {seen.id, limits.id}
 
 
 def test_queue_detail_and_diff_of_a_burst(products):
@@ -114,7 +119,7 @@ def test_queue_detail_and_diff_of_a_burst(products):
     position = desk.detail._position()[0].object
     assert "galactic l" in position and "arcsec" in position
     plot = desk.detail._light_curve().object
-    assert any("α =" in element.label for element in plot)
+    assert any("α =" in label for label in legend_entries(plot))
 
 
 def test_a_scientist_approves_with_a_comment_and_it_is_audited(products):

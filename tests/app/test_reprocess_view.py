@@ -10,6 +10,7 @@ from datetime import timedelta
 import holoviews as hv
 import numpy as np
 import pandas as pd
+import panel as pn
 import pytest
 
 from app.pages.reprocess import headline
@@ -22,6 +23,7 @@ from data_access.reprocess_store import ReprocessError, block_mean
 from data_access.status_store import documents_in
 from data_access.stores import Stores
 from data_access.users import User
+from tests.app.bokeh_legend import legend_entries
 
 TWO_STEPS = ["reduction", "findstars"]
 
@@ -108,7 +110,16 @@ def test_a_full_run_finds_the_transient_and_fits_the_decay(stores, full_run):
     candidates = desk.result.candidates()
     assert candidates["transient"].any()
     assert candidates[["x_frame", "y_frame"]].notna().all().all()
-    hv.render(plot_light_curve(points, decay))
+    curve = legend_entries(plot_light_curve(points, decay))
+    seen = {f: r[-1].data_source.data for f, r in curve.items() if f in set(points["filter"])}
+    assert sum(len(data["image_id"]) for data in seen.values()) == 8
+    for name, offset in decay["offsets"].items():
+        [fit] = curve[f"{name}: α = {decay['index']:.2f} ± {decay['index_err']:.2g}"]
+        early = points.loc[points["filter"] == name, "t_s"].min()
+        assert fit.data_source.data["x"][0] == pytest.approx(early)
+        assert fit.data_source.data["y"][0] == pytest.approx(
+            offset + 2.5 * decay["index"] * np.log10(early))  # fmt: skip
+    assert isinstance(desk.result._light_curve(), pn.pane.Bokeh)
     hv.render(desk.result.difference_plot())
 
 

@@ -1,7 +1,6 @@
 import io
 from datetime import datetime, timedelta
 
-import holoviews as hv
 import pandas as pd
 
 from app.plots.telemetry import plot_series
@@ -19,10 +18,12 @@ def test_plot_series_draws_band_line_and_errors():
                            "count": [12] * 3})  # fmt: skip
     errors = pd.DataFrame({"name": ["a"], "ts": [pd.Timestamp("2026-01-01")],
                            "numeric_value": [-99.0], "error_code": [3]})  # fmt: skip
-    overlay = plot_series(series, errors, {"a": "C"})
-    kinds = [type(layer) for layer in overlay]
-    assert kinds == [hv.Area, hv.Curve, hv.Scatter]
-    assert overlay.get(0).label == "a [C]"
+    fig = plot_series(series, errors, {"a": "C"})
+    glyphs = [renderer.glyph for renderer in fig.renderers]
+    assert [type(glyph).__name__ for glyph in glyphs] == ["VArea", "Line", "Scatter"]
+    assert list(fig.renderers[1].data_source.data["mean"]) == [1, 2, 3]
+    assert fig.renderers[2].data_source.data["error_code"][0] == 3
+    assert [item.label["value"] for item in fig.legend.items] == ["a [C]", "error code"]
 
 
 def test_explorer_cascades_selection_and_plots(stores, status_folder):
@@ -39,7 +40,7 @@ def test_explorer_cascades_selection_and_plots(stores, status_folder):
     assert set(frame["name"]) == {TEMPERATURE} and frame["count"].sum() == 72
     assert len(frame) <= view.max_points
     pane = view._plot()
-    assert isinstance(pane.object, hv.Overlay)
+    assert len(pane.object.renderers[1].data_source.data["mean"]) == len(frame)
     latest = view.latest()
     assert set(latest["subsystem"]) == {"weather"} and set(latest["state"]) <= {
         "ok",

@@ -1,12 +1,33 @@
 """The Bias, Dark and Flat pages in a real browser: the warning for the bad night, and the
 detail of a clicked date (the master, its difference image and the difference histogram)."""
 
+import json
+
 import pytest
 from playwright.sync_api import expect
 
 from tests.ui.bokeh_js import GLYPHS_DRAWN
 
 pytestmark = pytest.mark.ui
+
+
+#: ``(title, report_id) => [x, y]``: where on the page the point of that master is drawn in
+#: the trend whose title starts with ``title`` (the page scrolled to show it).
+POINT_ON_PAGE = """([title, report_id]) => {
+  const index = window.Bokeh.index;
+  const plot = index.query_one(
+    (view) => view.model.type === "Figure" && view.model.title.text.startsWith(title));
+  for (const renderer of plot.model.renderers) {
+    const row = renderer.data_source.data.report_id?.indexOf(report_id) ?? -1;
+    if (renderer.name === "masters" && row >= 0) {
+      plot.el.scrollIntoView({block: "center"});
+      const glyph = index.find_one(renderer).glyph;
+      const canvas = plot.canvas_view.el.getBoundingClientRect();
+      return [canvas.left + glyph.sx[row], canvas.top + glyph.sy[row]];
+    }
+  }
+  return null;
+}"""
 
 
 def _bad(stores, caltype):
@@ -32,6 +53,19 @@ def test_bias_page_warns_and_shows_a_clicked_master(served_workbench, page):
     )  # the master and its difference image
     glyphs = page.evaluate(GLYPHS_DRAWN)
     assert any(kind == "Quad" and n > 50 for kind, n in glyphs)  # the histogram's bins
+    assert page.external_requests == []
+
+
+def test_clicking_a_point_shows_its_master(served_workbench, page):
+    url, stores = served_workbench
+    bad = _bad(stores, "dark")
+    page.goto(url + "/dark")
+    expect(page.get_by_text("invalid master dark(s)")).to_be_visible(timeout=30000)
+    page.wait_for_function(f"({GLYPHS_DRAWN})().filter(([kind]) => kind === 'Scatter').length")
+    args = json.dumps(["MEDIANDIF", int(bad["report_id"])])
+    x, y = page.evaluate(f"({POINT_ON_PAGE})({args})")
+    page.mouse.click(x, y)
+    expect(page.get_by_role("heading", name=bad["im_name"])).to_be_visible(timeout=20000)
     assert page.external_requests == []
 
 

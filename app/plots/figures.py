@@ -1,0 +1,90 @@
+"""The Bokeh figures the pages open with, built with Bokeh directly.
+
+A page's first plots are built once per session, so their cost is paid by every visitor:
+a Bokeh figure costs a fifth to a seventh of the same HoloViews overlay (``bench/load.py``,
+bench/RESULTS.md). The plots a user opens on demand (a master's image, a histogram) stay in
+HoloViews. Every page figure goes through :func:`new_figure`, so they share their tools,
+toolbar, grid and legend behaviour.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+
+import pandas as pd
+from bokeh.models import ColumnDataSource, HoverTool, Span, TapTool
+from bokeh.palettes import Category10_10
+from bokeh.plotting import figure
+
+#: Colours cycled through by the series of a figure (instruments, filters...).
+PALETTE: tuple[str, ...] = tuple(Category10_10)
+#: Validity limits on every plot.
+LIMIT_COLOR = "#d62728"
+TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
+
+
+def new_figure(
+    *,
+    title: str = "",
+    x_label: str = "",
+    y_label: str = "",
+    x_axis_type: str = "linear",
+    y_axis_type: str = "linear",
+    height: int = 280,
+    x_range=None,
+    y_range=None,
+) -> figure:
+    """A figure stretching to the page's width, toolbar above, pan/zoom/reset/save tools.
+
+    ``x_range`` may be another figure's range, which links the two figures' x axes.
+    """
+    ranges = {name: value for name, value in (("x_range", x_range), ("y_range", y_range)) if value}
+    fig = figure(
+        title=title, x_axis_type=x_axis_type, y_axis_type=y_axis_type, height=height,
+        sizing_mode="stretch_width", tools=TOOLS, toolbar_location="above", **ranges,
+    )  # fmt: skip
+    fig.xaxis.axis_label = x_label
+    fig.yaxis.axis_label = y_label
+    return fig
+
+
+def column_source(frame: pd.DataFrame, columns: Iterable[str]) -> ColumnDataSource:
+    """A data source of ``frame``'s ``columns`` (without the frame's index)."""
+    return ColumnDataSource({name: frame[name].to_numpy() for name in columns})
+
+
+def add_hover(fig: figure, renderers: Sequence, tooltips: list[tuple[str, str]]) -> None:
+    """One hover tool for ``renderers``; a ``@field{%F %T}`` tooltip is shown as a UTC date."""
+    dated = {spec.split("{")[0]: "datetime" for _, spec in tooltips if spec.endswith("{%F %T}")}
+    fig.add_tools(HoverTool(renderers=list(renderers), tooltips=tooltips, formatters=dated))
+
+
+def add_limit_lines(fig: figure, values: Iterable[float], *, dimension: str = "width",
+                    color: str = LIMIT_COLOR, dash: str = "dashed") -> None:  # fmt: skip
+    """A line across the figure at each finite value (horizontal for ``dimension='width'``)."""
+    for value in sorted({float(v) for v in values if math.isfinite(v)}):
+        fig.add_layout(Span(location=value, dimension=dimension, line_color=color,
+                            line_dash=dash, line_width=1.5))  # fmt: skip
+
+
+def on_tap(fig: figure, renderers: Sequence, callback: Callable[[ColumnDataSource, int], None]
+           ) -> None:  # fmt: skip
+    """Call ``callback(source, row)`` when a point of ``renderers`` is clicked (on a server)."""
+    fig.add_tools(TapTool(renderers=list(renderers)))
+    for renderer in renderers:
+        source = renderer.data_source
+
+        def tapped(attr, old, new, source=source):
+            if new:
+                callback(source, new[0])
+
+        source.selected.on_change("indices", tapped)
+
+
+def finish_legend(fig: figure, location: str = "top_left") -> None:
+    """Legend entries hide their series when clicked; no legend box when nothing is named."""
+    if fig.legend:
+        fig.legend.location = location
+        fig.legend.click_policy = "hide"
+        fig.legend.background_fill_alpha = 0.6
