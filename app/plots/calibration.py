@@ -1,6 +1,6 @@
 """Calibration plots: plain functions from DataFrames and arrays to plots.
 
-Trends of one statistic against DATE (one line per instrument and filter, invalid masters
+Trends of the statistics against DATE (one line per instrument and filter, invalid masters
 marked, validity limits drawn) and the completeness grid as a heat map are the Bokeh figures
 the Bias, Dark and Flat pages open with (:mod:`app.plots.figures`); a master or difference
 image on a zscale stretch and the difference histogram with its limits, opened on demand,
@@ -11,12 +11,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import cycle
 
 import holoviews as hv
 import numpy as np
 import pandas as pd
-from bokeh.models import ColumnDataSource, FactorRange, Range1d
+from bokeh.models import (
+    ColumnDataSource,
+    FactorRange,
+    Legend,
+    LegendItem,
+    MultiLine,
+    Range1d,
+    Scatter,
+)
 from bokeh.plotting import figure
 
 from app.plots.figures import (
@@ -25,14 +34,13 @@ from app.plots.figures import (
     add_hover,
     add_limit_lines,
     column_source,
-    finish_legend,
     new_figure,
 )
 
 INVALID_COLOR = "#d62728"
 #: The completeness verdicts and their colours.
 VERDICT_COLORS = {"OK": "#2ca02c", "invalid": "#d62728", "missing": "#c7c7c7"}
-#: The name of a trend's point renderers, whose rows are masters a click can pick.
+#: The name of the trends' point renderers, whose rows are masters a click can pick.
 POINTS = "masters"
 
 
@@ -41,68 +49,92 @@ def kind_label(instrument: str, filter_: str) -> str:
     return instrument if filter_ in ("NONE", "", None) else f"{instrument} {filter_}"
 
 
-def plot_statistic(
-    trend: pd.DataFrame,
-    column: str,
-    *,
-    title: str,
-    unit: str = "",
-    limits: Sequence[tuple[float, float]] = (),
-    x_range=None,
-) -> figure:
-    """One statistic against DATE: a line and points per instrument and filter.
+@dataclass(frozen=True)
+class Trend:
+    """One statistic of the masters to draw against DATE.
+
+    Attributes
+    ----------
+    column : str
+        The statistic (``median``, ``rms``, ``mediandif``, ``rmsdiff``...).
+    title, unit : str
+        The figure's title and the y axis unit.
+    limits : sequence of (low, high)
+        Validity limits, drawn as dashed red lines (every distinct finite value).
+    """
+
+    column: str
+    title: str
+    unit: str = ""
+    limits: Sequence[tuple[float, float]] = ()
+
+
+def plot_trends(trend: pd.DataFrame, statistics: Sequence[Trend]) -> list[figure]:
+    """Each statistic against DATE, one figure each, every instrument and filter in it.
+
+    The figures share their data and their DATE axis: zooming one zooms all, and a master
+    selected in one is selected in all. A figure holds three renderers whatever the number
+    of instruments and filters (which keeps a page of ten flat series quick to build): a
+    line per instrument and filter (one ``MultiLine``), the masters as points coloured by
+    instrument and filter, and a red cross on each master whose verdict in force is bad.
 
     Parameters
     ----------
     trend : DataFrame
         ``CalibrationStore.trend`` rows: date, instrument, filter, verdict, report_id,
-        im_name and ``column``.
-    column : str
-        The statistic (``median``, ``rms``, ``mediandif``, ``rmsdiff``...).
-    title, unit : str
-        Plot title and the y axis unit.
-    limits : sequence of (low, high)
-        Validity limits to draw as dashed red lines (every distinct value is drawn).
-    x_range : bokeh Range, optional
-        Another trend's ``x_range``: zooming or panning one zooms both (one DATE axis).
+        im_name and every statistic's column.
+    statistics : sequence of Trend
 
     Returns
     -------
-    bokeh.plotting.figure
-        Every point renderer (one per instrument and filter, and the invalid masters: a
-        red cross for each master whose verdict in force is bad) is named :data:`POINTS`;
-        its source holds date, ``column``, instrument, filter, im_name and report_id.
+    list of bokeh.plotting.figure
+        In the order of ``statistics``. The points and the crosses are named
+        :data:`POINTS`; their sources hold date, instrument, filter, kind (the legend's
+        label), im_name, report_id and the statistics, one row per master.
     """
-    shown = trend.dropna(subset=[column]) if len(trend) else trend
-    y_range = _y_range(shown[column] if len(shown) else [], limits)
-    fig = new_figure(
-        title=title, x_label="DATE (UTC)", x_axis_type="datetime", x_range=x_range,
-        y_label=f"{column.upper()} [{unit}]" if unit else column.upper(),
-        y_range=Range1d(*y_range) if y_range else None,
-    )  # fmt: skip
-    fields = ["date", column, "instrument", "filter", "im_name", "report_id"]
-    points = []
-    groups = shown.groupby(["instrument", "filter"], sort=True)
-    for color, ((instrument, filter_), rows) in zip(cycle(PALETTE), groups):
-        source = column_source(rows, fields)
-        label = kind_label(instrument, filter_)
-        fig.line("date", column, source=source, color=color, line_width=1.2, legend_label=label)
-        points.append(fig.scatter("date", column, source=source, color=color, size=5,
-                                  legend_label=label, name=POINTS))  # fmt: skip
-    bad = shown[~shown["verdict"].astype(bool)] if len(shown) else shown
-    if len(bad):
-        points.append(fig.scatter("date", column, source=column_source(bad, fields), marker="x",
-                                  color=INVALID_COLOR, size=13, line_width=3,
-                                  legend_label="invalid", name=POINTS))  # fmt: skip
-    add_limit_lines(fig, [value for pair in limits for value in pair])
-    add_hover(fig, points, [("DATE", "@date{%F %T}"), (column.upper(), f"@{column}"),
-                            ("IM_NAME", "@im_name")])  # fmt: skip
-    finish_legend(fig)
-    if fig.legend:  # beside the plot, small: a flat has ten series
-        fig.add_layout(fig.legend[0], "right")
-        fig.legend.update(label_text_font_size="8pt", label_height=14, glyph_height=14,
-                          spacing=0, padding=4)  # fmt: skip
-    return fig
+    columns = [statistic.column for statistic in statistics]
+    frame = trend.assign(kind=[kind_label(i, f) for i, f in
+                               zip(trend["instrument"], trend["filter"], strict=True)])  # fmt: skip
+    frame = frame.sort_values(["kind", "date"], kind="stable").reset_index(drop=True)
+    kinds = list(dict.fromkeys(frame["kind"]))
+    colors = dict(zip(kinds, cycle(PALETTE)))
+    frame["color"] = frame["kind"].map(colors)
+    fields = ["date", "instrument", "filter", "kind", "color", "im_name", "report_id", *columns]
+    masters = column_source(frame, fields)
+    bad = column_source(frame[~frame["verdict"].astype(bool)], fields)
+    groups = [frame[frame["kind"] == kind] for kind in kinds]
+    lines = ColumnDataSource({"xs": [rows["date"].to_numpy() for rows in groups],
+                              "color": [colors[kind] for kind in kinds],
+                              **{c: [rows[c].to_numpy() for rows in groups] for c in columns}})  # fmt: skip
+    figures: list[figure] = []
+    for statistic in statistics:
+        column = statistic.column
+        y_range = _y_range(frame[column], statistic.limits)
+        fig = new_figure(
+            title=statistic.title, x_label="DATE (UTC)", x_axis_type="datetime",
+            x_range=figures[0].x_range if figures else None,
+            y_label=f"{column.upper()} [{statistic.unit}]" if statistic.unit else column.upper(),
+            y_range=Range1d(*y_range) if y_range else None,
+        )  # fmt: skip
+        fig.add_glyph(lines, MultiLine(xs="xs", ys=column, line_color="color", line_width=1.2))
+        points = fig.add_glyph(masters, Scatter(x="date", y=column, size=5, fill_color="color",
+                                                line_color="color"), name=POINTS)  # fmt: skip
+        crosses = fig.add_glyph(bad, Scatter(x="date", y=column, marker="x", size=13,
+                                             line_width=3, line_color=INVALID_COLOR), name=POINTS)  # fmt: skip
+        add_limit_lines(fig, [value for pair in statistic.limits for value in pair])
+        add_hover(fig, [points, crosses], [("DATE", "@date{%F %T}"), ("", "@kind"),
+                                           (column.upper(), f"@{column}"),
+                                           ("IM_NAME", "@im_name")])  # fmt: skip
+        first_rows = [int(np.flatnonzero(frame["kind"] == kind)[0]) for kind in kinds]
+        items = [LegendItem(label=kind, renderers=[points], index=row)
+                 for kind, row in zip(kinds, first_rows, strict=True)]  # fmt: skip
+        if len(bad.data["date"]):
+            items.append(LegendItem(label="invalid", renderers=[crosses]))
+        if items:  # beside the plot, small: a flat has ten series
+            fig.add_layout(Legend(items=items, label_text_font_size="8pt", label_height=14,
+                                  glyph_height=14, spacing=0, padding=4), "right")  # fmt: skip
+        figures.append(fig)
+    return figures
 
 
 def _y_range(values, limits: Sequence[tuple[float, float]]) -> tuple[float, float] | None:

@@ -68,12 +68,17 @@ def add_limit_lines(fig: figure, values: Iterable[float], *, dimension: str = "w
                             line_dash=dash, line_width=1.5))  # fmt: skip
 
 
-def on_tap(fig: figure, renderers: Sequence, callback: Callable[[ColumnDataSource, int], None]
-           ) -> None:  # fmt: skip
-    """Call ``callback(source, row)`` when a point of ``renderers`` is clicked (on a server)."""
-    fig.add_tools(TapTool(renderers=list(renderers)))
-    for renderer in renderers:
-        source = renderer.data_source
+def on_tap(figures: Sequence[figure], name: str,
+           callback: Callable[[ColumnDataSource, int], None]) -> None:  # fmt: skip
+    """Clicking a point of a renderer named ``name`` in any of ``figures`` calls
+    ``callback(source, row)`` (on a server or in a notebook), once per click even when the
+    figures share their data source."""
+    sources: dict[str, ColumnDataSource] = {}
+    for fig in figures:
+        renderers = list(fig.select(name=name))
+        fig.add_tools(TapTool(renderers=renderers))
+        sources.update((r.data_source.id, r.data_source) for r in renderers)
+    for source in sources.values():
 
         def tapped(attr, old, new, source=source):
             if new:

@@ -27,10 +27,11 @@ from app.auth import PermissionDenied, require
 from app.auth import current_user as auth_user
 from app.plots.calibration import (
     POINTS,
+    Trend,
     kind_label,
     plot_completeness,
     plot_histogram,
-    plot_statistic,
+    plot_trends,
 )
 from app.plots.figures import on_tap
 from app.plots.images import plot_image
@@ -335,21 +336,17 @@ class CalibrationTrends(pn.viewable.Viewer):
     def _plots(self):
         frame = self.trend()
         name = self.caltype
-        trends = [  # statistic, title, a difference with the reference?, limits
-            ("median", f"MEDIAN of the master {name}", False, ()),
-            ("rms", f"RMS of the master {name}", False, ()),
-            ("mediandif", "MEDIANDIF (new vs ref), MEANDIFF limits dashed", True,
-             self.limits("meandiff")),
-            ("rmsdiff", "RMSDIFF (new vs ref), limits dashed", True, self.limits("rmsdiff")),
+        trends = [
+            Trend("median", f"MEDIAN of the master {name}", self._unit(frame, False)),
+            Trend("rms", f"RMS of the master {name}", self._unit(frame, False)),
+            Trend("mediandif", "MEDIANDIF (new vs ref), MEANDIFF limits dashed",
+                  self._unit(frame, True), self.limits("meandiff")),
+            Trend("rmsdiff", "RMSDIFF (new vs ref), limits dashed", self._unit(frame, True),
+                  self.limits("rmsdiff")),
         ]  # fmt: skip
-        panes, x_range = [], None  # the first trend's DATE axis, shared by the others
-        for column, title, difference, limits in trends:
-            unit = self._unit(frame, difference)
-            fig = plot_statistic(frame, column, title=title, unit=unit, limits=limits,
-                                 x_range=x_range)  # fmt: skip
-            on_tap(fig, list(fig.select(name=POINTS)), self._tapped)
-            panes.append(pn.pane.Bokeh(fig, sizing_mode="stretch_width"))
-            x_range = fig.x_range
+        figures = plot_trends(frame, trends)
+        on_tap(figures, POINTS, self._tapped)
+        panes = [pn.pane.Bokeh(fig, sizing_mode="stretch_width") for fig in figures]
         return pn.GridBox(*panes, ncols=2, sizing_mode="stretch_width")
 
     @param.depends("start", "end", "detail.revision")

@@ -13,9 +13,10 @@ from app.plots.calibration import (
     INVALID_COLOR,
     POINTS,
     VERDICT_COLORS,
+    Trend,
     plot_completeness,
     plot_histogram,
-    plot_statistic,
+    plot_trends,
 )
 from app.plots.images import downsample, plot_image, zscale_limits
 from app.views.calibration import ALL, TABLE_COLUMNS, CalibrationTrends
@@ -39,25 +40,36 @@ def _troubles(view: CalibrationTrends) -> DemoTroubles:
 
 
 # -- plots ------------------------------------------------------------------------------
-def test_plot_statistic_marks_invalid_and_draws_limits():
+def test_trends_mark_invalid_draw_limits_and_share_data_and_axis():
     trend = pd.DataFrame({
-        "date": pd.date_range("2026-01-01", periods=3, freq="D"), "instrument": ["DDRAGO1"] * 3,
-        "filter": ["NONE"] * 3, "mediandif": [0.1, 4.0, -0.2], "verdict": [True, False, True],
-        "im_name": ["a", "b", "c"], "report_id": [1, 2, 3],
+        "date": pd.date_range("2026-01-01", periods=4, freq="D"),
+        "instrument": ["DDRAGO1"] * 3 + ["CAGIRE"], "filter": ["NONE"] * 4,
+        "mediandif": [0.1, 4.0, -0.2, np.nan], "rms": [1.0, 1.1, 1.2, 0.9],
+        "verdict": [True, False, True, True], "im_name": ["a", "b", "c", "d"],
+        "report_id": [1, 2, 3, 4],
     })  # fmt: skip
-    fig = plot_statistic(trend, "mediandif", title="t", unit="ADU", limits=[(-2.0, 2.0)])
-    line, points, crosses = fig.renderers
-    assert [type(r.glyph).__name__ for r in fig.renderers] == ["Line", "Scatter", "Scatter"]
-    # filter-free masters carry FILTER NONE
-    assert [item.label.value for item in fig.legend[0].items] == ["DDRAGO1", "invalid"]
-    assert set(fig.select(name=POINTS)) == {points, crosses}
-    assert list(points.data_source.data["report_id"]) == [1, 2, 3]
+    diff, rms = plot_trends(trend, [Trend("mediandif", "t", "ADU", [(-2.0, 2.0)]),
+                                    Trend("rms", "u", "ADU")])  # fmt: skip
+    lines, points, crosses = diff.renderers
+    assert [type(r.glyph).__name__ for r in diff.renderers] == ["MultiLine", "Scatter", "Scatter"]
+    assert diff.yaxis.axis_label == "MEDIANDIF [ADU]"
+    # one line per instrument and filter; filter-free masters carry FILTER NONE
+    assert [list(ys) for ys in lines.data_source.data["mediandif"]] == [
+        [pytest.approx(np.nan, nan_ok=True)], [0.1, 4.0, -0.2]]  # fmt: skip
+    legend = diff.legend[0].items
+    assert [item.label.value for item in legend] == ["CAGIRE", "DDRAGO1", "invalid"]
+    assert [points.data_source.data["kind"][item.index] for item in legend[:2]] == [
+        "CAGIRE", "DDRAGO1"]  # fmt: skip
+    assert set(diff.select(name=POINTS)) == {points, crosses}
+    assert sorted(points.data_source.data["report_id"]) == [1, 2, 3, 4]
     assert crosses.glyph.marker == "x" and crosses.glyph.line_color == INVALID_COLOR
     assert list(crosses.data_source.data["report_id"]) == [2]  # the invalid one, in red
-    assert sorted(span.location for span in fig.select(Span)) == [-2.0, 2.0]
-    assert fig.select_one(HoverTool).renderers == [points, crosses]
-    assert fig.y_range.start < -2 and fig.y_range.end > 4  # the limits and every point show
-    assert plot_statistic(trend, "mediandif", title="u", x_range=fig.x_range).x_range is fig.x_range
+    assert sorted(span.location for span in diff.select(Span)) == [-2.0, 2.0]
+    assert diff.select_one(HoverTool).renderers == [points, crosses]
+    assert diff.y_range.start < -2 and diff.y_range.end > 4  # the limits and every point show
+    assert rms.x_range is diff.x_range  # zoom one, zoom all
+    assert {r.data_source for r in rms.renderers} == {r.data_source for r in diff.renderers}
+    assert not rms.select(Span)
 
 
 def test_downsample_keeps_big_images_small_and_nan_blocks_nan():
@@ -153,9 +165,9 @@ def test_clicking_a_date_shows_master_difference_and_histogram(demo_stores):
     assert isinstance(view.detail._images(), pn.layout.Spacer)
     bad = view.invalid().iloc[0]
     mediandif = view._plots().objects[2].object
-    series = next(i for i in mediandif.legend[0].items if i.label.value == bad["instrument"])
-    points = next(r.data_source for r in series.renderers if r.name == POINTS)
-    row = np.flatnonzero(points.data["date"] == np.datetime64(bad["date"]))
+    points = next(r.data_source for r in mediandif.renderers if r.name == POINTS)
+    row = np.flatnonzero((points.data["date"] == np.datetime64(bad["date"]))
+                         & (points.data["instrument"] == bad["instrument"]))  # fmt: skip
     points.selected.indices = [int(row[0])]  # what a click on that point does
     assert view.report_id == bad["report_id"] == view.detail.report_id
     panes = view.detail._images().objects
