@@ -225,9 +225,16 @@ def parse_xml_safely(packet: bytes, *, max_bytes: int = MAX_PACKET_BYTES) -> ET.
         checker.Parse(bytes(packet), True)
     except expat.ExpatError as exc:
         raise VOEventError(f"packet is not well-formed XML: {exc}") from exc
-    except (LookupError, UnicodeError) as exc:  # <?xml encoding="..."?> names no codec we have
+    except VOEventError:  # a DOCTYPE or an entity, refused by the handlers above
+        raise
+    # <?xml encoding="..."?> names no codec we have (LookupError, UnicodeError) or one expat
+    # cannot read (ValueError: "multi-byte encodings are not supported", for UTF-7)
+    except (LookupError, ValueError) as exc:
         raise VOEventError(f"packet declares an encoding that cannot be read: {exc}") from exc
-    return ET.fromstring(bytes(packet))
+    try:
+        return ET.fromstring(bytes(packet))
+    except ET.ParseError as exc:  # well-formed for expat, but not for namespaces
+        raise VOEventError(f"packet is not well-formed XML: {exc}") from exc
 
 
 # -- VOEvent -------------------------------------------------------------------------------

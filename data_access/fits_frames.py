@@ -111,7 +111,8 @@ def _header_errors(path: Path) -> Iterator[None]:
             yield
         except FrameError:
             raise
-        except (KeyError, ValueError, TypeError, IndexError, OverflowError) as exc:
+        except (KeyError, ValueError, TypeError, IndexError, OverflowError,
+                fits.verify.VerifyError) as exc:  # fmt: skip
             raise FrameError(f"{path}: the header cannot be read ({exc})") from exc
 
 

@@ -177,7 +177,10 @@ def _times(values: list[str], column: str, source: str) -> Time:
                     f"{source}, row {row}: column {column} value {value!r} is not an ISO UTC "
                     "time (YYYY-MM-DDTHH:MM:SS, a year UTC covers)"
                 ) from None
-    return Time(values, format="isot", scale="utc")
+    try:  # each value reads alone, but numpy may read them otherwise together (NUL bytes)
+        return Time(values, format="isot", scale="utc")
+    except ValueError as exc:
+        raise PhotometryError(f"{source}: column {column} is not ISO UTC times: {exc}") from None
 
 
 def parse_photometry_csv(text: str, *, source: str = "<photometry>") -> Photometry:

@@ -160,6 +160,14 @@ def _parse_keyword(
             raise DescriptorError(
                 f"{where}: invalid row found: flag {flag!r} of {name} is not Y or N"
             )
+    if ":" in allowed and "|" not in allowed:
+        try:
+            [float(bound) for bound in allowed.split(":", 1) if bound]
+        except ValueError:
+            raise DescriptorError(
+                f"{where}: invalid row found: allowed range {allowed!r} of {name} is not LO:HI "
+                "(numbers, either may be left out)"
+            ) from None
     value = _convert_default(default, data_type, where)
     if value != "" and (problem := check_allowed(value, allowed, data_type)):
         raise DescriptorError(f"{where}: invalid row found: default of {name}: {problem}")

@@ -147,3 +147,14 @@ def test_headers_found_by_the_fuzzer_are_refused_quickly(tmp_path, changes, mess
     with pytest.raises(FrameError, match=message):
         open_frame(path)
     assert time.monotonic() - started < 2
+
+
+def test_an_unparsable_naxis_card_is_a_frame_error(tmp_path):
+    """Regression (found by atheris): with SIMPLE's card ending in '+', astropy opened the
+    file and raised VerifyError, not a ValueError, on reading the unparsable NAXIS card."""
+    simple = b"SIMPLE  =                    T".ljust(78) + b"+ "
+    naxis = b"NAXIS   =             !      2".ljust(80)
+    path = tmp_path / "liar.fits"
+    path.write_bytes(simple + GOOD[80:160] + naxis + GOOD[240:])
+    with pytest.raises(FrameError, match=r"liar\.fits: the header cannot be read \(Unparsable"):
+        open_frame(path)

@@ -107,14 +107,17 @@ def test_a_hostile_value_is_read_or_refused_naming_it(tmp_path, column, value):
             "FITS headers take printable ASCII",
         ),
         (DT.replace(b"card\tDT_GFT_FGFT", b"card\t../../escaped", 1), "is not a product name"),
+        (DT.replace(b"\t0:40\t", b"\t0:)N\t", 1), r"allowed range '0:\)N' of MAG is not LO:HI"),
     ],
-    ids=["not-utf8", "nul-in-card", "path-in-card"],
+    ids=["not-utf8", "nul-in-card", "path-in-card", "allowed-not-a-range"],
 )
 def test_descriptors_found_by_the_fuzzer_are_refused_with_a_descriptor_error(
     tmp_path, content, message
 ):
     """Regressions: a UnicodeDecodeError, astropy's ValueError on a non-ASCII header value,
-    and write_atomic's ValueError on a card naming a path escaped `gic products compile`."""
+    write_atomic's ValueError on a card naming a path (found by Hypothesis) and float()'s
+    ValueError on an allowed range that is not one (found by atheris) escaped
+    `gic products compile`."""
     tsv = tmp_path / "DT_GFT_FGFT.tsv"
     shutil.copy(SHIPPED / "gft_primary.tsv", tmp_path)
     tsv.write_bytes(content)
@@ -132,4 +135,16 @@ def test_a_time_utc_cannot_describe_is_a_photometry_error(tmp_path):
     path = tmp_path / "phot.csv"
     path.write_text("\n".join(lines))
     with pytest.raises(PhotometryError, match=r"phot\.csv, row 2: column t_end value '9999"):
+        read_photometry_file(path)
+
+
+def test_times_with_nul_bytes_are_a_photometry_error(tmp_path):
+    """Regression (found by atheris): each value read as a time alone, but astropy, reading
+    the column at once (a value with NUL bytes beside one with its seconds cut), raised
+    ValueError."""
+    content = CSV.replace(b"04:10:40.000,", b"04:10:40." + b"\0" * 40 + b"000,", 1)
+    content = content.replace(b"T04:11:30.000,", b"T04:11:3,", 1)
+    path = tmp_path / "phot.csv"
+    path.write_bytes(content)
+    with pytest.raises(PhotometryError, match=r"phot\.csv: column t_start is not ISO UTC"):
         read_photometry_file(path)

@@ -82,9 +82,19 @@ def test_a_refused_packet_writes_nothing_but_its_quarantine_copy(stores, packet)
     assert row is not None and row["ivorn"] == receipt.record.ivorn
 
 
-def test_a_packet_declaring_an_unknown_encoding_is_a_voevent_error():
-    """Regression (found by the fuzzer): expat raised LookupError for encoding="TF-8"."""
-    packet = GOOD.replace(b'encoding="UTF-8"', b'encoding="TF-8"', 1)
+@pytest.mark.parametrize("encoding", [b"TF-8", b"UTF-7"])
+def test_a_packet_declaring_an_unreadable_encoding_is_a_voevent_error(encoding):
+    """Regressions found by the fuzzers: expat raised LookupError for encoding="TF-8"
+    (Hypothesis) and ValueError for encoding="UTF-7" (atheris)."""
+    packet = GOOD.replace(b'encoding="UTF-8"', b'encoding="' + encoding + b'"', 1)
     assert packet != GOOD
     with pytest.raises(VOEventError, match="encoding"):
+        parse_voevent(packet)
+
+
+def test_a_packet_with_an_undeclared_prefix_is_a_voevent_error():
+    """Regression (found by atheris): ElementTree's ParseError ("unbound prefix") on a
+    packet expat alone finds well-formed."""
+    packet = GOOD.replace(b"xmlns:voe=", b"xmlns:vox=", 1)
+    with pytest.raises(VOEventError, match="unbound prefix"):
         parse_voevent(packet)
