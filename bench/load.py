@@ -214,6 +214,7 @@ class Sessions:
         self.count = count
         self.reading = reading
         self.latencies: list[float] = []
+        self.by_page: dict[str, list[float]] = {page: [] for page in PAGES}
         self.errors: list[str] = []
         self.stop = threading.Event()
 
@@ -224,6 +225,7 @@ class Sessions:
             session = open_document(self.url + page)
             try:
                 self.latencies.append(time.perf_counter() - started)
+                self.by_page[page].append(self.latencies[-1])
                 if self.reading is not None:
                     self.stop.wait(rng.uniform(*self.reading))
             finally:
@@ -270,6 +272,9 @@ def measure(label: str, sessions: Sessions, seconds: float, server_pid: int, *,
     print(f"# {label} N={count}: {len(latencies)} pages ready in {elapsed:.0f} s, "
           f"{len(errors)} errors" + (f"; first: {errors[0]}" if errors else ""),
           flush=True)  # fmt: skip
+    print("#   per page, p50 / p99 / max (s): " + "; ".join(
+        f"{page} {statistics.median(times):.2f} / {p99(times):.2f} / {max(times):.2f}"
+        for page, times in sessions.by_page.items() if times), flush=True)  # fmt: skip
     figures = [Figure(f"{label}: pages ready, N={count}", len(latencies) / elapsed, "pages/s",
                       higher_is_better=True),
                Figure(f"{label}: server CPU, N={count}", busy, "cores")]  # fmt: skip
