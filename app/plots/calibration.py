@@ -116,6 +116,9 @@ def plot_trends(trend: pd.DataFrame, statistics: Sequence[Trend]) -> list[figure
             y_label=f"{column.upper()} [{statistic.unit}]" if statistic.unit else column.upper(),
             y_range=Range1d(*y_range) if y_range else None,
         )  # fmt: skip
+        if figures:  # one DATE ticker for all: each datetime axis brings a dozen models
+            fig.xaxis[0].ticker = fig.xgrid[0].ticker = figures[0].xaxis[0].ticker
+            fig.xaxis[0].formatter = figures[0].xaxis[0].formatter
         fig.add_glyph(lines, MultiLine(xs="xs", ys=column, line_color="color", line_width=1.2))
         points = fig.add_glyph(masters, Scatter(x="date", y=column, size=5, fill_color="color",
                                                 line_color="color"), name=POINTS)  # fmt: skip

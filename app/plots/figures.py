@@ -13,7 +13,15 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 
 import pandas as pd
-from bokeh.models import ColumnDataSource, HoverTool, Span, TapTool
+from bokeh.models import (
+    ColumnDataSource,
+    GlyphRenderer,
+    HoverTool,
+    Legend,
+    LegendItem,
+    Span,
+    TapTool,
+)
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
@@ -85,6 +93,22 @@ def on_tap(figures: Sequence[figure], name: str,
                 callback(source, new[0])
 
         source.selected.on_change("indices", tapped)
+
+
+def add_legend(fig: figure, entries: Iterable[tuple[str, GlyphRenderer]], *,
+               place: str = "right") -> None:  # fmt: skip
+    """A legend (``place``: beside the figure by default) with one entry per label, in the
+    order first seen; renderers sharing a label share the entry, and a click on it hides them.
+
+    With glyphs added by ``fig.add_glyph`` (one glyph model each, where ``fig.scatter`` and
+    the like make three) this is how the page figures get their legend."""
+    grouped: dict[str, list[GlyphRenderer]] = {}
+    for label, renderer in entries:
+        grouped.setdefault(label, []).append(renderer)
+    if grouped:
+        items = [LegendItem(label=label, renderers=shown) for label, shown in grouped.items()]
+        fig.add_layout(Legend(items=items, click_policy="hide", background_fill_alpha=0.6),
+                       place)  # fmt: skip
 
 
 def finish_legend(fig: figure, location: str = "top_left") -> None:

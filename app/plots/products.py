@@ -6,11 +6,11 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from bokeh.models import Legend
+from bokeh.models import Line, Scatter, Segment
 from bokeh.plotting import figure
 
 from analysis.products.decay import DecayFit
-from app.plots.figures import add_hover, column_source, finish_legend, new_figure
+from app.plots.figures import add_hover, add_legend, column_source, new_figure
 
 #: One colour per COLIBRI filter (others cycle through the rest).
 FILTER_COLORS = {"g": "#2ca02c", "r": "#d62728", "i": "#8c564b", "z": "#7f7f7f",
@@ -66,9 +66,8 @@ def light_curve_figure(points: pd.DataFrame, fit_lines: FitLines, *, title: str 
     fig = new_figure(title=title, x_label="time since T0 (s)", y_label="AB magnitude",
                      x_axis_type="log", height=height)  # fmt: skip
     fig.y_range.flipped = True
-    fig.add_layout(Legend(), "right")  # beside the plot: the late limits sit in its corners
     named = [c for c in ("filter", "image_id") if c in points]
-    detections, limits = [], []
+    detections, limits, legend = [], [], []
     for index, (name, rows) in enumerate(points.groupby("filter", sort=True)):
         name, color = str(name), filter_color(str(name), index)
         seen, missed = rows[rows["detected"]], rows[~rows["detected"]]
@@ -77,24 +76,27 @@ def light_curve_figure(points: pd.DataFrame, fit_lines: FitLines, *, title: str 
                 low=seen["mag"] - seen["mag_err"], high=seen["mag"] + seen["mag_err"]
             )
             source = column_source(bars, ["t_s", "mag", "mag_err", "low", "high", *named])
-            fig.segment("t_s", "low", "t_s", "high", source=source, color=color,
-                        legend_label=name)  # fmt: skip
-            detections.append(fig.scatter("t_s", "mag", source=source, color=color, size=7,
-                                          legend_label=name))  # fmt: skip
+            detections.append(fig.add_glyph(source, Scatter(x="t_s", y="mag", size=7,
+                                                            fill_color=color, line_color=color)))  # fmt: skip
+            legend += [(name, fig.add_glyph(source, Segment(x0="t_s", y0="low", x1="t_s",
+                                                            y1="high", line_color=color))),
+                       (name, detections[-1])]  # fmt: skip
         if len(missed):
             source = column_source(missed.assign(mag=missed["limit_mag"]), ["t_s", "mag", *named])
-            limits.append(fig.scatter("t_s", "mag", source=source, color=color, size=10,
-                                      marker="inverted_triangle", fill_alpha=0.3,
-                                      legend_label=f"{name} upper limit"))  # fmt: skip
+            limits.append(fig.add_glyph(source, Scatter(
+                x="t_s", y="mag", size=10, marker="inverted_triangle", fill_color=color,
+                line_color=color, fill_alpha=0.3)))  # fmt: skip
+            legend.append((f"{name} upper limit", limits[-1]))
         for label, line in fit_lines.get(name, []):
-            fig.line(line["t_s"].to_numpy(), line["mag"].to_numpy(), color=color,
-                     line_dash="dashed", line_width=2, legend_label=label)  # fmt: skip
+            source = column_source(line, ["t_s", "mag"])
+            legend.append((label, fig.add_glyph(source, Line(
+                x="t_s", y="mag", line_color=color, line_dash="dashed", line_width=2))))  # fmt: skip
     said = [(c, f"@{c}") for c in named]
     add_hover(fig, detections, [*said, ("time since T0 (s)", "@t_s{0.0}"),
                                 ("AB mag", "@mag{0.00} ± @mag_err{0.00}")])  # fmt: skip
     add_hover(fig, limits, [*said, ("time since T0 (s)", "@t_s{0.0}"),
                             ("upper limit (AB mag)", "@mag{0.00}")])  # fmt: skip
-    finish_legend(fig, "top_left")
+    add_legend(fig, legend)  # beside the plot: the late limits sit in its corners
     return fig
 
 

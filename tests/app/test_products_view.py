@@ -99,7 +99,7 @@ def test_light_curve_plot_has_log_time_inverted_magnitudes_limits_and_fit():
     assert limits.glyph.marker == "inverted_triangle"
     [fit] = entries["r: α = 1.00 ± 0.05"]
     assert fit.glyph.line_dash == [6]  # dashed
-    line = fit.data_source.data["y"]
+    line = fit.data_source.data["mag"]
     assert line[0] == pytest.approx(16.0) and line[-1] == pytest.approx(18.5)
     hovered = {r.id for hover in fig.select(type=HoverTool) for r in hover.renderers}
     assert hovered == {seen.id, limits.id}

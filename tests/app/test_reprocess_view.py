@@ -116,8 +116,8 @@ def test_a_full_run_finds_the_transient_and_fits_the_decay(stores, full_run):
     for name, offset in decay["offsets"].items():
         [fit] = curve[f"{name}: α = {decay['index']:.2f} ± {decay['index_err']:.2g}"]
         early = points.loc[points["filter"] == name, "t_s"].min()
-        assert fit.data_source.data["x"][0] == pytest.approx(early)
-        assert fit.data_source.data["y"][0] == pytest.approx(
+        assert fit.data_source.data["t_s"][0] == pytest.approx(early)
+        assert fit.data_source.data["mag"][0] == pytest.approx(
             offset + 2.5 * decay["index"] * np.log10(early))  # fmt: skip
     assert isinstance(desk.result._light_curve(), pn.pane.Bokeh)
     hv.render(desk.result.difference_plot())
