@@ -139,10 +139,11 @@ def _parse_keyword(
     if column:
         if not COLUMN_NAME.match(name):
             raise DescriptorError(f"{where}: invalid row found: column name {name!r}")
-        if not COLUMN_FORMAT.match(data_type):
+        tform = COLUMN_FORMAT.match(data_type)
+        if not tform or (tform["code"] != "A" and tform["repeat"] not in ("", "1")):
             raise DescriptorError(
                 f"{where}: invalid row found: column {name} has format {data_type!r}, expected a "
-                "TFORM such as 50A, I, J, K, E, D or L"
+                "TFORM such as 50A, I, J, K, E, D or L (a number holds one value per row)"
             )
     else:
         if not HEADER_KEY.match(name):

@@ -108,15 +108,20 @@ def test_a_hostile_value_is_read_or_refused_naming_it(tmp_path, column, value):
         ),
         (DT.replace(b"card\tDT_GFT_FGFT", b"card\t../../escaped", 1), "is not a product name"),
         (DT.replace(b"\t0:40\t", b"\t0:)N\t", 1), r"allowed range '0:\)N' of MAG is not LO:HI"),
+        (
+            DT.replace(b"\tFILTER\tFilter\t8A\t", b"\tFILTER\tFilter\t8E\t", 1),
+            r"column FILTER has format '8E'",
+        ),
     ],
-    ids=["not-utf8", "nul-in-card", "path-in-card", "allowed-not-a-range"],
+    ids=["not-utf8", "nul-in-card", "path-in-card", "allowed-not-a-range", "vector-number"],
 )
 def test_descriptors_found_by_the_fuzzer_are_refused_with_a_descriptor_error(
     tmp_path, content, message
 ):
     """Regressions: a UnicodeDecodeError, astropy's ValueError on a non-ASCII header value,
     write_atomic's ValueError on a card naming a path (found by Hypothesis) and float()'s
-    ValueError on an allowed range that is not one (found by atheris) escaped
+    ValueError on an allowed range that is not one and astropy's IndexError on an empty
+    table with a vector column ('8E', both found by atheris) escaped
     `gic products compile`."""
     tsv = tmp_path / "DT_GFT_FGFT.tsv"
     shutil.copy(SHIPPED / "gft_primary.tsv", tmp_path)
