@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from bokeh.models import ColumnDataSource, MultiLine, Scatter
 from bokeh.plotting import figure
 
-from app.plots.figures import add_hover, column_source, finish_legend, new_figure
+from app.plots.figures import add_hover, add_legend, column_source, new_figure
 
 #: Colours of the alert kinds on the sky map.
 KIND_COLORS = {"observation": "#1f77b4", "test": "#ff7f0e", "retracted": "#7f7f7f"}
@@ -49,20 +50,24 @@ def plot_sky_map(alerts: pd.DataFrame, *, selected: str | None = None) -> figure
                                np.where(located["test"], "test", "observation"))  # fmt: skip
     fig = new_figure(x_label="RA (deg)", y_label="Dec (deg)", x_range=(360, 0),
                      y_range=(-90, 90), height=320)  # fmt: skip
-    hovered = []
+    hovered, legend = [], []
     for kind, rows in located.groupby("kind"):
         color = KIND_COLORS[kind]
         circles = error_circles(rows)
-        fig.multi_line([c[:, 0] for c in circles], [c[:, 1] for c in circles], color=color,
-                       alpha=0.6, legend_label=kind)  # fmt: skip
+        outlines = ColumnDataSource({"xs": [c[:, 0] for c in circles],
+                                     "ys": [c[:, 1] for c in circles]})  # fmt: skip
+        legend.append((kind, fig.add_glyph(outlines, MultiLine(xs="xs", ys="ys",
+                                                               line_color=color, line_alpha=0.6))))  # fmt: skip
         source = column_source(rows, ["ra", "dec", "burst_id", "instrument", "error_deg",
                                       "ivorn"])  # fmt: skip
-        hovered.append(fig.scatter("ra", "dec", source=source, color=color, size=7,
-                                   legend_label=kind))  # fmt: skip
+        hovered.append(fig.add_glyph(source, Scatter(x="ra", y="dec", size=7, fill_color=color,
+                                                     line_color=color)))  # fmt: skip
+        legend.append((kind, hovered[-1]))
     chosen = located[located["ivorn"] == selected]
     if len(chosen):
-        fig.scatter(chosen["ra"].to_numpy(), chosen["dec"].to_numpy(), marker="circle",
-                    fill_alpha=0, line_color="black", line_width=2, size=18)  # fmt: skip
+        fig.add_glyph(column_source(chosen, ["ra", "dec"]), Scatter(
+            x="ra", y="dec", marker="circle", fill_alpha=0, line_color="black", line_width=2,
+            size=18))  # fmt: skip
     add_hover(fig, hovered, SKY_MAP_TOOLTIPS)
-    finish_legend(fig, "bottom_left")
+    add_legend(fig, legend, place="center", location="bottom_left")
     return fig

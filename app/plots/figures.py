@@ -96,24 +96,19 @@ def on_tap(figures: Sequence[figure], name: str,
 
 
 def add_legend(fig: figure, entries: Iterable[tuple[str, GlyphRenderer]], *,
-               place: str = "right") -> None:  # fmt: skip
-    """A legend (``place``: beside the figure by default) with one entry per label, in the
-    order first seen; renderers sharing a label share the entry, and a click on it hides them.
+               place: str = "right", location: str = "top_left") -> None:  # fmt: skip
+    """A legend with one entry per label, in the order first seen; renderers sharing a label
+    share the entry, and a click on it hides them. ``place`` is beside the figure
+    (``"right"``) or inside it (``"center"``, at ``location``); no legend without entries.
 
-    With glyphs added by ``fig.add_glyph`` (one glyph model each, where ``fig.scatter`` and
-    the like make three) this is how the page figures get their legend."""
+    The page figures add their glyphs with ``fig.add_glyph`` (one glyph model each, where
+    ``fig.scatter`` and the like make three, which every visitor's page pays for) and name
+    them here."""
     grouped: dict[str, list[GlyphRenderer]] = {}
     for label, renderer in entries:
         grouped.setdefault(label, []).append(renderer)
     if grouped:
         items = [LegendItem(label=label, renderers=shown) for label, shown in grouped.items()]
-        fig.add_layout(Legend(items=items, click_policy="hide", background_fill_alpha=0.6),
-                       place)  # fmt: skip
-
-
-def finish_legend(fig: figure, location: str = "top_left") -> None:
-    """Legend entries hide their series when clicked; no legend box when nothing is named."""
-    if fig.legend:
-        fig.legend.location = location
-        fig.legend.click_policy = "hide"
-        fig.legend.background_fill_alpha = 0.6
+        legend = Legend(items=items, location=location, click_policy="hide",
+                        background_fill_alpha=0.6)  # fmt: skip
+        fig.add_layout(legend, place)

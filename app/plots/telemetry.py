@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pandas as pd
+from bokeh.models import Line, Scatter, VArea
 from bokeh.plotting import figure
 
-from app.plots.figures import PALETTE, add_hover, column_source, finish_legend, new_figure
+from app.plots.figures import PALETTE, add_hover, add_legend, column_source, new_figure
 
 ERROR_COLOR = "#d62728"
 
@@ -32,24 +33,26 @@ def plot_series(series: pd.DataFrame, errors: pd.DataFrame, units: dict[str, str
     """
     fig = new_figure(title=title, x_label="time (UTC)", y_label="value",
                      x_axis_type="datetime", height=380)  # fmt: skip
-    lines = []
+    lines, legend = [], []
     for index, (name, rows) in enumerate(series.groupby("name", sort=True)):
         label = f"{name} [{units.get(name, '')}]" if units.get(name) else str(name)
         color = PALETTE[index % len(PALETTE)]
         source = column_source(rows, ("bucket_start", "min", "mean", "max", "count"))
-        fig.varea("bucket_start", "min", "max", source=source, color=color, alpha=0.25,
-                  legend_label=label)  # fmt: skip
-        lines.append(fig.line("bucket_start", "mean", source=source, color=color,
-                              line_width=1.5, legend_label=label))  # fmt: skip
+        band = fig.add_glyph(source, VArea(x="bucket_start", y1="min", y2="max",
+                                           fill_color=color, fill_alpha=0.25))  # fmt: skip
+        lines.append(fig.add_glyph(source, Line(x="bucket_start", y="mean", line_color=color,
+                                                line_width=1.5)))  # fmt: skip
+        legend += [(label, band), (label, lines[-1])]
     if lines:
         add_hover(fig, lines, [("time", "@bucket_start{%F %T}"), ("mean", "@mean"),
                                ("min", "@min"), ("max", "@max"), ("readings", "@count")])  # fmt: skip
     marked = errors.dropna(subset=["numeric_value"]) if len(errors) else errors
     if len(marked):
         source = column_source(marked, ("ts", "numeric_value", "name", "error_code"))
-        crosses = fig.scatter("ts", "numeric_value", source=source, marker="x", size=9,
-                              color=ERROR_COLOR, line_width=2, legend_label="error code")  # fmt: skip
+        crosses = fig.add_glyph(source, Scatter(x="ts", y="numeric_value", marker="x", size=9,
+                                                line_color=ERROR_COLOR, line_width=2))  # fmt: skip
         add_hover(fig, [crosses], [("time", "@ts{%F %T}"), ("sensor", "@name"),
                                    ("value", "@numeric_value"), ("error code", "@error_code")])  # fmt: skip
-    finish_legend(fig)
+        legend.append(("error code", crosses))
+    add_legend(fig, legend, place="center")
     return fig

@@ -65,8 +65,8 @@ def test_browser_lists_newest_first_and_shows_detail(stores, tmp_path):
     [ring] = [r for r in sky.renderers if not any(r in shown for shown in entries.values())]
     assert ring.glyph.fill_alpha == 0 and ring.glyph.line_color == "black"
     chosen = located.set_index("ivorn").loc[view.ivorn]
-    assert list(ring.data_source.data["x"]) == [chosen["ra"]]
-    assert list(ring.data_source.data["y"]) == [chosen["dec"]]
+    assert list(ring.data_source.data["ra"]) == [chosen["ra"]]
+    assert list(ring.data_source.data["dec"]) == [chosen["dec"]]
 
 
 def test_browser_refreshes_when_a_packet_arrives(stores, tmp_path):
