@@ -97,6 +97,7 @@ def plot_trends(trend: pd.DataFrame, statistics: Sequence[Trend]) -> list[figure
                                zip(trend["instrument"], trend["filter"], strict=True)])  # fmt: skip
     frame = frame.sort_values(["kind", "date"], kind="stable").reset_index(drop=True)
     kinds = list(dict.fromkeys(frame["kind"]))
+    first_rows = [int(np.flatnonzero(frame["kind"] == kind)[0]) for kind in kinds]  # legend
     colors = dict(zip(kinds, cycle(PALETTE)))
     frame["color"] = frame["kind"].map(colors)
     fields = ["date", "instrument", "filter", "kind", "color", "im_name", "report_id", *columns]
@@ -128,7 +129,6 @@ def plot_trends(trend: pd.DataFrame, statistics: Sequence[Trend]) -> list[figure
         add_hover(fig, [points, crosses], [("DATE", "@date{%F %T}"), ("", "@kind"),
                                            (column.upper(), f"@{column}"),
                                            ("IM_NAME", "@im_name")])  # fmt: skip
-        first_rows = [int(np.flatnonzero(frame["kind"] == kind)[0]) for kind in kinds]
         items = [LegendItem(label=kind, renderers=[points], index=row)
                  for kind, row in zip(kinds, first_rows, strict=True)]  # fmt: skip
         if len(bad.data["date"]):

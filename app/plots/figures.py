@@ -103,7 +103,8 @@ def add_legend(fig: figure, entries: Iterable[tuple[str, GlyphRenderer]], *,
 
     The page figures add their glyphs with ``fig.add_glyph`` (one glyph model each, where
     ``fig.scatter`` and the like make three, which every visitor's page pays for) and name
-    them here."""
+    them here; the calibration trends, whose one point renderer holds every series, build
+    their legend from the rows instead."""
     grouped: dict[str, list[GlyphRenderer]] = {}
     for label, renderer in entries:
         grouped.setdefault(label, []).append(renderer)

@@ -23,9 +23,10 @@ def filter_color(name: str, index: int = 0) -> str:
     return FILTER_COLORS.get(name, OTHER_COLORS[index % len(OTHER_COLORS)])
 
 
-def fit_label(filter_name: str, row: pd.Series) -> str:
-    """The legend of a filter's fit: ``r: α = 1.21 ± 0.03`` (the QTI FITINDEX and ERFITINDEX)."""
-    return f"{filter_name}: α = {row['FITINDEX']:.2f} ± {row['ERFITINDEX']:.2g}"
+def fit_label(filter_name: str, index: float, index_err: float) -> str:
+    """The legend of a filter's decay fit: ``r: α = 1.21 ± 0.03`` (decay index and its error,
+    a QTI's FITINDEX and ERFITINDEX or a reprocessing's fit)."""
+    return f"{filter_name}: α = {index:.2f} ± {index_err:.2g}"
 
 
 def fit_curve(row: pd.Series, *, points: int = 50) -> pd.DataFrame:
@@ -122,5 +123,6 @@ def plot_light_curve(points: pd.DataFrame, fits: pd.DataFrame, *, title: str = "
     fit_lines = {}
     for _, row in valid_fits.iterrows():
         name = str(row["FILTER"])
-        fit_lines.setdefault(name, []).append((fit_label(name, row), fit_curve(row)))
+        label = fit_label(name, row["FITINDEX"], row["ERFITINDEX"])
+        fit_lines.setdefault(name, []).append((label, fit_curve(row)))
     return light_curve_figure(points, fit_lines, title=title)

@@ -10,7 +10,7 @@ from astropy.time import Time
 from bokeh.plotting import figure
 
 from app.plots.images import plot_image
-from app.plots.products import light_curve_figure
+from app.plots.products import fit_label, light_curve_figure
 
 SOURCE_COLOR = "#00c853"
 CANDIDATE_COLOR = "#ff1744"
@@ -116,6 +116,5 @@ def plot_light_curve(points: pd.DataFrame, decay: dict | None, *, title: str = "
         if len(times):
             t_s = np.geomspace(times.min(), times.max(), 50)
             fit = pd.DataFrame({"t_s": t_s, "mag": offset + 2.5 * decay["index"] * np.log10(t_s)})
-            label = f"{name}: α = {decay['index']:.2f} ± {decay['index_err']:.2g}"
-            fit_lines[name] = [(label, fit)]
+            fit_lines[name] = [(fit_label(name, decay["index"], decay["index_err"]), fit)]
     return light_curve_figure(points, fit_lines, title=title, height=340)
