@@ -21,7 +21,7 @@ from collections.abc import Callable
 import panel as pn
 from bokeh.settings import settings as bokeh_settings
 
-from app.auth import WorkbenchAuthProvider
+from app.auth import WorkbenchAuthProvider, WorkbenchOAuthProvider
 from app.pages import PAGES, home
 from data_access.alert_store import SpoolSummary
 from data_access.stores import Stores
@@ -146,7 +146,7 @@ def _login_options(stores: Stores, address: str) -> dict:
         return {}
     pn.config.oauth_expiry = stores.workspace.config.auth.session_days
     return {
-        "auth_provider": WorkbenchAuthProvider(stores.users),
+        "auth_provider": WorkbenchAuthProvider.from_stores(stores),
         "cookie_secret": stores.workspace.secret("cookie_secret"),
     }
 
@@ -162,8 +162,12 @@ def _oauth_options(stores: Stores) -> dict:
                          f"auth.oauth_key and the secret in ${auth.oauth_secret_env}")  # fmt: skip
     extra = dict(item.split("=", 1) for item in auth.oauth_extra if "=" in item)
     pn.config.oauth_expiry = auth.session_days
-    return {
-        "oauth_provider": auth.oauth_provider,
+    try:
+        provider = WorkbenchOAuthProvider.from_stores(stores)
+    except ValueError as exc:
+        raise ValueError(f"{stores.workspace.config_path}: auth.oauth_provider: {exc}") from exc
+    return {  # the provider is given, not named: Panel would make its own, without sessions
+        "auth_provider": provider,
         "oauth_key": auth.oauth_key,
         "oauth_secret": secret,
         "oauth_redirect_uri": auth.oauth_redirect_uri or None,

@@ -49,6 +49,13 @@ class AuthConfig:
         "empty = single-user mode, loopback only",
     )
     session_days: float = _setting(1.0, "Days a login stays valid")
+    login_max_failures: int = _setting(
+        5, "Failed logins, per user and per address, that lock the login (0 = never locked)"
+    )
+    login_window_min: float = _setting(5.0, "Minutes over which failed logins are counted")
+    login_lockout_min: float = _setting(
+        15.0, "Minutes a locked user or address is refused, even with the right password"
+    )
     oauth_provider: str = _setting(
         "",
         "Log in through an OAuth/OIDC provider of Panel's (generic, github, gitlab, azure, "

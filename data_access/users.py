@@ -3,8 +3,13 @@
 A JSON object, one entry per user, passwords never stored in clear (a user without a
 password logs in through OAuth only)::
 
-    {"alice": {"password": "pbkdf2_sha256$600000$<salt hex>$<hash hex>", "roles": ["approver"]},
+    {"alice": {"password": "pbkdf2_sha256$600000$<salt hex>$<hash hex>", "roles": ["approver"],
+               "generation": "3f9c01d2a4b5e6f7"},
      "bob@example.org": {"roles": ["viewer"]}}
+
+``generation`` is new at every change of the entry (roles, password); a login session
+remembers the generation it was opened under (:mod:`data_access.sessions`), so changing
+a user's entry, or removing it, ends that user's sessions.
 
 Roles, each including the ones before it: ``viewer`` (looks), ``scientist`` (ingests,
 certifies, approves or rejects products), ``approver`` (also pushes to the SVOM archive).
@@ -16,10 +21,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+
+from data_access.safe_files import write_atomic
 
 ROLES: tuple[str, ...] = ("viewer", "scientist", "approver")
 _ITERATIONS = 600_000
@@ -36,6 +43,13 @@ def hash_password(
     salt = salt or secrets.token_bytes(16)
     digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
     return f"pbkdf2_sha256${iterations}${salt.hex()}${digest.hex()}"
+
+
+@cache
+def _dummy_hash() -> str:
+    """A stored form no password matches, checked for unknown users so that their answer
+    takes as long as a known user's."""
+    return hash_password(secrets.token_hex(16))
 
 
 def check_password(password: str, stored: str) -> bool:
@@ -106,14 +120,22 @@ class UsersFile:
         entry = self._entries().get(name)
         return None if entry is None else User(name, tuple(entry.get("roles", [])))
 
-    def authenticate(self, name: str, password: str) -> User | None:
-        """The user if the password is right, else None."""
+    def generation(self, name: str) -> str | None:
+        """The generation of ``name``'s entry (new at each change), None if there is no such
+        user; an entry written before generations existed has ``""``."""
         entry = self._entries().get(name)
-        if (
-            entry is None
-            or "password" not in entry
-            or not check_password(password, entry["password"])
-        ):
+        return None if entry is None else str(entry.get("generation", ""))
+
+    def authenticate(self, name: str, password: str) -> User | None:
+        """The user if the password is right, else None.
+
+        An unknown user, or one without a password, is checked against a dummy hash, so
+        that every answer costs one hash of the same work whether the user exists or not.
+        """
+        entry = self._entries().get(name) or {}
+        stored = entry.get("password")
+        matches = check_password(password, stored or _dummy_hash())
+        if not (matches and stored):
             return None
         return User(name, tuple(entry.get("roles", [])))
 
@@ -126,13 +148,27 @@ class UsersFile:
         if not name or ":" in name or "/" in name:
             raise UsersFileError(f"'{name}' is not a user name (no ':' or '/', not empty)")
         entries = self._entries()
-        entries[name] = {"roles": sorted(set(roles))}
+        entries[name] = {"roles": sorted(set(roles)), "generation": secrets.token_hex(8)}
         if password is not None:
             entries[name]["password"] = hash_password(password)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_name(f".{self.path.name}.tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(entries, out, indent=2)
-        os.replace(temporary, self.path)
+        self._write(entries)
         return User(name, tuple(sorted(set(roles))))
+
+    def remove(self, name: str) -> User:
+        """Remove a user (their sessions end with the entry).
+
+        Raises
+        ------
+        UsersFileError
+            If there is no such user; the message names the file.
+        """
+        entries = self._entries()
+        if name not in entries:
+            raise UsersFileError(f"{self.path}: no user '{name}'")
+        entry = entries.pop(name)
+        self._write(entries)
+        return User(name, tuple(entry.get("roles", [])))
+
+    def _write(self, entries: dict) -> None:
+        """Write the file atomically, readable by its owner only."""
+        write_atomic(self.path.parent, self.path.name, json.dumps(entries, indent=2).encode())

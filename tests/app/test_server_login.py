@@ -1,6 +1,7 @@
 """How the server is locked: loopback only without a login, passwords, or OAuth."""
 
 import pytest
+from panel.auth import GenericLoginHandler
 
 from app.server import _login_options
 from data_access.stores import Stores
@@ -48,7 +49,25 @@ def test_oauth_needs_key_secret_and_users_file(workspace, monkeypatch):
             _login_options(stores, "0.0.0.0")
         monkeypatch.setenv("GIC_OAUTH_SECRET", "s3cret")
         options = _login_options(stores, "0.0.0.0")
-        assert options["oauth_provider"] == "generic" and options["oauth_secret"] == "s3cret"
+        provider = options["auth_provider"]
+        assert provider.provider_name == "generic" and options["oauth_secret"] == "s3cret"
+        assert issubclass(provider.login_handler, GenericLoginHandler)
         assert options["oauth_extra_params"] == {"TOKEN_URL": "https://sso.example/token"}
+        assert "oauth_provider" not in options  # Panel would build its own provider
+    finally:
+        stores.close()
+
+
+def test_an_unknown_oauth_provider_is_named(workspace, monkeypatch):
+    text = workspace.config_path.read_text()
+    text = text.replace('users_file = ""', 'users_file = "u.json"')
+    text = text.replace('oauth_provider = ""', 'oauth_provider = "myspace"')
+    text = text.replace('oauth_key = ""', 'oauth_key = "gic-workbench"')
+    workspace.config_path.write_text(text)
+    monkeypatch.setenv("GIC_OAUTH_SECRET", "s3cret")
+    stores = Stores.open(workspace.root)
+    try:
+        with pytest.raises(ValueError, match=r"gic.toml: auth.oauth_provider: unknown .*'myspace'"):
+            _login_options(stores, "0.0.0.0")
     finally:
         stores.close()

@@ -68,28 +68,30 @@ def test_a_logged_in_session_without_the_users_file_is_refused_not_trusted(store
 def test_the_login_cookie_expires_after_session_days_and_an_old_one_is_refused(served_with_login):
     url, stores = served_with_login
     days = stores.workspace.config.auth.session_days
-    answer = requests.post(f"{url}/login", data={"username": "alice", "password": "alice-pw"},
-                           allow_redirects=False, timeout=30)  # fmt: skip
+    xsrf = requests.get(f"{url}/login", timeout=30).cookies["_xsrf"]  # the form's CSRF token
+    answer = requests.post(f"{url}/login", data={"username": "alice", "password": "alice-pw",
+                           "_xsrf": xsrf}, cookies={"_xsrf": xsrf}, allow_redirects=False,
+                           timeout=30)  # fmt: skip
     assert answer.status_code in (302, 303), answer.text[:200]
     cookie = next(c for c in answer.cookies if c.name == "user")
     assert cookie.expires is not None
     assert abs(cookie.expires - (time.time() + days * 86400)) < 120
-    assert requests.get(url, cookies={"user": cookie.value}, timeout=30).url.rstrip("/") == url
+    session = {"gic_session": answer.cookies["gic_session"]}
+    cookies = {"user": cookie.value, **session}
+    assert requests.get(url, cookies=cookies, timeout=30).url.rstrip("/") == url
 
     secret = stores.workspace.secret("cookie_secret")
     old = create_signed_value(
         secret, "user", "alice", clock=lambda: time.time() - (days + 1) * 86400
     )
     fresh = create_signed_value(secret, "user", "alice")
-    refused = requests.get(url, cookies={"user": old.decode()}, allow_redirects=False, timeout=30)
-    assert refused.status_code in (302, 303) and "login" in refused.headers["Location"]
     forged = create_signed_value("not-the-secret", "user", "alice")
-    refused = requests.get(
-        url, cookies={"user": forged.decode()}, allow_redirects=False, timeout=30
-    )
-    assert refused.status_code in (302, 303) and "login" in refused.headers["Location"]
+    for refused_cookies in ({"user": old.decode(), **session}, {"user": forged.decode(), **session},
+                            {"user": fresh.decode()}):  # fmt: skip
+        refused = requests.get(url, cookies=refused_cookies, allow_redirects=False, timeout=30)
+        assert refused.status_code in (302, 303) and "login" in refused.headers["Location"]
     accepted = requests.get(
-        url, cookies={"user": fresh.decode()}, allow_redirects=False, timeout=30
+        url, cookies={"user": fresh.decode(), **session}, allow_redirects=False, timeout=30
     )
     assert accepted.status_code == 200
 
