@@ -11,6 +11,13 @@ import json
 import re
 from dataclasses import dataclass
 
+from analysis.limits import DocumentLimitError, load_json, size_problem
+
+#: Largest message read, in bytes (NATS's default max_payload); a larger one is recorded
+#: with its error and the start of its text.
+MAX_MESSAGE_BYTES = 1024 * 1024
+#: Characters kept of the text of a message that is too large.
+TOO_LARGE_TEXT_CHARS = 2000
 #: An SVOM burst ID anywhere in a text (``sb`` then YYMMDD and a two-digit number).
 BURST_ID_IN_TEXT = re.compile(r"\b(sb\d{8})\b")
 #: Keys of a JSON message that name the burst, compared case-insensitively.
@@ -61,6 +68,9 @@ def read_operations_message(subject: str, data: bytes) -> OperationsMessage:
     -------
     OperationsMessage
     """
+    if too_large := size_problem(len(data), MAX_MESSAGE_BYTES):
+        start = bytes(data[:TOO_LARGE_TEXT_CHARS]).decode("utf-8", errors="backslashreplace")
+        return OperationsMessage(subject, start + "…", None, None, None, f"message of {too_large}")
     try:
         text = bytes(data).decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -72,7 +82,9 @@ def read_operations_message(subject: str, data: bytes) -> OperationsMessage:
     if not stripped.startswith(("{", "[")):
         return OperationsMessage(subject, text, None, None, _burst_in_text(text), None)
     try:
-        payload = json.loads(stripped)
+        payload = load_json(stripped)
+    except DocumentLimitError as exc:
+        return OperationsMessage(subject, text, None, None, None, str(exc))
     except json.JSONDecodeError as exc:
         return OperationsMessage(subject, text, None, None, None, f"not valid JSON: {exc}")
     if not isinstance(payload, dict):

@@ -11,10 +11,11 @@ trigger, 202 ECLAIRs wakeup, 203/204 slewing/not slewing, 205 catalog, 209/210 M
 initial/update, 219 retraction). A retraction cites the ivorns it retracts in
 ``Citations/EventIVORN[@cite="retraction"]``.
 
-Parsing is safe for packets from the network: a packet larger than
-``max_bytes`` is refused before it is read, and any ``<!DOCTYPE`` is refused, so no
-entity can be declared or expanded (billion laughs, external entities / XXE) and
-nothing is ever fetched. Everything wrong with a packet raises :class:`VOEventError`
+Parsing is safe for packets from the network: a packet larger than ``max_bytes`` is
+refused before it is read, one nesting elements deeper than
+:data:`~analysis.limits.MAX_XML_DEPTH` as soon as the parser meets them, and any
+``<!DOCTYPE`` is refused, so no entity can be declared or expanded (billion laughs,
+external entities / XXE) and nothing is ever fetched. Everything wrong with a packet raises :class:`VOEventError`
 (or its subclass :class:`HostileVOEventError`) with a message saying what was expected.
 
 The trigger file the telescope reads is written by :mod:`analysis.trigger_file`.
@@ -28,6 +29,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from xml.parsers import expat
+
+from analysis.limits import MAX_XML_DEPTH
 
 #: Largest packet accepted, in bytes (real packets are 2–20 kB).
 MAX_PACKET_BYTES = 1_000_000
@@ -65,7 +68,7 @@ class VOEventError(ValueError):
 
 
 class HostileVOEventError(VOEventError):
-    """A packet refused for safety: too large, or declaring a DTD or entities."""
+    """A packet refused for safety: too large, too deeply nested, or declaring a DTD or entities."""
 
 
 @dataclass(frozen=True)
@@ -185,6 +188,27 @@ def _refuse_entity(*_args: object) -> None:
     raise HostileVOEventError("packet declares an entity; entities are refused")
 
 
+def _limit_depth(parser: expat.XMLParserType, max_depth: int) -> None:
+    """Make ``parser`` refuse elements nested deeper than ``max_depth``."""
+    depth = 0
+
+    def start(*_args: object) -> None:
+        nonlocal depth
+        depth += 1
+        if depth > max_depth:
+            raise HostileVOEventError(
+                f"packet nests elements more than {max_depth} levels deep "
+                f"(line {parser.CurrentLineNumber}); a VOEvent nests about 7"
+            )
+
+    def end(*_args: object) -> None:
+        nonlocal depth
+        depth -= 1
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+
+
 def parse_xml_safely(packet: bytes, *, max_bytes: int = MAX_PACKET_BYTES) -> ET.Element:
     """Parse untrusted XML: bounded size, no DTD, no entities, no network.
 
@@ -203,7 +227,8 @@ def parse_xml_safely(packet: bytes, *, max_bytes: int = MAX_PACKET_BYTES) -> ET.
     Raises
     ------
     HostileVOEventError
-        If the packet is larger than ``max_bytes`` or declares a DOCTYPE or an entity.
+        If the packet is larger than ``max_bytes``, nests elements deeper than
+        :data:`~analysis.limits.MAX_XML_DEPTH` or declares a DOCTYPE or an entity.
     VOEventError
         If it is empty or not well-formed XML (the message gives expat's line and column).
     """
@@ -216,6 +241,7 @@ def parse_xml_safely(packet: bytes, *, max_bytes: int = MAX_PACKET_BYTES) -> ET.
     if not packet.strip():
         raise VOEventError("packet is empty; expected a VOEvent XML document")
     checker = expat.ParserCreate()
+    _limit_depth(checker, MAX_XML_DEPTH)
     checker.StartDoctypeDeclHandler = _refuse_doctype
     checker.EntityDeclHandler = _refuse_entity
     checker.UnparsedEntityDeclHandler = _refuse_entity

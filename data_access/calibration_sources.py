@@ -21,6 +21,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from analysis.limits import load_json
 from data_access.calibration_store import CalibrationStore, ReportIngestSummary
 from data_access.status_sources import SourceCursors, cdb_source_builders, sync_sources
 from data_access.status_store import IngestSummary, Progress, StatusDocument
@@ -86,8 +87,8 @@ class CalibrationReportIngest:
 def _reports_of(document: StatusDocument, raw: bytes) -> list[tuple[str, bytes, str]]:
     """``(key, JSON bytes, where)`` of each report a document holds (itself if not a list)."""
     try:
-        parsed = json.loads(raw)
-    except (ValueError, RecursionError):
+        parsed = load_json(raw)
+    except ValueError:
         parsed = None  # handed on whole: the store says what is wrong with it
     if not isinstance(parsed, list):
         return [(document.key, raw, str(document.path))]

@@ -38,6 +38,7 @@ from analysis.calibration import (
     difference_image,
     report_from_dict,
 )
+from analysis.limits import DocumentLimitError, load_json, size_problem
 from data_access.cache import Cache
 from data_access.config import CalibrationConfig, ConfigError
 from data_access.fits_frames import read_master, write_master
@@ -45,6 +46,9 @@ from data_access.fits_frames import read_master, write_master
 MASTER_LINK = "MASTER.fits"
 OLD_LINK = "OLD.fits"
 HISTORY = "history"
+
+#: Largest calibration report read, in bytes (a report is about 2 kB).
+MAX_REPORT_BYTES = 1024 * 1024
 
 #: Called with the name of each step of a promotion; tests set it to kill the process there.
 _promotion_step: Callable[[str], None] = lambda step: None  # noqa: E731
@@ -547,6 +551,9 @@ class CalibrationStore:
         for path in paths:
             key = str(Path(path).resolve())
             try:
+                if too_large := size_problem(Path(path).stat().st_size, MAX_REPORT_BYTES):
+                    summary.rejected.append((key, f"{path}: {too_large}"))
+                    continue
                 raw = Path(path).read_bytes()
             except OSError as exc:
                 summary.rejected.append((key, f"{path}: {exc}"))
@@ -563,13 +570,13 @@ class CalibrationStore:
         ``key``, a rejection with its reason after ``where`` (the file or the row).
         """
         try:
-            report = report_from_dict(json.loads(raw))
+            report = report_from_dict(load_json(raw, max_bytes=MAX_REPORT_BYTES))
             parse_obs_time(report.date)
+        except DocumentLimitError as exc:
+            summary.rejected.append((key, f"{where}: not a report: {exc}"))
+            return
         except ValueError as exc:
             summary.rejected.append((key, f"{where}: {exc}"))
-            return
-        except RecursionError:  # JSON nested deeper than the parser goes
-            summary.rejected.append((key, f"{where}: not a report: JSON nested too deeply"))
             return
         self._ingest_one(report, raw.decode("utf-8", "replace"), source, key, summary)
 

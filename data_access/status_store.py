@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from analysis.limits import size_problem
 from analysis.telemetry import NUMERIC_TYPES, STATUS_FIELDS, VALUE_TYPES
 from data_access.cache import Cache
 from data_access.faults import fault_point
@@ -92,21 +92,55 @@ _NUMERIC_LIST = ", ".join(f"'{t}'" for t in NUMERIC_TYPES)
 _MISSING_CHECKS = "\n".join(
     f'WHEN "{name}" IS NULL THEN \'field "{name}" is missing or null\'' for name in STATUS_FIELDS
 )
+#: Largest status document ingested, in bytes (a night of one sensor is a few MB).
+MAX_FILE_BYTES = 256 * 1024 * 1024
+#: Longest text of a record that a reason quotes; a longer one is cut, with an ellipsis.
+_QUOTED_CHARS = 60
+#: Longest value (and raw_value) of a status record, in characters.
+MAX_VALUE_CHARS = 4096
+
+
+def _shown(column: str) -> str:
+    """SQL for a field's text as a reason quotes it: cut after ``_QUOTED_CHARS``."""
+    return (
+        f'CASE WHEN length("{column}") > {_QUOTED_CHARS} '
+        f"""THEN left("{column}", {_QUOTED_CHARS}) || '…' ELSE "{column}" END"""
+    )
+
+
+_TOO_LONG_CHECKS = "\n".join(
+    f"""WHEN length("{name}") > {MAX_VALUE_CHARS} THEN '{name} of ' || length("{name}") """
+    f"|| ' characters, more than the {MAX_VALUE_CHARS} allowed'"
+    for name in ("value", "raw_value")
+)
+_TYPES_TEXT = ", ".join(VALUE_TYPES)
 # The first rule a record breaks, or NULL: the rules of a status record, in one place.
 _PROBLEM = f"""CASE
     {_MISSING_CHECKS}
+    {_TOO_LONG_CHECKS}
     WHEN type NOT IN ({_TYPE_LIST})
-        THEN 'type ''' || type || ''' is not one of {", ".join(VALUE_TYPES)}'
+        THEN 'type ''' || {_shown("type")} || ''' is not one of {_TYPES_TEXT}'
     WHEN TRY_CAST(date AS TIMESTAMPTZ) IS NULL
-        THEN 'date ''' || date || ''' is not an ISO 8601 time'
+        THEN 'date ''' || {_shown("date")} || ''' is not an ISO 8601 time'
     WHEN type = 'float' AND TRY_CAST(value AS DOUBLE) IS NULL
-        THEN 'value ''' || value || ''' is not a float'
+        THEN 'value ''' || {_shown("value")} || ''' is not a float'
     WHEN type = 'integer' AND (TRY_CAST(value AS BIGINT) IS NULL
                                OR TRY_CAST(value AS DOUBLE) <> TRY_CAST(value AS BIGINT))
-        THEN 'value ''' || value || ''' is not an integer'
+        THEN 'value ''' || {_shown("value")} || ''' is not an integer'
     WHEN TRY_CAST(error_code AS INTEGER) IS NULL
-        THEN 'error_code ''' || error_code || ''' is not an integer'
+        THEN 'error_code ''' || {_shown("error_code")} || ''' is not an integer'
     END"""
+# The first broken record of each file (normally there are none), with its place in the
+# file: the number of the file's records before it.
+_FIRST_BROKEN = f"""WITH broken AS (
+        SELECT filename, arg_min(
+            {{'r': r, 'name': shown_name, 'date': shown_date, 'problem': problem}}, r) AS f
+        FROM (SELECT rowid AS r, filename, {_shown("name")} AS shown_name,
+                     {_shown("date")} AS shown_date, {_PROBLEM} AS problem FROM _batch)
+        WHERE problem IS NOT NULL GROUP BY filename)
+    SELECT b.filename, count(x.rowid), b.f.name, b.f.date, b.f.problem
+    FROM broken b LEFT JOIN _batch x ON x.filename = b.filename AND x.rowid < b.f.r
+    GROUP BY ALL"""
 
 
 def _sha256(path: Path) -> str:
@@ -115,22 +149,6 @@ def _sha256(path: Path) -> str:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _locate_record(path: Path, name: str | None, date: str | None) -> str:
-    """'record N' for the first record of the file with this name and date, for messages."""
-    try:
-        records = json.loads(path.read_bytes())
-        for index, record in enumerate(records):
-            if (
-                isinstance(record, dict)
-                and record.get("name") == name
-                and (date is None or str(record.get("date")) == date)
-            ):
-                return f"record {index}"
-    except (OSError, ValueError, TypeError):
-        pass
-    return "a record"
 
 
 class StatusStore:
@@ -178,6 +196,9 @@ class StatusStore:
                 continue
             if stat.st_size == 0:
                 summary.rejected.append((doc.key, f"{doc.path}: the file is empty"))
+                continue
+            if too_large := size_problem(stat.st_size, MAX_FILE_BYTES):
+                summary.rejected.append((doc.key, f"{doc.path}: {too_large}"))
                 continue
             old = known.get((doc.source, doc.key))
             if old and old[0] == stat.st_size and old[1] == stat.st_mtime_ns:
@@ -262,15 +283,10 @@ class StatusStore:
         by_path = {str(doc.path): (doc, sha, stat) for doc, sha, stat in batch}
         now = datetime.now(UTC).replace(tzinfo=None)
         with self.cache.locked() as con, self._staged(con, list(by_path)) as bad:
-            for filename, name, date, problem in con.execute(
-                # the first broken record of each file (normally there are none to group)
-                "SELECT filename, f.name, f.date, f.problem FROM (SELECT filename, arg_min("
-                "{'name': name, 'date': date, 'problem': problem}, r) AS f FROM ("
-                f"SELECT rowid AS r, filename, name, date, {_PROBLEM} AS problem FROM _batch) "
-                "WHERE problem IS NOT NULL GROUP BY filename)"
-            ).fetchall():
-                where = _locate_record(Path(filename), name, date)
-                bad[filename] = f"{filename}: {where} (name '{name}', date {date}): {problem}"
+            for filename, index, name, date, problem in con.execute(_FIRST_BROKEN).fetchall():
+                bad[filename] = (
+                    f"{filename}: record {index} (name '{name}', date {date}): {problem}"
+                )
             con.execute("DELETE FROM _batch WHERE list_contains(?, filename)", [list(bad)])
             good = [path for path in by_path if path not in bad]
             with self.cache.transaction():
