@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import re
 import time
@@ -29,16 +28,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import requests
 from psycopg import sql
 
+from analysis.limits import load_json
 from data_access.cache import Cache
 from data_access.config import CdbHttpConfig, CdbPostgresConfig
+from data_access.redact import MASK, redact_secrets, redact_url
 from data_access.safe_files import safe_file_stem, write_atomic
 from data_access.status_store import (
+    MAX_FILE_BYTES,
     IngestSummary,
     Progress,
     StatusDocument,
@@ -48,6 +49,9 @@ from data_access.status_store import (
 if TYPE_CHECKING:
     from data_access.stores import Stores
     from data_access.workspace import Workspace
+
+#: Largest answer of an HTTP source read, in bytes (the largest status document ingested).
+MAX_ANSWER_BYTES = MAX_FILE_BYTES
 
 #: Source names, as stored in the cache's ``status_document.source``.
 FILES, CDB_POSTGRES, CDB_HTTP = "files", "cdb-postgres", "cdb-http"
@@ -326,9 +330,9 @@ class CdbPostgresSource:
         )
 
     def _error(self, exc: psycopg.Error) -> StatusSourceError:
-        text = " ".join(str(exc).split())
+        text = redact_secrets(" ".join(str(exc).split()))
         if self._password:
-            text = text.replace(self._password, "***")
+            text = text.replace(self._password, MASK)
         return StatusSourceError(f"{self.where()}, table {self.table}: {text}")
 
     def collect(self, cursor: str | None) -> Iterator[FetchedPage]:
@@ -380,14 +384,6 @@ class CdbPostgresSource:
 
 
 # -- the CDB's HTTP endpoint ------------------------------------------------------------
-def public_url(url: str) -> str:
-    """``url`` without its query, fragment and user information, for messages."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
 _ERRNO_TEXT = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
 
 
@@ -397,6 +393,24 @@ def _failure(exc: requests.RequestException, timeout_s: float) -> str:
         return f"no answer within {timeout_s:g} s"
     found = _ERRNO_TEXT.search(str(exc))
     return found.group(1).strip().lower() if found else f"cannot connect ({type(exc).__name__})"
+
+
+def _bounded_content(answer: requests.Response, where: str) -> bytes:
+    """The body of a streamed answer, refused once it exceeds :data:`MAX_ANSWER_BYTES`.
+
+    Raises
+    ------
+    StatusSourceError
+        Naming ``where`` and the limit.
+    """
+    content = bytearray()
+    for chunk in answer.iter_content(chunk_size=1 << 20):
+        content += chunk
+        if len(content) > MAX_ANSWER_BYTES:
+            raise StatusSourceError(
+                f"{where}: the answer is larger than the {MAX_ANSWER_BYTES} bytes allowed"
+            )
+    return bytes(content)
 
 
 class CdbHttpSource:
@@ -451,7 +465,7 @@ class CdbHttpSource:
         self.date_key = date_key
 
     def __repr__(self) -> str:
-        return f"CdbHttpSource({public_url(self.url)!r})"
+        return f"CdbHttpSource({redact_url(self.url)!r})"
 
     def request_params(self, cursor: str | None) -> dict[str, str]:
         """The query parameters of a fetch from ``cursor``."""
@@ -467,7 +481,8 @@ class CdbHttpSource:
         Raises
         ------
         StatusSourceError
-            Naming the URL (without its query) and the HTTP status or the failure.
+            Naming the URL (its secrets masked) and the HTTP status or the failure; also
+            when the answer is larger than :data:`MAX_ANSWER_BYTES`.
         ValueError
             If ``retries`` is negative, ``timeout_s`` not positive or ``backoff_s`` negative.
         """
@@ -482,20 +497,20 @@ class CdbHttpSource:
             return self._fetch(session, cursor)
 
     def _fetch(self, session: requests.Session, cursor: str | None) -> bytes:
-        c, where = self.config, public_url(self.url)
+        c, where = self.config, redact_url(self.url)
         attempts = c.retries + 1
         for attempt in range(attempts):
             if attempt:
                 self._sleep(c.backoff_s * 2 ** (attempt - 1))
             try:
-                answer = session.get(
-                    self.url, params=self.request_params(cursor), timeout=c.timeout_s
-                )
+                with session.get(
+                    self.url, params=self.request_params(cursor), timeout=c.timeout_s, stream=True
+                ) as answer:
+                    if 200 <= answer.status_code < 300:
+                        return _bounded_content(answer, f"CDB endpoint {where}")
             except requests.RequestException as exc:
                 failure = _failure(exc, c.timeout_s)
                 continue
-            if 200 <= answer.status_code < 300:
-                return answer.content
             failure = f"HTTP {answer.status_code} {answer.reason or ''}".strip()
             if answer.status_code < 500:
                 raise StatusSourceError(f"CDB endpoint {where}: {failure} (not retried)")
@@ -506,9 +521,9 @@ class CdbHttpSource:
         """One page with the endpoint's answer since ``cursor``, or nothing if it is ``[]``."""
         content = self.fetch(cursor)
         try:
-            records = json.loads(content)
-        except ValueError:
-            records = None  # kept and handed to the ingest, which says what is wrong
+            records = load_json(content)
+        except ValueError:  # not JSON, or nested too deeply: kept, and the ingest says why
+            records = None
         if records == []:
             return
         sha = hashlib.sha256(content).hexdigest()
@@ -570,6 +585,9 @@ def _source_builders(
     )
 
 
+_EXHAUSTED = {RecursionError: "recursion limit", MemoryError: "memory"}
+
+
 def sync_sources(
     builders: Sequence[SourceBuilder],
     store: DocumentIngest,
@@ -590,7 +608,9 @@ def sync_sources(
         try:
             results[name] = sync_source(build(), store, cursors, progress=progress)
         except (StatusSourceError, OSError, ValueError) as exc:
-            results[name] = str(exc)
+            results[name] = redact_secrets(str(exc))
+        except (RecursionError, MemoryError) as exc:  # a document no parser should have let by
+            results[name] = f"{name}: a document exhausted the {_EXHAUSTED[type(exc)]}"
     return results
 
 

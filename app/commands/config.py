@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 
 from app.commands.common import open_workspace, write_frame
 from data_access.config import describe_config, plain
+from data_access.redact import redact_secrets
 
 
 def register(subparsers, groups) -> None:
@@ -27,17 +26,15 @@ def register(subparsers, groups) -> None:
     parser.set_defaults(handler=show)
 
 
-#: A password in a URL's userinfo (``scheme://user:PASSWORD@host``) or a libpq string.
-_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]+(?=@)", re.IGNORECASE)
-_DSN_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)('[^']*'|\S+)", re.IGNORECASE)
-
-
 def masked(value):
-    """A setting as shown: a password written into a URL or a DSN replaced by ``***``
-    (secrets belong in the environment; one put in gic.toml is still never printed)."""
-    if not isinstance(value, str):
-        return value
-    return _DSN_PASSWORD.sub(r"\g<head>***", _URL_PASSWORD.sub(r"\g<head>***", value))
+    """A setting as shown: the secrets of a URL, a DSN or a ``key=value`` in it replaced by
+    ``***``, in a list's items too (secrets belong in the environment; one put in gic.toml
+    is still never printed)."""
+    if isinstance(value, str):
+        return redact_secrets(value)
+    if isinstance(value, list | tuple):
+        return type(value)(masked(item) for item in value)
+    return value
 
 
 def _value(config, dotted: str):

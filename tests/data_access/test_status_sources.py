@@ -20,7 +20,6 @@ from data_access.status_sources import (
     SourceCursors,
     StatusSourceError,
     newest_position,
-    public_url,
     sync_source,
     sync_status,
     table_identifier,
@@ -78,9 +77,12 @@ def test_newest_position_compares_times_not_text():
     assert newest_position([]) is None
 
 
-def test_public_url_drops_query_and_credentials():
+def test_the_http_source_names_its_url_without_secrets():
     url = "https://user:pw@cdb.example:8443/api/status?token=hunter2#x"
-    assert public_url(url) == "https://cdb.example:8443/api/status"
+    source = CdbHttpSource(CdbHttpConfig(url=url), Path("raw"))
+    assert (
+        repr(source) == "CdbHttpSource('https://user:***@cdb.example:8443/api/status?token=***#x')"
+    )
 
 
 def test_directory_source_lists_every_visible_json_file(tmp_path, write_status_file, status_record):
