@@ -55,3 +55,30 @@ def test_oauth_only_users_have_roles_but_no_password(tmp_path):
     users.set("carol@example.org", None, ["scientist"])
     assert users.user("carol@example.org") == User("carol@example.org", ("scientist",))
     assert users.authenticate("carol@example.org", "") is None
+
+
+def test_every_answer_costs_one_hash_whether_the_user_exists_or_not(tmp_path, monkeypatch):
+    import data_access.users as module
+
+    users = UsersFile(tmp_path / "users.json")
+    users.set("alice", "pw-a", ["approver"])
+    users.set("carol@example.org", None, ["scientist"])
+    checked = []
+    real = module.check_password
+    monkeypatch.setattr(module, "check_password", lambda p, s: checked.append(s) or real(p, s))
+    for name in ("alice", "eve", "carol@example.org"):
+        assert users.authenticate(name, "wrong") is None
+    assert len(checked) == 3 and len({s.split("$")[1] for s in checked}) == 1  # same iterations
+    assert users.authenticate("eve", "") is None  # the dummy hash matches no password
+
+
+def test_each_change_gives_a_new_generation_and_remove_names_the_file(tmp_path):
+    users = UsersFile(tmp_path / "users.json")
+    users.set("alice", "pw-a", ["approver"])
+    first = users.generation("alice")
+    users.set("alice", "pw-a", ["viewer"])
+    assert first and users.generation("alice") not in (first, None)
+    assert users.remove("alice") == User("alice", ("viewer",))
+    assert users.generation("alice") is None and users.users() == []
+    with pytest.raises(UsersFileError, match=r"users.json: no user 'alice'"):
+        users.remove("alice")
