@@ -236,9 +236,10 @@ class FitsFrame:
         self.close()
 
 
-def _header_integers(handle, offset: int) -> tuple[dict[str, int], int] | None:
+def _header_integers(handle, offset: int) -> tuple[dict[str, int], int] | str | None:
     """The integer keywords of the header starting at ``offset`` and the offset after it,
-    or None when there is no whole header there (end of file, no END card)."""
+    None when the file ends before the header does, or why the header is refused (no END
+    card within :data:`_MAX_HEADER_BLOCKS` blocks)."""
     handle.seek(offset)
     values: dict[str, int] = {}
     for block_start in range(offset, offset + _MAX_HEADER_BLOCKS * _BLOCK, _BLOCK):
@@ -252,12 +253,13 @@ def _header_integers(handle, offset: int) -> tuple[dict[str, int], int] | None:
             found = _INTEGER_CARD.match(card)
             if found:
                 values[found.group(1).decode()] = int(found.group(2))
-    return None
+    return f"no END card in the first {_MAX_HEADER_BLOCKS * _BLOCK // 80} cards of a header"
 
 
 def fits_structure_problem(handle: BinaryIO) -> str | None:
     """What makes a FITS file unsafe to hand to astropy, or None: an NAXIS or ZNAXIS outside
-    0 to 999 (the FITS standard's limit) or a negative size (NAXISn, PCOUNT, GCOUNT).
+    0 to 999 (the FITS standard's limit), a negative size (NAXISn, PCOUNT, GCOUNT), or a
+    header without END in its first 3600 cards (astropy would read on, into memory).
 
     astropy loops over NAXIS axes while opening a file, so ``NAXIS = 1000000000000`` never
     returns, and a negative data size sends it back to an earlier header, forever. Every
@@ -270,8 +272,8 @@ def fits_structure_problem(handle: BinaryIO) -> str | None:
         if offset >= size:  # no further HDU (or data announced beyond the end: truncated)
             return None
         found = _header_integers(handle, offset)
-        if found is None:
-            return None
+        if found is None or isinstance(found, str):
+            return found
         values, data_start = found
         for key in ("NAXIS", "ZNAXIS"):
             if not 0 <= values.get(key, 0) <= MAX_AXES:

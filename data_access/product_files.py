@@ -18,9 +18,15 @@ from pathlib import Path
 from astropy.io import fits
 from astropy.utils.exceptions import AstropyUserWarning
 
-from analysis.products.descriptor import DescriptorError, ProductDescriptor
+from analysis.limits import DocumentLimitError, load_json, size_problem
+from analysis.products.descriptor import MAX_DESCRIPTOR_CHARS, DescriptorError, ProductDescriptor
 from analysis.products.layout import template_product
-from analysis.products.photometry import Photometry, PhotometryError, parse_photometry_csv
+from analysis.products.photometry import (
+    MAX_PHOTOMETRY_CHARS,
+    Photometry,
+    PhotometryError,
+    parse_photometry_csv,
+)
 from analysis.products.tsv import compile_import_tsv, compile_product_tsv
 from data_access.fits_frames import fits_structure_problem
 from data_access.safe_files import write_atomic
@@ -50,7 +56,9 @@ class DescriptorLibrary:
             if path.name.startswith("sdb_upload_"):
                 continue
             try:
-                data = json.loads(path.read_text(encoding="utf-8"))
+                data = load_json(path.read_bytes(), max_bytes=MAX_DESCRIPTOR_CHARS)
+            except DocumentLimitError as exc:
+                raise DescriptorError(f"{path}: {exc}") from exc
             except json.JSONDecodeError as exc:
                 raise DescriptorError(f"{path}: not valid JSON: {exc}") from exc
             descriptor = ProductDescriptor.from_dict(data, source=str(path))
@@ -128,6 +136,8 @@ def compile_descriptor_file(tsv: Path, output_dir: Path) -> CompiledFile:
         With the compiler's message (file, line, keyword); nothing is written then.
     """
     tsv = Path(tsv)
+    if too_large := size_problem(tsv.stat().st_size, MAX_DESCRIPTOR_CHARS):
+        raise DescriptorError(f"{tsv}: {too_large}")
     try:
         text = tsv.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -213,6 +223,8 @@ def read_photometry_file(path: Path) -> Photometry:
         Naming the file, the row and the column.
     """
     path = Path(path)
+    if too_large := size_problem(path.stat().st_size, MAX_PHOTOMETRY_CHARS):
+        raise PhotometryError(f"{path}: {too_large}")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:

@@ -35,7 +35,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from analysis.products.descriptor import DescriptorError, ProductDescriptor
+from analysis.limits import DocumentLimitError, load_json
+from analysis.products.descriptor import MAX_DESCRIPTOR_CHARS, DescriptorError, ProductDescriptor
 from analysis.products.validate import validate_product
 from data_access.product_files import MAX_PRODUCT_BYTES, ProductFileError, read_fits_bytes
 from data_access.safe_files import safe_file_stem, write_atomic
@@ -55,7 +56,7 @@ class SandboxStorage:
         path = self.root / "cards" / f"{safe_file_stem(card)}.json"
         if not path.is_file():
             return None
-        return ProductDescriptor.from_dict(json.loads(path.read_text("utf-8")), source=str(path))
+        return ProductDescriptor.from_dict(load_json(path.read_bytes()), source=str(path))
 
     def cards(self) -> list[str]:
         return sorted(p.stem for p in (self.root / "cards").glob("*.json"))
@@ -63,7 +64,9 @@ class SandboxStorage:
     def put_card(self, content: bytes) -> str:
         """Store a card (descriptor JSON); returns its name. Raises DescriptorError."""
         try:
-            data = json.loads(content.decode("utf-8"))
+            data = load_json(content.decode("utf-8"), max_bytes=MAX_DESCRIPTOR_CHARS)
+        except DocumentLimitError as exc:
+            raise DescriptorError(f"spjson: {exc}") from exc
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise DescriptorError(f"spjson: not valid JSON: {exc}") from exc
         if not isinstance(data, dict):

@@ -22,6 +22,8 @@ PRIMARY = "PrimaryHDU"
 SCHEMA = "gic-product-descriptor/1"
 
 KEYWORD_TYPES = ("string", "int", "float", "bool")
+#: Largest descriptor read (TSV or JSON), in characters (a descriptor is about 15 kB).
+MAX_DESCRIPTOR_CHARS = 1024 * 1024
 """Data types of header keywords."""
 
 COLUMN_FORMAT = re.compile(r"^(?P<repeat>\d*)(?P<code>[LBIJKED]|A)$")

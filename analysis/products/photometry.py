@@ -23,6 +23,8 @@ import numpy as np
 from astropy.time import Time
 from erfa import ErfaWarning  # pyerfa: astropy's own time library
 
+from analysis.limits import size_problem
+
 REQUIRED_COLUMNS = (
     "image_id",
     "filter",
@@ -37,6 +39,8 @@ REQUIRED_COLUMNS = (
     "dec",
 )
 OPTIONAL_COLUMNS = ("instrument", "obs_id")
+#: Largest photometry table read, in characters (a burst's table is a few kB).
+MAX_PHOTOMETRY_CHARS = 16 * 1024 * 1024
 IMAGEID_WIDTH = 50
 
 
@@ -183,6 +187,22 @@ def _times(values: list[str], column: str, source: str) -> Time:
         raise PhotometryError(f"{source}: column {column} is not ISO UTC times: {exc}") from None
 
 
+def _records(reader: csv.DictReader, source: str) -> list[dict]:
+    """Every row of the CSV read, checked for its columns and converted (see :func:`_row`)."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise PhotometryError(
+            f"{source}: missing column(s) {', '.join(missing)}; expected at "
+            f"least {','.join(REQUIRED_COLUMNS)}"
+        )
+    rows = []
+    for number, record in enumerate(reader, start=2):
+        if None in record.values() or None in record:
+            raise PhotometryError(f"{source}, row {number}: wrong number of fields")
+        rows.append(_row(record, f"{source}, row {number}"))
+    return rows
+
+
 def parse_photometry_csv(text: str, *, source: str = "<photometry>") -> Photometry:
     """Read a photometry CSV (see the module docstring) into a :class:`Photometry`.
 
@@ -196,21 +216,17 @@ def parse_photometry_csv(text: str, *, source: str = "<photometry>") -> Photomet
     Raises
     ------
     PhotometryError
-        A missing column, an empty table, or a row with a value that is not of its kind;
-        the message names ``source``, the row (counting the header as row 1) and the column.
+        A table larger than :data:`MAX_PHOTOMETRY_CHARS` or that is not CSV, a missing
+        column, an empty table, or a row with a value that is not of its kind; the message
+        names ``source``, the row (counting the header as row 1) and the column.
     """
+    if too_large := size_problem(len(text), MAX_PHOTOMETRY_CHARS):
+        raise PhotometryError(f"{source}: {too_large}")
     reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise PhotometryError(
-            f"{source}: missing column(s) {', '.join(missing)}; expected at "
-            f"least {','.join(REQUIRED_COLUMNS)}"
-        )
-    rows = []
-    for number, record in enumerate(reader, start=2):
-        if None in record.values() or None in record:
-            raise PhotometryError(f"{source}, row {number}: wrong number of fields")
-        rows.append(_row(record, f"{source}, row {number}"))
+    try:
+        rows = _records(reader, source)
+    except csv.Error as exc:  # a field over csv's size limit, an unclosed quote...
+        raise PhotometryError(f"{source}, line {reader.line_num}: not CSV: {exc}") from None
     if not rows:
         raise PhotometryError(f"{source}: no measurement")
     t_start = _times([r["t_start"] for r in rows], "t_start", source)

@@ -35,9 +35,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from analysis.limits import size_problem
 from analysis.products.descriptor import (
     COLUMN_FORMAT,
     KEYWORD_TYPES,
+    MAX_DESCRIPTOR_CHARS,
     PRIMARY,
     DescriptorError,
     Extension,
@@ -82,8 +84,11 @@ class _Section:
         return {k.name for k in self.keywords}
 
 
-def _rows(text: str) -> list[tuple[int, list[str]]]:
-    """Non-blank, non-comment lines as ``(line number, fields)``."""
+def _rows(text: str, source: str) -> list[tuple[int, list[str]]]:
+    """Non-blank, non-comment lines as ``(line number, fields)``; a text larger than
+    :data:`~analysis.products.descriptor.MAX_DESCRIPTOR_CHARS` is refused."""
+    if too_large := size_problem(len(text), MAX_DESCRIPTOR_CHARS):
+        raise DescriptorError(f"{source}: {too_large}")
     rows = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
@@ -204,7 +209,7 @@ def _add_keyword(section: _Section, keyword: Keyword, where: str) -> None:
 
 def _import_set(section: _Section, name: str, imports: ImportResolver | None, where: str) -> None:
     text = _resolve(imports, name, where)
-    for number, fields in _rows(text):
+    for number, fields in _rows(text, f"{where} ([imported keywords] {name})"):
         inner = f"{where} ([imported keywords] {name}, line {number})"
         _add_keyword(
             section, _parse_keyword(fields, inner, section.name, imported_from=name), inner
@@ -257,7 +262,7 @@ def compile_product_tsv(
     """
     meta: dict[str, str] = {}
     sections: list[_Section] = []
-    for number, fields in _rows(text):
+    for number, fields in _rows(text, source):
         where = f"{source}, line {number}"
         _check_fits_text(fields, where)
         head = fields[0]
@@ -344,7 +349,7 @@ def compile_import_tsv(text: str, *, name: str, source: str = "<tsv>") -> dict[s
         A row without eight fields, a name given twice, an SdB flag other than Y/N.
     """
     keywords: list[dict[str, Any]] = []
-    for number, fields in _rows(text):
+    for number, fields in _rows(text, source):
         where = f"{source}, line {number}"
         if fields[0].lower() == "name" and not keywords:
             continue  # the title row
