@@ -23,13 +23,17 @@ from urllib.parse import quote
 
 import requests
 
+from analysis.limits import DocumentLimitError, load_json
 from data_access.config import SdbConfig
+from data_access.redact import redact_secrets, redact_url
 
 IMPORT_CARD = "/import/v0/a_spjson"
 IMPORT_PRODUCT = "/import/v0/a_product"
 EXPORT_SEARCH = "/export/v0/{kind}"
 EXPORT_FILE = "/export/v0/{kind}/{burst_id}/{name}"
 KINDS = ("products", "images")
+#: Largest JSON answer read, in bytes (an answer is a few kB; a listing, a few hundred).
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
 
 
 class SdbError(RuntimeError):
@@ -158,7 +162,7 @@ class SdbClient:
 
     # -- requests -----------------------------------------------------------------------
     def _send(self, payload: dict[str, Any]) -> requests.Response:
-        what = f"{payload['method']} {payload['url']}"
+        what = f"{payload['method']} {redact_url(payload['url'])}"
         attempts = self.retries + 1
         wait = self.backoff_s
         for attempt in range(1, attempts + 1):
@@ -171,7 +175,7 @@ class SdbClient:
             else:
                 if response.status_code < 500:
                     return response
-                problem = f"HTTP {response.status_code}: {response.text[:200]}"
+                problem = f"HTTP {response.status_code}: {redact_secrets(response.text[:200])}"
             if attempt < attempts:
                 self._sleep(wait)
                 wait *= 2
@@ -180,7 +184,9 @@ class SdbClient:
     @staticmethod
     def _answer(response: requests.Response, what: str) -> dict[str, Any]:
         try:
-            answer = response.json()
+            answer = load_json(response.content, max_bytes=MAX_ANSWER_BYTES)
+        except DocumentLimitError as exc:
+            answer = {"error": f"unreadable answer: {exc}"}
         except ValueError:
             answer = {"error": response.text[:500]}
         if not response.ok:
@@ -221,7 +227,7 @@ class SdbClient:
                 f"search {kind} of {burst_id}: HTTP {response.status_code}", response.text[:500]
             )
         try:
-            items = response.json()[kind]
+            items = load_json(response.content, max_bytes=MAX_ANSWER_BYTES)[kind]
             return [
                 RemoteFile(
                     burst_id=burst_id,
