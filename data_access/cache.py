@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from data_access.safe_files import keep_private, make_private
 from data_access.schema import MIGRATIONS
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -34,6 +35,9 @@ class CacheBusyError(CacheError):
 
 class Cache:
     """A DuckDB database file with the workbench schema, migrated on open.
+
+    The file and its write-ahead log are their owner's only (mode 600; see
+    :func:`~data_access.safe_files.keep_private`).
 
     Parameters
     ----------
@@ -54,10 +58,14 @@ class Cache:
         self.path = Path(path)
         self.read_only = read_only
         self._lock = threading.RLock()
+        keep_private()  # the write-ahead log DuckDB makes at the first write included
         try:
             self._con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.IOException as exc:
             raise _explain_open_error(self.path, exc) from exc
+        if not read_only:  # a cache made before the umask was kept private, too
+            for path in (self.path, self.path.with_name(f"{self.path.name}.wal")):
+                make_private(path)
         self._con.execute("SET TimeZone = 'UTC'")
         self._migrate()
 

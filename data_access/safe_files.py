@@ -1,4 +1,5 @@
-"""Files written from outside data: names that cannot leave their folder, atomic writes.
+"""Files written from outside data: names that cannot leave their folder, atomic writes,
+and files readable by their owner only.
 
 A name that comes from outside (a CDB row id, a burst ID, an upload) goes through
 :func:`safe_file_stem` before it becomes part of a path, and :func:`write_atomic` checks
@@ -8,6 +9,7 @@ half-written (temporary file in the same folder, fsync, then rename).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -15,6 +17,26 @@ import tempfile
 from pathlib import Path
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+#: The permission bits a workspace never gives: none to the group, none to others.
+PRIVATE_UMASK = 0o077
+
+
+def keep_private() -> None:
+    """Make the files and folders this process creates from now on its owner's only.
+
+    :data:`PRIVATE_UMASK` is added to the process's umask (a stricter one stays): files
+    are created 600 and folders 700 by every writer, astropy's, DuckDB's and the log's
+    included.
+    """
+    os.umask(os.umask(PRIVATE_UMASK) | PRIVATE_UMASK)
+
+
+def make_private(path: Path) -> None:
+    """Give ``path``, a file, to its owner only (mode 600): if it exists, and if this
+    process owns it (another user's file keeps the mode its owner chose)."""
+    with contextlib.suppress(FileNotFoundError, PermissionError):
+        os.chmod(path, 0o600)
 
 
 def safe_file_stem(text: str, *, limit: int = 80) -> str:

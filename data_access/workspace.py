@@ -4,9 +4,13 @@
 
     WORKSPACE/
         gic.toml            every setting, written with its defaults on first use (mode 600)
-        cache.duckdb        the DuckDB cache
+        cache.duckdb        the DuckDB cache (mode 600, its write-ahead log too)
         incoming/status/    the drop folder of status files (configurable)
         raw/status/         documents fetched from the CDB, kept as received
+        secrets/            random secrets made on first use (mode 600)
+
+Everything a workspace holds is its owner's only: opening one makes the process create
+files 600 and folders 700 from then on (:func:`~data_access.safe_files.keep_private`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pathlib import Path
 
 from data_access.cache import Cache
 from data_access.config import Config, default_config_text, load_config
+from data_access.safe_files import keep_private
 
 CONFIG_NAME = "gic.toml"
 CACHE_NAME = "cache.duckdb"
@@ -35,7 +40,9 @@ class Workspace:
 
     @classmethod
     def open(cls, root: Path | str) -> Workspace:
-        """Open (creating if needed) the workspace at ``root``."""
+        """Open (creating if needed) the workspace at ``root``; from then on, the process
+        creates files and folders readable by their owner only."""
+        keep_private()
         root = Path(root).expanduser().resolve()
         root.mkdir(parents=True, exist_ok=True)
         config_path = root / CONFIG_NAME
