@@ -12,7 +12,7 @@ or a widget label that the browser renders as HTML, a view passes it through her
 A template is the view's own text, trusted; every value put into it is escaped. What
 comes back is a :class:`SafeMarkdown` or a :class:`SafeHTML`: a ``str`` that this module
 puts unchanged into a larger text of the same kind, so that parts can be built apart and
-joined (:func:`paragraphs`, :func:`bullets`). ``tests/test_layers.py`` checks that the
+joined (:func:`join`, :func:`paragraphs`, :func:`bullets`). ``tests/test_layers.py`` checks that the
 text panes, notifications and HTML labels of ``app/`` only receive literals or what this
 module built.
 
@@ -185,10 +185,26 @@ def code(value: Any) -> SafeMarkdown:
     return SafeMarkdown(f"<code>{escape_markdown(value)}</code>")
 
 
+def join(separator: SafeMarkdown | SafeHTML, parts: Iterable[Any]) -> SafeMarkdown | SafeHTML:
+    """The parts joined by ``separator``, a :func:`markdown` or :func:`html` result; a part
+    that is not of the separator's kind is escaped for it.
+
+    Examples
+    --------
+    >>> join(html(" &middot; "), [html("<b>{x}</b>", x="a"), "<i>"])
+    '<b>a</b> &middot; &lt;i&gt;'
+    """
+    if isinstance(separator, SafeHTML):
+        return SafeHTML(separator.join(escape_html(part) for part in parts))
+    if isinstance(separator, SafeMarkdown):
+        return SafeMarkdown(separator.join(escape_markdown(part) for part in parts))
+    raise TypeError(f"the separator must be built by markdown() or html(), got {separator!r}")
+
+
 def paragraphs(*parts: Any) -> SafeMarkdown:
     """The parts as Markdown paragraphs (a blank line between two); a part that is not
     :class:`SafeMarkdown` is escaped."""
-    return SafeMarkdown("\n\n".join(escape_markdown(part) for part in parts))
+    return join(SafeMarkdown("\n\n"), parts)
 
 
 def bullets(items: Iterable[Any]) -> SafeMarkdown:
@@ -210,4 +226,4 @@ def option_labels(values: Iterable[Any]) -> dict[SafeHTML, Any]:
 
 
 __all__ = ["SafeHTML", "SafeMarkdown", "bullets", "code", "escape_html", "escape_markdown",
-           "html", "markdown", "option_labels", "paragraphs"]  # fmt: skip
+           "html", "join", "markdown", "option_labels", "paragraphs"]  # fmt: skip

@@ -8,14 +8,14 @@ The same view runs in the server's Alerts page and in a notebook::
 
 from __future__ import annotations
 
-import html
-
 import pandas as pd
 import panel as pn
 import param
 
+from app.markup import bullets, code, html, markdown, paragraphs
 from app.plots.alerts import plot_sky_map
 from app.views.downloads import download_buttons
+from app.views.tables import table
 from data_access.alert_store import AlertStore
 
 TABLE_COLUMNS = ["flags", "burst_id", "t0", "mission", "instrument", "role", "ra", "dec",
@@ -70,18 +70,15 @@ class AlertsBrowser(pn.viewable.Viewer):
     @param.depends("include_tests", "limit", "revision")
     def _table(self):
         frame = self.alerts()
-        table = pn.widgets.Tabulator(
-            frame[TABLE_COLUMNS], pagination="local", page_size=15, disabled=True,
-            show_index=False, selectable=1, sizing_mode="stretch_width",
-            hidden_columns=["ivorn"],
-        )  # fmt: skip
+        shown = table(frame[TABLE_COLUMNS], pagination="local", page_size=15, selectable=1,
+                      hidden_columns=["ivorn"])  # fmt: skip
 
         def choose(event) -> None:
             if event.new:
                 self.ivorn = str(frame.iloc[event.new[0]]["ivorn"])
 
-        table.param.watch(choose, "selection")
-        return table
+        shown.param.watch(choose, "selection")
+        return shown
 
     @param.depends("include_tests", "limit", "revision", "ivorn")
     def _sky_map(self):
@@ -101,41 +98,39 @@ class AlertsBrowser(pn.viewable.Viewer):
         )
         flags = alert_flags(pd.DataFrame([detail]).assign(test=detail["role"] == "test")).iloc[0]
         lines = [
-            f"### {detail['burst_id'] or detail['event_id'] or 'no burst ID'} {flags}",
-            f"`{detail['ivorn']}`",
-            f"T0 {_when(detail['t0'])} UTC (MJD {_number(detail['t0_mjd'], 5)}); {detail['mission']} "
-            f"{detail['instrument']}; role {detail['role']}; packet type {detail['packet_type']}",
-            f"RA {_number(detail['ra'], 4)} deg, Dec {_number(detail['dec'], 4)} deg, "
-            f"error radius {_number(detail['error_deg'], 4)} deg",
-        ]
+            markdown("### {name} {flags}", name=detail["burst_id"] or detail["event_id"]
+                     or "no burst ID", flags=flags),
+            code(detail["ivorn"]),
+            markdown("T0 {t0} UTC (MJD {mjd}); {mission} {instrument}; role {role}; packet type "
+                     "{kind}", t0=_when(detail["t0"]), mjd=_number(detail["t0_mjd"], 5),
+                     mission=detail["mission"], instrument=detail["instrument"],
+                     role=detail["role"], kind=detail["packet_type"]),
+            markdown("RA {ra} deg, Dec {dec} deg, error radius {radius} deg",
+                     ra=_number(detail["ra"], 4), dec=_number(detail["dec"], 4),
+                     radius=_number(detail["error_deg"], 4)),
+        ]  # fmt: skip
         if detail["retracted_by"]:
-            lines.append("Retracted by " + ", ".join(f"`{i}`" for i in detail["retracted_by"]))
+            lines += [markdown("Retracted by:"), bullets(code(i) for i in detail["retracted_by"])]
         trigger = self.store.trigger_file(detail["burst_id"]) if detail["burst_id"] else None
-        parts = [pn.pane.Markdown("\n\n".join(lines)),
-                 pn.widgets.Tabulator(params, disabled=True, show_index=False, height=300,
-                                      sizing_mode="stretch_width")]  # fmt: skip
+        parts = [pn.pane.Markdown(paragraphs(*lines)),
+                 table(params, height=300)]  # fmt: skip
         if trigger is not None:
-            parts.append(_preformatted(f"{trigger.name}", trigger.read_text(encoding="utf-8")))
+            parts.append(_preformatted(trigger.name, trigger.read_text(encoding="utf-8")))
         parts.append(_preformatted("raw XML", detail["raw_xml"]))
         return pn.Column(*parts, sizing_mode="stretch_width")
 
     @param.depends("revision")
     def _operations(self):
         feed = self.store.operations_messages(limit=100)
-        return pn.widgets.Tabulator(
-            feed[["received_at", "subject", "kind", "burst_id", "text", "error"]],
-            disabled=True, show_index=False, pagination="local", page_size=10,
-            sizing_mode="stretch_width",
-        )  # fmt: skip
+        return table(feed[["received_at", "subject", "kind", "burst_id", "text", "error"]],
+                     pagination="local", page_size=10)  # fmt: skip
 
     @param.depends("revision")
     def _quarantine(self):
         quarantined = self.store.quarantined()
         if quarantined.empty:
             return pn.pane.Markdown("No packet in quarantine.")
-        return pn.widgets.Tabulator(quarantined[["received", "source", "reason", "file"]],
-                                    disabled=True, show_index=False,
-                                    sizing_mode="stretch_width")  # fmt: skip
+        return table(quarantined[["received", "source", "reason", "file"]])
 
     def controls(self) -> pn.Column:
         return pn.Column(
@@ -175,7 +170,7 @@ def _number(value, digits: int) -> str:
 
 def _preformatted(title: str, text: str) -> pn.pane.HTML:
     return pn.pane.HTML(
-        f"<b>{html.escape(title)}</b><pre style='max-height:320px;overflow:auto;"
-        f"background:#f6f8fa;padding:6px'>{html.escape(text)}</pre>",
+        html("<b>{title}</b><pre style='max-height:320px;overflow:auto;background:#f6f8fa;"
+             "padding:6px'>{text}</pre>", title=title, text=text),
         sizing_mode="stretch_width",
-    )
+    )  # fmt: skip

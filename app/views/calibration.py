@@ -14,6 +14,7 @@ reference, the difference histogram, and the certification by hand.
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -23,8 +24,9 @@ import param
 from bokeh.models import ColumnDataSource
 
 from analysis.calibration import CALIBRATION_TYPES
-from app.auth import PermissionDenied, require
 from app.auth import current_user as auth_user
+from app.auth import require
+from app.markup import bullets, escape_markdown, markdown, paragraphs
 from app.plots.calibration import (
     POINTS,
     Trend,
@@ -36,9 +38,12 @@ from app.plots.calibration import (
 from app.plots.figures import on_tap
 from app.plots.images import plot_image
 from app.views.downloads import download_buttons
+from app.views.feedback import failure_text, notify
+from app.views.tables import table
 from data_access.calibration_store import CalibrationStore, CalibrationStoreError, limits_for
 from data_access.users import User, UsersFile
 
+LOG = logging.getLogger("gic.calibration")
 ALL = "(all)"
 #: Quick ranges of the sidebar, in nights ending at the newest master.
 QUICK_NIGHTS = {"7 n": 7, "30 n": 30, "60 n": 60}
@@ -123,10 +128,10 @@ class MasterDetail(pn.viewable.Viewer):
     def _certify_clicked(self, good: bool) -> None:
         try:
             self.certify(good)
-        except (CalibrationStoreError, ValueError, OSError, PermissionDenied) as exc:
-            self.message = f"Not certified: {exc}"
-            if pn.state.notifications is not None:
-                pn.state.notifications.error(str(exc))
+        except Exception as exc:  # the page says why; an unexpected one is logged
+            text = failure_text(exc, doing="The certification", log=LOG)
+            self.message = f"Not certified: {text}"
+            notify("error", text)
 
     # -- display ------------------------------------------------------------------------
     @param.depends("report_id", "revision")
@@ -135,20 +140,22 @@ class MasterDetail(pn.viewable.Viewer):
         if info is None:
             return pn.pane.Markdown("*Click a date on a plot or a row of the table to see "
                                     "that master.*")  # fmt: skip
-        verdict = "valid" if info["valid"] else "**invalid**"
-        lines = [f"### {info['im_name']}",
-                 f"{info['caltype']} of {kind_label(info['instrument'], info['filter'])}, "
-                 f"first frame {info['date']}; automatic verdict {verdict}"]  # fmt: skip
-        lines += [f"- {reason}" for reason in info["reasons"]]
+        verdict = markdown("valid") if info["valid"] else markdown("**invalid**")
+        lines = [markdown("### {name}", name=info["im_name"]),
+                 markdown("{caltype} of {kind}, first frame {date}; automatic verdict {verdict}",
+                          caltype=info["caltype"], kind=kind_label(info["instrument"],
+                          info["filter"]), date=info["date"], verdict=verdict)]  # fmt: skip
+        if info["reasons"]:
+            lines.append(bullets(info["reasons"]))
         residual = info["residual"]
         if residual:
-            state = "passed" if residual["passed"] else f"failed ({residual['reason']})"
-            lines.append(
-                f"Residual check (the master applied to its own frames): mean "
-                f"{residual['mean']:.4g}, noise {residual['noise']:.4g} for an expected "
-                f"{residual['expected_noise']:.4g}: {state}."
-            )
-        return pn.pane.Markdown("\n\n".join(lines), sizing_mode="stretch_width")
+            lines.append(markdown(
+                "Residual check (the master applied to its own frames): mean {mean:.4g}, noise "
+                "{noise:.4g} for an expected {expected:.4g}: {state}.", mean=residual["mean"],
+                noise=residual["noise"], expected=residual["expected_noise"],
+                state="passed" if residual["passed"] else f"failed ({residual['reason']})",
+            ))  # fmt: skip
+        return pn.pane.Markdown(paragraphs(*lines), sizing_mode="stretch_width")
 
     @param.depends("report_id")
     def _images(self):
@@ -189,9 +196,13 @@ class MasterDetail(pn.viewable.Viewer):
         )  # fmt: skip
         return pn.Column(
             pn.Row(comment, good, bad, align="end"),
-            pn.pane.Markdown(self.param.message, margin=(0, 10)),
+            self._message,
             visible=self.param.report_id.rx().rx.is_not(None),
         )
+
+    @param.depends("message")
+    def _message(self):
+        return pn.pane.Markdown(escape_markdown(self.message), margin=(0, 10))
 
     def __panel__(self):
         return pn.Column(self._header, self._images, self.certification(),
@@ -353,31 +364,29 @@ class CalibrationTrends(pn.viewable.Viewer):
     def _banner(self):
         bad = self.invalid()
         if bad.empty:
-            return pn.pane.Alert(f"Every master {self.caltype} from {self.start} to {self.end} "
-                                 "passed.", alert_type="success")  # fmt: skip
+            return pn.pane.Alert(markdown("Every master {caltype} from {start} to {end} passed.",
+                                          caltype=self.caltype, start=self.start, end=self.end),
+                                 alert_type="success")  # fmt: skip
         items = [
-            f"- night **{pd.Timestamp(row.night):%Y-%m-%d} "
-            f"{kind_label(row.instrument, row.filter)}** {row.im_name}: "
-            f"{row.reasons or 'invalid'}"
+            markdown("night **{night:%Y-%m-%d} {kind}** {name}: {reasons}",
+                     night=pd.Timestamp(row.night), kind=kind_label(row.instrument, row.filter),
+                     name=row.im_name, reasons=row.reasons or "invalid")
             for row in bad.itertuples()
-        ]
-        return pn.pane.Alert(
-            f"**{len(bad)} invalid master {self.caltype}(s) from {self.start} to {self.end}:**\n\n"
-            + "\n".join(items),
-            alert_type="danger",
-        )
+        ]  # fmt: skip
+        heading = markdown("**{n} invalid master {caltype}(s) from {start} to {end}:**", n=len(bad),
+                           caltype=self.caltype, start=self.start, end=self.end)  # fmt: skip
+        return pn.pane.Alert(paragraphs(heading, bullets(items)), alert_type="danger")
 
     @param.depends("instrument", "filter", "start", "end", "detail.revision")
     def _table(self):
         frame = self.table()
-        table = pn.widgets.Tabulator(
-            frame, pagination="local", page_size=12, disabled=True, show_index=False,
-            selectable=1, sizing_mode="stretch_width", hidden_columns=["report_id"],
+        shown = table(
+            frame, pagination="local", page_size=12, selectable=1, hidden_columns=["report_id"],
             formatters={c: {"type": "money", "precision": 4, "thousand": False, "symbol": ""}
                         for c in ("MEAN", "MEDIAN", "RMS", "MEANDIFF", "MEDIANDIF", "RMSDIFF")},
         )  # fmt: skip
-        table.param.watch(self._row_selected, "selection")
-        return table
+        shown.param.watch(self._row_selected, "selection")
+        return shown
 
     def _row_selected(self, event) -> None:
         if event.new:
@@ -417,7 +426,8 @@ class CalibrationTrends(pn.viewable.Viewer):
         """Banner, the four trends, the table, the master clicked, the completeness grid."""
         return pn.Column(
             self._banner, self._plots,
-            pn.pane.Markdown(f"### Masters {self.caltype}: click a row or a point to see it"),
+            pn.pane.Markdown(markdown("### Masters {caltype}: click a row or a point to see it",
+                                      caltype=self.caltype)),
             self._table, self.detail, pn.pane.Markdown("### Completeness"), self._completeness,
             sizing_mode="stretch_width",
         )  # fmt: skip

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
@@ -19,7 +20,10 @@ import pandas as pd
 import panel as pn
 import param
 
-from app.auth import LOCAL_USER, PermissionDenied, require
+from app.auth import LOCAL_USER, require
+from app.markup import markdown, option_labels
+from app.views.feedback import failure_text, message_pane, notify
+from app.views.tables import table
 from data_access.product_store import ProductStore
 from data_access.product_transfer import PulledFile
 from data_access.redact import redact_url
@@ -27,6 +31,7 @@ from data_access.sdb_client import SdbClient, SdbError
 from data_access.users import User
 
 ClientFactory = Callable[[], SdbClient]
+LOG = logging.getLogger("gic.products")
 
 #: Seconds the SDB check waits for an answer (no retries: it only tells whether it is up).
 PROBE_TIMEOUT_S = 3.0
@@ -34,23 +39,7 @@ PROBE_TIMEOUT_S = 3.0
 #: Role needed to bring files from the SDB into the workspace.
 PULL_ROLE = "scientist"
 
-#: Errors an action reports to the user (a notification and a message), never a traceback.
-ACTION_ERRORS = (PermissionDenied, ValueError, SdbError, OSError)
-
 REMOTE_COLUMNS = ["kind", "name", "card", "size", "sha256"]
-
-
-def notify(kind: str, text: str) -> None:
-    """A toast on the served page (``kind``: error, warning, success or info); nothing in a
-    notebook or a test, where the view's message pane says the same."""
-    if pn.state.notifications is not None:
-        getattr(pn.state.notifications, kind)(text, duration=8000)
-
-
-def table(frame: pd.DataFrame, **options) -> pn.widgets.Tabulator:
-    """A read-only table as wide as the page."""
-    settings = {"disabled": True, "show_index": False, "sizing_mode": "stretch_width"}
-    return pn.widgets.Tabulator(frame, **{**settings, **options})
 
 
 @contextmanager
@@ -146,18 +135,19 @@ class ProductExchange(pn.viewable.Viewer):
         with tempfile.TemporaryDirectory(prefix="gic-archive-") as folder:
             return self.store.archive(bursts, Path(folder) / "products.zip").read_bytes()
 
-    def _report(self, exc: Exception) -> None:
-        self.param.update(message=str(exc), failed=True)
+    def _report(self, exc: Exception, doing: str) -> None:
+        text = failure_text(exc, doing=doing, log=LOG)
+        self.param.update(message=text, failed=True)
         if isinstance(exc, SdbError):
             self.sdb_problem = str(exc)
-        notify("error", str(exc))
+        notify("error", text)
 
-    def _clicked(self, action: Callable, done: str) -> None:
+    def _clicked(self, action: Callable, done: str, doing: str) -> None:
         with busy(self._layout):
             try:
                 action()
-            except ACTION_ERRORS as exc:
-                self._report(exc)
+            except Exception as exc:  # the page says why; an unexpected one is logged
+                self._report(exc, doing)
                 return
         self.param.update(message=done, failed=False)
 
@@ -170,8 +160,8 @@ class ProductExchange(pn.viewable.Viewer):
             for name in names or [None]:  # [None]: pull() says what to do
                 pulled += await asyncio.to_thread(self.pull, [name] if name else [])
                 self.progress.value += 1
-        except ACTION_ERRORS as exc:
-            self._report(exc)
+        except Exception as exc:  # the page says why; an unexpected one is logged
+            self._report(exc, "Pulling")
         else:
             summary = ", ".join(f"{p.name} ({p.status})" for p in pulled)
             self.param.update(message=f"Pulled {len(pulled)} file(s): {summary}.", failed=False)
@@ -183,8 +173,8 @@ class ProductExchange(pn.viewable.Viewer):
     def _archive_download(self) -> io.BytesIO:
         try:
             return io.BytesIO(self.archive_bytes())
-        except ACTION_ERRORS as exc:
-            self._report(exc)
+        except Exception as exc:  # the page says why; an unexpected one is logged
+            self._report(exc, "The archive")
             return io.BytesIO(b"")
 
     # -- display ------------------------------------------------------------------------
@@ -195,12 +185,13 @@ class ProductExchange(pn.viewable.Viewer):
             return pn.pane.Markdown("*The SDB has not been asked yet.*")
         url = self._url()
         if not self.sdb_problem:
-            return pn.pane.Alert(f"The SDB at {url} answers.", alert_type="success")
-        return pn.pane.Alert(
-            f"**The SDB at {url} is unreachable**: {self.sdb_problem}. Push, pull and coherence "
-            "need it: start the sandbox with `gic sandbox serve`, or set `[sdb] import_url` "
-            "and `export_url` in gic.toml.", alert_type="danger",
-        )  # fmt: skip
+            return pn.pane.Alert(markdown("The SDB at {url} answers.", url=url),
+                                 alert_type="success")  # fmt: skip
+        return pn.pane.Alert(markdown(
+            "**The SDB at {url} is unreachable**: {problem}. Push, pull and coherence need it: "
+            "start the sandbox with `gic sandbox serve`, or set `[sdb] import_url` and "
+            "`export_url` in gic.toml.", url=url, problem=self.sdb_problem,
+        ), alert_type="danger")  # fmt: skip
 
     @param.depends("remote", watch=True)
     def _show_remote(self) -> None:
@@ -216,16 +207,15 @@ class ProductExchange(pn.viewable.Viewer):
 
     @param.depends("message", "failed")
     def _message(self):
-        if not self.message:
-            return pn.Spacer(height=0)
-        return pn.pane.Alert(self.message, alert_type="danger" if self.failed else "success")
+        return message_pane(self.message, failed=self.failed)
 
     @param.depends("selection.revision")
     def _archive(self):
         bursts = self.store.bursts()["burst_id"].tolist()
         chooser = pn.widgets.MultiChoice.from_param(
-            self.param.archive_bursts, options=bursts, label="Bursts (empty: the burst shown)"
-        )
+            self.param.archive_bursts, options=option_labels(bursts),
+            label="Bursts (empty: the burst shown)",
+        )  # fmt: skip
         download = pn.widgets.FileDownload(callback=self._archive_download,
                                            filename="gft_products.zip", color="primary",
                                            label="Download the products as one zip")  # fmt: skip
@@ -234,7 +224,7 @@ class ProductExchange(pn.viewable.Viewer):
     def __panel__(self):
         def button(label: str, action: Callable, done: str, **options) -> pn.widgets.Button:
             widget = pn.widgets.Button(label=label, color="light", **options)
-            widget.on_click(lambda _: self._clicked(action, done))
+            widget.on_click(lambda _: self._clicked(action, done, doing=label))
             return widget
 
         pull = pn.widgets.Button(label="Pull the ticked files", color="primary",

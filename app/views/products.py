@@ -13,7 +13,7 @@ The same views run in the server's Products page and in a notebook::
 
 from __future__ import annotations
 
-import html
+import logging
 from collections.abc import Callable
 from contextlib import closing
 
@@ -22,20 +22,17 @@ import panel as pn
 import param
 
 from app.auth import LOCAL_USER, require
+from app.markup import SafeHTML, escape_markdown, html, markdown, paragraphs
 from app.plots.products import plot_light_curve
-from app.views.product_exchange import (
-    ACTION_ERRORS,
-    ClientFactory,
-    ProductExchange,
-    busy,
-    notify,
-)
-from app.views.product_exchange import table as _table
+from app.views.feedback import failure_text, message_pane, notify
+from app.views.product_exchange import ClientFactory, ProductExchange, busy
+from app.views.tables import table as _table
 from data_access.product_store import ProductStore
 from data_access.sdb_client import SdbClient, SdbError
 from data_access.stores import Stores
 from data_access.users import User
 
+LOG = logging.getLogger("gic.products")
 #: What each action needs (roles of :mod:`data_access.users`).
 APPROVE_ROLE, PUSH_ROLE = "scientist", "approver"
 
@@ -62,11 +59,11 @@ def sdb_client_factory(stores: Stores) -> ClientFactory:
     return lambda: SdbClient.from_config(stores.workspace.config.sdb)
 
 
-def state_badge(state: str) -> str:
+def state_badge(state: str) -> SafeHTML:
     """A product state as a coloured HTML badge (class ``product-state``, for the tests)."""
-    color = STATE_COLORS.get(state, "#444")
-    return (f"<span class='product-state' style='background:{color};color:white;"
-            f"padding:2px 8px;border-radius:4px'>{html.escape(state)}</span>")  # fmt: skip
+    return html("<span class='product-state' style='background:{color};color:white;"
+                "padding:2px 8px;border-radius:4px'>{state}</span>",
+                color=STATE_COLORS.get(state, "#444"), state=state)  # fmt: skip
 
 
 class ProductSelection(param.Parameterized):
@@ -122,8 +119,8 @@ class ProductQueue(pn.viewable.Viewer):
                 self.selection.product_id = int(frame.iloc[event.new[0]]["product_id"])
 
         table.param.watch(choose, "selection")
-        return pn.Column(f"#### Products of {self.selection.burst_id}", table,
-                         sizing_mode="stretch_width")  # fmt: skip
+        title = markdown("#### Products of {burst}", burst=self.selection.burst_id)
+        return pn.Column(pn.pane.Markdown(title), table, sizing_mode="stretch_width")
 
     def __panel__(self):
         return pn.Column("### Bursts with products", self._bursts, self._products,
@@ -156,7 +153,8 @@ class ProductDetail(pn.viewable.Viewer):
         try:
             points, fits = self.store.light_curve(self.selection.burst_id)
         except (ValueError, OSError) as exc:
-            return pn.pane.Alert(str(exc), alert_type="warning")
+            text = failure_text(exc, doing="Reading the light curve", log=LOG)
+            return pn.pane.Alert(escape_markdown(text), alert_type="warning")
         plot = plot_light_curve(points, fits, title=f"{self.selection.burst_id}: LC and QTI")
         return pn.pane.Bokeh(plot, sizing_mode="stretch_width", min_height=400)
 
@@ -169,19 +167,20 @@ class ProductDetail(pn.viewable.Viewer):
         detail = self.store.detail(po_id)
         primary = {k: v for k, v, _ in detail["headers"]["PrimaryHDU"]}
         table = detail["tables"].get("PO_GFT_FGFT", pd.DataFrame())
-        lines = [f"Alert position RA {primary.get('RA_TRIG')} deg, Dec {primary.get('DEC_TRIG')} "
-                 f"deg, error radius {primary.get('ERR_TRIG')} deg."]  # fmt: skip
+        lines = [markdown("Alert position RA {ra} deg, Dec {dec} deg, error radius {radius} deg.",
+                          ra=primary.get("RA_TRIG"), dec=primary.get("DEC_TRIG"),
+                          radius=primary.get("ERR_TRIG"))]  # fmt: skip
         if table.empty:
-            lines.append("No detection: the counterpart has no position.")
+            lines.append(markdown("No detection: the counterpart has no position."))
         else:
             row = table.iloc[0]
-            lines.append(
-                f"Counterpart (PO v{detail['record']['version']}): RA {row['RA']:.6f} deg, "
-                f"Dec {row['DEC']:.6f} deg ± {row['POSERR']:.3f} arcsec "
-                f"({int(row['NDETECT'])} detections); galactic l {row['GLON']:.4f} deg, "
-                f"b {row['GLAT']:.4f} deg."
-            )
-        return pn.Column(pn.pane.Markdown("\n\n".join(lines)), _table(table),
+            lines.append(markdown(
+                "Counterpart (PO v{version}): RA {ra:.6f} deg, Dec {dec:.6f} deg ± {err:.3f} arcsec "
+                "({n:d} detections); galactic l {glon:.4f} deg, b {glat:.4f} deg.",
+                version=detail["record"]["version"], ra=row["RA"], dec=row["DEC"],
+                err=row["POSERR"], n=int(row["NDETECT"]), glon=row["GLON"], glat=row["GLAT"],
+            ))  # fmt: skip
+        return pn.Column(pn.pane.Markdown(paragraphs(*lines)), _table(table),
                          sizing_mode="stretch_width")  # fmt: skip
 
     @param.depends("selection.product_id", "selection.revision")
@@ -205,11 +204,12 @@ class ProductDetail(pn.viewable.Viewer):
             return pn.Spacer(height=0)
         report = detail["validation"]
         if report["valid"]:
-            return pn.pane.Alert(f"Valid against its descriptor {report['card']}: no deviation.",
-                                 alert_type="success")  # fmt: skip
+            return pn.pane.Alert(markdown("Valid against its descriptor {card}: no deviation.",
+                                          card=report["card"]), alert_type="success")  # fmt: skip
         return pn.Column(
-            pn.pane.Alert(f"{len(report['deviations'])} deviation(s) from {report['card']}: "
-                          "this version cannot be approved.", alert_type="danger"),
+            pn.pane.Alert(markdown("{n} deviation(s) from {card}: this version cannot be approved.",
+                                   n=len(report["deviations"]), card=report["card"]),
+                          alert_type="danger"),
             _table(pd.DataFrame(report["deviations"])), sizing_mode="stretch_width",
         )  # fmt: skip
 
@@ -343,13 +343,14 @@ class ProductReview(pn.viewable.Viewer):
         self._done(f"{len(outcomes)} product(s) of {self.selection.burst_id} pushed.")
         return outcomes
 
-    def _clicked(self, action: Callable) -> None:
+    def _clicked(self, action: Callable, doing: str) -> None:
         with busy(self._layout):
             try:
                 action()
-            except ACTION_ERRORS as exc:
-                self.param.update(message=str(exc), failed=True)
-                notify("error", str(exc))
+            except Exception as exc:  # the page says why; an unexpected one is logged
+                text = failure_text(exc, doing=doing, log=LOG)
+                self.param.update(message=text, failed=True)
+                notify("error", text)
                 return
         notify("success", self.message)
 
@@ -374,7 +375,7 @@ class ProductReview(pn.viewable.Viewer):
         self._buttons: dict[str, pn.widgets.Button] = {}
         for label, (color, action) in actions.items():
             button = pn.widgets.Button(label=label, color=color, disabled=True)
-            button.on_click(lambda _, action=action: self._clicked(action))
+            button.on_click(lambda _, action=action, label=label: self._clicked(action, label))
             self._buttons[label] = button
         self._title = pn.pane.Markdown("", margin=(5, 10, 0, 10))
         self._badge = pn.pane.HTML("", margin=(18, 10))
@@ -385,7 +386,8 @@ class ProductReview(pn.viewable.Viewer):
         """Bring the title, the state badge and the buttons up to date (widgets kept)."""
         record = None if self.selection.product_id is None else self.store.record(
             self.selection.product_id)  # fmt: skip
-        self._title.object = f"#### {record['file_name']}" if record else "#### No product chosen"
+        self._title.object = (markdown("#### {name}", name=record["file_name"]) if record
+                              else "#### No product chosen")  # fmt: skip
         self._badge.object = state_badge(record["state"]) if record else ""
         for label, enabled in self.enabled().items():
             self._buttons[label].disabled = not enabled
@@ -395,14 +397,13 @@ class ProductReview(pn.viewable.Viewer):
         lacking = [f"{what} needs the {role} role" for what, role in
                    (("approving and rejecting", APPROVE_ROLE), ("pushing", PUSH_ROLE))
                    if not self.user.can(role)]  # fmt: skip
-        note = f"Signed in as **{self.user.name}** ({roles})."
-        return pn.pane.Markdown(note + (" " + "; ".join(lacking) + "." if lacking else ""))
+        note = markdown("Signed in as **{name}** ({roles}).{lacking}", name=self.user.name,
+                        roles=roles, lacking=" " + "; ".join(lacking) + "." if lacking else "")  # fmt: skip
+        return pn.pane.Markdown(note)
 
     @param.depends("message", "failed")
     def _message(self):
-        if not self.message:
-            return pn.Spacer(height=0)
-        return pn.pane.Alert(self.message, alert_type="danger" if self.failed else "success")
+        return message_pane(self.message, failed=self.failed)
 
     @param.depends("selection.burst_id", "selection.revision")
     def _audit(self):

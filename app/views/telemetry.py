@@ -15,8 +15,10 @@ import panel as pn
 import param
 
 from analysis.telemetry import bucket_width, format_duration
+from app.markup import markdown, option_labels
 from app.plots.telemetry import plot_series
 from app.views.downloads import download_buttons
+from app.views.tables import table
 from data_access.status_store import StatusStore
 
 ALL = "(all)"
@@ -76,7 +78,7 @@ class TelemetryExplorer(pn.viewable.Viewer):
                 frame = frame[frame[column] == value]
         return frame
 
-    @param.depends("subsystem", "component", "group", watch=True)
+    @param.depends("subsystem", "component", "group", "sensors", watch=True)
     def _update_choices(self) -> None:
         self.param.subsystem.objects = _choices(self._catalogue["subsystem"])
         self.param.component.objects = _choices(self._filtered(1)["component"])
@@ -86,7 +88,8 @@ class TelemetryExplorer(pn.viewable.Viewer):
         if self.group not in self.param.group.objects:
             self.group = ALL
         numeric = self._filtered(3).query("type != 'string'")
-        self.param.sensors.objects = sorted(set(numeric["name"]) | set(self.sensors))
+        chosen = {name for name in self.sensors if isinstance(name, str)}  # a URL may hold any
+        self.param.sensors.objects = option_labels(sorted(set(numeric["name"]) | chosen))
 
     def show_last(self, span: timedelta | None) -> None:
         """Show the last ``span`` before the newest reading (everything when None)."""
@@ -147,10 +150,7 @@ class TelemetryExplorer(pn.viewable.Viewer):
 
     @param.depends("subsystem", "component", "group", "stale_after_min", "revision")
     def _latest_table(self):
-        return pn.widgets.Tabulator(
-            self.latest(), pagination="local", page_size=15, disabled=True, show_index=False,
-            sizing_mode="stretch_width",
-        )  # fmt: skip
+        return table(self.latest(), pagination="local", page_size=15)
 
     @param.depends("revision")
     def _freshness(self):
@@ -159,7 +159,8 @@ class TelemetryExplorer(pn.viewable.Viewer):
             return pn.pane.Alert("No readings in the cache yet.", alert_type="warning")
         age = (_utcnow() - extent[1]).total_seconds()
         kind = "warning" if age > self.stale_after_min * 60 else "success"
-        text = f"Newest reading: {extent[1]:%Y-%m-%d %H:%M:%S} UTC, {describe_age(age)} ago."
+        text = markdown("Newest reading: {newest:%Y-%m-%d %H:%M:%S} UTC, {age} ago.",
+                        newest=extent[1], age=describe_age(age))  # fmt: skip
         return pn.pane.Alert(text, alert_type=kind, margin=(0, 5))
 
     def _range_button(self, label: str) -> pn.widgets.Button:
@@ -170,8 +171,9 @@ class TelemetryExplorer(pn.viewable.Viewer):
     def controls(self) -> pn.Column:
         quick = pn.Row(*(self._range_button(label) for label in [*QUICK_RANGES, "all"]))
         sensor_picker = pn.widgets.MultiChoice.from_param(
-            self.param.sensors, label="Sensors", placeholder="pick one or more numeric sensors"
-        )
+            self.param.sensors, label="Sensors", placeholder="pick one or more numeric sensors",
+            options=option_labels(self.param.sensors.objects),  # labels shown as HTML
+        )  # fmt: skip
         return pn.Column(
             pn.widgets.Select.from_param(self.param.subsystem, label="Subsystem"),
             pn.widgets.Select.from_param(self.param.component, label="Component"),

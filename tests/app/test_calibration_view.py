@@ -26,6 +26,7 @@ from data_access.demo.calibration import (
     demo_nights,
 )
 from data_access.stores import Stores
+from tests.app.shown import shown_text
 
 
 @pytest.fixture
@@ -126,7 +127,7 @@ def test_trends_cover_the_demo_nights_and_name_the_bad_one(demo_stores):
     assert list(invalid["night"].astype(str)) == [str(bad_night)]
     assert invalid.iloc[0]["instrument"] == "DDRAGO1" and "MEANDIFF" in invalid.iloc[0]["reasons"]
     banner = view._banner()
-    assert banner.alert_type == "danger" and f"{bad_night:%Y-%m-%d} DDRAGO1" in banner.object
+    assert banner.alert_type == "danger" and f"{bad_night:%Y-%m-%d} DDRAGO1" in shown_text(banner)
     view.instrument = "DDRAGO2"
     assert set(view.table()["INSTRUME"]) == {"DDRAGO2"}
     assert view.limits("meandiff") == [(-2.0, 2.0)] and view.limits("rmsdiff") == [(0.0, 3.0)]

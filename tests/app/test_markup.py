@@ -13,6 +13,7 @@ from app.markup import (
     escape_html,
     escape_markdown,
     html,
+    join,
     markdown,
     option_labels,
     paragraphs,
@@ -119,3 +120,12 @@ def test_option_labels_map_escaped_labels_to_the_values():
     options = option_labels(["<img src=x onerror=alert(1)>", "tcs-mount-az", 42])
     assert options == {"&lt;img src=x onerror=alert(1)&gt;": "<img src=x onerror=alert(1)>",
                        "tcs-mount-az": "tcs-mount-az", "42": 42}  # fmt: skip
+
+
+def test_join_escapes_each_part_for_its_separator():
+    links = [html("<a href='./{s}'>{s}</a>", s="x"), "<img src=x onerror=alert(1)>"]
+    joined = join(html(" &middot; "), links)
+    assert parse(joined).tags == {"a"} and "<img" in parse(joined).text
+    assert join(markdown(", "), [code("a`b"), "*"]) == "<code>a\\`b</code>, \\*"
+    with pytest.raises(TypeError, match="separator must be built"):
+        join(", ", ["a"])

@@ -23,6 +23,7 @@ from data_access.sdb_client import SdbClient, SdbError
 from data_access.sdb_sandbox import SandboxServer
 from data_access.users import User
 from tests.app.bokeh_legend import legend_entries
+from tests.app.shown import shown_text
 from tests.conftest import service_unavailable
 
 BURST = Burst("sb26030512", Time("2026-03-05T04:10:00", scale="utc"), 150.0, 20.0, 0.05)
@@ -111,12 +112,12 @@ def test_queue_detail_and_diff_of_a_burst(products):
     assert len(queue) == 7 and set(queue["state"]) == {"new"} and set(queue["version"]) == {2}
     tabs = desk.detail._contents()
     assert [name for name in tabs._names] == ["PrimaryHDU", "DT_GFT_FGFT"]
-    assert "Valid against its descriptor DT_GFT_FGFT" in desk.detail._validation().object
+    assert "Valid against its descriptor DT_GFT_FGFT" in shown_text(desk.detail._validation())
     assert desk.detail.versions()["version"].tolist() == [2, 1]
     assert (desk.detail.old_id, desk.detail.new_id) == tuple(
         products.versions(BURST.burst_id, "DT_GFT_FGFT")["product_id"][::-1])  # fmt: skip
     assert not desk.detail.diff().empty
-    position = desk.detail._position()[0].object
+    position = shown_text(desk.detail._position()[0])
     assert "galactic l" in position and "arcsec" in position
     plot = desk.detail._light_curve().object
     assert any("α =" in label for label in legend_entries(plot))
@@ -143,7 +144,7 @@ def test_a_viewer_cannot_approve_and_nothing_changes(products):
     with pytest.raises(PermissionDenied, match="bob may not approve products: it needs the "
                                                "scientist role"):  # fmt: skip
         desk.review.approve()
-    desk.review._clicked(desk.review.approve)  # as the button would: reported, not raised
+    desk.review._clicked(desk.review.approve, "Approve")  # as the button: reported, not raised
     assert desk.review.failed and "needs the scientist role" in desk.review.message
     assert (products.record(desk.selection.product_id)["state"], len(products.audit())) == before
 
@@ -167,9 +168,9 @@ def test_the_sdb_down_is_said_and_the_push_fails(products, closed_port_url):
     url = closed_port_url.rsplit("/", 1)[0]
     desk = desk_for(products, ALICE, url)
     assert "cannot connect" in desk.exchange.check_sdb()
-    assert "is unreachable" in desk.exchange.status().object
+    assert "is unreachable" in shown_text(desk.exchange.status())
     desk.review.approve()
-    desk.review._clicked(desk.review.push)
+    desk.review._clicked(desk.review.push, "Push")
     assert desk.review.failed and "not pushed (push failed)" in desk.review.message
     assert products.record(desk.selection.product_id)["state"] == "push failed"
     assert probe_sdb(client_for(url)(), BURST.burst_id)

@@ -1,0 +1,39 @@
+"""The read-only tables of the pages (Panel's Tabulator), column titles escaped.
+
+Tabulator shows the cells of a text column as text (Bokeh's ``StringFormatter``) but
+writes a column's title into the page as HTML; a column named by a FITS table, a
+descriptor or a cache row is text from outside, so every table of a page is made here.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import panel as pn
+
+from app.markup import escape_html
+
+
+def table(frame: pd.DataFrame, *, titles: dict | None = None, **options) -> pn.widgets.Tabulator:
+    """A read-only table as wide as the page, without the index.
+
+    Parameters
+    ----------
+    frame : DataFrame
+    titles : dict, optional
+        Column → title shown, for the columns not shown by their name; every title is
+        escaped.
+    **options
+        Tabulator's (``pagination``, ``selectable``, ``hidden_columns``...).
+    """
+    shown = {column: column for column in frame.columns} | (titles or {})
+    settings = {"disabled": True, "show_index": False, "sizing_mode": "stretch_width"}
+    return pn.widgets.Tabulator(
+        frame,
+        titles={column: escape_html(title) for column, title in shown.items()},
+        **settings | options,
+    )
+
+
+def paged_table(frame: pd.DataFrame, **options) -> pn.widgets.Tabulator:
+    """A :func:`table` of ten rows a page (``page_size`` may change it)."""
+    return table(frame, **{"pagination": "local", "page_size": 10} | options)
