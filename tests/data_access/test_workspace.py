@@ -1,0 +1,54 @@
+"""A workspace's files are readable by their owner only: what a fresh workspace and
+``Stores.open`` create (settings, secrets, the cache and its write-ahead log, folders),
+whatever the umask the process started with."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from data_access.cache import Cache
+from data_access.stores import Stores
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def loose_umask():
+    """The usual umask 022 while the test runs (files 644, folders 755 by default)."""
+    before = os.umask(0o022)
+    yield
+    os.umask(before)
+
+
+def test_a_fresh_workspace_and_its_stores_create_files_for_their_owner_only(
+    tmp_path, loose_umask, status_record, write_status_file
+):
+    stores = Stores.open(tmp_path / "ws")
+    try:
+        ws = stores.workspace
+        ws.secret("cookie")
+        write_status_file(ws.status_drop_dir / "a.json", [status_record()])
+        stores.status.ingest([])
+        with stores.cache.transaction() as con:  # a write: DuckDB makes its write-ahead log
+            con.execute("CREATE TABLE probe AS SELECT 1 AS x")
+        files = {path.relative_to(ws.root).as_posix(): mode(path) for path in ws.root.rglob("*")}
+    finally:
+        stores.close()
+    assert mode(ws.root) == 0o700
+    for name in ("gic.toml", "cache.duckdb", "cache.duckdb.wal", "secrets/cookie",
+                 "incoming/status/a.json"):  # fmt: skip
+        assert files.pop(name) == 0o600, name
+    assert files and all(value == 0o700 for value in files.values()), files  # the folders
+
+
+def test_an_existing_cache_readable_by_all_is_made_private_when_opened(tmp_path, loose_umask):
+    path = tmp_path / "cache.duckdb"
+    Cache(path).close()
+    path.chmod(0o644)
+    Cache(path).close()
+    assert mode(path) == 0o600
