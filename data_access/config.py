@@ -356,6 +356,11 @@ class Gp2Config:
     output_dir: str = _setting(
         "reprocessing", "Folder (relative to the workspace) of the runs the Reprocess page starts"
     )
+    frame_roots: tuple = _setting(
+        (),
+        "Extra folders (absolute, or relative to the workspace) whose sub-folders the Reprocess "
+        "page offers as frame folders, beside the workspace's raw/gp2",
+    )
     gp1_poll_s: float = _setting(2.0, "Seconds between two looks of gic gp1 at its input folder")
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import io
+import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -34,8 +35,13 @@ import param
 from PIL import Image
 
 from analysis.products import Burst
+from app.auth import LOCAL_USER, require
+from app.markup import html
 from app.plots.images import zscale_limits
-from app.views.reprocess_runs import RunComparison, RunView, table
+from app.views.feedback import failure_text, message_pane, notify
+from app.views.reprocess_folders import FrameFolders, frame_roots
+from app.views.reprocess_runs import RunComparison, RunView
+from app.views.tables import paged_table
 from data_access.calibration_store import CalibrationStore
 from data_access.gp2_config import STEPS, Parameters, PipelineSettings
 from data_access.gp2_runner import RunPlan, masters_from_store, run_burst
@@ -60,6 +66,7 @@ TELEMETRY_WITHIN = timedelta(minutes=30)
 #: Most thumbnails drawn for one folder.
 MAX_THUMBNAILS = 24
 RUN_ROLE = "scientist"
+LOG = logging.getLogger("gic.reprocess")
 
 
 # -- data for the eye ----------------------------------------------------------------------
@@ -197,33 +204,36 @@ class FolderImages(pn.viewable.Viewer):
         cards = []
         for row in self._images.head(MAX_THUMBNAILS).itertuples():
             png = base64.b64encode(thumbnail_png(self.store.thumbnail(row.path))).decode()
-            cards.append(pn.pane.HTML(
-                f"<figure style='margin:2px;text-align:center;font-size:11px'>"
-                f"<img src='data:image/png;base64,{png}' width=120 height=120 "
-                f"alt='{row.name}' title='{row.name}'/><figcaption>{row.filter} "
-                f"{row.t_start[11:19]}</figcaption></figure>", width=130))  # fmt: skip
+            cards.append(pn.pane.HTML(html(
+                "<figure style='margin:2px;text-align:center;font-size:11px'>"
+                "<img src='data:image/png;base64,{png}' width=120 height=120 alt='{name}' "
+                "title='{name}'/><figcaption>{filter} {start}</figcaption></figure>",
+                png=png, name=row.name, filter=row.filter, start=str(row.t_start or "")[11:19],
+            ), width=130))  # fmt: skip
         return pn.FlexBox(*cards, sizing_mode="stretch_width")
 
     @param.depends("folder")
     def _summary(self):
         columns = ["name", "instrument", "filter", "exptime", "t_start", "t_end"]
-        return table(self._images[columns]) if len(self._images) else pn.Spacer(height=0)
+        return paged_table(self._images[columns]) if len(self._images) else pn.Spacer(height=0)
 
     @param.depends("folder", "image")
     def _header(self):
-        return table(self.header(), page_size=12, widths={"comment": 240})
+        return paged_table(self.header(), page_size=12, widths={"comment": 240})
 
     @param.depends("folder")
     def _telemetry(self):
         frame = self.telemetry()
         if frame.empty:
             return pn.pane.Markdown("No telemetry for these frames.")
-        return table(frame.assign(t_mid=frame["t_mid"].dt.strftime("%Y-%m-%d %H:%M:%S")))
+        return paged_table(frame.assign(t_mid=frame["t_mid"].dt.strftime("%Y-%m-%d %H:%M:%S")))
 
     @param.depends("folder")
     def _masters(self):
         frame = self.masters()
-        return table(frame) if len(frame) else pn.pane.Markdown("No calibration masters here.")
+        if frame.empty:
+            return pn.pane.Markdown("No calibration masters here.")
+        return paged_table(frame)
 
     def __panel__(self):
         return pn.Column(
@@ -301,21 +311,27 @@ class StepsForm(pn.viewable.Viewer):
 # -- the desk ------------------------------------------------------------------------------
 class ReprocessDesk(pn.viewable.Viewer):
     """Pick a burst or a folder, choose the steps and parameters, run on Dask with a progress
-    bar, see the run, compare two runs, and save a run as a new product version."""
+    bar, see the run, compare two runs, and save a run as a new product version.
 
-    folder = param.String(default="", doc="the folder of frames to reprocess")
+    The folder is one of :meth:`choices` (the workspace's folders of frames and those of the
+    ``frame_roots``); any other folder is refused with a message, nothing listed.
+    """
+
+    folder = param.String(default="", doc="the folder of frames to reprocess (of choices())")
     run_id = param.String(default="", doc="the run shown")
     compare_id = param.String(default="", doc="the run compared with the one shown")
     progress = param.Integer(default=0, bounds=(0, 100))
     running = param.Boolean(default=False)
     message = param.String(default="")
+    failed = param.Boolean(default=False, doc="whether the message says what failed")
     revision = param.Integer(default=0, doc="bumped when a run is added")
 
     def __init__(self, store: ReprocessStore, *, alerts=None, status=None, calibration=None,
                  products=None, user=None, client_factory: Callable | None = None,
-                 **params) -> None:  # fmt: skip
+                 frame_roots: tuple[Path, ...] = (), **params) -> None:  # fmt: skip
         self.store, self.alerts, self.products, self.user = store, alerts, products, user
         self.calibration = calibration
+        self.frames = FrameFolders(store, frame_roots)
         self.client_factory = client_factory or (lambda: None)
         self.images = FolderImages(store, status=status, calibration=calibration)
         self.form = StepsForm()
@@ -333,21 +349,18 @@ class ReprocessDesk(pn.viewable.Viewer):
         """The desk over a workspace's stores (the page's and the notebook's way in)."""
         return cls(stores.reprocess, alerts=stores.alerts,
                    status=stores.status, calibration=stores.calibration, products=stores.products,
-                   user=user, client_factory=client_factory, **params)  # fmt: skip
+                   user=user, client_factory=client_factory,
+                   frame_roots=frame_roots(stores.workspace), **params)  # fmt: skip
 
     # -- choices --------------------------------------------------------------------------
     def choices(self) -> dict[str, str]:
-        """Label → folder: the alerts' bursts that have frames here first, then other folders."""
-        folders = self.store.folders()
-        known = set(self.alerts.bursts()["burst_id"]) if self.alerts is not None else set()
-        bursts = folders[folders["burst_id"].isin(known)]
-        others = folders[~folders["burst_id"].isin(known)]
-        labels = {f"{r.burst_id} ({r.n_images} images)": r.path for r in bursts.itertuples()}
-        labels |= {f"folder {r.name} ({r.n_images} images)": r.path for r in others.itertuples()}
-        return labels
+        """Label → folder: the alerts' bursts that have frames here first, then other folders
+        (:class:`~app.views.reprocess_folders.FrameFolders`)."""
+        known = self.alerts.bursts()["burst_id"] if self.alerts is not None else ()
+        return self.frames.choices(known)
 
     def burst_id(self) -> str:
-        folders = self.store.folders()
+        folders = self.frames.table()
         match = folders[folders["path"] == self.folder]
         return str(match["burst_id"].iloc[0]) if len(match) else Path(self.folder).name
 
@@ -360,8 +373,16 @@ class ReprocessDesk(pn.viewable.Viewer):
 
     @param.depends("folder", watch=True)
     def _folder_changed(self) -> None:
-        self.images.folder = self.folder
-        self.form.load(self.store.pipeline(self.folder or None))
+        try:
+            folder = self.frames.check(self.folder) if self.folder else ""
+            self.images.folder = folder
+            self.form.load(self.store.pipeline(folder or None))
+            if self.failed:  # what failed before this folder no longer holds
+                self._say("")
+        except Exception as exc:  # refused or unreadable: said, nothing listed
+            self.images.folder = ""
+            self._say(f"Nothing shown: {failure_text(exc, doing='the folder', log=LOG)}.",
+                      failed=True)  # fmt: skip
 
     @param.depends("run_id", "compare_id", watch=True)
     def _run_changed(self) -> None:
@@ -373,10 +394,7 @@ class ReprocessDesk(pn.viewable.Viewer):
         return getattr(self.user, "name", None) or "local"
 
     def _check_role(self, action: str) -> None:
-        if self.user is not None and hasattr(self.user, "can") and not self.user.can(RUN_ROLE):
-            raise PermissionError(
-                f"{self.user.name} may not {action}: it needs the {RUN_ROLE} role"
-            )
+        require(self.user or LOCAL_USER, RUN_ROLE, action)
 
     def _execute(self, plan: RunPlan, run_id: str, folder: Path) -> str:
         """Run the plan over the folder's frames into the run folder; returns the run id."""
@@ -399,6 +417,7 @@ class ReprocessDesk(pn.viewable.Viewer):
         self._check_role("reprocess")
         if not self.folder:
             raise ReprocessError("pick a burst or a folder of frames first")
+        self.frames.check(self.folder)
         plan = self.form.plan(t0=self.t0())
         run_id, folder = self.store.new_run(self.burst_id())
         return plan, run_id, folder
@@ -420,14 +439,15 @@ class ReprocessDesk(pn.viewable.Viewer):
             return
         plan, run_id, folder = self._prepare()
         self._state = {"progress": 0}
-        self.param.update(running=True, progress=0, message=f"Running {', '.join(plan.steps)}…")
+        self.param.update(running=True, progress=0, message=f"Running {', '.join(plan.steps)}…",
+                          failed=False)  # fmt: skip
 
         def work() -> None:
             try:
                 outcome = (self._execute(plan, run_id, folder), None)
-            except Exception as exc:  # shown on the page; the run folder is removed
+            except Exception as exc:  # said on the page in words; the run folder is removed
                 self.store.remove(run_id)
-                outcome = (None, f"{type(exc).__name__}: {exc}")
+                outcome = (None, failure_text(exc, doing=f"run {run_id}", log=LOG))
             with self._lock:
                 self._state["done"] = outcome
 
@@ -448,13 +468,13 @@ class ReprocessDesk(pn.viewable.Viewer):
 
     def _finish(self, run_id: str | None, error: str | None) -> None:
         if error:
-            self.param.update(running=False, message=f"The run failed: {error}")
-            if pn.state.notifications is not None:
-                pn.state.notifications.error(error)
+            self.running = False
+            self._say(f"The run failed: {error}", failed=True)
             return
         compare = self.run_id if self.run_id and self.run_id != run_id else self.compare_id
         self.param.update(running=False, progress=100, compare_id=compare, run_id=run_id,
-                          message=f"Run {run_id} done.", revision=self.revision + 1)  # fmt: skip
+                          message=f"Run {run_id} done.", failed=False,
+                          revision=self.revision + 1)  # fmt: skip
 
     # -- products ---------------------------------------------------------------------------
     def save_product(self) -> pd.DataFrame:
@@ -469,20 +489,27 @@ class ReprocessDesk(pn.viewable.Viewer):
         built = save_as_product(run, self.products, burst, user=self._user_name())
         created = built[built["created"]]
         versions = sorted(set(created["version"])) if len(created) else []
-        self.message = (f"Saved run {run.run_id} as products of {burst.burst_id}: "
-                        f"{len(created)} new version(s) {versions} in the review queue."
-                        if len(created)
-                        else "The products already hold this photometry.")  # fmt: skip
+        self._say(f"Saved run {run.run_id} as products of {burst.burst_id}: {len(created)} new "
+                  f"version(s) {versions} in the review queue." if len(created)
+                  else "The products already hold this photometry.")  # fmt: skip
         return built
 
     # -- display ------------------------------------------------------------------------------
-    def _clicked(self, action: Callable, event=None) -> None:
+    def _say(self, text: str, *, failed: bool = False) -> None:
+        """Show ``text`` under the controls (and as a toast when it says what failed)."""
+        self.param.update(message=text, failed=failed)
+        if failed:
+            notify("error", text)
+
+    def _clicked(self, action: Callable, doing: str) -> None:
         try:
             action()
-        except (ReprocessError, ValueError, PermissionError, OSError) as exc:
-            self.message = f"{exc}"
-            if pn.state.notifications is not None:
-                pn.state.notifications.error(str(exc))
+        except Exception as exc:  # the page says why; an unexpected one is logged
+            self._say(failure_text(exc, doing=doing, log=LOG), failed=True)
+
+    @param.depends("message", "failed")
+    def _message(self):
+        return message_pane(self.message, failed=self.failed)
 
     @param.depends("revision")
     def _run_choices(self):
@@ -501,18 +528,15 @@ class ReprocessDesk(pn.viewable.Viewer):
             value=self.folder if self.folder in choices.values() else "",
         )
         source.param.watch(lambda e: setattr(self, "folder", e.new or ""), "value")
-        path = pn.widgets.TextInput.from_param(self.param.folder, label="Folder of frames",
-                                               placeholder="/path/to/frames")  # fmt: skip
         run = pn.widgets.Button(label="Run", color="primary", width=120,
                                 disabled=self.param.running)  # fmt: skip
-        run.on_click(lambda e: self._clicked(self._start_with_poll))
+        run.on_click(lambda e: self._clicked(self._start_with_poll, "the run"))
         save = pn.widgets.Button(label="Save as product version", color="success", width=220)
-        save.on_click(lambda e: self._clicked(self.save_product))
+        save.on_click(lambda e: self._clicked(self.save_product, "saving a run as a product"))
         return pn.Column(
-            source, path, self.form, pn.Row(run, pn.indicators.Progress.from_param(
+            source, self.form, pn.Row(run, pn.indicators.Progress.from_param(
                 self.param.progress, width=150, bar_color="info", margin=(15, 10))),
-            pn.pane.Markdown(self.param.message), self._run_choices, save,
-            sizing_mode="stretch_width",
+            self._message, self._run_choices, save, sizing_mode="stretch_width",
         )  # fmt: skip
 
     def _start_with_poll(self) -> None:

@@ -8,15 +8,10 @@ import pandas as pd
 import panel as pn
 import param
 
+from app.markup import SafeMarkdown, bullets, code, markdown, paragraphs
 from app.plots.reprocess import light_curve_points, plot_frame, plot_light_curve
+from app.views.tables import paged_table
 from data_access.reprocess_store import ReprocessStore, StoredRun
-
-
-def table(frame: pd.DataFrame, **options) -> pn.widgets.Tabulator:
-    """A read-only table, ten rows a page, as wide as its column."""
-    settings = {"disabled": True, "show_index": False, "sizing_mode": "stretch_width",
-                "pagination": "local", "page_size": 10, **options}  # fmt: skip
-    return pn.widgets.Tabulator(frame, **settings)
 
 
 # -- one run -----------------------------------------------------------------------------------
@@ -42,23 +37,31 @@ class RunView(pn.viewable.Viewer):
         self.param.image.objects = names
         self.image = names[0] if names else None
 
-    def summary(self) -> str:
+    def summary(self) -> SafeMarkdown:
         if self.run is None:
-            return "*No run yet: choose the steps and press Run, or pick a stored run.*"
+            return markdown("*No run yet: choose the steps and press Run, or pick a stored run.*")
         meta = self.run.meta
-        lines = [f"**Run {meta['run_id']}** of `{meta['source']}` ({meta['burst_id']}) by "
-                 f"{meta['user']}, {meta['started_at']} → {meta['finished_at']}",
-                 f"Steps: {', '.join(meta['steps'])} (ran: {', '.join(meta['chain'])}); "
-                 f"{len(self.run.images)} images, {len(meta['failures'])} left out"]  # fmt: skip
+        lines = [
+            markdown("**Run {run}** of {source} ({burst}) by {user}, {started} → {finished}",
+                     run=meta["run_id"], source=code(meta["source"]), burst=meta["burst_id"],
+                     user=meta["user"], started=meta["started_at"], finished=meta["finished_at"]),
+            markdown("Steps: {steps} (ran: {chain}); {n} images, {failed} left out",
+                     steps=", ".join(meta["steps"]), chain=", ".join(meta["chain"]),
+                     n=len(self.run.images), failed=len(meta["failures"])),
+        ]  # fmt: skip
         if meta.get("transient"):
             ra, dec, n = meta["transient"]
-            lines.append(f"Transient at RA {ra:.5f}°, Dec {dec:.5f}° (candidate in {n} images)")
+            lines.append(markdown("Transient at RA {ra:.5f}°, Dec {dec:.5f}° (candidate in {n} "
+                                  "images)", ra=ra, dec=dec, n=n))  # fmt: skip
         if meta.get("decay"):
             d = meta["decay"]
-            lines.append(f"Decay index α = {d['index']:.3f} ± {d['index_err']:.3f} "
-                         f"(χ² {d['chi2']:.1f} for {d['ndof']} dof)")  # fmt: skip
-        lines += [f"- left out `{name}`: {reason}" for name, reason in meta["failures"]]
-        return "\n\n".join(lines)
+            lines.append(markdown("Decay index α = {index:.3f} ± {err:.3f} (χ² {chi2:.1f} for "
+                                  "{ndof} dof)", index=d["index"], err=d["index_err"],
+                                  chi2=d["chi2"], ndof=d["ndof"]))  # fmt: skip
+        if meta["failures"]:
+            lines.append(bullets(markdown("left out {name}: {reason}", name=code(name),
+                                          reason=reason) for name, reason in meta["failures"]))  # fmt: skip
+        return paragraphs(*lines)
 
     def sources(self) -> pd.DataFrame:
         frame = self.run.sources if self.run is not None else pd.DataFrame()
@@ -117,7 +120,7 @@ class RunView(pn.viewable.Viewer):
             return pn.pane.Markdown("No candidate in this frame." if self.run else "")
         shown = [c for c in ("image_id", "filter", "x", "y", "ra", "dec", "snr", "flux",
                              "transient") if c in frame]  # fmt: skip
-        return table(frame[shown])
+        return paged_table(frame[shown])
 
     @param.depends("run_id")
     def _light_curve(self):
@@ -187,9 +190,9 @@ class RunComparison(pn.viewable.Viewer):
             return pn.pane.Markdown("*Pick two runs to compare.*")
         parameters = self.parameters()
         return pn.Column(
-            "#### What differs", table(parameters) if len(parameters) else
+            "#### What differs", paged_table(parameters) if len(parameters) else
             pn.pane.Markdown("Same steps, parameters and calibration files."),
-            "#### Photometry", table(self.photometry(), page_size=12),
+            "#### Photometry", paged_table(self.photometry(), page_size=12),
             sizing_mode="stretch_width",
         )  # fmt: skip
 
@@ -204,7 +207,8 @@ class RunComparison(pn.viewable.Viewer):
             kind = "difference" if run.image(name, "difference") is not None else "reduced"
             found = run.image(name, kind)
             if found is None:
-                panes.append(pn.pane.Markdown(f"{label} run: no image of {name}", width=400))
+                panes.append(pn.pane.Markdown(markdown("{label} run: no image of {name}",
+                                                       label=label, name=name), width=400))  # fmt: skip
                 continue
             data, block = found
             candidates = (

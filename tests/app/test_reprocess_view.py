@@ -4,8 +4,11 @@ its light curve and decay fit, two runs compared, a run saved as a product versi
 
 from __future__ import annotations
 
+import shutil
 import time
 from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
 
 import holoviews as hv
 import numpy as np
@@ -17,6 +20,8 @@ from app.pages.reprocess import headline
 from app.plots.images import plot_image
 from app.plots.reprocess import plot_frame, plot_light_curve
 from app.views.reprocess import ReprocessDesk, thumbnail_png
+from app.views.reprocess_folders import frame_roots
+from data_access.config import config_from_dict
 from data_access.demo.reprocess import DEMO_INDEX, build_reprocess_demo
 from data_access.demo.telemetry import write_status_files
 from data_access.reprocess_store import ReprocessError, block_mean
@@ -24,6 +29,7 @@ from data_access.status_store import documents_in
 from data_access.stores import Stores
 from data_access.users import User
 from tests.app.bokeh_legend import legend_entries
+from tests.app.shown import shown_text
 
 TWO_STEPS = ["reduction", "findstars"]
 
@@ -152,10 +158,26 @@ def test_a_run_in_a_thread_reports_its_progress(desk):
     assert desk.message == f"Run {desk.run_id} done."
 
 
+def test_a_run_that_breaks_says_so_in_words_and_logs_the_traceback(desk, monkeypatch, caplog):
+    def broken(plan, run_id, folder):
+        raise KeyError("path")
+
+    monkeypatch.setattr(desk, "_execute", broken)
+    desk.start()
+    deadline = time.monotonic() + 30
+    while desk.poll() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert desk.failed and desk.message.startswith("The run failed: an unexpected error")
+    assert "KeyError" not in desk.message and "path" not in desk.message
+    assert "gic.reprocess" in desk.message  # where the traceback is
+    [record] = [r for r in caplog.records if r.name == "gic.reprocess"]
+    assert record.exc_info[0] is KeyError and record.levelname == "ERROR"
+
+
 def test_roles_and_bad_requests_are_refused_with_a_message(stores, desk):
     viewer = ReprocessDesk.from_stores(stores, user=User("bob", ("viewer",)))
     viewer.folder = desk.folder
-    viewer._clicked(viewer._start_with_poll)
+    viewer._clicked(viewer._start_with_poll, "the run")
     assert "bob may not reprocess: it needs the scientist role" in viewer.message
     empty = ReprocessDesk.from_stores(stores)
     with pytest.raises(ReprocessError, match="pick a burst or a folder"):
@@ -167,6 +189,49 @@ def test_roles_and_bad_requests_are_refused_with_a_message(stores, desk):
         desk.store.load("20990101T000000_none")
     with pytest.raises(ReprocessError, match="not a run id"):
         desk.store.load("../escape")
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        "/etc",
+        "../..",
+        "/",
+        "{input}/../..",
+        "{input}/./{name}",
+        "{input}/{name}/",
+        "<img src=x onerror=alert(1)>",
+    ],
+)
+def test_a_folder_outside_the_workspace_is_refused_and_nothing_listed(stores, desk, asked):
+    chosen = Path(desk.folder)
+    asked = asked.format(input=chosen.parent, name=chosen.name)
+    desk.folder = asked
+    assert desk.images.folder == "" and desk.images.images().empty and desk.failed
+    assert "is not one of the workspace's folders of frames" in desk.message
+    message = shown_text(desk._message())
+    assert asked in message and "pick a burst or a folder in the list" in message
+    with pytest.raises(ReprocessError, match="not one of the workspace's folders"):
+        desk.run_now()
+    desk.folder = str(chosen)  # a folder of the list is shown again, the refusal gone
+    assert len(desk.images.images()) == 8 and not desk.failed and not desk.message
+
+
+def test_frame_roots_add_their_folders_and_only_them(stores, desk, tmp_path):
+    elsewhere = tmp_path / "elsewhere" / "night1"
+    shutil.copytree(desk.folder, elsewhere)
+    assert str(elsewhere) not in ReprocessDesk.from_stores(stores).choices().values()
+    roots = (tmp_path / "elsewhere", tmp_path / "missing")
+    rooted = ReprocessDesk(stores.reprocess, alerts=stores.alerts, frame_roots=roots)
+    labels = {path: label for label, path in rooted.choices().items()}
+    assert labels[str(elsewhere)].endswith("(8 images, in elsewhere)")
+    rooted.folder = str(elsewhere)
+    assert len(rooted.images.images()) == 8 and not rooted.failed
+    rooted.folder = str(tmp_path)  # the root itself is not one of its folders
+    assert rooted.failed and rooted.images.images().empty
+    config = config_from_dict({"gp2": {"frame_roots": ["extra", "/data/frames"]}})
+    workspace = SimpleNamespace(root=tmp_path / "ws", config=config)
+    assert frame_roots(workspace) == (tmp_path / "ws" / "extra", Path("/data/frames"))
 
 
 def test_display_images_keep_frame_coordinates():

@@ -1,0 +1,79 @@
+"""The folders of frames the Reprocess page may show: the workspace's frame folders and those
+of the extra roots of ``[gp2] frame_roots``, never any other path.
+
+A link (``/reprocess?folder=…``) or a notebook may name any path; the page lists the frames
+and headers of a folder only when it is one of these, so that a viewer cannot read the
+FITS headers of any folder of the server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from data_access.reprocess_store import ReprocessError, ReprocessStore
+
+#: Longest part of a refused folder's name repeated on the page.
+SHOWN_CHARACTERS = 120
+
+
+def frame_roots(workspace) -> tuple[Path, ...]:
+    """The extra roots of the workspace's ``[gp2] frame_roots``, relative ones resolved
+    against the workspace."""
+    return tuple((workspace.root / root).resolve() for root in workspace.config.gp2.frame_roots)
+
+
+class FrameFolders:
+    """The folders of frames of the workspace's :class:`ReprocessStore` (its ``raw/gp2``)
+    and of each extra root (every sub-folder holding FITS frames).
+
+    Parameters
+    ----------
+    store : ReprocessStore
+    roots : iterable of Path
+        Absolute folders; one that is not a folder is left out.
+    """
+
+    def __init__(self, store: ReprocessStore, roots: Iterable[Path] = ()) -> None:
+        self.store = store
+        self.roots = tuple(Path(root) for root in roots)
+
+    def table(self) -> pd.DataFrame:
+        """Every folder: name, path, burst_id (its TRGID, else its name), n_images, first,
+        root (the extra root's name, '' for the workspace's)."""
+        found = [self.store.folders().assign(root="")]
+        found += [ReprocessStore(root, self.store.runs_dir).folders().assign(root=root.name)
+                  for root in self.roots if root.is_dir()]  # fmt: skip
+        return pd.concat(found, ignore_index=True)
+
+    def choices(self, known_bursts: Iterable[str] = ()) -> dict[str, str]:
+        """Label → folder: the folders of ``known_bursts`` (the alerts') first, then the
+        others; an extra root's folders say which root they are in."""
+        folders = self.table()
+        where = [f", in {root}" if root else "" for root in folders["root"]]
+        folders = folders.assign(where=where)
+        known = folders["burst_id"].isin(set(known_bursts))
+        labels = {f"{r.burst_id} ({r.n_images} images{r.where})": r.path
+                  for r in folders[known].itertuples()}  # fmt: skip
+        labels |= {f"folder {r.name} ({r.n_images} images{r.where})": r.path
+                   for r in folders[~known].itertuples()}  # fmt: skip
+        return labels
+
+    def check(self, folder: str) -> str:
+        """``folder`` when it is one of :meth:`table`'s paths, as written there.
+
+        Raises
+        ------
+        ReprocessError
+            Otherwise (``/etc``, ``../..``, a folder of frames elsewhere); the message
+            repeats the name asked for (its first :data:`SHOWN_CHARACTERS`).
+        """
+        if folder in set(self.table()["path"]):
+            return folder
+        shown = folder if len(folder) <= SHOWN_CHARACTERS else folder[:SHOWN_CHARACTERS] + "…"
+        raise ReprocessError(
+            f"'{shown}' is not one of the workspace's folders of frames: pick a burst or a "
+            "folder in the list"
+        )
