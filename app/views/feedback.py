@@ -33,29 +33,27 @@ def notify(kind: str, text: str) -> None:
 
 
 def failure_text(exc: BaseException, *, doing: str, log: logging.Logger) -> str:
-    """What the page says when ``doing`` (``"The run"``, ``"Pushing"``...) failed with
-    ``exc``; an unexpected exception is logged here with its traceback.
+    """Why ``doing`` (``"the run"``, ``"Push"``: what failed, for the log) failed, in words
+    for the page; an unexpected exception is logged here with its traceback.
 
     Examples
     --------
     >>> log = logging.getLogger("gic.reprocess")
-    >>> failure_text(ValueError("pick a product first"), doing="Approving", log=log)
+    >>> failure_text(ValueError("pick a product first"), doing="Approve", log=log)
     'pick a product first'
-    >>> failure_text(KeyError("path"), doing="The run", log=log)  # doctest: +ELLIPSIS
-    'The run failed on an error of the workbench (logged by gic.reprocess at ... UTC)...'
+    >>> failure_text(KeyError("path"), doing="the run", log=log)  # doctest: +ELLIPSIS
+    'an unexpected error stopped it (logged by gic.reprocess at ... UTC); try again, and ...'
     """
     if isinstance(exc, EXPECTED_ERRORS):
         return str(exc)
     if isinstance(exc, OSError):
         log.warning("%s failed: %s", doing, exc)
-        reason = exc.strerror or "input/output error"
         name = f" ({PurePath(str(exc.filename)).name})" if exc.filename else ""
-        return f"{doing} failed: {reason}{name}."
+        return f"{exc.strerror or 'input/output error'}{name}"
     log.error("%s failed", doing, exc_info=exc)
     return (
-        f"{doing} failed on an error of the workbench (logged by {log.name} at "
-        f"{datetime.now(UTC):%H:%M:%S} UTC). Try again; if it fails again, send that time "
-        "to whoever runs the workbench."
+        f"an unexpected error stopped it (logged by {log.name} at {datetime.now(UTC):%H:%M:%S} "
+        "UTC); try again, and if it fails again, tell whoever runs the workbench that time"
     )
 
 

@@ -22,7 +22,7 @@ import panel as pn
 import param
 
 from app.auth import LOCAL_USER, require
-from app.markup import SafeHTML, escape_markdown, html, markdown, paragraphs
+from app.markup import SafeHTML, html, markdown, paragraphs
 from app.plots.products import plot_light_curve
 from app.views.feedback import failure_text, message_pane, notify
 from app.views.product_exchange import ClientFactory, ProductExchange, busy
@@ -153,8 +153,9 @@ class ProductDetail(pn.viewable.Viewer):
         try:
             points, fits = self.store.light_curve(self.selection.burst_id)
         except (ValueError, OSError) as exc:
-            text = failure_text(exc, doing="Reading the light curve", log=LOG)
-            return pn.pane.Alert(escape_markdown(text), alert_type="warning")
+            reason = failure_text(exc, doing="Reading the light curve", log=LOG)
+            return pn.pane.Alert(markdown("No light curve: {reason}", reason=reason),
+                                 alert_type="warning")  # fmt: skip
         plot = plot_light_curve(points, fits, title=f"{self.selection.burst_id}: LC and QTI")
         return pn.pane.Bokeh(plot, sizing_mode="stretch_width", min_height=400)
 
