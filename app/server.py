@@ -23,6 +23,7 @@ from bokeh.settings import settings as bokeh_settings
 
 from app.auth import WorkbenchAuthProvider, WorkbenchOAuthProvider
 from app.pages import PAGES, home
+from app.web_security import server_options
 from data_access.alert_store import SpoolSummary
 from data_access.stores import Stores
 
@@ -212,6 +213,7 @@ def serve(stores: Stores, *, address: str | None = None, port: int | None = None
         verbose=True,
         unused_session_lifetime_milliseconds=UNUSED_SESSION_LIFETIME_MS,
         check_unused_sessions_milliseconds=CHECK_UNUSED_SESSIONS_MS,
+        **server_options(behind_tls=settings.behind_tls),
         **extra,
     )
     if scheduler is not None:

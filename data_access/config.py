@@ -39,6 +39,9 @@ class ServerConfig:
     allow_websocket_origin: tuple = _setting(
         (), "Extra host:port origins allowed to open the websocket (behind a proxy)"
     )
+    behind_tls: bool = _setting(
+        False, "The server is reached through HTTPS (a TLS proxy): cookies Secure, HSTS sent"
+    )
 
 
 @dataclass(frozen=True)
