@@ -6,6 +6,7 @@ import importlib
 
 import panel as pn
 
+from app.markup import code, markdown
 from app.pages import PAGES, PageSpec
 from app.pages.layout import APP_TITLE, page
 from data_access.stores import Stores
@@ -20,15 +21,21 @@ def headline(spec: PageSpec, stores: Stores) -> str:
 def create(stores: Stores):
     cards = [
         pn.pane.Markdown(
-            f"### [{spec.title}](./{spec.slug})\n{spec.summary}\n\n**{headline(spec, stores)}**",
+            markdown(
+                "### [{title}](./{slug})\n{summary}\n\n**{headline}**",
+                title=spec.title,
+                slug=spec.slug,
+                summary=spec.summary,
+                headline=headline(spec, stores),
+            ),
             styles={"border": "1px solid #ccd", "border-radius": "6px", "padding": "4px 12px"},
             width=360,
         )
         for spec in PAGES
     ]
-    intro = pn.pane.Markdown(
+    intro = pn.pane.Markdown(markdown(
         "The instrument scientists' workbench of the COLIBRI ground interface: calibration, "
         "telemetry, SVOM alerts, GP2 reprocessing and GFT products, over the DuckDB cache of "
-        f"the workspace `{stores.workspace.root}`."
-    )
+        "the workspace {root}.", root=code(stores.workspace.root),
+    ))  # fmt: skip
     return page(APP_TITLE, pn.Column(intro, pn.FlexBox(*cards), sizing_mode="stretch_width"))

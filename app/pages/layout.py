@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import panel as pn
 
+from app.markup import html, join
 from app.pages import PAGES
 
 APP_TITLE = "GIC Workbench"
@@ -11,11 +12,11 @@ APP_TITLE = "GIC Workbench"
 
 def navigation(current: str | None = None) -> pn.pane.HTML:
     """Links to the home page and every page, the current one in bold."""
-    links = ['<a href="./">Home</a>']
+    links = [html('<a href="./">Home</a>')]
     for spec in PAGES:
-        label = f"<b>{spec.title}</b>" if spec.slug == current else spec.title
-        links.append(f'<a href="./{spec.slug}">{label}</a>')
-    return pn.pane.HTML(" &middot; ".join(links), margin=(0, 10))
+        label = html("<b>{title}</b>", title=spec.title) if spec.slug == current else spec.title
+        links.append(html('<a href="./{slug}">{label}</a>', slug=spec.slug, label=label))
+    return pn.pane.HTML(join(html(" &middot; "), links), margin=(0, 10))
 
 
 def page(title: str, main, *, sidebar=None, slug: str | None = None) -> pn.template.BaseTemplate:
