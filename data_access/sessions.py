@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from data_access.safe_files import write_atomic
-from data_access.users import UsersFile
+from data_access.users import UsersFile, read_json_object
 from data_access.workspace import Workspace
 
 SESSIONS_FILE = "sessions.json"
@@ -112,15 +112,7 @@ class SessionStore:
         return len(keys)
 
     def _read(self) -> dict:
-        if not self.path.exists():
-            return {}
-        try:
-            records = json.loads(self.path.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise SessionsFileError(f"{self.path}: not valid JSON: {exc}") from exc
-        if not isinstance(records, dict):
-            raise SessionsFileError(f"{self.path}: expected a JSON object of sessions")
-        return records
+        return read_json_object(self.path, SessionsFileError, "sessions")
 
     @contextmanager
     def _editing(self) -> Iterator[dict]:

@@ -45,6 +45,26 @@ def hash_password(
     return f"pbkdf2_sha256${iterations}${salt.hex()}${digest.hex()}"
 
 
+def read_json_object(path: Path, error: type[ValueError], what: str) -> dict:
+    """The JSON object a file holds, ``{}`` if there is no file.
+
+    Raises
+    ------
+    error
+        If the file is not JSON, or not an object; the message names the file and ``what``
+        the object should hold.
+    """
+    if not path.exists():
+        return {}
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise error(f"{path}: not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise error(f"{path}: expected a JSON object of {what}")
+    return value
+
+
 @cache
 def _dummy_hash() -> str:
     """A stored form no password matches, checked for unknown users so that their answer
@@ -91,14 +111,7 @@ class UsersFile:
         self.path = Path(path)
 
     def _entries(self) -> dict:
-        if not self.path.exists():
-            return {}
-        try:
-            entries = json.loads(self.path.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise UsersFileError(f"{self.path}: not valid JSON: {exc}") from exc
-        if not isinstance(entries, dict):
-            raise UsersFileError(f"{self.path}: expected a JSON object of users")
+        entries = read_json_object(self.path, UsersFileError, "users")
         for name, entry in entries.items():
             if not isinstance(entry, dict) or not str(
                 entry.get("password", "pbkdf2_sha256$")

@@ -35,14 +35,19 @@ def test_users_file_turns_on_the_password_login(workspace):
         stores.close()
 
 
-def test_oauth_needs_key_secret_and_users_file(workspace, monkeypatch):
+def oauth_stores(workspace, provider: str) -> Stores:
+    """The stores of ``workspace`` configured for the OAuth ``provider``."""
     text = workspace.config_path.read_text()
     text = text.replace('users_file = ""', 'users_file = "u.json"')
-    text = text.replace('oauth_provider = ""', 'oauth_provider = "generic"')
+    text = text.replace('oauth_provider = ""', f'oauth_provider = "{provider}"')
     text = text.replace('oauth_key = ""', 'oauth_key = "gic-workbench"')
     text = text.replace("oauth_extra = []", 'oauth_extra = ["TOKEN_URL=https://sso.example/token"]')
     workspace.config_path.write_text(text)
-    stores = Stores.open(workspace.root)
+    return Stores.open(workspace.root)
+
+
+def test_oauth_needs_key_secret_and_users_file(workspace, monkeypatch):
+    stores = oauth_stores(workspace, "generic")
     try:
         monkeypatch.delenv("GIC_OAUTH_SECRET", raising=False)
         with pytest.raises(ValueError, match=r"the secret in \$GIC_OAUTH_SECRET"):
@@ -59,13 +64,8 @@ def test_oauth_needs_key_secret_and_users_file(workspace, monkeypatch):
 
 
 def test_an_unknown_oauth_provider_is_named(workspace, monkeypatch):
-    text = workspace.config_path.read_text()
-    text = text.replace('users_file = ""', 'users_file = "u.json"')
-    text = text.replace('oauth_provider = ""', 'oauth_provider = "myspace"')
-    text = text.replace('oauth_key = ""', 'oauth_key = "gic-workbench"')
-    workspace.config_path.write_text(text)
     monkeypatch.setenv("GIC_OAUTH_SECRET", "s3cret")
-    stores = Stores.open(workspace.root)
+    stores = oauth_stores(workspace, "myspace")
     try:
         with pytest.raises(ValueError, match=r"gic.toml: auth.oauth_provider: unknown .*'myspace'"):
             _login_options(stores, "0.0.0.0")
