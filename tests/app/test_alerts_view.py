@@ -85,3 +85,37 @@ def test_headline(stores, tmp_path):
     notices = demo_alerts(stores, tmp_path)
     bursts = len({n.burst_id for n in notices})
     assert headline(stores).startswith(f"{len(notices)} alerts; {bursts} SVOM bursts; newest")
+
+
+#: What a hostile broker puts in a VOEvent's params and ivorn.
+HOSTILE = '"><img src=x onerror=alert(1)>`</code>[x](javascript:alert(1))'
+
+
+def test_hostile_packet_fields_and_ivorn_stay_text(stores, tmp_path):
+    from xml.sax.saxutils import escape, quoteattr
+
+    from data_access.demo.alerts import svom_voevent
+    from tests.app.shown import pane_html, parse
+
+    notice = demo_notices(datetime(2026, 11, 20), 12)[0]
+    xml = svom_voevent(notice).decode().replace('"ECLAIRs"', quoteattr(HOSTILE))
+    xml = xml.replace(
+        f'ivorn="{escape(notice.ivorn)}"', f"ivorn={quoteattr(notice.ivorn + HOSTILE)}"
+    )
+    params = "".join(f"<Param name={quoteattr(n)} value={quoteattr(HOSTILE)}/>"
+                     for n in ("GraceID", "TrigID"))  # fmt: skip
+    xml = xml.replace('<Param name="Pkt_Ser_Num"', params + '<Param name="Pkt_Ser_Num"')
+    (tmp_path / "hostile.xml").write_text(xml, encoding="utf-8")
+    stores.alerts.store_files([tmp_path / "hostile.xml"])
+    view = AlertsBrowser(stores.alerts)
+    view.ivorn = view.alerts()["ivorn"].iloc[0]
+    assert view.ivorn.endswith(HOSTILE)
+    markdown_pane, params_table, *raw = view._detail()
+    for pane in (markdown_pane, *raw):
+        parsed = parse(pane_html(pane))
+        assert parsed.tags <= {"h3", "p", "code", "ul", "li", "b", "pre", "strong", "em"}
+        assert not any(key.startswith("on") for _, attrs in parsed.elements for key in attrs)
+    shown = parse(pane_html(markdown_pane)).text
+    assert view.ivorn in shown and f"SVOM {HOSTILE}; role" in shown
+    values = params_table.value.set_index("param")["value"]
+    assert values["GraceID"] == values["TrigID"] == values["Instrument"] == HOSTILE

@@ -245,3 +245,26 @@ def test_demo_nights_follow_days():
 def test_demo_raw_frames_live_in_the_workspace(demo_copy):
     nights = sorted(p.name for p in (demo_copy / "raw" / "calibration").iterdir())
     assert len(nights) == demo_nights(2) and all(len(n) == 8 and n.isdigit() for n in nights)
+
+
+def test_report_fields_from_outside_stay_text_in_the_banner_and_header(demo_stores, monkeypatch):
+    from tests.app.shown import pane_html, parse
+
+    hostile = "<img src=x onerror=alert(1)>"
+    view = CalibrationTrends(demo_stores.calibration, caltype="dark")
+    bad = pd.DataFrame({"night": [pd.Timestamp("2026-11-28")], "instrument": [hostile],
+                        "filter": ["' autofocus onfocus='alert(1)"], "im_name": [f"`{hostile}`"],
+                        "reasons": ["[x](javascript:alert(1))"]})  # fmt: skip
+    monkeypatch.setattr(view, "invalid", lambda: bad)
+    banner = parse(pane_html(view._banner()))
+    assert banner.tags == {"p", "strong", "ul", "li"}
+    assert (
+        f"{hostile} ' autofocus onfocus='alert(1)" in banner.text
+        and "[x](javascript" in banner.text
+    )
+    view.report_id = int(view.table().iloc[0]["report_id"])
+    info = view.detail.summary() | {"im_name": hostile, "instrument": hostile,
+                                    "reasons": [hostile]}  # fmt: skip
+    monkeypatch.setattr(view.detail, "summary", lambda: info)
+    header = parse(pane_html(view.detail._header()))
+    assert "img" not in header.tags and header.text.count(hostile) == 3

@@ -211,3 +211,20 @@ def test_refresh_sees_a_change_made_elsewhere(products):
     products.approve(desk.selection.product_id, user="someone")
     revision = desk.selection.revision
     assert desk.refresh() and desk.selection.revision == revision + 1
+
+
+def test_a_burst_named_by_a_link_stays_text(products):
+    from tests.app.shown import pane_html, parse
+
+    hostile = "<img src=x onerror=alert(1)>"
+    desk = ProductsDesk(products, client_factory=client_for("http://127.0.0.1:9"), user=BOB,
+                        burst_id=hostile)  # fmt: skip
+    title = desk.queue._products()
+    assert title.object == "*Pick a burst to see its products.*"  # nothing of that burst
+    said = parse(pane_html(desk.detail._light_curve()))  # the store's reason names the burst
+    assert "img" not in said.tags and f"burst {hostile} has no light curve" in said.text
+    desk.queue.queue = lambda: products.queue(BURST.burst_id)  # as if it had products
+    heading = parse(pane_html(desk.queue._products()[0]))
+    assert heading.tags == {"h4"} and heading.text.strip() == f"Products of {hostile}"
+    note = parse(pane_html(desk.review._roles_note()))
+    assert "bob" in note.text and "img" not in note.tags

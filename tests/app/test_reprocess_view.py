@@ -249,3 +249,26 @@ def test_headline(stores, full_run):
     line = headline(stores)
     newest = stores.reprocess.runs()["run_id"][0]
     assert "folders of frames" in line and f"newest run {newest}" in line
+
+
+def test_header_values_from_outside_stay_text_in_the_thumbnails(desk, tmp_path):
+    from astropy.io import fits
+
+    from app.views.reprocess import FolderImages
+    from data_access.reprocess_store import ReprocessStore
+    from tests.app.shown import pane_html, parse
+
+    hostile = "'><img src=x onerror=alert(1)>"
+    folder = tmp_path / "in" / "hostile"
+    folder.mkdir(parents=True)
+    frame = Path(desk.images.images()["path"].iloc[0])
+    with fits.open(frame) as hdul:
+        hdul[0].header["FILTER"] = hostile
+        hdul.writeto(folder / "a'b<i>.fits")
+    images = FolderImages(ReprocessStore(tmp_path / "in", tmp_path / "runs"), folder=str(folder))
+    [card] = images._thumbnails().objects
+    parsed = parse(pane_html(card))
+    assert [tag for tag, _ in parsed.elements] == ["figure", "img", "figcaption"]
+    attributes = parsed.elements[1][1]
+    assert attributes["alt"] == attributes["title"] == "a'b<i>"  # the frame's name
+    assert parsed.text.startswith(hostile + " ")

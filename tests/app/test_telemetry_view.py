@@ -132,3 +132,25 @@ def test_demo_services_start_the_sdb_sandbox_for_a_demo_only(demo_copy, stores):
         sandbox.close()
     finally:
         demo.close()
+
+
+def test_sensor_names_from_files_and_links_are_escaped_labels(stores, tmp_path, status_record,
+                                                              write_status_file):  # fmt: skip
+    import panel as pn
+
+    from app.markup import escape_html
+
+    hostile = "<img src=x onerror=alert(1)>"
+    record = status_record(name=hostile, subsystem=hostile, pretty_name=hostile)
+    folder = write_status_file(tmp_path / "in" / "status_2024-03-01T00-00-00.json", [record])
+    stores.status.ingest(documents_in([folder.parent]))
+    view = TelemetryExplorer(stores.status)
+    view.sensors = [hostile, '" onfocus="alert(1)']  # a shared link may name anything
+    [picker] = view.controls().select(pn.widgets.MultiChoice)
+    assert picker.options == {escape_html(name): name for name in view.sensors}
+    assert picker.value == view.sensors  # the values are the names themselves
+    view.refresh()
+    assert set(picker.options) == {escape_html(name) for name in view.sensors}
+    table = view._latest_table()
+    assert table.value["name"].tolist() == [hostile]  # cells are text (StringFormatter)
+    assert "Newest reading:" in view._freshness().object.replace("\\", "")
