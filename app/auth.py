@@ -268,6 +268,10 @@ class WorkbenchAuthProvider(_SessionAuth, BasicAuthProvider):
         return self._handler
 
 
+#: The cookies Panel sets at an OAuth login.
+_OAUTH_COOKIES = ("user", "id_token", "access_token", "refresh_token", "oauth_expiry")
+
+
 def _oauth_handler(base: type) -> type:
     """Panel's login handler of one OAuth provider, which also refuses a user absent from
     the users file and opens a session for the others."""
@@ -284,6 +288,8 @@ def _oauth_handler(base: type) -> type:
             if self.provider.users.user(user) is None:
                 log.warning("OAuth login refused: user %r from %s is not in the users file",
                             str(user)[:100], self.request.remote_ip)  # fmt: skip
+                for cookie in _OAUTH_COOKIES:  # just set by Panel: taken back
+                    self.clear_cookie(cookie, path=panel_config.cookie_path)
                 raise HTTPError(403, "This account has no role on the workbench: ask for one "
                                 "to be added to its users file.", reason="No role")  # fmt: skip
             _open_session(self, self.provider, user)

@@ -107,6 +107,6 @@ def test_a_user_absent_from_the_users_file_is_refused_at_the_login(served_with_o
     expect(page.get_by_text("This account has no role on the workbench")).to_be_visible(
         timeout=30000
     )
-    assert "gic_session" not in {c["name"] for c in page.context.cookies()}
+    assert not {"user", "gic_session"} & {c["name"] for c in page.context.cookies()}
     page.goto(url + "/telemetry")  # not logged in: sent to the provider again
     expect(page.get_by_role("button", name="Authorize", exact=True)).to_be_visible(timeout=20000)
