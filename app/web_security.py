@@ -208,6 +208,8 @@ class AdmittedDocHandler(DocHandler):
         admission.waiting[client] += 1
         try:
             async with admission.turn:
+                # a build never yields: the loop's turn to answer the rest is before it
+                await asyncio.sleep(0)
                 await page
         finally:
             admission.waiting[client] -= 1
