@@ -14,7 +14,7 @@ import pandas as pd
 import panel as pn
 import param
 
-from analysis.telemetry import bucket_width, format_duration
+from analysis.telemetry import NUMERIC_TYPES, bucket_width, format_duration
 from app.markup import markdown, option_labels
 from app.plots.telemetry import plot_series
 from app.views.downloads import download_buttons
@@ -108,14 +108,20 @@ class TelemetryExplorer(pn.viewable.Viewer):
             self.start, self.end, self.max_points, minimum=timedelta(minutes=self.cadence_min)
         )
 
+    def plotted(self) -> list[str]:
+        """The chosen sensors that the plot can draw: the numeric ones of the cache (a shared
+        link may name any)."""
+        numeric = self._catalogue[self._catalogue["type"].isin(NUMERIC_TYPES)]
+        return [name for name in self.sensors if name in set(numeric["name"])]
+
     def series(self) -> pd.DataFrame:
         """What the plot shows: the chosen sensors in buckets over the range."""
-        if not self.sensors:
+        if not self.plotted():
             return pd.DataFrame(columns=["name", "bucket_start", "min", "mean", "max", "count"])
-        return self.store.series(self.sensors, self.start, self.end, self.bucket())
+        return self.store.series(self.plotted(), self.start, self.end, self.bucket())
 
     def errors(self) -> pd.DataFrame:
-        return self.store.errors(self.sensors, self.start, self.end)
+        return self.store.errors(self.plotted(), self.start, self.end)
 
     def latest(self) -> pd.DataFrame:
         """The latest value of each sensor of the chosen subsystem, component and group."""
@@ -146,7 +152,14 @@ class TelemetryExplorer(pn.viewable.Viewer):
         every = format_duration(self.bucket())
         plot = plot_series(self.series(), self.errors(), units,
                            title=f"min-max band and mean per {every} bucket")  # fmt: skip
-        return pn.pane.Bokeh(plot, sizing_mode="stretch_width", min_height=380)
+        shown = pn.pane.Bokeh(plot, sizing_mode="stretch_width", min_height=380)
+        missing = [name for name in self.sensors if name not in self.plotted()]
+        if not missing:
+            return shown
+        said = markdown("Not drawn, no numeric sensor of that name in the cache: {names}.",
+                        names=", ".join(map(str, missing)))  # fmt: skip
+        return pn.Column(pn.pane.Alert(said, alert_type="warning"), shown,
+                         sizing_mode="stretch_width")  # fmt: skip
 
     @param.depends("subsystem", "component", "group", "stale_after_min", "revision")
     def _latest_table(self):

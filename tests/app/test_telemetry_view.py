@@ -8,6 +8,7 @@ from app.views.downloads import table_bytes
 from app.views.telemetry import ALL, TelemetryExplorer, describe_age
 from data_access.demo.telemetry import write_status_files
 from data_access.status_store import documents_in
+from tests.app.shown import shown_text
 
 TEMPERATURE = "weather-station-ws1-air-temperature"
 
@@ -153,4 +154,9 @@ def test_sensor_names_from_files_and_links_are_escaped_labels(stores, tmp_path, 
     assert set(picker.options) == {escape_html(name) for name in view.sensors}
     table = view._latest_table()
     assert table.value["name"].tolist() == [hostile]  # cells are text (StringFormatter)
-    assert "Newest reading:" in view._freshness().object.replace("\\", "")
+    assert "Newest reading:" in shown_text(view._freshness())
+    warning, plot = view._plot()  # the name only a link gave is said, not drawn
+    assert view.plotted() == [hostile] and shown_text(warning).strip() == (
+        'Not drawn, no numeric sensor of that name in the cache: " onfocus="alert(1).'
+    )
+    assert isinstance(plot, pn.pane.Bokeh)
