@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import panel as pn
 
-from app.pages.layout import page
+from app.pages.layout import page, shown_safely
 from app.views.alerts import AlertsBrowser
 from data_access.stores import Stores
 
@@ -22,6 +22,7 @@ def headline(stores: Stores) -> str:
     return f"{count} alerts; {len(bursts)} SVOM bursts; newest burst {newest}"
 
 
+@shown_safely
 def create(stores: Stores):
     browser = AlertsBrowser(stores.alerts)
     if pn.state.location is not None:

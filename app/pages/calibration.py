@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import panel as pn
 
-from app.pages.layout import page
+from app.pages.layout import page, shown_safely
 from app.views.calibration import CalibrationTrends
 from data_access.stores import Stores
 
@@ -46,6 +46,7 @@ def headline(stores: Stores, caltype: str) -> str:
     )
 
 
+@shown_safely
 def create(stores: Stores, caltype: str):
     trends = CalibrationTrends(stores.calibration, caltype=caltype, users=stores.users)
     if pn.state.location is not None:

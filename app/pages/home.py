@@ -8,7 +8,7 @@ import panel as pn
 
 from app.markup import code, markdown
 from app.pages import PAGES, PageSpec
-from app.pages.layout import APP_TITLE, page
+from app.pages.layout import APP_TITLE, page, shown_safely
 from data_access.stores import Stores
 
 
@@ -18,6 +18,7 @@ def headline(spec: PageSpec, stores: Stores) -> str:
     return module.headline(stores, **spec.options) if hasattr(module, "headline") else ""
 
 
+@shown_safely
 def create(stores: Stores):
     cards = [
         pn.pane.Markdown(

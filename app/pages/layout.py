@@ -1,11 +1,17 @@
-"""The frame every page shares: title, navigation to every page, a sidebar."""
+"""The frame every page shares: title, navigation to every page, a sidebar; and what a
+page shows when it cannot be built."""
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Callable
+
 import panel as pn
 
-from app.markup import html, join
+from app.markup import html, join, markdown
 from app.pages import PAGES
+from app.views.feedback import failure_text
 
 APP_TITLE = "GIC Workbench"
 
@@ -33,3 +39,26 @@ def page(title: str, main, *, sidebar=None, slug: str | None = None) -> pn.templ
     if sidebar is not None:
         template.sidebar.append(sidebar)
     return template
+
+
+def shown_safely(create: Callable[..., pn.template.BaseTemplate]) -> Callable:
+    """A page module's ``create``, which, when building the page fails, gives the page's
+    frame saying so in words (the traceback logged by ``gic.<page>``), not the traceback
+    that Panel would put on the page with the exception's text (a link's parameters
+    included) as HTML."""
+    name = create.__module__.rsplit(".", 1)[-1]
+
+    @functools.wraps(create)
+    def build(stores, *args, **options):
+        try:
+            return create(stores, *args, **options)
+        except Exception as exc:  # the page says why; the traceback goes to the log
+            slug = options.get("caltype", name)
+            log = logging.getLogger(f"gic.{slug}")
+            reason = failure_text(exc, doing=f"building the {slug} page", log=log)
+            said = markdown("**This page could not be shown**: {reason}.", reason=reason)
+            title = APP_TITLE if name == "home" else slug.capitalize()
+            return page(title, pn.pane.Alert(said, alert_type="danger"),
+                        slug=None if name == "home" else slug)  # fmt: skip
+
+    return build

@@ -11,7 +11,7 @@ from __future__ import annotations
 import panel as pn
 
 from app.auth import current_user
-from app.pages.layout import page
+from app.pages.layout import page, shown_safely
 from app.views.products import ProductsDesk, sdb_client_factory
 from data_access.stores import Stores
 
@@ -33,6 +33,7 @@ def headline(stores: Stores) -> str:
     )
 
 
+@shown_safely
 def create(stores: Stores):
     desk = ProductsDesk(
         stores.products,

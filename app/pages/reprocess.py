@@ -13,7 +13,7 @@ from __future__ import annotations
 import panel as pn
 
 from app.auth import current_user
-from app.pages.layout import page
+from app.pages.layout import page, shown_safely
 from app.views.reprocess import ReprocessDesk, shared_client_factory
 from data_access.stores import Stores
 
@@ -31,6 +31,7 @@ def headline(stores: Stores) -> str:
     return f"{len(folders)} folders of frames ({images} images); {len(runs)} runs{newest}"
 
 
+@shown_safely
 def create(stores: Stores):
     desk = ReprocessDesk.from_stores(stores, user=current_user(stores.users),
                                      client_factory=shared_client_factory(stores))  # fmt: skip

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import panel as pn
 
-from app.pages.layout import page
+from app.pages.layout import page, shown_safely
 from app.views.telemetry import TelemetryExplorer, describe_age
 from data_access.stores import Stores
 
@@ -33,6 +33,7 @@ def headline(stores: Stores) -> str:
     )
 
 
+@shown_safely
 def create(stores: Stores):
     settings = stores.workspace.config.telemetry
     explorer = TelemetryExplorer(

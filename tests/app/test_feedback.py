@@ -59,3 +59,21 @@ def test_table_titles_are_escaped_and_the_table_read_only():
                             "name": "NAME &lt;i&gt;"}  # fmt: skip
     assert shown.disabled and not shown.show_index
     assert paged_table(frame, page_size=5).page_size == 5 and paged_table(frame).page_size == 10
+
+
+def test_a_page_that_cannot_be_built_says_so_and_logs_the_traceback(caplog):
+    from app.pages.layout import shown_safely
+
+    def create(stores, caltype="dark"):
+        raise KeyError("<img src=x onerror=alert(1)>")
+
+    create.__module__ = "app.pages.calibration"
+    template = shown_safely(create)(None, caltype="dark")
+    [column] = template.main.objects
+    navigation, alert = column.objects
+    assert template.title == "GIC Workbench: Dark" and alert.alert_type == "danger"
+    text = shown_text(alert)
+    assert text.startswith("This page could not be shown: an unexpected error stopped it")
+    assert "img" not in text and "KeyError" not in text and "gic.dark" in text
+    [record] = caplog.records
+    assert record.name == "gic.dark" and record.exc_info[0] is KeyError
