@@ -161,7 +161,7 @@ class WorkbenchLoginHandler(BasicLoginHandler):
     """The password login: the workbench's page with a CSRF token, hashing in a thread,
     the same work for unknown users, a lockout, and a server-side session."""
 
-    provider: _SessionAuth
+    provider: WorkbenchAuthProvider
 
     def get(self) -> None:
         next_url = _validate_next_url(self.get_argument("next", panel_state.base_url))
