@@ -100,7 +100,9 @@ class SdbClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
-            raise ValueError(f"SDB URL must start with http:// or https://, got {base_url!r}")
+            raise ValueError(
+                f"SDB URL must start with http:// or https://, got {redact_url(base_url)!r}"
+            )
         self.base_url = base_url.rstrip("/")
         self.export_url = (export_url or base_url).rstrip("/")
         self.timeout = timeout

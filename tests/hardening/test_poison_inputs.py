@@ -26,14 +26,15 @@ from data_access.alert_store import receive_operations_message, receive_packet
 from data_access.calibration_sources import sync_calibration
 from data_access.fits_frames import FrameError, open_frame
 from data_access.sdb_client import SdbClient, SdbError
-from data_access.status_sources import sync_status
-from data_access.stores import Stores
+from data_access.status_sources import DirectorySource, SourceCursors, sync_sources, sync_status
 from data_access.trigger_files import AlertFolders, QuarantinedPacketError, spool_packet
 from tests.analysis.test_voevent import make_packet
 from tests.conftest import Reply
+from tests.data_access import test_calibration_sources
 from tests.data_access.test_calibration_sources import report
 
 DEEP = 200_000
+open_stores = test_calibration_sources.open_stores  # the fixture: a workspace with a gic.toml
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 
 
@@ -48,23 +49,6 @@ def poisoned_status(status_record, name: str = "poison") -> str:
 
 def deep_packet(depth: int = 100_000) -> bytes:
     return make_packet().replace(b"<Who>", b"<Who>" + b"<a>" * depth + b"</a>" * depth)
-
-
-@pytest.fixture
-def open_stores(tmp_path):
-    """``open_stores(toml)``: a workspace with this gic.toml, and its stores."""
-    opened: list[Stores] = []
-
-    def make(toml: str = "") -> Stores:
-        root = tmp_path / "ws"
-        root.mkdir()
-        (root / "gic.toml").write_text(toml, encoding="utf-8")
-        opened.append(Stores.open(root))
-        return opened[-1]
-
-    yield make
-    for stores in opened:
-        stores.close()
 
 
 # -- the nesting check itself -------------------------------------------------------------
@@ -145,6 +129,27 @@ def test_a_poisoned_http_answer_is_rejected_and_the_other_sources_still_sync(
     second = sync_status(stores, environ={})  # the cursor did not move: asked again
     assert len(second["cdb-http"].ingested) == 1
     assert sorted(stores.status.sensors()["name"]) == ["a", "h"]
+
+
+class _Exhausted:
+    """A source whose reading overflows the stack (what a parser without its check did)."""
+
+    name = "deep"
+
+    def collect(self, cursor):
+        raise RecursionError("maximum recursion depth exceeded")
+
+
+def test_a_source_that_still_overflows_does_not_stop_the_sources_after_it(
+    open_stores, status_record
+):
+    stores = open_stores()
+    drop = stores.workspace.status_drop_dir
+    (drop / "a.json").write_text(json.dumps([status_record("a")]))
+    builders = [("deep", _Exhausted), ("files", lambda: DirectorySource(drop))]
+    results = sync_sources(builders, stores.status, SourceCursors(stores.cache))
+    assert results["deep"] == "deep: a document exhausted the recursion limit"
+    assert len(results["files"].ingested) == 1
 
 
 # -- calibration reports ------------------------------------------------------------------

@@ -13,8 +13,9 @@ from app.cli import main
 from data_access.config import CdbHttpConfig
 from data_access.sdb_client import SdbClient, SdbError
 from data_access.status_sources import CdbHttpSource, StatusSourceError
+from tests.app import test_products_view
 from tests.app.shown import shown_text
-from tests.app.test_products_view import BOB, BURST, desk_for, products, sandbox  # noqa: F401
+from tests.app.test_products_view import BOB, BURST, desk_for
 
 SECRETS = {
     "dsn": "host=db user=gic password='dsn pw-1' dbname=cdb",
@@ -24,6 +25,7 @@ SECRETS = {
     "nats_url": "nats://ops:pw@8@nats.example:4222",
     "oauth_extra": "client_secret=sec-9",
 }
+products, sandbox = test_products_view.products, test_products_view.sandbox  # the fixtures
 WORDS = ["dsn pw-1", "pw-2", "at@pw", "tok-3", "key-4", "frag-5", "pw-6", "sig-7", "pw@8", "sec-9"]
 
 
@@ -69,7 +71,7 @@ def test_http_clients_name_their_url_without_its_secrets(closed_port_url, tmp_pa
         assert word not in shown, word
 
 
-def test_the_products_page_shows_the_sdb_url_without_its_password(products, sandbox):  # noqa: F811
+def test_the_products_page_shows_the_sdb_url_without_its_password(products, sandbox):
     host = sandbox.url.removeprefix("http://")
     exchange = desk_for(products, BOB, f"http://sdb:pw-6@{host}").exchange
     assert exchange.check_sdb() == ""
