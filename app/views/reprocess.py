@@ -10,8 +10,9 @@ The same views run in the server's Reprocess page and in a notebook::
     desk.run_now()                 # what the Run button does, without the thread
     desk.result.frame_plot()       # the reduced frame with its sources drawn
 
-:class:`FolderImages` shows the frames (thumbnails, headers, the telemetry at each
-exposure, the masters in force that night); :class:`StepsForm` the steps and parameters;
+:class:`~app.views.reprocess_frames.FolderImages` shows the frames (thumbnails, headers,
+the telemetry at each exposure, the masters in force that night); :class:`StepsForm` the
+steps and parameters;
 :class:`~app.views.reprocess_runs.RunView` one finished run;
 :class:`~app.views.reprocess_runs.RunComparison` two; :class:`ReprocessDesk` composes
 them, runs in a thread and saves a run as a product version.
@@ -19,30 +20,23 @@ them, runs in a thread and saves a run as a product version.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import io
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import panel as pn
 import param
-from PIL import Image
 
 from analysis.products import Burst
 from app.auth import LOCAL_USER, require
-from app.markup import html
-from app.plots.images import zscale_limits
 from app.views.feedback import failure_text, message_pane, notify
 from app.views.reprocess_folders import FrameFolders, frame_roots
+from app.views.reprocess_frames import FolderImages, masters_at, telemetry_at, thumbnail_png
 from app.views.reprocess_runs import RunComparison, RunView
-from app.views.tables import paged_table
-from data_access.calibration_store import CalibrationStore
 from data_access.gp2_config import STEPS, Parameters, PipelineSettings
 from data_access.gp2_runner import RunPlan, masters_from_store, run_burst
 from data_access.reprocess_store import (
@@ -52,201 +46,9 @@ from data_access.reprocess_store import (
     alert_burst,
     save_as_product,
 )
-from data_access.status_store import StatusStore
 
-#: Telemetry shown beside each image: column → sensor (``{camera}``: its INSTRUME, lower case).
-TELEMETRY_SENSORS = {
-    "detector temperature (C)": "instrument-{camera}-detector-temperature",
-    "humidity (%)": "weather-station-ws1-air-humidity",
-    "wind (m/s)": "weather-station-ws1-wind-speed",
-    "dome": "dome-shutter-state-position",
-}
-#: Farthest a reading may be from the middle of an exposure to be shown beside it.
-TELEMETRY_WITHIN = timedelta(minutes=30)
-#: Most thumbnails drawn for one folder.
-MAX_THUMBNAILS = 24
 RUN_ROLE = "scientist"
 LOG = logging.getLogger("gic.reprocess")
-
-
-# -- data for the eye ----------------------------------------------------------------------
-def thumbnail_png(data: np.ndarray) -> bytes:
-    """A frame's block means on a zscale stretch as a PNG (row 0 at the bottom)."""
-    low, high = zscale_limits(data)
-    scaled = np.clip((np.nan_to_num(data, nan=low) - low) / (high - low), 0, 1)
-    buffer = io.BytesIO()
-    Image.fromarray(np.flipud((scaled * 255).astype(np.uint8))).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def telemetry_at(status: StatusStore, images: pd.DataFrame) -> pd.DataFrame:
-    """The readings nearest to the middle of each exposure (:data:`TELEMETRY_SENSORS`).
-
-    Returns
-    -------
-    DataFrame
-        image, t_mid (UTC), then one column per entry of :data:`TELEMETRY_SENSORS`
-        (the value as text, '' when no reading lies within :data:`TELEMETRY_WITHIN`).
-    """
-    table = pd.DataFrame({"image": images["name"], "t_mid": images["t_mid"]})
-    timed = images["t_mid"].notna()
-    wanted = {(column, sensor.format(camera=str(camera).lower()))
-              for column, sensor in TELEMETRY_SENSORS.items()
-              for camera in images["instrument"].unique()}  # fmt: skip
-    names = sorted({sensor for _, sensor in wanted})
-    moments = [t.to_pydatetime() for t in images.loc[timed, "t_mid"]]
-    readings = status.nearest(names, moments, within=TELEMETRY_WITHIN) if moments else None
-    for column, template in TELEMETRY_SENSORS.items():
-        values = []
-        for index, row in images.iterrows():
-            if readings is None or not timed[index]:
-                values.append("")
-                continue
-            sensor = template.format(camera=str(row["instrument"]).lower())
-            match = readings[(readings["name"] == sensor) & (readings["time"] == row["t_mid"])]
-            value = match["value"].iloc[0] if len(match) else None
-            values.append("" if value is None or pd.isna(value) else str(value))
-        table[column] = values
-    return table
-
-
-def masters_at(calibration: CalibrationStore, images: pd.DataFrame) -> pd.DataFrame:
-    """The masters in force the night of the images, per instrument and filter: the newest
-    master of each type made on or before that night (not rejected), and the one in force now.
-
-    Returns
-    -------
-    DataFrame
-        instrument, filter, caltype, night (of the images), master (file), master_night,
-        status, in_force_now (file name, '' when none).
-    """
-    free = set(calibration.config.filter_free_types)
-    masters = calibration.masters()
-    rows = []
-    kinds = images[["instrument", "filter"]].drop_duplicates()
-    for instrument, filter_ in kinds.itertuples(index=False):
-        when = images.loc[(images["instrument"] == instrument) & (images["filter"] == filter_),
-                          "t_mid"].dropna()  # fmt: skip
-        night = calibration.night_of(when.min().to_pydatetime()) if len(when) else None
-        for caltype in ("bias", "dark", "flat"):
-            kind_filter = "NONE" if caltype in free else filter_
-            chosen = masters[(masters["caltype"] == caltype) & (masters["instrument"] == instrument)
-                             & (masters["filter"] == kind_filter)
-                             & ~masters["status"].isin(["rejected", "candidate"])]  # fmt: skip
-            if night is not None:
-                chosen = chosen[pd.to_datetime(chosen["night"]).dt.date <= night]
-            best = chosen.sort_values("night").iloc[-1] if len(chosen) else None
-            now = calibration.in_force(caltype, instrument, kind_filter)
-            rows.append({
-                "instrument": instrument, "filter": filter_, "caltype": caltype, "night": night,
-                "master": "" if best is None else Path(best["path"]).name,
-                "master_night": None if best is None else best["night"],
-                "status": "none on or before that night" if best is None else best["status"],
-                "in_force_now": now.name if now else "",
-            })  # fmt: skip
-    return pd.DataFrame(rows, columns=["instrument", "filter", "caltype", "night", "master",
-                                       "master_night", "status", "in_force_now"])  # fmt: skip
-
-
-# -- the frames of a folder ----------------------------------------------------------------
-class FolderImages(pn.viewable.Viewer):
-    """A folder's frames: thumbnails, one frame's header, the telemetry at each exposure and
-    the calibration masters in force that night."""
-
-    store = param.ClassSelector(class_=ReprocessStore, constant=True)
-    folder = param.String(default="", doc="the folder of frames shown")
-    image = param.Selector(default=None, objects=[], allow_None=True, doc="the header shown")
-
-    def __init__(self, store: ReprocessStore, *, status: StatusStore | None = None,
-                 calibration: CalibrationStore | None = None, **params) -> None:  # fmt: skip
-        self.status, self.calibration = status, calibration
-        self._images, self._headers = pd.DataFrame(), {}
-        super().__init__(store=store, **params)
-        self._load()
-
-    @param.depends("folder", watch=True)
-    def _load(self) -> None:
-        if not self.folder:
-            self._images, self._headers = pd.DataFrame(), {}
-        else:
-            self._images, self._headers = self.store.images(self.folder)
-        names = list(self._images["name"]) if len(self._images) else []
-        self.param.image.objects = names
-        self.image = names[0] if names else None
-
-    def images(self) -> pd.DataFrame:
-        return self._images
-
-    def header(self) -> pd.DataFrame:
-        """The shown frame's header: keyword, value, comment."""
-        header = self._headers.get(self.image)
-        if header is None:
-            return pd.DataFrame(columns=["keyword", "value", "comment"])
-        cards = [(card.keyword, str(card.value), card.comment) for card in header.cards]
-        return pd.DataFrame(cards, columns=["keyword", "value", "comment"])
-
-    def telemetry(self) -> pd.DataFrame:
-        return (
-            telemetry_at(self.status, self._images)
-            if self.status and len(self._images)
-            else pd.DataFrame()
-        )
-
-    def masters(self) -> pd.DataFrame:
-        if self.calibration is None or self._images.empty:
-            return pd.DataFrame()
-        return masters_at(self.calibration, self._images)
-
-    @param.depends("folder")
-    def _thumbnails(self):
-        if self._images.empty:
-            return pn.pane.Markdown("*Pick a burst or a folder of frames.*")
-        cards = []
-        for row in self._images.head(MAX_THUMBNAILS).itertuples():
-            png = base64.b64encode(thumbnail_png(self.store.thumbnail(row.path))).decode()
-            cards.append(pn.pane.HTML(html(
-                "<figure style='margin:2px;text-align:center;font-size:11px'>"
-                "<img src='data:image/png;base64,{png}' width=120 height=120 alt='{name}' "
-                "title='{name}'/><figcaption>{filter} {start}</figcaption></figure>",
-                png=png, name=row.name, filter=row.filter, start=str(row.t_start or "")[11:19],
-            ), width=130))  # fmt: skip
-        return pn.FlexBox(*cards, sizing_mode="stretch_width")
-
-    @param.depends("folder")
-    def _summary(self):
-        columns = ["name", "instrument", "filter", "exptime", "t_start", "t_end"]
-        return paged_table(self._images[columns]) if len(self._images) else pn.Spacer(height=0)
-
-    @param.depends("folder", "image")
-    def _header(self):
-        return paged_table(self.header(), page_size=12, widths={"comment": 240})
-
-    @param.depends("folder")
-    def _telemetry(self):
-        frame = self.telemetry()
-        if frame.empty:
-            return pn.pane.Markdown("No telemetry for these frames.")
-        return paged_table(frame.assign(t_mid=frame["t_mid"].dt.strftime("%Y-%m-%d %H:%M:%S")))
-
-    @param.depends("folder")
-    def _masters(self):
-        frame = self.masters()
-        if frame.empty:
-            return pn.pane.Markdown("No calibration masters here.")
-        return paged_table(frame)
-
-    def __panel__(self):
-        return pn.Column(
-            self._thumbnails, self._summary,
-            pn.Row(pn.Column("#### Header", pn.widgets.Select.from_param(self.param.image,
-                                                                         label="Frame"),
-                             self._header, sizing_mode="stretch_width"),
-                   pn.Column("#### Telemetry at each exposure (nearest readings)",
-                             self._telemetry, "#### Calibration masters in force that night",
-                             self._masters, sizing_mode="stretch_width"),
-                   sizing_mode="stretch_width"),
-            sizing_mode="stretch_width",
-        )  # fmt: skip
 
 
 # -- the steps and their parameters -----------------------------------------------------------

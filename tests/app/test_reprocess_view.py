@@ -254,7 +254,7 @@ def test_headline(stores, full_run):
 def test_header_values_from_outside_stay_text_in_the_thumbnails(desk, tmp_path):
     from astropy.io import fits
 
-    from app.views.reprocess import FolderImages
+    from app.views.reprocess_frames import FolderImages
     from data_access.reprocess_store import ReprocessStore
     from tests.app.shown import pane_html, parse
 
