@@ -24,7 +24,7 @@ from bokeh.settings import settings as bokeh_settings
 from app.auth import WorkbenchAuthProvider, WorkbenchOAuthProvider
 from app.pages import PAGES, home
 from app.web_security import server_options
-from data_access.alert_store import SpoolSummary
+from data_access.alerts.store import SpoolSummary
 from data_access.stores import Stores
 
 log = logging.getLogger("gic.server")
@@ -36,19 +36,19 @@ CHECK_UNUSED_SESSIONS_MS = 2000
 
 
 def _sync_status(stores: Stores) -> dict:
-    from data_access.status_sources import sync_status
+    from data_access.telemetry.sources import sync_status
 
     return sync_status(stores)
 
 
 def _sync_calibration(stores: Stores) -> dict:
-    from data_access.calibration_sources import sync_calibration
+    from data_access.calibration.sources import sync_calibration
 
     return {f"calibration {name}": result for name, result in sync_calibration(stores).items()}
 
 
 def _feed_demo(stores: Stores) -> dict:
-    from data_access.demo import feed_demo_status, is_demo
+    from demo import feed_demo_status, is_demo
 
     return feed_demo_status(stores) if is_demo(stores.workspace.root) else {}
 
@@ -116,8 +116,8 @@ def routes(stores: Stores) -> dict[str, Callable]:
 def start_demo_services(stores: Stores) -> list:
     """A demo workspace gets the SDB sandbox on ``sdb.sandbox_port``, in this process, so that
     the Products page can push and pull offline; other workspaces get nothing."""
-    from data_access.demo import is_demo
-    from data_access.sdb_sandbox import SandboxServer
+    from demo import is_demo
+    from sandbox.sdb import SandboxServer
 
     if not is_demo(stores.workspace.root):
         return []

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analysis.voevent import parse_voevent  # noqa: E402
 from bench._common import Figure, machine_description, print_figures  # noqa: E402
-from data_access.alert_sources import HANDLER_SCRIPT, comet_command, find_script  # noqa: E402
+from data_access.alerts.sources import HANDLER_SCRIPT, comet_command, find_script  # noqa: E402
 from data_access.workspace import Workspace  # noqa: E402
 
 VOEVENTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "voevents"

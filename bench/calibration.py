@@ -76,8 +76,8 @@ def child(kind: str, folder: Path) -> dict:
     start = time.perf_counter()
     if kind == "gic":
         from analysis.calibration import validate_master
-        from data_access.calibration_runner import build_from_files
         from data_access.fits_frames import read_master, write_master
+        from pipelines.calibration_night import build_from_files
 
         built = build_from_files(files, "bias")  # frame checks, combine, residual check
         out["combine_s"] = time.perf_counter() - start
@@ -96,7 +96,7 @@ def child(kind: str, folder: Path) -> dict:
         out["rmsdiff"] = report.rmsdiff
         out["residual_noise"] = built.residual.noise if built.residual else None
     elif kind == "gic-combine":
-        from data_access.calibration_runner import build_from_files
+        from pipelines.calibration_night import build_from_files
 
         build_from_files(files, "bias", verify=False)
     elif kind == "ccdproc":

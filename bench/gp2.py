@@ -3,7 +3,7 @@
 Writes twenty 6144×6160 uint16 star-field frames (and a master bias and flat) to a
 temporary folder, then, each contender in its own child process:
 
-- ``gic 1 worker`` / ``gic 2 workers``: :func:`data_access.gp2_runner.run_burst` with the
+- ``gic 1 worker`` / ``gic 2 workers``: :func:`pipelines.gp2.runner.run_burst` with the
   photometry module (reduction → findstars → photometry, one chain of tasks per frame)
   on a dask LocalCluster of 1 and 2 single-thread worker processes; peak memory per
   worker is each worker's own high-water RSS;
@@ -81,8 +81,8 @@ def write_frames(folder: Path, n: int, ny: int, nx: int) -> None:
 
 def gic_child(folder: Path, workers: int) -> dict:
     from data_access.config import Gp2Config
-    from data_access.gp2_config import ModuleSettings, Parameters
-    from data_access.gp2_runner import RunPlan, open_client, run_burst
+    from data_access.gp2.config import ModuleSettings, Parameters
+    from pipelines.gp2.runner import RunPlan, open_client, run_burst
 
     settings = ModuleSettings(
         bias=str(folder / "bias.fits"),

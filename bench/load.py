@@ -2,11 +2,11 @@
 
 Run ``.venv/bin/python bench/load.py`` (or ``./bench/run.sh load``; ``--quick`` for a
 shorter run). It builds a small demo workspace in a temporary folder
-(:func:`data_access.demo.build_demo`), serves it with :func:`app.server.serve` in a
+(:func:`demo.build_demo`), serves it with :func:`app.server.serve` in a
 child process (syncs every 2 s), starts a real Comet broker (``twistd -n comet``, from
-:func:`data_access.alert_sources.comet_command`) running ``gic-alert-handler``, and then,
+:func:`data_access.alerts.sources.comet_command`) running ``gic-alert-handler``, and then,
 while a status file arrives in the drop folder every 3 s and an SVOM notice
-(:func:`data_access.demo.alerts.svom_voevent`) is sent with ``comet-sendvo`` every 4 s,
+(:func:`demo.alerts.svom_voevent`) is sent with ``comet-sendvo`` every 4 s,
 runs two kinds of sessions (threads of this process, each a Bokeh client
 session receiving the whole document of the page over the websocket, which is what "ready"
 means, :func:`open_document`):
@@ -85,7 +85,7 @@ def p99(values: list[float]) -> float:
 
 # -- the workspace and its servers --------------------------------------------------------
 def build_workspace(root: Path, days: float) -> None:
-    from data_access.demo import build_demo
+    from demo import build_demo
 
     build_demo(root, days=days)
     config = root / "gic.toml"
@@ -106,7 +106,7 @@ def start_server(root: Path, port: int, log: Path) -> subprocess.Popen:
 
 
 def start_comet(root: Path, folder: Path) -> tuple[subprocess.Popen, int]:
-    from data_access.alert_sources import HANDLER_SCRIPT, comet_command, find_script
+    from data_access.alerts.sources import HANDLER_SCRIPT, comet_command, find_script
     from data_access.workspace import Workspace
 
     handler = find_script(HANDLER_SCRIPT)
@@ -154,8 +154,8 @@ class Feeder(threading.Thread):
         self.files.append(str((self.drop / name).resolve()))
 
     def alert(self, number: int) -> None:
-        from data_access.alert_sources import find_script
-        from data_access.demo.alerts import ECLAIRS_WAKEUP, DemoNotice, svom_voevent
+        from data_access.alerts.sources import find_script
+        from demo.alerts import ECLAIRS_WAKEUP, DemoNotice, svom_voevent
 
         now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
         notice = DemoNotice(f"sb98{os.getpid() % 100:02d}{number:04d}", ECLAIRS_WAKEUP, "ECLAIRs",

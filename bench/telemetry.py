@@ -275,8 +275,8 @@ def phase_bulk(folder: Path, database: Path) -> dict:
 
 def phase_ingest(folder: Path, workspace: Path) -> dict:
     """The real ingest path, as ``gic ingest status FOLDER`` runs it."""
-    from data_access.status_store import documents_in
     from data_access.stores import Stores
+    from data_access.telemetry.store import documents_in
 
     stores = Stores.open(workspace)
     started, cpu = time.perf_counter(), _cpu_seconds()

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from data_access.alert_store import AlertStore
+from data_access.alerts.store import AlertStore
 from data_access.cache import Cache
-from data_access.calibration_store import CalibrationStore
-from data_access.product_store import ProductStore
-from data_access.reprocess_store import ReprocessStore
-from data_access.status_store import StatusStore
+from data_access.calibration.store import CalibrationStore
+from data_access.gp2.runs import ReprocessStore
+from data_access.products.store import ProductStore
+from data_access.telemetry.store import StatusStore
 from data_access.users import UsersFile
 from data_access.workspace import Workspace
 

@@ -230,9 +230,9 @@ import shutil  # noqa: E402
 import time  # noqa: E402
 from datetime import datetime  # noqa: E402
 
-from data_access.demo.telemetry import write_status_files  # noqa: E402
 from data_access.stores import Stores  # noqa: E402
 from data_access.workspace import Workspace  # noqa: E402
+from demo.telemetry import write_status_files  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -276,7 +276,7 @@ def status_folder(tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def demo_root(tmp_path_factory) -> Path:
     """A small demo workspace (two days), built once through `gic demo build`'s path."""
-    from data_access.demo import build_demo
+    from demo import build_demo
 
     root = tmp_path_factory.mktemp("demo") / "ws"
     build_demo(root, days=2)

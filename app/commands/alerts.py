@@ -10,7 +10,7 @@ and does what ``gic alerts ingest`` does::
 
 Its exit code is 0 for any well-formed packet (with or without a burst ID, stored in the
 cache or, while the cache is busy, spooled for the next sync: see
-:mod:`data_access.alert_store`), 1 for a malformed or hostile one (quarantined), 2 when
+:mod:`data_access.alerts.store`), 1 for a malformed or hostile one (quarantined), 2 when
 ``GIC_WORKSPACE`` is not set.
 """
 
@@ -29,7 +29,7 @@ from pathlib import Path
 from app.alert_handler import main as alert_handler_main
 from app.alert_handler import receive_stdin
 from app.commands.common import UsageError, open_workspace, write_frame
-from data_access.alert_store import receive_operations_message, receive_packet
+from data_access.alerts.store import receive_operations_message, receive_packet
 from data_access.stores import Stores
 from data_access.workspace import Workspace
 
@@ -259,7 +259,7 @@ def sync_alerts(args) -> int:
 
 # -- sources ------------------------------------------------------------------------------
 def listen_comet(args) -> int:
-    from data_access.alert_sources import comet_command
+    from data_access.alerts.sources import comet_command
 
     workspace = open_workspace(args)
     command = comet_command(
@@ -273,7 +273,7 @@ def listen_comet(args) -> int:
 
 
 def consume_kafka(args) -> int:
-    from data_access.alert_sources import consume_alerts, open_gcn_consumer, replay_from
+    from data_access.alerts.sources import consume_alerts, open_gcn_consumer, replay_from
 
     workspace = open_workspace(args)
     settings = workspace.config.alerts.kafka
@@ -295,7 +295,7 @@ def consume_kafka(args) -> int:
 
 
 def watch_nats(args) -> int:
-    from data_access.alert_sources import watch_operations
+    from data_access.alerts.sources import watch_operations
 
     logging.basicConfig(level=logging.INFO, format="gic watch: %(message)s")
     workspace = open_workspace(args)

@@ -15,10 +15,10 @@ from datetime import date, datetime
 from pathlib import Path
 
 from app.commands.common import UsageError, open_workspace, progress_bar, write_frame
-from data_access.calibration_runner import build_from_files, run_night, validate_files
 from data_access.config import CalibrationConfig, load_config
 from data_access.fits_frames import write_master
 from data_access.stores import Stores
+from pipelines.calibration_night import build_from_files, run_night, validate_files
 
 TYPES = ("bias", "dark", "flat")
 
@@ -276,7 +276,7 @@ def ingest_calibration(args) -> int:
 
 
 def sync_calibration(args) -> int:
-    from data_access.calibration_sources import sync_calibration as sync_all_sources
+    from data_access.calibration.sources import sync_calibration as sync_all_sources
 
     stores = Stores(open_workspace(args))
     try:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 
 from app.commands.common import UsageError, open_workspace
-from data_access.demo import build_demo
 from data_access.workspace import CACHE_NAME
+from demo import build_demo
 
 
 def register(subparsers, groups) -> None:

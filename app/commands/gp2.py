@@ -23,17 +23,17 @@ import sys
 from pathlib import Path
 
 from app.commands.common import UsageError, open_workspace, progress_bar
-from data_access.calibration_store import CalibrationStore
+from data_access.calibration.store import CalibrationStore
 from data_access.config import Gp2Config
-from data_access.gp1_runner import Gp1Runner
-from data_access.gp2_config import (
+from data_access.gp2.config import (
     STEPS,
     ModuleSettings,
     read_gp1_config,
     read_module_config,
     read_pipeline_config,
 )
-from data_access.gp2_runner import RunPlan, RunResult, masters_from_store, open_client, run_burst
+from pipelines.gp2.gp1 import Gp1Runner
+from pipelines.gp2.runner import RunPlan, RunResult, masters_from_store, open_client, run_burst
 
 MODULE_HELP = {
     "reduction": "bias, dark and flat from the masters, gain, saturation mask → reduced/",

@@ -21,16 +21,16 @@ from astropy.time import Time
 from analysis.products.photometry import Burst
 from analysis.products.validate import validate_product
 from app.commands.common import UsageError, open_workspace, progress_bar, write_frame
-from data_access.product_files import (
+from data_access.products.files import (
     DescriptorLibrary,
     ProductFileError,
     compile_descriptor_files,
     read_photometry_file,
     read_product_file,
 )
-from data_access.sdb_client import SdbClient, SdbError
-from data_access.sdb_sandbox import SandboxServer
+from data_access.products.sdb_client import SdbClient, SdbError
 from data_access.stores import Stores
+from sandbox.sdb import SandboxServer
 
 FORMATS = ("json", "csv", "table")
 

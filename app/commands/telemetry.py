@@ -10,8 +10,8 @@ import pandas as pd
 
 from analysis.telemetry import parse_duration
 from app.commands.common import UsageError, open_workspace, progress_bar, write_frame
-from data_access.status_store import IngestSummary, documents_in
 from data_access.stores import Stores
+from data_access.telemetry.store import IngestSummary, documents_in
 
 
 def register(subparsers, groups) -> None:
@@ -98,7 +98,7 @@ def list_rejected(args) -> int:
 
 
 def sync_status(args) -> int:
-    from data_access.status_sources import sync_status as sync_all_sources
+    from data_access.telemetry.sources import sync_status as sync_all_sources
 
     stores = Stores(open_workspace(args))
     try:

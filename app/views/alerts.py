@@ -16,7 +16,7 @@ from app.markup import bullets, code, html, markdown, paragraphs
 from app.plots.alerts import plot_sky_map
 from app.views.downloads import download_buttons
 from app.views.tables import table
-from data_access.alert_store import AlertStore
+from data_access.alerts.store import AlertStore
 
 TABLE_COLUMNS = ["flags", "burst_id", "t0", "mission", "instrument", "role", "ra", "dec",
                  "error_deg", "packet_type", "received_at", "ivorn"]  # fmt: skip

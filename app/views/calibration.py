@@ -40,7 +40,7 @@ from app.plots.images import plot_image
 from app.views.downloads import download_buttons
 from app.views.feedback import failure_text, notify
 from app.views.tables import table
-from data_access.calibration_store import CalibrationStore, CalibrationStoreError, limits_for
+from data_access.calibration.store import CalibrationStore, CalibrationStoreError, limits_for
 from data_access.users import User, UsersFile
 
 LOG = logging.getLogger("gic.calibration")

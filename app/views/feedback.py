@@ -19,7 +19,7 @@ import panel as pn
 
 from app.auth import PermissionDenied
 from app.markup import escape_html, escape_markdown
-from data_access.sdb_client import SdbError
+from data_access.products.sdb_client import SdbError
 
 #: Errors whose message is written for the user (every store error is a ValueError).
 EXPECTED_ERRORS = (ValueError, PermissionDenied, SdbError)

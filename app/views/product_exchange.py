@@ -24,10 +24,10 @@ from app.auth import LOCAL_USER, require
 from app.markup import markdown, option_labels
 from app.views.feedback import failure_text, message_pane, notify
 from app.views.tables import table
-from data_access.product_store import ProductStore
-from data_access.product_transfer import PulledFile
+from data_access.products.sdb_client import SdbClient, SdbError
+from data_access.products.store import ProductStore
+from data_access.products.transfer import PulledFile
 from data_access.redact import redact_url
-from data_access.sdb_client import SdbClient, SdbError
 from data_access.users import User
 
 ClientFactory = Callable[[], SdbClient]

@@ -27,8 +27,8 @@ from app.plots.products import plot_light_curve
 from app.views.feedback import failure_text, message_pane, notify
 from app.views.product_exchange import ClientFactory, ProductExchange, busy
 from app.views.tables import table as _table
-from data_access.product_store import ProductStore
-from data_access.sdb_client import SdbClient, SdbError
+from data_access.products.sdb_client import SdbClient, SdbError
+from data_access.products.store import ProductStore
 from data_access.stores import Stores
 from data_access.users import User
 

@@ -37,15 +37,15 @@ from app.views.feedback import failure_text, message_pane, notify
 from app.views.reprocess_folders import FrameFolders, frame_roots
 from app.views.reprocess_frames import FolderImages, masters_at, telemetry_at, thumbnail_png
 from app.views.reprocess_runs import RunComparison, RunView
-from data_access.gp2_config import STEPS, Parameters, PipelineSettings
-from data_access.gp2_runner import RunPlan, masters_from_store, run_burst
-from data_access.reprocess_store import (
+from data_access.gp2.config import STEPS, Parameters, PipelineSettings
+from data_access.gp2.runs import (
     ReprocessError,
     ReprocessStore,
     SharedClient,
     alert_burst,
     save_as_product,
 )
+from pipelines.gp2.runner import RunPlan, masters_from_store, run_burst
 
 RUN_ROLE = "scientist"
 LOG = logging.getLogger("gic.reprocess")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from data_access.reprocess_store import ReprocessError, ReprocessStore
+from data_access.gp2.runs import ReprocessError, ReprocessStore
 
 #: Longest part of a refused folder's name repeated on the page.
 SHOWN_CHARACTERS = 120

@@ -18,9 +18,9 @@ from PIL import Image
 from app.markup import html
 from app.plots.images import zscale_limits
 from app.views.tables import paged_table
-from data_access.calibration_store import CalibrationStore
-from data_access.reprocess_store import ReprocessStore
-from data_access.status_store import StatusStore
+from data_access.calibration.store import CalibrationStore
+from data_access.gp2.runs import ReprocessStore
+from data_access.telemetry.store import StatusStore
 
 #: Telemetry shown beside each image: column → sensor (``{camera}``: its INSTRUME, lower case).
 TELEMETRY_SENSORS = {

@@ -11,7 +11,7 @@ import param
 from app.markup import SafeMarkdown, bullets, code, markdown, paragraphs
 from app.plots.reprocess import light_curve_points, plot_frame, plot_light_curve
 from app.views.tables import paged_table
-from data_access.reprocess_store import ReprocessStore, StoredRun
+from data_access.gp2.runs import ReprocessStore, StoredRun
 
 
 # -- one run -----------------------------------------------------------------------------------

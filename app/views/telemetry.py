@@ -19,7 +19,7 @@ from app.markup import markdown, option_labels
 from app.plots.telemetry import plot_series
 from app.views.downloads import download_buttons
 from app.views.tables import table
-from data_access.status_store import StatusStore
+from data_access.telemetry.store import StatusStore
 
 ALL = "(all)"
 QUICK_RANGES = {"6 h": timedelta(hours=6), "1 d": timedelta(days=1), "7 d": timedelta(days=7),

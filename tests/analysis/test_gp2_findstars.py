@@ -9,7 +9,7 @@ from astropy.io import fits
 from analysis.gp2 import align_image, find_stars, transform_from_sources, transform_from_wcs
 from analysis.gp2.alignment import Alignment, aligned_header
 from analysis.gp2.simulate import field_wcs, render_stars
-from data_access.gp2_files import read_image
+from data_access.gp2.files import read_image
 
 
 def _field(seed: int, fwhm: float, shift=(0.0, 0.0), n=40, size=200):

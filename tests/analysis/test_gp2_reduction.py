@@ -7,7 +7,7 @@ import pytest
 from astropy.io import fits
 
 from analysis.gp2 import reduce_frame, remove_cosmics
-from data_access.gp2_files import read_image
+from data_access.gp2.files import read_image
 
 
 def _header(exptime: float = 10.0) -> fits.Header:

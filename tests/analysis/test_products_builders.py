@@ -26,7 +26,7 @@ from analysis.products import (
 from analysis.products.photometry import photometry_csv
 from analysis.products.synthetic import synthetic_photometry
 
-DESCRIPTORS = Path(__file__).resolve().parents[2] / "data_access" / "product_descriptors"
+DESCRIPTORS = Path(__file__).resolve().parents[2] / "data_access" / "products" / "descriptors"
 BURST = Burst("sb26030512", Time("2026-03-05T04:10:00", scale="utc"), 150.0, 20.0, 0.05)
 
 

@@ -21,7 +21,7 @@ from analysis.products import (
 from analysis.products.builders import PRODUCT_CARDS
 from analysis.products.descriptor import COMMON_PRIMARY_KEYWORDS, check_allowed
 
-DESCRIPTORS = Path(__file__).resolve().parents[2] / "data_access" / "product_descriptors"
+DESCRIPTORS = Path(__file__).resolve().parents[2] / "data_access" / "products" / "descriptors"
 SHARED = {"gft_primary": (DESCRIPTORS / "gft_primary.tsv").read_text()}
 
 

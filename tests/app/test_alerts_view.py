@@ -6,7 +6,7 @@ from bokeh.models import HoverTool, MultiLine, Scatter
 
 from app.plots.alerts import KIND_COLORS, error_circles, plot_sky_map
 from app.views.alerts import AlertsBrowser, alert_flags
-from data_access.demo.alerts import demo_notices, write_demo_packets
+from demo.alerts import demo_notices, write_demo_packets
 from tests.app.bokeh_legend import legend_entries
 
 
@@ -94,7 +94,7 @@ HOSTILE = '"><img src=x onerror=alert(1)>`</code>[x](javascript:alert(1))'
 def test_hostile_packet_fields_and_ivorn_stay_text(stores, tmp_path):
     from xml.sax.saxutils import escape, quoteattr
 
-    from data_access.demo.alerts import svom_voevent
+    from demo.alerts import svom_voevent
     from tests.app.shown import pane_html, parse
 
     notice = demo_notices(datetime(2026, 11, 20), 12)[0]

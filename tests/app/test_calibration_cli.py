@@ -358,7 +358,7 @@ def test_sync_calibration_pulls_reports_and_exits_1_on_a_rejected_one(
     tmp_path, capsys, http_server
 ):
     from tests.conftest import Reply
-    from tests.data_access.test_calibration_sources import broken, report
+    from tests.data_access.calibration.test_sources import broken, report
 
     ws = tmp_path / "ws"
     ws.mkdir()

@@ -20,12 +20,12 @@ from app.plots.calibration import (
 )
 from app.plots.images import downsample, plot_image, zscale_limits
 from app.views.calibration import ALL, TABLE_COLUMNS, CalibrationTrends
-from data_access.demo.calibration import (
+from data_access.stores import Stores
+from demo.calibration import (
     FULL_NIGHTS,
     DemoTroubles,
     demo_nights,
 )
-from data_access.stores import Stores
 from tests.app.shown import shown_text
 
 

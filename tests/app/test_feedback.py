@@ -11,7 +11,7 @@ import pytest
 from app.auth import PermissionDenied
 from app.views.feedback import failure_text, message_pane
 from app.views.tables import paged_table, table
-from data_access.sdb_client import SdbUnavailable
+from data_access.products.sdb_client import SdbUnavailable
 from tests.app.shown import pane_html, parse, shown_text
 
 LOG = logging.getLogger("gic.tests")

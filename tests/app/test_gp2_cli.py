@@ -8,7 +8,7 @@ from astropy.table import Table
 from analysis.gp2 import PHOTOMETRY_COLUMNS
 from analysis.gp2.simulate import simulate_burst
 from app.cli import main
-from data_access.gp2_files import write_simulated_burst
+from data_access.gp2.files import write_simulated_burst
 
 
 @pytest.fixture(scope="module")

@@ -20,9 +20,9 @@ from analysis.products import Burst
 from analysis.products.photometry import photometry_csv
 from analysis.products.synthetic import synthetic_photometry
 from app.cli import main
-from data_access.product_files import SHIPPED_TSV_DIR
-from data_access.sdb_sandbox import SandboxServer
+from data_access.products.files import SHIPPED_TSV_DIR
 from data_access.workspace import Workspace
+from sandbox.sdb import SandboxServer
 from tests.conftest import free_port, service_unavailable
 
 BURST = Burst("sb26030512", Time("2026-03-05T04:10:00", scale="utc"), 150.0, 20.0, 0.05)

@@ -19,9 +19,9 @@ from app.pages.products import headline
 from app.plots.products import plot_light_curve
 from app.views.product_exchange import probe_sdb
 from app.views.products import ProductsDesk
-from data_access.sdb_client import SdbClient, SdbError
-from data_access.sdb_sandbox import SandboxServer
+from data_access.products.sdb_client import SdbClient, SdbError
 from data_access.users import User
+from sandbox.sdb import SandboxServer
 from tests.app.bokeh_legend import legend_entries
 from tests.app.shown import shown_text
 from tests.conftest import service_unavailable

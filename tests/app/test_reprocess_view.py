@@ -22,12 +22,12 @@ from app.plots.reprocess import plot_frame, plot_light_curve
 from app.views.reprocess import ReprocessDesk, thumbnail_png
 from app.views.reprocess_folders import frame_roots
 from data_access.config import config_from_dict
-from data_access.demo.reprocess import DEMO_INDEX, build_reprocess_demo
-from data_access.demo.telemetry import write_status_files
-from data_access.reprocess_store import ReprocessError, block_mean
-from data_access.status_store import documents_in
+from data_access.gp2.runs import ReprocessError, block_mean
 from data_access.stores import Stores
+from data_access.telemetry.store import documents_in
 from data_access.users import User
+from demo.reprocess import DEMO_INDEX, build_reprocess_demo
+from demo.telemetry import write_status_files
 from tests.app.bokeh_legend import legend_entries
 from tests.app.shown import shown_text
 
@@ -255,7 +255,7 @@ def test_header_values_from_outside_stay_text_in_the_thumbnails(desk, tmp_path):
     from astropy.io import fits
 
     from app.views.reprocess_frames import FolderImages
-    from data_access.reprocess_store import ReprocessStore
+    from data_access.gp2.runs import ReprocessStore
     from tests.app.shown import pane_html, parse
 
     hostile = "'><img src=x onerror=alert(1)>"

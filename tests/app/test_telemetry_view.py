@@ -6,8 +6,8 @@ import pandas as pd
 from app.plots.telemetry import plot_series
 from app.views.downloads import table_bytes
 from app.views.telemetry import ALL, TelemetryExplorer, describe_age
-from data_access.demo.telemetry import write_status_files
-from data_access.status_store import documents_in
+from data_access.telemetry.store import documents_in
+from demo.telemetry import write_status_files
 from tests.app.shown import shown_text
 
 TEMPERATURE = "weather-station-ws1-air-temperature"
@@ -87,8 +87,8 @@ def test_empty_cache_shows_a_warning(stores):
 
 
 def test_demo_feed_writes_the_files_due(demo_copy):
-    from data_access.demo import feed_demo_status, is_demo
     from data_access.stores import Stores
+    from demo import feed_demo_status, is_demo
 
     assert is_demo(demo_copy)
     stores = Stores.open(demo_copy)

@@ -30,7 +30,7 @@ with atheris.instrument_imports(include=["analysis", "data_access"]):
     from analysis.products.photometry import PhotometryError
     from analysis.voevent import VOEventError, parse_voevent
     from data_access.fits_frames import FrameError, open_frame
-    from data_access.product_files import compile_descriptor_file, read_photometry_file
+    from data_access.products.files import compile_descriptor_file, read_photometry_file
 
 from tests.hardening import (
     test_fuzz_fits,

@@ -25,11 +25,11 @@ from astropy.time import Time
 from analysis.products import Burst
 from analysis.products.photometry import photometry_csv
 from analysis.products.synthetic import synthetic_photometry
-from data_access.alert_store import receive_operations_message, receive_packet
-from data_access.product_files import read_photometry_file
-from data_access.status_sources import sync_status
+from data_access.alerts.store import receive_operations_message, receive_packet
+from data_access.alerts.trigger_files import QuarantinedPacketError
+from data_access.products.files import read_photometry_file
 from data_access.stores import Stores
-from data_access.trigger_files import QuarantinedPacketError
+from data_access.telemetry.sources import sync_status
 from data_access.users import UsersFile
 from data_access.workspace import Workspace
 

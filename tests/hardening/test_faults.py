@@ -20,13 +20,13 @@ from pathlib import Path
 import pytest
 
 from data_access import safe_files
-from data_access.sdb_sandbox import SandboxServer
-from data_access.status_sources import SourceCursors, StatusSourceError, sync_source
+from data_access.alerts.trigger_files import QuarantinedPacketError  # noqa: F401 - the alerts' errors
 from data_access.stores import Stores
-from data_access.trigger_files import QuarantinedPacketError  # noqa: F401 - the alerts' errors
+from data_access.telemetry.sources import SourceCursors, StatusSourceError, sync_source
+from sandbox.sdb import SandboxServer
 from tests.analysis.test_voevent import make_packet
-from tests.data_access.test_calibration_store import add_night
-from tests.data_access.test_product_push import BURST, client_for
+from tests.data_access.calibration.test_store import add_night
+from tests.data_access.products.test_push import BURST, client_for
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -81,7 +81,7 @@ def test_disk_full_while_building_products_records_none(stores, monkeypatch):
 
 def test_disk_full_while_promoting_a_master_keeps_the_one_in_force(tmp_path, monkeypatch):
     from data_access.cache import Cache
-    from data_access.calibration_store import CalibrationStore
+    from data_access.calibration.store import CalibrationStore
 
     with Cache(tmp_path / "cache.duckdb") as cache:
         store = CalibrationStore(cache, tmp_path / "masters")
@@ -90,7 +90,7 @@ def test_disk_full_while_promoting_a_master_keeps_the_one_in_force(tmp_path, mon
         in_force = (store.folder("bias", "DDRAGO1", "NONE") / "MASTER.fits").resolve()
         third, _ = add_night(store, 1000.1, "2025-03-06", seed=2)  # noqa: F841
         before = (store.folder("bias", "DDRAGO1", "NONE") / "MASTER.fits").resolve()
-        import data_access.calibration_store as cs
+        import data_access.calibration.store as cs
 
         monkeypatch.setattr(cs.os, "symlink", disk_full)
         with pytest.raises(OSError, match="No space left"):
@@ -105,7 +105,7 @@ def test_disk_full_while_promoting_a_master_keeps_the_one_in_force(tmp_path, mon
 def test_disk_full_while_keeping_a_cdb_page_moves_no_cursor(http_server, stores, monkeypatch,
                                                               status_record):  # fmt: skip
     from data_access.config import CdbHttpConfig
-    from data_access.status_sources import CdbHttpSource
+    from data_access.telemetry.sources import CdbHttpSource
 
     http_server.respond = lambda query: __import__("tests.conftest", fromlist=["Reply"]).Reply(
         200, json.dumps([status_record(date="2024-03-01T00:00:00Z")]).encode()
@@ -131,7 +131,7 @@ def run_killed(root: Path, point: str, script: str) -> subprocess.CompletedProce
 
 BUILD = """
     import sys
-    from tests.data_access.test_product_push import BURST
+    from tests.data_access.products.test_push import BURST
     from analysis.products.synthetic import synthetic_photometry
     from data_access.stores import Stores
     stores = Stores.open(sys.argv[1] if len(sys.argv) > 1 else {root!r})
@@ -181,7 +181,7 @@ def test_a_push_killed_after_the_server_answered_ok_is_finished_by_the_next_run_
     try:
         script = f"""
             from data_access.stores import Stores
-            from tests.data_access.test_product_push import client_for
+            from tests.data_access.products.test_push import client_for
             stores = Stores.open({str(workspace.root)!r})
             stores.products.push({dt}, client_for({sandbox.url!r}), user="ana")
         """
@@ -216,8 +216,8 @@ def test_postgres_going_away_mid_sync_keeps_the_pages_before_and_the_next_sync_f
     import psycopg
 
     from data_access.config import CdbPostgresConfig
-    from data_access.status_sources import CdbPostgresSource
-    from tests.data_access.test_status_sources import T0, create_table, insert_rows
+    from data_access.telemetry.sources import CdbPostgresSource
+    from tests.data_access.telemetry.test_sources import T0, create_table, insert_rows
 
     create_table(pg_database)
     dates = [T0 + timedelta(minutes=5 * n) for n in range(6)]
@@ -253,7 +253,7 @@ def test_postgres_going_away_mid_sync_keeps_the_pages_before_and_the_next_sync_f
 def test_http_cdb_closing_the_connection_mid_answer_is_a_clear_error_and_records_nothing(stores):
     """The endpoint announces 4000 bytes, sends 40 and closes (a server stopping)."""
     from data_access.config import CdbHttpConfig
-    from data_access.status_sources import CdbHttpSource
+    from data_access.telemetry.sources import CdbHttpSource
 
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from analysis.calibration.report import QUANTITY_FIELDS, QUANTITY_KEYS, REPORT_KEYS
-from data_access.calibration_store import CalibrationStore
+from data_access.calibration.store import CalibrationStore
 from tests.hardening._fuzz import FUZZ, mutations
 
 _names = itertools.count()

@@ -17,10 +17,10 @@ from analysis.products import Burst
 from analysis.products.descriptor import DescriptorError
 from analysis.products.photometry import Photometry, PhotometryError, photometry_csv
 from analysis.products.synthetic import synthetic_photometry
-from data_access.product_files import compile_descriptor_file, read_photometry_file
+from data_access.products.files import compile_descriptor_file, read_photometry_file
 from tests.hardening._fuzz import FUZZ, mutations
 
-SHIPPED = Path(__file__).resolve().parents[2] / "data_access" / "product_descriptors"
+SHIPPED = Path(__file__).resolve().parents[2] / "data_access" / "products" / "descriptors"
 DT = (SHIPPED / "DT_GFT_FGFT.tsv").read_bytes()
 BURST = Burst("sb26030512", Time("2026-03-05T04:10:00", scale="utc"), 150.0, 20.0, 0.05)
 CSV = photometry_csv(synthetic_photometry(BURST, n_images=3)).encode()

@@ -14,7 +14,7 @@ import schemathesis
 from hypothesis import given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from data_access.sdb_sandbox import SandboxServer
+from sandbox.sdb import SandboxServer
 from tests.hardening._fuzz import EXAMPLES, FUZZ
 
 pytestmark = pytest.mark.service

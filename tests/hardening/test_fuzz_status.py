@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from analysis.telemetry import STATUS_FIELDS
-from data_access.status_store import documents_in
+from data_access.telemetry.store import documents_in
 from tests.hardening._fuzz import FUZZ, mutations
 
 _names = itertools.count()

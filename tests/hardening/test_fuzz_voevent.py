@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from analysis.voevent import AlertRecord, VOEventError, parse_voevent
-from data_access.trigger_files import QuarantinedPacketError
+from data_access.alerts.trigger_files import QuarantinedPacketError
 from tests.analysis.test_voevent import make_packet
 from tests.hardening._fuzz import FUZZ, mutations
 

@@ -10,8 +10,8 @@ import time
 import pytest
 
 from analysis.voevent import HostileVOEventError, parse_voevent
-from data_access.alert_store import receive_packet
-from data_access.trigger_files import QuarantinedPacketError
+from data_access.alerts.store import receive_packet
+from data_access.alerts.trigger_files import QuarantinedPacketError
 from tests.analysis.test_voevent import make_packet
 
 SECRET = "TOP-SECRET-7f3a9c"

@@ -12,11 +12,11 @@ import pytest
 import requests
 
 from analysis.trigger_file import trigger_file_name
-from data_access.calibration_store import CalibrationStore
+from data_access.alerts.trigger_files import QuarantinedPacketError, spool_packet
+from data_access.calibration.store import CalibrationStore
+from data_access.products.sdb_client import RemoteFile
 from data_access.safe_files import safe_file_stem, write_atomic
-from data_access.sdb_client import RemoteFile
-from data_access.sdb_sandbox import SandboxServer
-from data_access.trigger_files import QuarantinedPacketError, spool_packet
+from sandbox.sdb import SandboxServer
 from tests.analysis.test_voevent import make_packet
 
 HOSTILE = [

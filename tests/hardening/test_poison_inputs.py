@@ -22,16 +22,16 @@ from analysis.products.descriptor import MAX_DESCRIPTOR_CHARS, DescriptorError
 from analysis.products.photometry import REQUIRED_COLUMNS, PhotometryError, parse_photometry_csv
 from analysis.products.tsv import compile_product_tsv
 from analysis.voevent import HostileVOEventError, parse_voevent
-from data_access.alert_store import receive_operations_message, receive_packet
-from data_access.calibration_sources import sync_calibration
+from data_access.alerts.store import receive_operations_message, receive_packet
+from data_access.alerts.trigger_files import AlertFolders, QuarantinedPacketError, spool_packet
+from data_access.calibration.sources import sync_calibration
 from data_access.fits_frames import FrameError, open_frame
-from data_access.sdb_client import SdbClient, SdbError
-from data_access.status_sources import DirectorySource, SourceCursors, sync_sources, sync_status
-from data_access.trigger_files import AlertFolders, QuarantinedPacketError, spool_packet
+from data_access.products.sdb_client import SdbClient, SdbError
+from data_access.telemetry.sources import DirectorySource, SourceCursors, sync_sources, sync_status
 from tests.analysis.test_voevent import make_packet
 from tests.conftest import Reply
-from tests.data_access import test_calibration_sources
-from tests.data_access.test_calibration_sources import report
+from tests.data_access.calibration import test_sources as test_calibration_sources
+from tests.data_access.calibration.test_sources import report
 
 DEEP = 200_000
 open_stores = test_calibration_sources.open_stores  # the fixture: a workspace with a gic.toml

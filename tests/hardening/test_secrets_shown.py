@@ -11,8 +11,8 @@ import pytest
 
 from app.cli import main
 from data_access.config import CdbHttpConfig
-from data_access.sdb_client import SdbClient, SdbError
-from data_access.status_sources import CdbHttpSource, StatusSourceError
+from data_access.products.sdb_client import SdbClient, SdbError
+from data_access.telemetry.sources import CdbHttpSource, StatusSourceError
 from tests.app import test_products_view
 from tests.app.shown import shown_text
 from tests.app.test_products_view import BOB, BURST, desk_for

@@ -11,7 +11,7 @@ from astropy.time import Time
 
 from analysis.products import Burst
 from analysis.products.synthetic import synthetic_photometry
-from data_access.status_store import documents_in
+from data_access.telemetry.store import documents_in
 from tests.analysis.test_voevent import make_packet
 
 INJECTION = "x'); DROP TABLE status_reading; --"

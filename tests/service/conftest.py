@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from data_access.alert_sources import HANDLER_SCRIPT, comet_command, find_script
+from data_access.alerts.sources import HANDLER_SCRIPT, comet_command, find_script
 from data_access.workspace import Workspace
 from tests.conftest import free_port, service_unavailable
 

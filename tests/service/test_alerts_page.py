@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from data_access.alert_sources import comet_command, find_script
-from data_access.demo.alerts import ECLAIRS_WAKEUP, DemoNotice, svom_voevent
+from data_access.alerts.sources import comet_command, find_script
+from demo.alerts import ECLAIRS_WAKEUP, DemoNotice, svom_voevent
 from tests.conftest import free_port, service_unavailable
 from tests.service.conftest import stop_process, wait_for_port
 

@@ -8,7 +8,7 @@ import pytest
 
 from analysis.trigger_file import read_trigger_file
 from analysis.voevent import parse_voevent
-from data_access.alert_store import AlertFolders, open_cache_waiting
+from data_access.alerts.store import AlertFolders, open_cache_waiting
 from data_access.stores import Stores
 
 pytestmark = [pytest.mark.service, pytest.mark.slow, pytest.mark.shared_data]

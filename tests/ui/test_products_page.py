@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 from playwright.sync_api import expect
 
-from data_access.sdb_sandbox import SandboxServer
+from sandbox.sdb import SandboxServer
 from tests.conftest import log_in, service_unavailable
 
 pytestmark = pytest.mark.ui

@@ -1,0 +1,480 @@
+"""The Reprocess page's files: the frames it can reprocess, and the runs it made.
+
+Frames to reprocess lie in the workspace's :data:`INPUT_DIR`, one folder per burst
+(named by its burst ID) or per set of frames::
+
+    raw/gp2/sb26031401/raw/*.fits       the frames (else the FITS files of the folder itself)
+    raw/gp2/sb26031401/config/          the notes' pipeline folder (pipeline.cfg...), optional
+
+Each run goes to ``<[gp2] output_dir>/<run id>/`` with what it was asked to do and what
+it gave, so that a run can be shown again, compared with another, or saved as a product::
+
+    run.json          source, steps, parameters, calibration files, times, per-image summary
+    output/           the runner's outputs (images and tables of the steps asked for)
+    photometry.csv    the light curve (what ``gic products build --photometry`` reads)
+    sources.csv, candidates.csv
+    display.fits      per image, the reduced and difference images for the eye
+                      (block means, longest side at most :data:`DISPLAY_SIDE`)
+
+The Dask client the page runs on is opened once per process by :class:`SharedClient`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import dataclasses
+import json
+import math
+import re
+import shutil
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from astropy.io import fits
+from astropy.table import Table
+from astropy.time import Time
+
+from analysis.gp2.alignment import celestial_wcs
+from analysis.products import Burst
+from data_access.config import Gp2Config
+from data_access.gp2.config import ModuleSettings, PipelineSettings, read_pipeline_config
+from data_access.gp2.files import read_image, scan_images, write_photometry, write_table
+from data_access.products.files import read_photometry_file
+from pipelines.gp2.runner import RunPlan, RunResult, open_client
+
+#: Folder of the workspace holding the frames the page can reprocess, one folder each.
+INPUT_DIR = "raw/gp2"
+#: Longest side, in pixels, of the images a run keeps for display.
+DISPLAY_SIDE = 1024
+_RUN_ID = re.compile(r"^[A-Za-z0-9_.+-]+$")
+
+
+class ReprocessError(ValueError):
+    """A run or a folder that cannot be used; the message names it."""
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """A run read back from its folder.
+
+    Attributes
+    ----------
+    run_id : str
+    folder : Path
+    meta : dict
+        ``run.json``: source, burst_id, t0, steps, parameters, calibration, started_at,
+        finished_at, user, decay, transient, failures.
+    images : DataFrame
+        Per image: name, path, filter, t_start, t_end, exptime, fwhm, zp, zp_err,
+        limit_mag, n_sources, n_candidates, error.
+    light_curve, sources, candidates : DataFrame
+        The photometry table; every source (image_id, x, y...); every candidate
+        (image_id, x, y, ra, dec, snr, transient, and x_frame, y_frame: its position in
+        the reduced frame's pixels).
+    """
+
+    run_id: str
+    folder: Path
+    meta: dict
+    images: pd.DataFrame
+    light_curve: pd.DataFrame
+    sources: pd.DataFrame
+    candidates: pd.DataFrame
+
+    def image(self, name: str, kind: str) -> tuple[np.ndarray, int] | None:
+        """The ``reduced`` or ``difference`` image of one frame kept for display, with its
+        block size (frame pixels per side of a pixel shown), or None when the run did not
+        make it."""
+        path = self.folder / "display.fits"
+        if not path.is_file():
+            return None
+        with fits.open(path) as hdul:
+            extension = f"{name}:{kind}"
+            if extension not in hdul:
+                return None
+            hdu = hdul[extension]
+            return np.asarray(hdu.data, np.float32), int(hdu.header["BLOCK"])
+
+    @property
+    def photometry_path(self) -> Path:
+        return self.folder / "photometry.csv"
+
+
+def block_size(shape: tuple[int, ...], max_side: int = DISPLAY_SIDE) -> int:
+    """The side of the blocks :func:`block_mean` averages for an image of this shape."""
+    return max(1, math.ceil(max(shape) / max_side))
+
+
+def block_mean(data: np.ndarray, max_side: int = DISPLAY_SIDE) -> np.ndarray:
+    """Block means (NaN ignored) so that no side exceeds ``max_side``; the blocks tile the
+    frame exactly from (0, 0), the last partial row and column left out."""
+    data = np.asarray(data, np.float32)
+    factor = block_size(data.shape, max_side)
+    if factor <= 1:
+        return data
+    ny, nx = (data.shape[0] // factor) * factor, (data.shape[1] // factor) * factor
+    blocks = data[:ny, :nx].reshape(ny // factor, factor, nx // factor, factor)
+    with np.errstate(invalid="ignore"), warnings_ignored():
+        return np.nanmean(blocks, axis=(1, 3)).astype(np.float32)
+
+
+@contextlib.contextmanager
+def warnings_ignored():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN block stays NaN
+        yield
+
+
+class ReprocessStore:
+    """The frames the page can reprocess and the runs it made (files only, no cache).
+
+    Parameters
+    ----------
+    input_dir : Path
+        Folder of frame folders (:data:`INPUT_DIR` of the workspace).
+    runs_dir : Path
+        Folder of the runs (``[gp2] output_dir`` of the workspace).
+    """
+
+    def __init__(self, input_dir: Path, runs_dir: Path) -> None:
+        self.input_dir = Path(input_dir)
+        self.runs_dir = Path(runs_dir)
+
+    @classmethod
+    def from_workspace(cls, workspace) -> ReprocessStore:
+        return cls(workspace.path(INPUT_DIR), workspace.path(workspace.config.gp2.output_dir))
+
+    # -- frames ---------------------------------------------------------------------------
+    def folders(self) -> pd.DataFrame:
+        """Every frame folder of :attr:`input_dir`: name, path, burst_id (its TRGID, else
+        its name), n_images, first (start of the first exposure, ISO UTC)."""
+        rows = []
+        for folder in sorted(p for p in self.input_dir.iterdir() if p.is_dir()):
+            infos, _ = scan_images([self.frames_dir(folder)])
+            if not infos:
+                continue
+            trigger = str(infos[0].header.get("TRGID", "")).strip()
+            rows.append({"name": folder.name, "path": str(folder),
+                         "burst_id": trigger or folder.name, "n_images": len(infos),
+                         "first": infos[0].t_start})  # fmt: skip
+        return pd.DataFrame(rows, columns=["name", "path", "burst_id", "n_images", "first"])
+
+    @staticmethod
+    def frames_dir(folder: Path | str) -> Path:
+        """Where a folder's frames are: its ``raw/`` when it has one, else itself."""
+        folder = Path(folder)
+        return folder / "raw" if (folder / "raw").is_dir() else folder
+
+    def images(self, folder: Path | str) -> tuple[pd.DataFrame, dict[str, fits.Header]]:
+        """The frames of a folder, time-ordered, from their headers alone.
+
+        Returns
+        -------
+        images : DataFrame
+            name, path, instrument, filter, exptime (s), t_start, t_end (ISO UTC), t_mid (UTC).
+        headers : dict
+            name → header.
+
+        Raises
+        ------
+        ReprocessError
+            If the folder does not exist or holds no readable FITS frame.
+        """
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise ReprocessError(f"{folder}: no such folder of frames")
+        infos, unreadable = scan_images([self.frames_dir(folder)])
+        if not infos:
+            reasons = "; ".join(reason for _, reason in unreadable[:3])
+            raise ReprocessError(
+                f"{folder}: no readable FITS frame{': ' + reasons if reasons else ''}"
+            )
+        frame = pd.DataFrame(
+            [
+                {
+                    "name": i.name,
+                    "path": str(i.path),
+                    "instrument": i.instrument,
+                    "filter": i.filter,
+                    "exptime": i.exptime,
+                    "t_start": i.t_start,
+                    "t_end": i.t_end,
+                }
+                for i in infos
+            ]  # fmt: skip
+        )
+        start = pd.to_datetime(frame["t_start"], errors="coerce")
+        end = pd.to_datetime(frame["t_end"], errors="coerce")
+        frame["t_mid"] = start + (end - start) / 2
+        return frame, {i.name: i.header for i in infos}
+
+    @staticmethod
+    def thumbnail(path: Path | str, max_side: int = 128) -> np.ndarray:
+        """A frame's pixels as block means, longest side at most ``max_side``."""
+        data, _ = read_image(path)
+        return block_mean(data, max_side)
+
+    @staticmethod
+    def pipeline(folder: Path | str | None) -> PipelineSettings:
+        """The folder's pipeline configuration (``config/``), else the defaults (every module
+        with default parameters; the masters in force are asked for)."""
+        config = Path(folder) / "config" if folder else None
+        if config is None or not config.is_dir():
+            return PipelineSettings(modules={"pipeline": ModuleSettings()})
+        pipeline = read_pipeline_config(config)
+        modules = {
+            step: _rooted(settings, Path(folder)) for step, settings in pipeline.modules.items()
+        }
+        return dataclasses.replace(pipeline, modules=modules)
+
+    # -- runs -----------------------------------------------------------------------------
+    def new_run(self, label: str) -> tuple[str, Path]:
+        """A new, empty run folder: ``<UTC time>_<label>`` (a number added when taken)."""
+        stem = f"{datetime.now(UTC):%Y%m%dT%H%M%S}_{re.sub(r'[^A-Za-z0-9_.+-]', '_', label)}"
+        for number in range(1000):
+            run_id = stem if number == 0 else f"{stem}-{number}"
+            folder = self.runs_dir / run_id
+            try:
+                folder.mkdir(parents=True)
+            except FileExistsError:
+                continue
+            return run_id, folder
+        raise ReprocessError(f"{self.runs_dir}: cannot make a run folder for {stem}")
+
+    def save(self, run_id: str, plan: RunPlan, result: RunResult, *, source: str,
+             burst_id: str, user: str, started: datetime) -> StoredRun:  # fmt: skip
+        """Write a finished run's parameters, tables and display images to its folder."""
+        folder = self._folder(run_id)
+        images = [_image_row(r) for r in result.images]
+        sources = _sources(result.images)
+        candidates = _candidates(result)
+        write_table(folder / "sources.csv", Table.from_pandas(sources))
+        write_table(folder / "candidates.csv", Table.from_pandas(candidates))
+        if len(result.light_curve):
+            write_photometry(folder / "photometry.csv", result.light_curve)
+        _write_display(folder / "display.fits", result.images)
+        meta = {
+            "run_id": run_id, "source": source, "burst_id": burst_id, "t0": plan.t0,
+            "steps": list(plan.steps), "chain": list(plan.chain()),
+            "parameters": dataclasses.asdict(plan.settings_for("pipeline").parameters),
+            "calibration": _calibration(plan.settings_for("reduction"),
+                                        plan.settings_for("subtraction")),
+            "started_at": started.isoformat(timespec="seconds"),
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"), "user": user,
+            "images": images, "failures": [list(f) for f in result.failures],
+            "transient": list(result.transient) if result.transient else None,
+            "decay": dataclasses.asdict(result.decay) if result.decay else None,
+        }  # fmt: skip
+        (folder / "run.json").write_text(json.dumps(meta, indent=1, default=_json), "utf-8")
+        return self.load(run_id)
+
+    def runs(self) -> pd.DataFrame:
+        """Every finished run, newest first: run_id, source, burst_id, steps, n_images,
+        failures, decay_index, started_at, user."""
+        rows = []
+        for path in sorted(self.runs_dir.glob("*/run.json"), reverse=True):
+            meta = json.loads(path.read_text("utf-8"))
+            decay = meta.get("decay") or {}
+            rows.append({"run_id": meta["run_id"], "source": meta["source"],
+                         "burst_id": meta["burst_id"], "steps": ", ".join(meta["steps"]),
+                         "n_images": len(meta["images"]), "failures": len(meta["failures"]),
+                         "decay_index": decay.get("index", math.nan),
+                         "started_at": meta["started_at"], "user": meta["user"]})  # fmt: skip
+        columns = ["run_id", "source", "burst_id", "steps", "n_images", "failures",
+                   "decay_index", "started_at", "user"]  # fmt: skip
+        return pd.DataFrame(rows, columns=columns)
+
+    def load(self, run_id: str) -> StoredRun:
+        """A run read back from its folder.
+
+        Raises
+        ------
+        ReprocessError
+            If there is no such finished run.
+        """
+        folder = self._folder(run_id)
+        path = folder / "run.json"
+        if not path.is_file():
+            raise ReprocessError(f"{path}: no such finished run")
+        meta = json.loads(path.read_text("utf-8"))
+        return StoredRun(run_id, folder, meta, pd.DataFrame(meta["images"]),
+                         _read_csv(folder / "photometry.csv"), _read_csv(folder / "sources.csv"),
+                         _read_csv(folder / "candidates.csv"))  # fmt: skip
+
+    def remove(self, run_id: str) -> None:
+        """Delete a run's folder (a run that failed, or that nobody wants)."""
+        shutil.rmtree(self._folder(run_id), ignore_errors=False)
+
+    def _folder(self, run_id: str) -> Path:
+        if not _RUN_ID.match(run_id or ""):
+            raise ReprocessError(f"{run_id!r} is not a run id (letters, digits, _ . + -)")
+        return self.runs_dir / run_id
+
+
+# -- products -------------------------------------------------------------------------------
+def alert_burst(alerts, burst_id: str) -> Burst | None:
+    """The burst as its alerts give it (T0, the position of the smallest error), or None."""
+    frame = alerts.alerts(include_tests=True)
+    frame = frame[(frame["burst_id"] == burst_id)].dropna(subset=["t0", "ra", "dec"])
+    if frame.empty:
+        return None
+    best = frame.sort_values("error_deg", na_position="last").iloc[0]
+    error = 0.0 if pd.isna(best["error_deg"]) else float(best["error_deg"])
+    t0 = Time(pd.Timestamp(best["t0"]).to_pydatetime(), scale="utc")
+    return Burst(burst_id, t0, float(best["ra"]) % 360.0, float(best["dec"]), error)
+
+
+def save_as_product(run: StoredRun, products, burst: Burst, *, user: str) -> pd.DataFrame:
+    """Build the run's photometry into the burst's products: a new version (MY_VERS + 1) of
+    each product whose content changed, left in the review queue.
+
+    Raises
+    ------
+    ReprocessError
+        If the run made no photometry (its steps did not include the summary).
+    """
+    if not run.photometry_path.is_file():
+        raise ReprocessError(
+            f"run {run.run_id} has no photometry.csv: run it with the summary step to save it "
+            "as a product"
+        )
+    photometry = read_photometry_file(run.photometry_path)
+    steps = ", ".join(run.meta["steps"])
+    return products.build(
+        burst, photometry, user=user, comment=f"GP2 reprocessing run {run.run_id} ({steps})"
+    )
+
+
+# -- the client -----------------------------------------------------------------------------
+class SharedClient:
+    """One Dask client for the whole process, opened on first use and closed at exit.
+
+    ``SharedClient.get(config)`` returns it (``open_client(config)``: a LocalCluster of
+    threads when ``processes`` is false, so it stays light).
+    """
+
+    _lock = threading.Lock()
+    _stack: contextlib.ExitStack | None = None
+    _client = None
+
+    @classmethod
+    def get(cls, config: Gp2Config):
+        with cls._lock:
+            if cls._client is None or cls._client.status not in ("running", "connecting"):
+                stack = contextlib.ExitStack()
+                cls._client = stack.enter_context(open_client(config))
+                cls._stack = stack
+                atexit.register(cls.close)
+            return cls._client
+
+    @classmethod
+    def close(cls) -> None:
+        with cls._lock:
+            stack, cls._stack, cls._client = cls._stack, None, None
+        if stack is not None:
+            stack.close()
+
+
+# -- helpers --------------------------------------------------------------------------------
+def _rooted(settings: ModuleSettings, folder: Path) -> ModuleSettings:
+    """Calibration paths relative to the frame folder made absolute."""
+    files = {name: str(folder / value) if value and not Path(value).is_absolute() else value
+             for name in ("bias", "dark", "flat", "reference", "catalog")
+             if (value := getattr(settings, name)) is not None}  # fmt: skip
+    return dataclasses.replace(settings, **files)
+
+
+def _json(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _number(value) -> float | None:
+    return float(value) if value is not None and math.isfinite(float(value)) else None
+
+
+def _image_row(r) -> dict:
+    return {
+        "name": r.name, "path": r.path, "filter": r.filter, "t_start": r.t_start,
+        "t_end": r.t_end, "exptime": _number(r.exptime), "fwhm": _number(r.fwhm),
+        "zp": _number(r.zp), "zp_err": _number(r.zp_err), "limit_mag": _number(r.limit_mag),
+        "n_sources": 0 if r.sources is None else len(r.sources),
+        "n_candidates": 0 if r.candidates is None else len(r.candidates), "error": r.error,
+    }  # fmt: skip
+
+
+def _calibration(reduction: ModuleSettings, later: ModuleSettings) -> dict:
+    return {"bias": reduction.bias, "dark": reduction.dark, "flat": reduction.flat,
+            "reference": later.reference, "catalog": later.catalog}  # fmt: skip
+
+
+def _sources(results) -> pd.DataFrame:
+    frames = []
+    for r in results:
+        if r.sources is None or len(r.sources) == 0:
+            continue
+        table = r.sources.to_pandas()
+        table.insert(0, "image_id", r.name)
+        frames.append(table)
+    if not frames:
+        return pd.DataFrame({"image_id": pd.Series(dtype=str), "x": pd.Series(dtype=float),
+                             "y": pd.Series(dtype=float)})  # fmt: skip
+    return pd.concat(frames, ignore_index=True)
+
+
+def _frame_positions(header, ra, dec) -> tuple[np.ndarray, np.ndarray]:
+    """Sky positions in the pixels of the frame as it was read (before any alignment)."""
+    wcs = celestial_wcs(header) if header is not None else None
+    if wcs is None or len(ra) == 0:
+        return np.full(len(ra), np.nan), np.full(len(ra), np.nan)
+    x, y = wcs.world_to_pixel_values(np.asarray(ra, float), np.asarray(dec, float))
+    return np.asarray(x, float), np.asarray(y, float)
+
+
+def _candidates(result: RunResult) -> pd.DataFrame:
+    table = result.candidates.to_pandas() if len(result.candidates) else pd.DataFrame(
+        columns=["image_id", "filter", "x", "y", "ra", "dec", "snr", "transient"])  # fmt: skip
+    table["x_frame"], table["y_frame"] = np.nan, np.nan
+    for r in result.images:
+        rows = table["image_id"] == r.name
+        if rows.any() and r.path:
+            header = _raw_header(r.path)
+            x, y = _frame_positions(header, table.loc[rows, "ra"], table.loc[rows, "dec"])
+            table.loc[rows, "x_frame"], table.loc[rows, "y_frame"] = x, y
+    return table
+
+
+def _raw_header(path: str):
+    try:
+        return fits.getheader(path, 1 if path.endswith(".fz") else 0)
+    except (OSError, IndexError):
+        return None
+
+
+def _write_display(path: Path, results) -> None:
+    hdus = [fits.PrimaryHDU()]
+    for r in results:
+        for kind, data in (("reduced", r.reduced), ("difference", r.difference)):
+            if data is None:
+                continue
+            header = fits.Header([("BLOCK", block_size(data.shape), "frame pixels per pixel")])
+            hdus.append(fits.ImageHDU(block_mean(data), header, name=f"{r.name}:{kind}"))
+    temporary = path.with_name(f".{path.name}.tmp")
+    fits.HDUList(hdus).writeto(temporary, overwrite=True)
+    temporary.replace(path)
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    if not path.is_file() or path.stat().st_size == 0:
+        return pd.DataFrame()
+    return pd.read_csv(path)

@@ -1,0 +1,175 @@
+"""Pushing approved products to the SDB import API, at most once at a time.
+
+A push first claims the product in one transaction of the cache (state ``pushing``,
+a claim token and its time), so that two people pushing the same product at once make
+one push; the product is marked ``pushed`` only when the import API answered OK, and
+the answer (or the error) is stored. A claim left by a process that died is taken over
+after ``[products] push_claim_s``. :class:`ProductPushes` is the part of
+:class:`~data_access.products.store.ProductStore` that does it.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from data_access.faults import fault_point
+from data_access.products.sdb_client import SdbClient, SdbError
+
+Progress = Callable[[int, int], None]
+
+
+def now_utc() -> datetime:
+    """Now, UTC, as the naive timestamp the cache stores."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class PushOutcome:
+    """What one push did: ``state`` after it, the server's ``answer`` or the ``error``."""
+
+    product_id: int
+    file_name: str
+    state: str
+    answer: dict | None = None
+    error: str = ""
+    pushed: bool = False
+
+
+class ProductPushes:
+    """Claim, push and record (mixed into :class:`ProductStore`)."""
+
+    # -- push ---------------------------------------------------------------------------
+    def _claim(self, product_id: int, user: str) -> dict | None:
+        """Take the product for pushing, in one transaction; None when someone else has it or
+        its state does not allow a push."""
+        token = uuid.uuid4().hex
+        now = now_utc()
+        stale = now - timedelta(seconds=self.config.push_claim_s)
+        with self.cache.transaction() as con:
+            row = con.execute(
+                "SELECT burst_id, card, version, file_name, state, push_claimed_at FROM product "
+                "WHERE product_id = ?",
+                [int(product_id)],
+            ).fetchone()
+            if row is None:
+                raise ValueError(f"no product with id {product_id}")
+            burst_id, card, version, file_name, state, claimed_at = row
+            free = state in ("approved", "push failed") or (
+                state == "pushing" and claimed_at is not None and claimed_at < stale
+            )
+            if not free:
+                return {
+                    "burst_id": burst_id,
+                    "card": card,
+                    "version": version,
+                    "file_name": file_name,
+                    "state": state,
+                    "token": None,
+                }
+            con.execute(
+                "UPDATE product SET state = 'pushing', push_claim = ?, push_claimed_at = ?, "
+                "updated_at = ? WHERE product_id = ?",
+                [token, now, now, int(product_id)],
+            )
+            self._log(con, int(product_id), burst_id, card, version, "push started", user, "", now)
+        return {
+            "burst_id": burst_id,
+            "card": card,
+            "version": version,
+            "file_name": file_name,
+            "state": "pushing",
+            "token": token,
+        }
+
+    def push(
+        self, product_id: int, client: SdbClient, *, user: str, comment: str = ""
+    ) -> PushOutcome:
+        """Send an approved product (its card, then the file) to the import API.
+
+        Marked pushed only when the server answered OK (the answer is stored); any failure
+        (timeout, refused connection, 5xx after the retries, or a refusal) marks it
+        ``push failed`` with the error, and a later push may try again. A product someone
+        else is pushing, already pushed, new or rejected is not sent (``pushed`` False,
+        the state unchanged).
+        """
+        if not user:
+            raise ValueError("a push needs a user name")
+        claim = self._claim(product_id, user)
+        if claim["token"] is None:
+            return PushOutcome(
+                int(product_id),
+                claim["file_name"],
+                claim["state"],
+                error=f"not pushed: the product is {claim['state']}",
+            )
+        card = claim["card"]
+        try:
+            content = (self.burst_dir(claim["burst_id"]) / claim["file_name"]).read_bytes()
+            descriptor_json = json.dumps(self.descriptors[card].to_dict()).encode()
+            client.upload_card(card, descriptor_json)
+            answer = client.upload_product(claim["file_name"], content)
+        except (SdbError, OSError) as exc:
+            detail = getattr(exc, "answer", None)
+            self._finish_push(
+                product_id,
+                claim,
+                "push failed",
+                {"error": str(exc), "answer": detail},
+                user,
+                comment,
+            )
+            return PushOutcome(int(product_id), claim["file_name"], "push failed", detail, str(exc))
+        fault_point("product-pushed")
+        self._finish_push(product_id, claim, "pushed", answer, user, comment)
+        return PushOutcome(int(product_id), claim["file_name"], "pushed", answer, pushed=True)
+
+    def _finish_push(
+        self, product_id: int, claim: dict, state: str, answer: Any, user: str, comment: str
+    ) -> None:
+        now = now_utc()
+        with self.cache.transaction() as con:
+            con.execute(
+                "UPDATE product SET state = ?, push_answer = ?, updated_at = ?, "
+                "pushed_at = CASE WHEN ? = 'pushed' THEN ? ELSE pushed_at END, push_claim = NULL "
+                "WHERE product_id = ? AND push_claim = ?",
+                [state, json.dumps(answer), now, state, now, int(product_id), claim["token"]],
+            )
+            self._log(
+                con,
+                int(product_id),
+                claim["burst_id"],
+                claim["card"],
+                claim["version"],
+                "push" if state == "pushed" else "push failed",
+                user,
+                comment,
+                now,
+                answer,
+            )
+
+    def push_approved(
+        self,
+        client: SdbClient,
+        *,
+        user: str,
+        burst_id: str | None = None,
+        progress: Progress | None = None,
+    ) -> list[PushOutcome]:
+        """Push every approved (or failed) latest version, of one burst or all, and finish the
+        pushes a dead process left claimed (``pushing``) once their claim is stale: the
+        server may have stored the file already, and sending the same bytes again only
+        makes it answer "Product updated." (one file there, not two)."""
+        queue = self.queue(burst_id)
+        states = ["approved", "push failed", "pushing"]
+        ids = queue.loc[queue["state"].isin(states), "product_id"].tolist()
+        outcomes = []
+        for done, product_id in enumerate(ids, start=1):
+            outcomes.append(self.push(int(product_id), client, user=user))
+            if progress:
+                progress(done, len(ids))
+        return outcomes

@@ -1,0 +1,390 @@
+"""The calibration procedure over files: build a master, validate it, run a whole night.
+
+This is the boundary where files meet the science (BANZAI's stage runner): frames
+are opened here (:mod:`data_access.fits_frames`), combined and checked by
+:mod:`analysis.calibration`, and the results kept by
+:class:`~data_access.calibration.store.CalibrationStore`. A frame that cannot be
+read is left out with its reason and the series goes on; a series with too few
+good frames gives no master and says why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from analysis.calibration import (
+    CALIBRATION_TYPES,
+    Corrections,
+    FrameRules,
+    FrameSelection,
+    Master,
+    ResidualCheck,
+    ValidationReport,
+    build_master,
+    check_frames,
+    normalise_type,
+    validate_master,
+    verify_master,
+)
+from data_access.calibration.store import CalibrationStore, limits_for
+from data_access.config import CalibrationConfig
+from data_access.fits_frames import (
+    FitsFrame,
+    FrameError,
+    HeaderKeys,
+    fits_files_in,
+    open_frame,
+    read_master,
+)
+
+Progress = Callable[[int, int], None]
+
+#: FILTER of the masters of filter-free types (bias and dark by default).
+NO_FILTER = "NONE"
+
+
+class CalibrationBuildError(ValueError):
+    """A series that gives no master; the message says why and lists the frames left out."""
+
+
+@dataclass(frozen=True)
+class BuiltMaster:
+    """A master built from files, with the frames left out and the residual check."""
+
+    master: Master
+    selection: FrameSelection
+    unreadable: tuple[tuple[str, str], ...]
+    residual: ResidualCheck | None
+    n_frames: int
+
+    @property
+    def left_out(self) -> tuple[tuple[str, str], ...]:
+        return self.unreadable + self.selection.rejected
+
+
+@dataclass
+class NightOutcome:
+    """What ``run_night`` did for one kind of master."""
+
+    caltype: str
+    instrument: str
+    filter: str
+    n_frames: int
+    action: str  # promoted, rejected, no master, already done
+    detail: str = ""
+    report: ValidationReport | None = None
+    left_out: list[tuple[str, str]] = field(default_factory=list)
+
+
+def header_keys(config: CalibrationConfig) -> HeaderKeys:
+    """The header keywords named in ``[calibration]``."""
+    return HeaderKeys(
+        caltype=config.type_key,
+        instrument=config.instrument_key,
+        filter=config.filter_key,
+        exptime=config.exptime_key,
+        date=config.date_key,
+        saturation=config.saturation_key,
+    )
+
+
+def frame_rules(config: CalibrationConfig) -> FrameRules:
+    """The rules of a series from ``[calibration]``."""
+    return FrameRules(
+        min_frames=config.min_frames,
+        max_bias_exptime=config.max_bias_exptime,
+        max_saturated_fraction=config.max_saturated_fraction,
+        same_exptime_types=() if config.dark_per_second else ("dark",),
+        filter_free_types=tuple(config.filter_free_types),
+    )
+
+
+def master_filter(caltype: str, filter_: str, config: CalibrationConfig) -> str:
+    """The FILTER a master of this type carries (NONE for filter-free types)."""
+    return NO_FILTER if caltype in config.filter_free_types else filter_
+
+
+def _dark_exptime(header) -> float | None:
+    """None when a master dark is per second, else the exposure time it is at (s)."""
+    if str(header.get("BUNIT", "")).strip().endswith("/s"):
+        return None
+    return float(header.get("EXPTIME", 1.0))
+
+
+def build_from_files(
+    paths: Sequence[Path | str],
+    caltype: str,
+    *,
+    config: CalibrationConfig | None = None,
+    bias: Path | None = None,
+    dark: Path | None = None,
+    verify: bool = True,
+    progress: Progress | None = None,
+) -> BuiltMaster:
+    """Build a master from files (folders are searched for FITS files).
+
+    Parameters
+    ----------
+    paths : sequence of path
+        Raw frames, or folders of them.
+    caltype : {"bias", "dark", "flat"}
+    config : CalibrationConfig, optional
+    bias, dark : Path, optional
+        Masters to subtract (bias required for darks and flats).
+    verify : bool, optional
+        Also run the residual check (the master applied to its own frames).
+    progress : callable(done_rows, total_rows), optional
+
+    Raises
+    ------
+    CalibrationBuildError
+        If too few frames are good; the message lists why each one was left out.
+    FrameError
+        If a master bias or dark cannot be read.
+    """
+    config = config or CalibrationConfig()
+    if caltype not in CALIBRATION_TYPES:
+        raise ValueError(f"--type '{caltype}' is not one of {', '.join(CALIBRATION_TYPES)}")
+    files = fits_files_in(list(paths))
+    with contextlib.ExitStack() as stack:
+        frames, infos, unreadable = [], [], []
+        for path in files:
+            try:
+                frame, info = open_frame(
+                    path,
+                    header_keys(config),
+                    max_pixels=config.max_pixels,
+                    saturation_level=config.saturation_level,
+                )
+            except FrameError as exc:
+                unreadable.append((Path(path).name, str(exc)))
+                continue
+            stack.callback(frame.close)
+            frames.append(frame)
+            infos.append(info)
+        selection = check_frames(infos, caltype, frame_rules(config))
+        if selection.problem:
+            raise CalibrationBuildError(
+                _explain(selection.problem, unreadable + list(selection.rejected))
+            )
+        keep = {info.name for info in selection.good}
+        chosen = [(f, i) for f, i in zip(frames, infos, strict=True) if i.name in keep]
+        corrections = _corrections(stack, caltype, config, bias, dark)
+        good_frames = [f for f, _ in chosen]
+        good_infos = [i for _, i in chosen]
+        extra = {
+            "FILTER": master_filter(caltype, good_infos[0].filter, config),
+            "ORIGIN": config.origin,
+            "TELESCOP": config.telescope,
+        }
+        if bias:
+            extra["BIASFILE"] = Path(bias).name
+        if dark and caltype == "flat":
+            extra["DARKFILE"] = Path(dark).name
+        master = build_master(
+            good_frames,
+            good_infos,
+            caltype,
+            corrections=corrections,
+            method=config.method,
+            sigma=config.sigma,
+            block_bytes=config.block_mib * 2**20,
+            progress=progress,
+            provenance=extra,
+        )
+        residual = None
+        if verify and len(good_frames) > 1:
+            residual = verify_master(
+                master.data,
+                good_frames,
+                good_infos,
+                caltype,
+                corrections=corrections,
+                max_mean_in_noise=config.residual_max_mean_noise,
+                max_noise_ratio=config.residual_max_noise_ratio,
+            )
+        return BuiltMaster(master, selection, tuple(unreadable), residual, len(files))
+
+
+def _corrections(stack, caltype, config, bias, dark) -> Corrections:
+    if caltype == "bias":
+        return Corrections()
+    if bias is None:
+        raise CalibrationBuildError(f"a {caltype} master needs a master bias (--bias)")
+    bias_frame = stack.enter_context(FitsFrame(Path(bias), max_pixels=config.max_pixels))
+    dark_frame, dark_exptime = None, None
+    if dark is not None and caltype == "flat":
+        dark_frame = stack.enter_context(FitsFrame(Path(dark), max_pixels=config.max_pixels))
+        dark_exptime = _dark_exptime(dark_frame.header)
+    return Corrections(
+        bias=bias_frame,
+        dark=dark_frame,
+        dark_exptime=dark_exptime,
+        per_second=config.dark_per_second,
+    )
+
+
+def _explain(problem: str, left_out: Sequence[tuple[str, str]]) -> str:
+    lines = [problem] + [f"  left out {name}: {reason}" for name, reason in left_out]
+    return "\n".join(lines)
+
+
+def validate_files(
+    candidate: Path | str,
+    reference: Path | str,
+    *,
+    config: CalibrationConfig | None = None,
+    residual: ResidualCheck | None = None,
+) -> ValidationReport:
+    """Validate a candidate master file against a reference master file.
+
+    Raises
+    ------
+    FrameError
+        If a file is unreadable, truncated or all NaN (names the file).
+    HeaderMismatch
+        If type, instrument, filter or shape differ.
+    """
+    config = config or CalibrationConfig()
+    new, new_header = read_master(candidate, max_pixels=config.max_pixels)
+    ref, ref_header = read_master(reference, max_pixels=config.max_pixels)
+    caltype = normalise_type(new_header.get("CALTYPE")) or normalise_type(
+        new_header.get("IMAGETYP")
+    )
+    if caltype not in CALIBRATION_TYPES:
+        raise FrameError(
+            f"{candidate}: IMAGETYP {new_header.get('IMAGETYP')!r} is not a bias, dark or "
+            "flat master"
+        )
+    limits = limits_for(
+        config, caltype, str(new_header.get("INSTRUME", "")), str(new_header.get("FILTER", ""))
+    )
+    return validate_master(
+        new,
+        new_header,
+        ref,
+        ref_header,
+        limits=limits,
+        im_name=Path(candidate).name,
+        origin=config.origin,
+        telescope=config.telescope,
+        residual=residual,
+    )
+
+
+def scan_night(folder: Path, config: CalibrationConfig) -> tuple[dict, list[tuple[str, str]]]:
+    """The calibration frames of a night's folder, grouped by (instrument, filter, type).
+
+    Frames of other types (lights) are ignored; unreadable files are returned with reasons.
+    """
+    keys = header_keys(config)
+    groups: dict[tuple[str, str, str], list[Path]] = defaultdict(list)
+    unreadable: list[tuple[str, str]] = []
+    if not folder.is_dir():
+        return {}, []
+    for path in fits_files_in([folder]):
+        try:
+            with FitsFrame(path, max_pixels=config.max_pixels) as frame:
+                header = frame.header
+        except FrameError as exc:
+            unreadable.append((path.name, str(exc)))
+            continue
+        caltype = normalise_type(header.get(keys.caltype))
+        if caltype not in CALIBRATION_TYPES:
+            continue
+        instrument = str(header.get(keys.instrument, "")).strip()
+        filter_ = master_filter(caltype, str(header.get(keys.filter, "")).strip(), config)
+        groups[(instrument, filter_, caltype)].append(path)
+    return dict(groups), unreadable
+
+
+def run_night(
+    store: CalibrationStore,
+    night: date,
+    folder: Path,
+    *,
+    config: CalibrationConfig | None = None,
+    reports_dir: Path | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> list[NightOutcome]:
+    """The daily procedure: every series of the night built, checked, compared, promoted.
+
+    Biases first, then darks (with the bias in force), then flats (bias and dark in force).
+    A kind already built for this night is skipped unless ``force``. Nothing found:
+    nothing done (an empty list).
+    """
+    config = config or store.config
+    groups, unreadable = scan_night(folder, config)
+    order = sorted(groups, key=lambda k: (CALIBRATION_TYPES.index(k[2]), k[0], k[1]))
+    outcomes = []
+    for done, (instrument, filter_, caltype) in enumerate(order):
+        paths = groups[(instrument, filter_, caltype)]
+        outcome = NightOutcome(caltype, instrument, filter_, len(paths), "no master")
+        if store.has_report(night, instrument, filter_, caltype) and not force:
+            outcome.action = "already done"
+        else:
+            _run_one(store, night, paths, outcome, config, reports_dir)
+        outcomes.append(outcome)
+        if progress:
+            progress(done + 1, len(order))
+    for _, reason in unreadable:
+        outcomes.append(NightOutcome("?", "?", "?", 1, "unreadable", reason))
+    return outcomes
+
+
+def _run_one(store, night, paths, outcome: NightOutcome, config, reports_dir) -> None:
+    caltype, instrument, filter_ = outcome.caltype, outcome.instrument, outcome.filter
+    bias = store.in_force("bias", instrument, master_filter("bias", filter_, config))
+    dark = store.in_force("dark", instrument, master_filter("dark", filter_, config))
+    try:
+        built = build_from_files(paths, caltype, config=config, bias=bias, dark=dark)
+    except CalibrationBuildError as exc:
+        outcome.detail = str(exc).splitlines()[0]
+        store.record_series(
+            night, instrument, filter_, caltype, n_frames=len(paths), n_good=0, problem=str(exc)
+        )
+        return
+    reference = store.reference(caltype, instrument, filter_)
+    ref_data, ref_header, ref_id = reference if reference else (None, None, None)
+    report = validate_master(
+        built.master.data,
+        built.master.header,
+        ref_data,
+        ref_header,
+        limits=limits_for(config, caltype, instrument, filter_),
+        im_name=f"{caltype}_{_name(instrument)}_{_name(filter_)}_{night:%Y%m%d}.fits",
+        origin=config.origin,
+        telescope=config.telescope,
+        residual=built.residual,
+    )
+    del ref_data
+    master_id, report_id = store.add(built.master, report, night, reference_id=ref_id)
+    store.record_series(
+        night,
+        instrument,
+        filter_,
+        caltype,
+        n_frames=len(paths),
+        n_good=len(built.selection.good),
+        rejected=built.left_out,
+        report_id=report_id,
+    )
+    if reports_dir is not None:
+        reports_dir.mkdir(parents=True, exist_ok=True)
+        target = reports_dir / f"{Path(report.im_name).stem}.json"
+        target.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+    outcome.report = report
+    outcome.left_out = list(built.left_out)
+    outcome.action = "promoted" if report.valid else "rejected"
+    outcome.detail = "; ".join(report.reasons)
+
+
+def _name(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "._+-" else "_" for c in text.strip()) or "NONE"

@@ -1,0 +1,257 @@
+"""Masters on disk with history, promotion (also killed half-way), certification,
+report ingest, trends and the completeness grid."""
+
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from analysis.calibration import Master, validate_master
+from data_access.cache import Cache
+from data_access.calibration.store import CalibrationStore, CalibrationStoreError, limits_for
+from data_access.config import CalibrationConfig, ConfigError, config_from_dict
+from pipelines.calibration_night import run_night
+from tests.calibration_helpers import SHAPE, write_raw
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def make_master(level: float, night: str, seed: int = 0) -> Master:
+    data = np.random.default_rng(seed).normal(level, 1.0, SHAPE).astype(np.float32)
+    header = fits.Header(
+        {
+            "IMAGETYP": "MASTER BIAS",
+            "CALTYPE": "bias",
+            "INSTRUME": "DDRAGO1",
+            "FILTER": "NONE",
+            "DATE-OBS": f"{night}T23:00:00",
+            "BUNIT": "ADU",
+            "NCOMBINE": 5,
+        }
+    )
+    return Master(data, header)
+
+
+def add_night(store: CalibrationStore, level: float, night: str, seed: int = 0):
+    master = make_master(level, night, seed)
+    found = store.reference("bias", "DDRAGO1", "NONE")
+    ref, ref_header, ref_id = found if found else (None, None, None)
+    report = validate_master(
+        master.data,
+        master.header,
+        ref,
+        ref_header,
+        im_name=f"bias_DDRAGO1_NONE_{night.replace('-', '')}.fits",
+    )
+    if ref is None:  # the first master: no residual check here, take it as valid
+        from dataclasses import replace
+
+        report = replace(report, valid=True, reasons=())
+    return store.add(master, report, date.fromisoformat(night), reference_id=ref_id)
+
+
+@pytest.fixture
+def store(tmp_path):
+    cache = Cache(tmp_path / "cache.duckdb")
+    yield CalibrationStore(
+        cache, tmp_path / "masters", CalibrationConfig(expected=("DDRAGO1/NONE/bias",))
+    )
+    cache.close()
+
+
+def statuses(store):
+    return dict(store.masters()[["master_id", "status"]].itertuples(index=False))
+
+
+def test_promotion_keeps_old_and_history_and_rejects_bad(store):
+    first, _ = add_night(store, 1000, "2025-03-01", seed=1)
+    second, _ = add_night(store, 1000.5, "2025-03-02", seed=2)
+    third, _ = add_night(store, 1000.2, "2025-03-03", seed=3)
+    bad, bad_report = add_night(store, 1010, "2025-03-04", seed=4)  # MEANDIFF ~10: invalid
+    assert statuses(store) == {first: "history", second: "old", third: "master", bad: "rejected"}
+    folder = store.folder("bias", "DDRAGO1", "NONE")
+    assert store.in_force("bias", "DDRAGO1", "NONE").name == "bias_DDRAGO1_NONE_20250303.fits"
+    assert (folder / "OLD.fits").resolve().name == "bias_DDRAGO1_NONE_20250302.fits"
+    assert len(list((folder / "history").iterdir())) == 4  # nothing overwritten nor deleted
+    invalid = store.invalid()
+    assert list(invalid["report_id"]) == [bad_report]
+
+
+def test_certification_overrides_the_verdict_and_promotes_or_demotes(store):
+    add_night(store, 1000, "2025-03-01", seed=1)
+    good, _ = add_night(store, 1000.3, "2025-03-02", seed=2)
+    bad, bad_report = add_night(store, 1010, "2025-03-03", seed=3)
+    store.certify(
+        bad_report, True, comment="bias level changed after the controller swap", user="ana"
+    )
+    assert statuses(store)[bad] == "master" and statuses(store)[good] == "old"
+    row = store.trend("bias").set_index("report_id").loc[bad_report]
+    assert not row["valid"] and row["certified"] and row["verdict"]
+    assert row["certified_by"] == "ana" and "controller" in row["comment"]
+    store.certify(bad_report, False, comment="no, it was a glitch", user="ana")
+    assert statuses(store)[bad] == "rejected" and statuses(store)[good] == "master"
+    assert store.invalid()["report_id"].tolist() == [bad_report]
+    with pytest.raises(CalibrationStoreError, match="needs a comment"):
+        store.certify(bad_report, True, comment=" ", user="ana")
+
+
+@pytest.mark.parametrize("step", ["start", "old-linked", "master-linked"])
+def test_promotion_killed_half_way_leaves_old_or_new_in_force(tmp_path, step):
+    cache = Cache(tmp_path / "cache.duckdb")
+    store = CalibrationStore(cache, tmp_path / "masters")
+    add_night(store, 1000, "2025-03-01", seed=1)
+    second, _ = add_night(store, 1000.3, "2025-03-02", seed=2)
+    master = make_master(1000.1, "2025-03-03", seed=3)
+    ref, ref_header, ref_id = store.reference("bias", "DDRAGO1", "NONE")
+    report = validate_master(master.data, master.header, ref, ref_header, im_name="bias_new.fits")
+    third, _ = store.add(master, report, date(2025, 3, 3), reference_id=ref_id, promote=False)
+    cache.close()
+    script = textwrap.dedent(f"""
+        import os, signal, sys
+        sys.path.insert(0, {str(REPO)!r})
+        import data_access.calibration.store as cs
+        from data_access.cache import Cache
+        def hook(step):
+            if step == {step!r}:
+                os.kill(os.getpid(), signal.SIGKILL)
+        cs._promotion_step = hook
+        cache = Cache({str(tmp_path / "cache.duckdb")!r})
+        store = cs.CalibrationStore(cache, {str(tmp_path / "masters")!r})
+        store.promote({third})
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == -signal.SIGKILL, result.stderr
+    cache = Cache(tmp_path / "cache.duckdb")
+    store = CalibrationStore(cache, tmp_path / "masters")
+    in_force = store.in_force("bias", "DDRAGO1", "NONE")
+    expected = "bias_new.fits" if step == "master-linked" else "bias_DDRAGO1_NONE_20250302.fits"
+    assert in_force is not None and in_force.name == expected
+    assert fits.getdata(in_force).shape == SHAPE
+    store.reconcile()
+    now = statuses(store)
+    assert list(now.values()).count("master") == 1
+    assert now[third] == ("master" if step == "master-linked" else "candidate")
+    store.promote(third)  # finishing the job works from any of these states
+    assert statuses(store)[third] == "master" and statuses(store)[second] == "old"
+    assert not list(store.folder("bias", "DDRAGO1", "NONE").glob(".*tmp"))
+    cache.close()
+
+
+def test_ingest_reports_is_idempotent_and_rejects_broken_files(store, tmp_path):
+    master = make_master(1000, "2025-03-05")
+    report = validate_master(
+        master.data, master.header, master.data + 1, master.header, im_name="bias_tcs.fits"
+    )
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(report.to_dict()))
+    broken = tmp_path / "broken.json"
+    data = report.to_dict()
+    del data["RMSDIFF"]
+    broken.write_text(json.dumps(data))
+    first = store.ingest_reports([good, broken])
+    assert first.ingested == [str(good.resolve())]
+    assert "broken.json: missing key(s) RMSDIFF" in first.rejected[0][1]
+    again = store.ingest_reports([good])
+    assert again.unchanged == [str(good.resolve())] and not again.ingested
+    trend = store.trend("bias", "DDRAGO1")
+    assert len(trend) == 1 and trend["meandiff"].iloc[0] == pytest.approx(-1, abs=1e-5)
+    assert trend["night"].iloc[0].date() == date(2025, 3, 5)
+    assert store.master_image(int(trend["report_id"].iloc[0])) is None
+
+
+def test_trend_images_and_histogram_of_a_date(store):
+    add_night(store, 1000, "2025-03-01", seed=1)
+    add_night(store, 1000.5, "2025-03-02", seed=2)
+    trend = store.trend("bias", "DDRAGO1", "NONE", datetime(2025, 3, 2), datetime(2025, 3, 3))
+    assert len(trend) == 1
+    report_id = int(trend["report_id"].iloc[0])
+    data, header = store.master_image(report_id)
+    assert data.shape == SHAPE and header["CALTYPE"] == "bias"
+    diff = store.difference_image(report_id)
+    assert abs(float(np.mean(diff)) - 0.5) < 0.05
+    counts, edges, limits = store.histogram(report_id)
+    assert counts.sum() > 0.99 * data.size and len(edges) == len(counts) + 1
+    assert limits.meandiff == (-2.0, 2.0)
+    assert store.report(report_id)["report"]["MEANDIFF"]["value"] == pytest.approx(0.5, abs=0.05)
+
+
+def test_completeness_grid_marks_ok_invalid_and_missing(store):
+    add_night(store, 1000, "2025-03-01", seed=1)
+    add_night(store, 1010, "2025-03-03", seed=3)  # invalid
+    store.record_series(
+        date(2025, 3, 4),
+        "DDRAGO1",
+        "g",
+        "flat",
+        n_frames=2,
+        n_good=2,
+        problem="2 good flat frame(s) of 2, fewer than the minimum of 3",
+    )
+    grid = store.completeness(date(2025, 3, 1), date(2025, 3, 4))
+    bias = grid[grid["caltype"] == "bias"].set_index("night")["verdict"].to_dict()
+    assert bias == {
+        date(2025, 3, 1): "OK",
+        date(2025, 3, 2): "missing",
+        date(2025, 3, 3): "invalid",
+        date(2025, 3, 4): "missing",
+    }
+    flat = grid[(grid["caltype"] == "flat") & (grid["night"] == date(2025, 3, 4))].iloc[0]
+    assert flat["arrived"] and flat["n_frames"] == 2 and flat["verdict"] == "invalid"
+    assert len(grid) == 8  # 4 nights x (DDRAGO1/NONE/bias expected, DDRAGO1/g/flat seen)
+
+
+def test_limits_per_type_and_overrides():
+    config = config_from_dict(
+        {
+            "calibration": {
+                "limits": {
+                    "overrides": [
+                        "flat DDRAGO2 * meandiff=0.98:1.02",
+                        "bias CAGIRE NONE rmsdiff=0:8",
+                    ]
+                }
+            }
+        }
+    )
+    calib = config.calibration
+    assert limits_for(calib, "bias", "DDRAGO1", "NONE").rmsdiff == (0.0, 3.0)
+    assert limits_for(calib, "bias", "CAGIRE", "NONE").rmsdiff == (0.0, 8.0)
+    assert limits_for(calib, "flat", "DDRAGO2", "z").meandiff == (0.98, 1.02)
+    assert limits_for(calib, "flat", "DDRAGO1", "z").meandiff == (0.99, 1.01)
+    broken = config_from_dict({"calibration": {"limits": {"overrides": ["flat DDRAGO2 * mean=1"]}}})
+    with pytest.raises(
+        ConfigError, match="'mean=1' in 'flat DDRAGO2 \\* mean=1' is not NAME=LO:HI"
+    ):
+        limits_for(broken.calibration, "flat", "DDRAGO2", "g")
+
+
+def test_run_night_builds_validates_and_promotes_each_kind(store, tmp_path):
+    night = tmp_path / "raw" / "20250301"
+    write_raw(night, "bias", 5, seed=1)
+    write_raw(night, "dark", 5, level=1060, seed=2)  # 2 ADU/s over 30 s
+    write_raw(night, "flat", 5, level=20000, sigma=100, seed=3, filter_="r")
+    write_raw(night, "flat", 2, level=20000, seed=4, filter_="i")  # too few
+    outcomes = run_night(store, date(2025, 3, 1), night)
+    summary = {(o.caltype, o.filter): o.action for o in outcomes}
+    assert summary == {
+        ("bias", "NONE"): "promoted",
+        ("dark", "NONE"): "promoted",
+        ("flat", "r"): "promoted",
+        ("flat", "i"): "no master",
+    }
+    dark = fits.getheader(store.in_force("dark", "DDRAGO1", "NONE"))
+    assert dark["BUNIT"] == "ADU/s" and dark["BIASFILE"] == "bias_DDRAGO1_NONE_20250301.fits"
+    assert abs(float(np.median(fits.getdata(store.in_force("dark", "DDRAGO1", "NONE")))) - 2) < 0.1
+    again = run_night(store, date(2025, 3, 1), night)
+    assert {o.action for o in again} == {"already done", "no master"}
+    assert run_night(store, date(2025, 3, 2), tmp_path / "raw" / "20250302") == []
+    grid = store.completeness(date(2025, 3, 1), date(2025, 3, 1))
+    verdicts = {(r.caltype, r.filter): r.verdict for r in grid.itertuples()}
+    assert verdicts[("flat", "i")] == "invalid" and verdicts[("flat", "r")] == "OK"
