@@ -14,7 +14,8 @@ it gave, so that a run can be shown again, compared with another, or saved as a 
     photometry.csv    the light curve (what ``gic products build --photometry`` reads)
     sources.csv, candidates.csv
     display.fits      per image, the reduced and difference images for the eye
-                      (block means, longest side at most :data:`DISPLAY_SIDE`)
+                      (block means, longest side at most
+                      :data:`~analysis.images.DISPLAY_MAX_SIDE`)
 
 The Dask client the page runs on is opened once per process by :class:`SharedClient`.
 """
@@ -40,6 +41,7 @@ from astropy.table import Table
 from astropy.time import Time
 
 from analysis.gp2.alignment import celestial_wcs
+from analysis.images import block_mean, block_size
 from analysis.products import Burst
 from data_access.config import Gp2Config
 from data_access.gp2.config import ModuleSettings, PipelineSettings, read_pipeline_config
@@ -49,8 +51,6 @@ from pipelines.gp2.runner import RunPlan, RunResult, open_client
 
 #: Folder of the workspace holding the frames the page can reprocess, one folder each.
 INPUT_DIR = "raw/gp2"
-#: Longest side, in pixels, of the images a run keeps for display.
-DISPLAY_SIDE = 1024
 _RUN_ID = re.compile(r"^[A-Za-z0-9_.+-]+$")
 
 
@@ -103,33 +103,6 @@ class StoredRun:
     @property
     def photometry_path(self) -> Path:
         return self.folder / "photometry.csv"
-
-
-def block_size(shape: tuple[int, ...], max_side: int = DISPLAY_SIDE) -> int:
-    """The side of the blocks :func:`block_mean` averages for an image of this shape."""
-    return max(1, math.ceil(max(shape) / max_side))
-
-
-def block_mean(data: np.ndarray, max_side: int = DISPLAY_SIDE) -> np.ndarray:
-    """Block means (NaN ignored) so that no side exceeds ``max_side``; the blocks tile the
-    frame exactly from (0, 0), the last partial row and column left out."""
-    data = np.asarray(data, np.float32)
-    factor = block_size(data.shape, max_side)
-    if factor <= 1:
-        return data
-    ny, nx = (data.shape[0] // factor) * factor, (data.shape[1] // factor) * factor
-    blocks = data[:ny, :nx].reshape(ny // factor, factor, nx // factor, factor)
-    with np.errstate(invalid="ignore"), warnings_ignored():
-        return np.nanmean(blocks, axis=(1, 3)).astype(np.float32)
-
-
-@contextlib.contextmanager
-def warnings_ignored():
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN block stays NaN
-        yield
 
 
 class ReprocessStore:

@@ -18,7 +18,7 @@ from app.plots.calibration import (
     plot_histogram,
     plot_trends,
 )
-from app.plots.images import downsample, plot_image, zscale_limits
+from app.plots.images import plot_image, zscale_limits
 from app.views.calibration import ALL, TABLE_COLUMNS, CalibrationTrends
 from data_access.stores import Stores
 from demo.calibration import (
@@ -71,15 +71,6 @@ def test_trends_mark_invalid_draw_limits_and_share_data_and_axis():
     assert rms.x_range is diff.x_range  # zoom one, zoom all
     assert {r.data_source for r in rms.renderers} == {r.data_source for r in diff.renderers}
     assert not rms.select(Span)
-
-
-def test_downsample_keeps_big_images_small_and_nan_blocks_nan():
-    data = np.arange(2050 * 1030, dtype=np.float32).reshape(2050, 1030)
-    data[:3, :3] = np.nan
-    small = downsample(data)
-    assert max(small.shape) <= 1024 and small.shape == (683, 343)
-    assert np.isnan(small[0, 0]) and np.isfinite(small[1:, 1:]).all()
-    assert downsample(data[:100, :100]).shape == (100, 100)
 
 
 def test_zscale_and_image_keep_pixel_coordinates():

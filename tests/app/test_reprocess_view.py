@@ -16,13 +16,14 @@ import pandas as pd
 import panel as pn
 import pytest
 
+from analysis.images import block_mean
 from app.pages.reprocess import headline
 from app.plots.images import plot_image
 from app.plots.reprocess import plot_frame, plot_light_curve
 from app.views.reprocess import ReprocessDesk, thumbnail_png
 from app.views.reprocess_folders import frame_roots
 from data_access.config import config_from_dict
-from data_access.gp2.runs import ReprocessError, block_mean
+from data_access.gp2.runs import ReprocessError
 from data_access.stores import Stores
 from data_access.telemetry.store import documents_in
 from data_access.users import User
