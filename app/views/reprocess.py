@@ -24,7 +24,6 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -35,17 +34,12 @@ from analysis.products import Burst
 from app.auth import LOCAL_USER, require
 from app.views.feedback import failure_text, message_pane, notify
 from app.views.reprocess_folders import FrameFolders, frame_roots
-from app.views.reprocess_frames import FolderImages, masters_at, telemetry_at, thumbnail_png
+from app.views.reprocess_frames import FolderImages, thumbnail_png
 from app.views.reprocess_runs import RunComparison, RunView
 from data_access.gp2.config import STEPS, Parameters, PipelineSettings
-from data_access.gp2.runs import (
-    ReprocessError,
-    ReprocessStore,
-    SharedClient,
-    alert_burst,
-    save_as_product,
-)
-from pipelines.gp2.runner import RunPlan, masters_from_store, run_burst
+from data_access.gp2.records import RunPlan
+from data_access.gp2.runs import ReprocessError, ReprocessStore
+from pipelines.reprocess import SharedClient, alert_burst, reprocess, save_as_product
 
 RUN_ROLE = "scientist"
 LOG = logging.getLogger("gic.reprocess")
@@ -200,14 +194,10 @@ class ReprocessDesk(pn.viewable.Viewer):
 
     def _execute(self, plan: RunPlan, run_id: str, folder: Path) -> str:
         """Run the plan over the folder's frames into the run folder; returns the run id."""
-        started = datetime.now(UTC)
-        frames = list(self.images.images()["path"])
-        masters = masters_from_store(self.calibration) if self.calibration is not None else None
-        result = run_burst(frames, plan, output=folder / "output",
-                           client=self.client_factory(), progress=self._progressed,
-                           masters=masters, keep_images=True)  # fmt: skip
-        self.store.save(run_id, plan, result, source=self.folder, burst_id=self.burst_id(),
-                        user=self._user_name(), started=started)  # fmt: skip
+        reprocess(self.store, self.images.images()["path"], plan, run_id, folder,
+                  source=self.folder, burst_id=self.burst_id(), user=self._user_name(),
+                  calibration=self.calibration, client=self.client_factory(),
+                  progress=self._progressed)  # fmt: skip
         return run_id
 
     def _progressed(self, done: int, total: int) -> None:
@@ -373,4 +363,4 @@ def shared_client_factory(stores) -> Callable:
 
 
 __all__ = ["FolderImages", "ReprocessDesk", "RunComparison", "RunView", "StepsForm",
-           "masters_at", "shared_client_factory", "telemetry_at", "thumbnail_png"]  # fmt: skip
+           "shared_client_factory", "thumbnail_png"]  # fmt: skip

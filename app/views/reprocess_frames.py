@@ -1,13 +1,11 @@
 """Reprocess views of a folder's frames: thumbnails, one frame's header, the telemetry at
-each exposure and the calibration masters in force that night.
-:class:`~app.views.reprocess.ReprocessDesk` composes them with the steps and the runs."""
+each exposure and the calibration masters in force that night (both from
+:mod:`pipelines.reprocess`). :class:`~app.views.reprocess.ReprocessDesk` composes them with the steps and the runs."""
 
 from __future__ import annotations
 
 import base64
 import io
-from datetime import timedelta
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,16 +19,8 @@ from app.views.tables import paged_table
 from data_access.calibration.store import CalibrationStore
 from data_access.gp2.runs import ReprocessStore
 from data_access.telemetry.store import StatusStore
+from pipelines.reprocess import masters_at, telemetry_at
 
-#: Telemetry shown beside each image: column → sensor (``{camera}``: its INSTRUME, lower case).
-TELEMETRY_SENSORS = {
-    "detector temperature (C)": "instrument-{camera}-detector-temperature",
-    "humidity (%)": "weather-station-ws1-air-humidity",
-    "wind (m/s)": "weather-station-ws1-wind-speed",
-    "dome": "dome-shutter-state-position",
-}
-#: Farthest a reading may be from the middle of an exposure to be shown beside it.
-TELEMETRY_WITHIN = timedelta(minutes=30)
 #: Most thumbnails drawn for one folder.
 MAX_THUMBNAILS = 24
 
@@ -43,75 +33,6 @@ def thumbnail_png(data: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(np.flipud((scaled * 255).astype(np.uint8))).save(buffer, format="PNG")
     return buffer.getvalue()
-
-
-def telemetry_at(status: StatusStore, images: pd.DataFrame) -> pd.DataFrame:
-    """The readings nearest to the middle of each exposure (:data:`TELEMETRY_SENSORS`).
-
-    Returns
-    -------
-    DataFrame
-        image, t_mid (UTC), then one column per entry of :data:`TELEMETRY_SENSORS`
-        (the value as text, '' when no reading lies within :data:`TELEMETRY_WITHIN`).
-    """
-    table = pd.DataFrame({"image": images["name"], "t_mid": images["t_mid"]})
-    timed = images["t_mid"].notna()
-    wanted = {(column, sensor.format(camera=str(camera).lower()))
-              for column, sensor in TELEMETRY_SENSORS.items()
-              for camera in images["instrument"].unique()}  # fmt: skip
-    names = sorted({sensor for _, sensor in wanted})
-    moments = [t.to_pydatetime() for t in images.loc[timed, "t_mid"]]
-    readings = status.nearest(names, moments, within=TELEMETRY_WITHIN) if moments else None
-    for column, template in TELEMETRY_SENSORS.items():
-        values = []
-        for index, row in images.iterrows():
-            if readings is None or not timed[index]:
-                values.append("")
-                continue
-            sensor = template.format(camera=str(row["instrument"]).lower())
-            match = readings[(readings["name"] == sensor) & (readings["time"] == row["t_mid"])]
-            value = match["value"].iloc[0] if len(match) else None
-            values.append("" if value is None or pd.isna(value) else str(value))
-        table[column] = values
-    return table
-
-
-def masters_at(calibration: CalibrationStore, images: pd.DataFrame) -> pd.DataFrame:
-    """The masters in force the night of the images, per instrument and filter: the newest
-    master of each type made on or before that night (not rejected), and the one in force now.
-
-    Returns
-    -------
-    DataFrame
-        instrument, filter, caltype, night (of the images), master (file), master_night,
-        status, in_force_now (file name, '' when none).
-    """
-    free = set(calibration.config.filter_free_types)
-    masters = calibration.masters()
-    rows = []
-    kinds = images[["instrument", "filter"]].drop_duplicates()
-    for instrument, filter_ in kinds.itertuples(index=False):
-        when = images.loc[(images["instrument"] == instrument) & (images["filter"] == filter_),
-                          "t_mid"].dropna()  # fmt: skip
-        night = calibration.night_of(when.min().to_pydatetime()) if len(when) else None
-        for caltype in ("bias", "dark", "flat"):
-            kind_filter = "NONE" if caltype in free else filter_
-            chosen = masters[(masters["caltype"] == caltype) & (masters["instrument"] == instrument)
-                             & (masters["filter"] == kind_filter)
-                             & ~masters["status"].isin(["rejected", "candidate"])]  # fmt: skip
-            if night is not None:
-                chosen = chosen[pd.to_datetime(chosen["night"]).dt.date <= night]
-            best = chosen.sort_values("night").iloc[-1] if len(chosen) else None
-            now = calibration.in_force(caltype, instrument, kind_filter)
-            rows.append({
-                "instrument": instrument, "filter": filter_, "caltype": caltype, "night": night,
-                "master": "" if best is None else Path(best["path"]).name,
-                "master_night": None if best is None else best["night"],
-                "status": "none on or before that night" if best is None else best["status"],
-                "in_force_now": now.name if now else "",
-            })  # fmt: skip
-    return pd.DataFrame(rows, columns=["instrument", "filter", "caltype", "night", "master",
-                                       "master_night", "status", "in_force_now"])  # fmt: skip
 
 
 # -- the frames of a folder ----------------------------------------------------------------

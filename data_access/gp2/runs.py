@@ -17,19 +17,16 @@ it gave, so that a run can be shown again, compared with another, or saved as a 
                       (block means, longest side at most
                       :data:`~analysis.images.DISPLAY_MAX_SIDE`)
 
-The Dask client the page runs on is opened once per process by :class:`SharedClient`.
+The runs themselves, and saving one as a product version, are in :mod:`pipelines.reprocess`.
 """
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import dataclasses
 import json
 import math
 import re
 import shutil
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,16 +35,12 @@ import numpy as np
 import pandas as pd
 from astropy.io import fits
 from astropy.table import Table
-from astropy.time import Time
 
 from analysis.gp2.alignment import celestial_wcs
 from analysis.images import block_mean, block_size
-from analysis.products import Burst
-from data_access.config import Gp2Config
 from data_access.gp2.config import ModuleSettings, PipelineSettings, read_pipeline_config
 from data_access.gp2.files import read_image, scan_images, write_photometry, write_table
-from data_access.products.files import read_photometry_file
-from pipelines.gp2.runner import RunPlan, RunResult, open_client
+from data_access.gp2.records import RunPlan, RunResult
 
 #: Folder of the workspace holding the frames the page can reprocess, one folder each.
 INPUT_DIR = "raw/gp2"
@@ -289,70 +282,6 @@ class ReprocessStore:
         if not _RUN_ID.match(run_id or ""):
             raise ReprocessError(f"{run_id!r} is not a run id (letters, digits, _ . + -)")
         return self.runs_dir / run_id
-
-
-# -- products -------------------------------------------------------------------------------
-def alert_burst(alerts, burst_id: str) -> Burst | None:
-    """The burst as its alerts give it (T0, the position of the smallest error), or None."""
-    frame = alerts.alerts(include_tests=True)
-    frame = frame[(frame["burst_id"] == burst_id)].dropna(subset=["t0", "ra", "dec"])
-    if frame.empty:
-        return None
-    best = frame.sort_values("error_deg", na_position="last").iloc[0]
-    error = 0.0 if pd.isna(best["error_deg"]) else float(best["error_deg"])
-    t0 = Time(pd.Timestamp(best["t0"]).to_pydatetime(), scale="utc")
-    return Burst(burst_id, t0, float(best["ra"]) % 360.0, float(best["dec"]), error)
-
-
-def save_as_product(run: StoredRun, products, burst: Burst, *, user: str) -> pd.DataFrame:
-    """Build the run's photometry into the burst's products: a new version (MY_VERS + 1) of
-    each product whose content changed, left in the review queue.
-
-    Raises
-    ------
-    ReprocessError
-        If the run made no photometry (its steps did not include the summary).
-    """
-    if not run.photometry_path.is_file():
-        raise ReprocessError(
-            f"run {run.run_id} has no photometry.csv: run it with the summary step to save it "
-            "as a product"
-        )
-    photometry = read_photometry_file(run.photometry_path)
-    steps = ", ".join(run.meta["steps"])
-    return products.build(
-        burst, photometry, user=user, comment=f"GP2 reprocessing run {run.run_id} ({steps})"
-    )
-
-
-# -- the client -----------------------------------------------------------------------------
-class SharedClient:
-    """One Dask client for the whole process, opened on first use and closed at exit.
-
-    ``SharedClient.get(config)`` returns it (``open_client(config)``: a LocalCluster of
-    threads when ``processes`` is false, so it stays light).
-    """
-
-    _lock = threading.Lock()
-    _stack: contextlib.ExitStack | None = None
-    _client = None
-
-    @classmethod
-    def get(cls, config: Gp2Config):
-        with cls._lock:
-            if cls._client is None or cls._client.status not in ("running", "connecting"):
-                stack = contextlib.ExitStack()
-                cls._client = stack.enter_context(open_client(config))
-                cls._stack = stack
-                atexit.register(cls.close)
-            return cls._client
-
-    @classmethod
-    def close(cls) -> None:
-        with cls._lock:
-            stack, cls._stack, cls._client = cls._stack, None, None
-        if stack is not None:
-            stack.close()
 
 
 # -- helpers --------------------------------------------------------------------------------

@@ -26,11 +26,9 @@ import math
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from astropy.io import fits
 from astropy.table import Table, vstack
 from astropy.time import Time
 
@@ -46,10 +44,7 @@ from analysis.gp2.alignment import celestial_wcs
 from analysis.gp2.stacking import exposure_times
 from data_access.config import Gp2Config
 from data_access.gp2.config import (
-    PREREQUISITES,
     STEPS,
-    ModuleSettings,
-    PipelineSettings,
 )
 from data_access.gp2.files import (
     ImageInfo,
@@ -58,6 +53,7 @@ from data_access.gp2.files import (
     write_photometry,
     write_table,
 )
+from data_access.gp2.records import ImageResult, RunPlan, RunResult
 from pipelines.gp2 import steps
 from pipelines.gp2.steps import ImageInputs, ImageState, StepContext
 
@@ -72,115 +68,13 @@ _PER_IMAGE = ("reduction", "cosmics", "findstars", "alignment")
 _AFTER_STACK = ("photometry", "subtraction")
 
 
-@dataclass(frozen=True)
-class RunPlan:
-    """What a run does: the modules asked for, their settings, the output layout.
-
-    Attributes
-    ----------
-    steps : tuple of str
-        Modules asked for (their outputs are written); the ones they need run too.
-    settings : dict
-        Module name → :class:`ModuleSettings` (``"pipeline"``: the defaults).
-    headers : tuple of str
-        Header keywords building the output folders (empty: everything in ``output``).
-    t0 : str
-        Trigger time, ISO UTC, for the decay fit (empty: no fit).
-    """
-
-    steps: tuple[str, ...]
-    settings: dict = field(default_factory=dict)
-    headers: tuple[str, ...] = ()
-    t0: str = ""
-
-    @classmethod
-    def from_pipeline(cls, pipeline: PipelineSettings, *, t0: str = "") -> RunPlan:
-        """The plan of the notes' pipeline level ([Structure of pipeline], [Workspace] headers)."""
-        return cls(pipeline.steps, dict(pipeline.modules), pipeline.headers, t0)
-
-    @classmethod
-    def for_module(cls, step: str, settings: ModuleSettings, *, t0: str = "") -> RunPlan:
-        """The plan of the notes' module level: one module, outputs straight into ``output``."""
-        if step not in STEPS:
-            raise ValueError(f"unknown module {step!r}; modules are {', '.join(STEPS)}")
-        return cls((step,), {"pipeline": settings}, (), t0)
-
-    def settings_for(self, step: str) -> ModuleSettings:
-        return self.settings.get(step) or self.settings.get("pipeline") or ModuleSettings()
-
-    def chain(self) -> tuple[str, ...]:
-        """Every module that runs, in order (the asked ones and what they need)."""
-        needed = set(self.steps)
-        for step in self.steps:
-            needed |= set(PREREQUISITES[step])
-        return tuple(step for step in STEPS if step in needed)
-
-    def context(self, keep_images: bool) -> StepContext:
-        return StepContext(
-            settings={s: self.settings_for(s) for s in STEPS},
-            explicit=frozenset(self.steps),
-            keep_images=keep_images,
-        )
-
-
-@dataclass(frozen=True)
-class ImageResult:
-    """What a run made of one image (or one stack), for a page or a notebook.
-
-    ``reduced`` and ``difference`` are arrays (electrons) when the run kept images;
-    ``sources`` and ``candidates`` are tables with ``x``, ``y`` (pixels, 0-based) and
-    ``ra``, ``dec`` (degrees) when the frame has a WCS.
-    """
-
-    name: str
-    path: str
-    header: fits.Header | None
-    filter: str
-    t_start: str
-    t_end: str
-    exptime: float
-    fwhm: float
-    zp: float
-    zp_err: float
-    limit_mag: float
-    sources: Table | None
-    candidates: Table | None
-    reduced: np.ndarray | None
-    difference: np.ndarray | None
-    outputs: dict
-    log: tuple[str, ...]
-    error: str | None
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """A whole run: per image, the light curve, the candidates, the failures.
-
-    Attributes
-    ----------
-    images : list of ImageResult
-    light_curve : astropy.table.Table
-        The photometry table (:data:`~analysis.gp2.summary.PHOTOMETRY_COLUMNS`), empty
-        without the summary module.
-    candidates : astropy.table.Table
-        Every candidate of every image (``image_id``, ``filter``, ``x``, ``y``, ``ra``,
-        ``dec``, ``snr``, ``flux``, ``transient`` True for the one located).
-    transient : tuple or None
-        (ra, dec, n_images) of the located transient.
-    decay : DecayFit or None
-        Power-law fit of the detections (when the plan has T0 and enough points).
-    failures : list of (file, reason)
-    summary_files : dict
-        Written files: ``photometry`` and ``candidates`` CSVs per burst folder.
-    """
-
-    images: list
-    light_curve: Table
-    candidates: Table
-    transient: tuple | None
-    decay: DecayFit | None
-    failures: list
-    summary_files: dict
+def step_context(plan: RunPlan, keep_images: bool) -> StepContext:
+    """The settings every step of ``plan`` reads, and which of its outputs it keeps."""
+    return StepContext(
+        settings={s: plan.settings_for(s) for s in STEPS},
+        explicit=frozenset(plan.steps),
+        keep_images=keep_images,
+    )
 
 
 # -- execution ----------------------------------------------------------------------------
@@ -466,7 +360,7 @@ def run_burst(
             continue
         infos[info.name] = info
     chain = plan.chain()
-    context = plan.context(keep_images)
+    context = step_context(plan, keep_images)
     names = list(infos)
     stacking = "stacking" in chain and plan.settings_for("stacking").parameters.stack_size > 1
     groups = (
