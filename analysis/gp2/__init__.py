@@ -10,12 +10,14 @@ phot and summary, with L.A.Cosmic and source extraction as gmadet does them):
 - :mod:`.stacking`: aligned frames combined, exposure and time keywords right;
 - :mod:`.photometry`: aperture photometry, zero point against a catalogue, limiting magnitude;
 - :mod:`.subtraction`: PSF matching, the difference image and its candidates;
-- :mod:`.summary`: the transient located across a burst, its light curve and decay fit;
+- :mod:`.summary`: the transient located across a burst, its light curve and its joint decay fit
+  (:mod:`analysis.afterglow`);
 - :mod:`.simulate`: a generated burst with a known answer (tests and the demo).
 
 Arrays, headers and astropy tables in; new objects out; no file is read here.
 """
 
+from analysis.afterglow import JointDecayFit as DecayFit  # the name the GP2 runs record
 from analysis.gp2.alignment import (
     Alignment,
     align_image,
@@ -38,7 +40,6 @@ from analysis.gp2.stacking import Stack, stack_frames
 from analysis.gp2.subtraction import Difference, find_candidates, match_psf, subtract_reference
 from analysis.gp2.summary import (
     PHOTOMETRY_COLUMNS,
-    DecayFit,
     TransientMeasure,
     fit_decay,
     light_curve_table,

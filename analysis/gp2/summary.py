@@ -18,6 +18,7 @@ import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
+from analysis.afterglow import JointDecayFit, fit_joint_decay, mid_exposure
 from analysis.gp2.photometry import MAG_PER_RELATIVE_FLUX, aperture_photometry
 from analysis.products.photometry import REQUIRED_COLUMNS
 
@@ -54,27 +55,6 @@ class TransientMeasure:
     mag_err: float
     limit: float
     detected: bool
-
-
-@dataclass(frozen=True)
-class DecayFit:
-    """A power-law decay ``F ∝ (t - T0)^-index`` fitted to magnitudes.
-
-    Attributes
-    ----------
-    index, index_err : float
-        Decay index α (positive when fading) and its standard error.
-    offsets : dict
-        Per filter, the magnitude at t - T0 = 1 s (mag).
-    chi2 : float
-    ndof : int
-    """
-
-    index: float
-    index_err: float
-    offsets: dict
-    chi2: float
-    ndof: int
 
 
 def _cluster(positions: list[SkyCoord], radius_arcsec: float) -> tuple[SkyCoord, int] | None:
@@ -218,84 +198,35 @@ def light_curve_table(rows: Sequence[dict]) -> Table:
     return table
 
 
-def _effective_times(t_start: np.ndarray, t_end: np.ndarray, index: float) -> np.ndarray:
-    """Times at which ``t^-index`` equals its mean over each exposure (s)."""
-    t_eff = (t_start + t_end) / 2.0
-    long = t_end > t_start * (1 + 1e-9)
-    a, b = t_start[long], t_end[long]
-    if abs(index) < 1e-6:
-        return t_eff
-    if abs(index - 1.0) < 1e-6:
-        mean = np.log(b / a) / (b - a)
-    else:
-        mean = (b ** (1 - index) - a ** (1 - index)) / ((1 - index) * (b - a))
-    t_eff[long] = mean ** (-1.0 / index)
-    return t_eff
-
-
 def fit_decay(
     t_start: np.ndarray,
     t_end: np.ndarray,
     mag: np.ndarray,
     mag_err: np.ndarray,
     filters: Sequence[str] | None = None,
-    *,
-    iterations: int = 5,
-) -> DecayFit:
-    """Fit ``F ∝ (t - T0)^-α`` to exposure magnitudes (one α, one offset per filter).
-
-    Each magnitude is the mean flux over its exposure, so the model is evaluated at the
-    exposure's effective time (where ``t^-α`` equals its mean over the exposure); the
-    weighted linear fit ``mag = m_f + 2.5 α log10(t_eff)`` and ``t_eff(α)`` are iterated.
+) -> JointDecayFit:
+    """The decay of a burst's exposures: :func:`analysis.afterglow.fit_joint_decay` (one α,
+    one offset per filter) at their mid-exposure times.
 
     Parameters
     ----------
     t_start, t_end : ndarray
         Exposure start and end after the trigger, s (positive; equal for instants).
     mag, mag_err : ndarray
-        Detected magnitudes (AB) and their errors.
+        Detected magnitudes (AB) and their errors, mag.
     filters : sequence of str, optional
-        Each point's filter (one offset each); all one filter when None.
-    iterations : int, optional
-        Refinements of the effective times.
+        Each point's filter; all one filter when None.
 
     Returns
     -------
-    DecayFit
-        ``offsets`` are the magnitudes at t - T0 = 1 s.
+    JointDecayFit
 
     Raises
     ------
     ValueError
-        If fewer points than parameters + 1, a time is not positive, or an error is not positive.
+        If an exposure ends before it starts, or as :func:`~analysis.afterglow.fit_joint_decay`.
     """
     t1, t2 = np.asarray(t_start, float), np.asarray(t_end, float)
-    mag, err = np.asarray(mag, float), np.asarray(mag_err, float)
-    names = np.asarray(["all"] * len(t1) if filters is None else list(filters))
-    if np.any(t1 <= 0) or np.any(t2 < t1) or np.any(~(err > 0)):
-        raise ValueError(
-            "fit_decay needs exposures after T0 (0 < t_start <= t_end, s) "
-            "and positive magnitude errors"
-        )
-    labels = sorted(set(names.tolist()))
-    if len(t1) < len(labels) + 2:
-        raise ValueError(f"fit_decay needs at least {len(labels) + 2} points, got {len(t1)}")
-    weights = 1.0 / err
-    index = 1.0
-    t_eff = (t1 + t2) / 2.0
-    for _ in range(max(1, iterations)):
-        design = np.column_stack(
-            [(names == f).astype(float) for f in labels] + [2.5 * np.log10(t_eff)]
-        )
-        solution, *_ = np.linalg.lstsq(design * weights[:, None], mag * weights, rcond=None)
-        index = float(solution[-1])
-        t_eff = _effective_times(t1, t2, index)
-    covariance = np.linalg.inv((design * weights[:, None] ** 2).T @ design)
-    residual = (mag - design @ solution) * weights
-    return DecayFit(
-        index=index,
-        index_err=float(np.sqrt(covariance[-1, -1])),
-        offsets={f: float(solution[k]) for k, f in enumerate(labels)},
-        chi2=float(residual @ residual),
-        ndof=int(len(t1) - len(labels) - 1),
-    )
+    if np.any(t2 < t1):
+        raise ValueError("fit_decay needs exposures that end after they start (t_start <= t_end)")
+    return fit_joint_decay(mid_exposure(t1, t2), mag, mag_err, filters)

@@ -3,7 +3,7 @@
 The modules, by noun: :mod:`~analysis.products.descriptor` (the model),
 :mod:`~analysis.products.tsv` (the compiler), :mod:`~analysis.products.layout` (FITS
 template and filled product), :mod:`~analysis.products.photometry` (the input table and
-the burst), :mod:`~analysis.products.decay` (the power-law fit),
+the burst), :mod:`analysis.afterglow` (the power-law fit behind QTI),
 :mod:`~analysis.products.builders` (the seven products), :mod:`~analysis.products.validate`
 (file against descriptor) and :mod:`~analysis.products.compare` (versions and sides).
 """
@@ -14,7 +14,6 @@ from analysis.products.builders import (
     build_products,
     product_file_name,
 )
-from analysis.products.decay import DecayFit, fit_decay
 from analysis.products.descriptor import DescriptorError, Keyword, ProductDescriptor
 from analysis.products.layout import make_product, template_product
 from analysis.products.photometry import Burst, Photometry, PhotometryError, parse_photometry_csv
@@ -25,7 +24,6 @@ __all__ = [
     "PRODUCT_CARDS",
     "BuildSettings",
     "Burst",
-    "DecayFit",
     "DescriptorError",
     "Deviation",
     "Keyword",
@@ -36,7 +34,6 @@ __all__ = [
     "build_products",
     "compile_import_tsv",
     "compile_product_tsv",
-    "fit_decay",
     "make_product",
     "parse_photometry_csv",
     "product_file_name",

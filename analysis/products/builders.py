@@ -31,7 +31,7 @@ from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.time import Time
 
-from analysis.products.decay import fit_decay
+from analysis.afterglow import fit_decay
 from analysis.products.descriptor import ProductDescriptor
 from analysis.products.layout import make_product
 from analysis.products.photometry import Burst, Photometry

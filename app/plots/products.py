@@ -9,7 +9,7 @@ import pandas as pd
 from bokeh.models import Line, Scatter, Segment
 from bokeh.plotting import figure
 
-from analysis.products.decay import DecayFit
+from analysis.afterglow import DecayFit
 from app.plots.figures import add_hover, add_legend, column_source, new_figure
 
 #: One colour per COLIBRI filter (others cycle through the rest).

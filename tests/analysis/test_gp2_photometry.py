@@ -151,7 +151,7 @@ def test_photometry_table_has_exactly_the_products_columns():
         light_curve_table([{k: v for k, v in row.items() if k != "mag"}])
 
 
-def test_decay_fit_recovers_a_known_index_from_exposure_means():
+def test_decay_fit_recovers_a_known_index_from_exposure_means_at_mid_exposure():
     rng = np.random.default_rng(11)
     starts = np.geomspace(120, 5000, 12)
     ends = starts + 60
@@ -165,8 +165,10 @@ def test_decay_fit_recovers_a_known_index_from_exposure_means():
     errors = np.full(12, 0.03)
     fit = fit_decay(starts, ends, truth + rng.normal(0, 0.03, 12), errors, filters)
     assert abs(fit.index - 1.7) < 2 * fit.index_err
+    # mid-exposure times (the one convention): the mean of t^-1.7 over a 60 s exposure is
+    # not its value at mid-exposure, which biases α by less than one σ here
     exact = fit_decay(starts, ends, truth, errors, filters)
-    assert exact.index == pytest.approx(1.7, abs=1e-6)
+    assert exact.index == pytest.approx(1.7, abs=min(0.01, fit.index_err))
 
 
 def test_simulated_burst_is_reproducible_and_consistent():

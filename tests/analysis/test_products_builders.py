@@ -11,6 +11,7 @@ from astropy import units as u
 from astropy.coordinates import SkyCoord
 from astropy.time import Time
 
+from analysis.afterglow import fit_decay
 from analysis.products import (
     PRODUCT_CARDS,
     BuildSettings,
@@ -18,7 +19,6 @@ from analysis.products import (
     PhotometryError,
     build_products,
     compile_product_tsv,
-    fit_decay,
     parse_photometry_csv,
     product_file_name,
     validate_product,
