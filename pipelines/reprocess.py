@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from astropy.time import Time
 
@@ -49,6 +50,9 @@ TELEMETRY_WITHIN = timedelta(minutes=30)
 def telemetry_at(status: StatusStore, images: pd.DataFrame) -> pd.DataFrame:
     """The readings nearest to the middle of each exposure (:data:`TELEMETRY_SENSORS`).
 
+    One query finds every reading (the store's ASOF join of every sensor with every moment);
+    each image then takes its camera's sensors from that grid by position.
+
     Returns
     -------
     DataFrame
@@ -56,25 +60,27 @@ def telemetry_at(status: StatusStore, images: pd.DataFrame) -> pd.DataFrame:
         (the value as text, '' when no reading lies within :data:`TELEMETRY_WITHIN`).
     """
     table = pd.DataFrame({"image": images["name"], "t_mid": images["t_mid"]})
-    timed = images["t_mid"].notna()
-    wanted = {(column, sensor.format(camera=str(camera).lower()))
-              for column, sensor in TELEMETRY_SENSORS.items()
-              for camera in images["instrument"].unique()}  # fmt: skip
-    names = sorted({sensor for _, sensor in wanted})
+    cameras = images["instrument"].astype(str).str.lower()
+    sensors = {column: np.array([template.format(camera=camera) for camera in cameras], object)
+               for column, template in TELEMETRY_SENSORS.items()}  # fmt: skip
+    timed = images["t_mid"].notna().to_numpy()
+    names = sorted({name for column in sensors.values() for name in column})
     moments = [t.to_pydatetime() for t in images.loc[timed, "t_mid"]]
-    readings = status.nearest(names, moments, within=TELEMETRY_WITHIN) if moments else None
-    for column, template in TELEMETRY_SENSORS.items():
-        values = []
-        for index, row in images.iterrows():
-            if readings is None or not timed[index]:
-                values.append("")
-                continue
-            sensor = template.format(camera=str(row["instrument"]).lower())
-            match = readings[(readings["name"] == sensor) & (readings["time"] == row["t_mid"])]
-            value = match["value"].iloc[0] if len(match) else None
-            values.append("" if value is None or pd.isna(value) else str(value))
+    grid = _reading_grid(status, names, moments)
+    for column, sensor in sensors.items():
+        values = np.full(len(images), "", dtype=object)
+        values[timed] = grid[np.arange(len(moments)), pd.Index(names).get_indexer(sensor[timed])]
         table[column] = values
     return table
+
+
+def _reading_grid(status: StatusStore, names: list[str], moments: list) -> np.ndarray:
+    """The readings' values as text, one row per moment and one column per name."""
+    if not moments:
+        return np.empty((0, len(names)), dtype=object)
+    readings = status.nearest(names, moments, within=TELEMETRY_WITHIN)
+    text = readings["value"].map(lambda v: "" if v is None or pd.isna(v) else str(v))
+    return text.to_numpy(dtype=object).reshape(len(moments), len(names))
 
 
 def masters_at(calibration: CalibrationStore, images: pd.DataFrame) -> pd.DataFrame:
