@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 from astropy.io import fits
 
+from analysis.colibri import CAMERAS
 from data_access.stores import Stores
 from pipelines.calibration_night import run_night
 
@@ -46,11 +47,6 @@ FLAT_EXPTIME_S = 5.0
 FULL_NIGHTS = 60
 FEWEST_NIGHTS = 6
 
-CAMERAS: dict[str, tuple[str, ...]] = {
-    "DDRAGO1": ("g", "r", "i", "z"),
-    "DDRAGO2": ("g", "r", "i", "z"),
-    "CAGIRE": ("J", "H"),
-}
 _BIAS_LEVEL = {"DDRAGO1": 1000.0, "DDRAGO2": 1050.0, "CAGIRE": 600.0}
 _DARK_RATE = {"DDRAGO1": 0.02, "DDRAGO2": 0.03, "CAGIRE": 0.5}  # ADU/s
 _FLAT_LEVEL = {"g": 18000.0, "r": 22000.0, "i": 20000.0, "z": 15000.0, "J": 16000.0, "H": 19000.0}

@@ -22,11 +22,10 @@ from astropy.time import Time
 from astropy.wcs import WCS
 from scipy.special import erf
 
+from analysis.colibri import burst_camera
+
 #: Magnitude (AB) giving 1 e-/s per filter on the simulated camera.
 ZP_PER_SECOND = {"g": 24.6, "r": 24.5, "i": 24.2, "z": 23.6}
-
-#: Channel of each filter (COLIBRI's DDRAGO arms).
-INSTRUMENT_OF = {"g": "DDRAGO1", "r": "DDRAGO1", "i": "DDRAGO2", "z": "DDRAGO2"}
 
 
 @dataclass(frozen=True)
@@ -270,7 +269,7 @@ def simulate_burst(
             true_mag = transient_mean_mag(
                 mag_at_t1 - k * colour, t1, index, start_s, start_s + exptime
             )
-            name = f"{trigger_id}_{INSTRUMENT_OF.get(f, 'DDRAGO1')}_{f}_{epoch + 1:03d}"
+            name = f"{trigger_id}_{burst_camera(f)}_{f}_{epoch + 1:03d}"
             electrons = _exposure(
                 rng,
                 shape,
@@ -359,7 +358,7 @@ def _raw(rng, electrons, bias, dark, flat, exptime, gain, readnoise, saturation)
 def _header(name, f, start: Time, exptime, gain, saturation, trigger_id, wcs: WCS) -> fits.Header:
     header = fits.Header()
     header["TELESCOP"] = "COLIBRI"
-    header["INSTRUME"] = INSTRUMENT_OF.get(f, "DDRAGO1")
+    header["INSTRUME"] = burst_camera(f)
     header["FILTER"] = f
     header["IMAGETYP"] = "LIGHT"
     header["EXPTYPE"] = "object"
@@ -391,7 +390,7 @@ def _reference(
     header.update(
         {
             "TELESCOP": "COLIBRI",
-            "INSTRUME": INSTRUMENT_OF.get(f, "DDRAGO1"),
+            "INSTRUME": burst_camera(f),
             "FILTER": f,
             "IMAGETYP": "REFERENCE",
             "EXPTIME": exptime,

@@ -12,17 +12,11 @@ import numpy as np
 from astropy import units as u
 from astropy.time import Time
 
+from analysis.colibri import burst_camera
 from analysis.products.photometry import Burst, Photometry
 
-COLIBRI_FILTERS = {
-    "g": ("DDRAGO1", 0.3),
-    "r": ("DDRAGO1", 0.0),
-    "i": ("DDRAGO2", -0.2),
-    "z": ("DDRAGO2", -0.35),
-    "J": ("CAGIRE", -0.6),
-    "H": ("CAGIRE", -0.8),
-}
-"""Filter → (camera, colour offset in mag relative to r)."""
+#: Colour of the afterglow in each filter, mag relative to r.
+COLOUR_OFFSETS = {"g": 0.3, "r": 0.0, "i": -0.2, "z": -0.35, "J": -0.6, "H": -0.8}
 
 
 def synthetic_photometry(
@@ -47,7 +41,8 @@ def synthetic_photometry(
     mag_at_100s : float, optional
         r-band AB magnitude 100 s after T0.
     filters : tuple of str, optional
-        Filters of :data:`COLIBRI_FILTERS`, observed in turn.
+        Filters of :data:`analysis.colibri.FILTERS`, observed in turn, each by the camera
+        that observes it in a burst's sequence.
     n_images : int, optional
         Images per filter; exposures lengthen geometrically from 30 s.
     first_s : float, optional
@@ -79,7 +74,7 @@ def synthetic_photometry(
     for index in range(n_images):
         exptime = 30.0 * 1.6**index
         for name in filters:
-            camera, colour = COLIBRI_FILTERS[name]
+            camera, colour = burst_camera(name), COLOUR_OFFSETS[name]
             mid = start + exptime / 2
             true_mag = mag_at_100s + colour + 2.5 * alpha * np.log10(mid / 100.0)
             limit = limit_30s + 1.25 * np.log10(exptime / 30.0) + rng.normal(0, 0.05)
