@@ -7,6 +7,11 @@ from dataclasses import dataclass
 import astroscrappy
 import numpy as np
 
+#: Gain of a frame already in electrons (after :func:`~analysis.gp2.reduction.reduce_frame`).
+GAIN_OF_ELECTRONS = 1.0
+#: Saturation level of a frame whose header gives none: no pixel counts as saturated.
+NO_SATURATION = 1e30
+
 
 @dataclass(frozen=True)
 class CosmicRays:
@@ -31,11 +36,11 @@ def remove_cosmics(
     data: np.ndarray,
     *,
     mask: np.ndarray | None = None,
-    gain: float = 1.0,
+    gain: float = GAIN_OF_ELECTRONS,
     readnoise: float = 5.0,
     sigclip: float = 4.5,
     objlim: float = 5.0,
-    saturation: float = 1e30,
+    saturation: float = NO_SATURATION,
     niter: int = 2,
 ) -> CosmicRays:
     """Find and replace the pixels hit by cosmic rays (L.A.Cosmic).

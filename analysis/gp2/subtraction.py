@@ -8,6 +8,7 @@ PSFs and good for the near-Gaussian seeing-limited PSFs of a small telescope.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,15 @@ from scipy import ndimage
 
 #: FWHM of a Gaussian over its standard deviation.
 FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
+#: Relative growth of the FWHM above which a subtraction is taken to have broadened the PSF
+#: (below it, the image's own zero point still holds for the difference).
+PSF_BROADENING = 1e-4
+#: A known star this many magnitudes above the limit gets the base mask radius...
+KNOWN_BRIGHT_FROM_MAG = 5.0
+#: ...which grows by this fraction of itself per magnitude brighter...
+KNOWN_RADIUS_GROWTH_PER_MAG = 0.3
+#: ...over at most this many magnitudes.
+KNOWN_BRIGHT_SPAN_MAG = 10.0
 
 
 @dataclass(frozen=True)
@@ -115,6 +125,24 @@ def subtract_reference(
     data = (sci - np.float32(scale) * ref).astype(np.float32)
     data[mask] = 0.0
     return Difference(data, mask, robust_rms(data, mask), float(target), float(scale))
+
+
+def psf_broadened(fwhm: float, difference_fwhm: float) -> bool:
+    """True when the difference's PSF is wider than the image's (by :data:`PSF_BROADENING`)."""
+    return difference_fwhm > fwhm * (1.0 + PSF_BROADENING)
+
+
+def known_source_radius(
+    base: float, limit: float, magnitudes: np.ndarray | float
+) -> np.ndarray | float:
+    """Mask radius (pixels) of known stars: ``base`` for those fainter than the limit minus
+    :data:`KNOWN_BRIGHT_FROM_MAG`, larger for brighter ones, since their wings reach further
+    (:data:`KNOWN_RADIUS_GROWTH_PER_MAG` per magnitude, over :data:`KNOWN_BRIGHT_SPAN_MAG`).
+    Without a finite limit every star gets ``base``."""
+    if not math.isfinite(limit):
+        return base
+    bright = np.clip(limit - KNOWN_BRIGHT_FROM_MAG - magnitudes, 0.0, KNOWN_BRIGHT_SPAN_MAG)
+    return base * (1.0 + KNOWN_RADIUS_GROWTH_PER_MAG * bright)
 
 
 def known_source_mask(

@@ -44,8 +44,9 @@ from analysis.gp2 import (
     zero_point,
 )
 from analysis.gp2.alignment import Alignment, aligned_header, celestial_wcs
+from analysis.gp2.cosmics import GAIN_OF_ELECTRONS, NO_SATURATION
 from analysis.gp2.photometry import magnitudes
-from analysis.gp2.subtraction import Difference
+from analysis.gp2.subtraction import Difference, known_source_radius, psf_broadened
 from data_access.gp2.config import ModuleSettings, Parameters
 from data_access.gp2.files import read_catalogue, read_image, write_image, write_table
 
@@ -314,11 +315,11 @@ def reduction(state: ImageState, context: StepContext, inputs: ImageInputs) -> I
 
 def cosmics(state: ImageState, context: StepContext) -> ImageState:
     p = context.parameters("cosmics")
-    saturation = float(state.header.get("SATURATE", 1e30))
+    saturation = float(state.header.get("SATURATE", NO_SATURATION))
     cleaned = remove_cosmics(
         state.data,
         mask=state.mask,
-        gain=1.0,
+        gain=GAIN_OF_ELECTRONS,
         readnoise=p.readnoise,
         sigclip=p.cr_sigclip,
         objlim=p.cr_objlim,
@@ -556,7 +557,7 @@ def subtraction(state: ImageState, context: StepContext, inputs: ImageInputs) ->
             "subtraction needs a reference image or a catalogue ([Calibration] reference, catalog)"
         )
     diff_zp = state.zp
-    if difference.fwhm > state.fwhm * 1.0001 and inputs.catalog:
+    if psf_broadened(state.fwhm, difference.fwhm) and inputs.catalog:
         matched = match_psf(science, state.fwhm, difference.fwhm)
         diff_zp = _zero_point(
             matched,
@@ -574,8 +575,7 @@ def subtraction(state: ImageState, context: StepContext, inputs: ImageInputs) ->
     known_x, known_y, known_mag = _known_sources(state, inputs, limit)
     known_radius = 0.0
     if known_x is not None:
-        bright = np.clip((limit - 5.0) - known_mag, 0.0, 10.0) if math.isfinite(limit) else 0.0
-        known_radius = p.mask_radius * difference.fwhm * (1.0 + 0.3 * bright)
+        known_radius = known_source_radius(p.mask_radius * difference.fwhm, limit, known_mag)
     candidates = find_candidates(
         difference,
         threshold=p.candidate_thresh,
