@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 from app.commands.common import UsageError, open_workspace, progress_bar
-from data_access.calibration.store import CalibrationStore
+from data_access.calibration.masters import MasterFiles
 from data_access.config import Gp2Config
 from data_access.gp2.config import (
     STEPS,
@@ -118,8 +118,8 @@ def _workspace_parts(args) -> tuple[Gp2Config, object | None]:
         return Gp2Config(), None
     ws = open_workspace(args)
     config = ws.config.calibration
-    store = CalibrationStore(None, ws.path(config.masters_dir), config)  # in_force reads files only
-    return ws.config.gp2, masters_from_store(store)
+    files = MasterFiles(ws.path(config.masters_dir), config)
+    return ws.config.gp2, masters_from_store(files)
 
 
 @contextlib.contextmanager

@@ -1,30 +1,22 @@
-"""Calibration masters on disk and their validation reports in the cache.
+"""Calibration masters and their reports, in one store: the files, the reports, the link.
 
-::
-
-    MASTERS/<INSTRUME>/<FILTER>/<type>/
-        MASTER.fits -> history/<file>   the master in force (a symbolic link)
-        OLD.fits    -> history/<file>   the one before it
-        history/<type>_<INSTRUME>_<FILTER>_<YYYYMMDD>.fits   every master ever built,
-                                        valid or rejected; never rewritten nor deleted
+:class:`~data_access.calibration.masters.MasterFiles` keeps the files on disk (its module
+docstring draws the layout), :class:`~data_access.calibration.reports.CalibrationReports`
+the reports in the cache; :class:`CalibrationStore` composes the two for what needs both:
+adding a master with its report, promotion, certification, the statuses of the files.
 
 Promotion replaces the links, each by ``os.replace`` of a fresh link (atomic on
 POSIX): OLD first, then MASTER. A process that dies half-way leaves MASTER on the
 old master or on the new one, never on nothing, and :meth:`CalibrationStore.reconcile`
 (run before every change) brings the statuses in the cache back in line with the
-links. Reports live in the cache (``calibration_report``); certifications by hand are
-added (``calibration_certification``), never replacing the automatic verdict.
+links. Certifications by hand are added (``calibration_certification``), never replacing
+the automatic verdict.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -36,70 +28,30 @@ from analysis.calibration import (
     Master,
     ValidationReport,
     difference_image,
-    report_from_dict,
 )
-from analysis.limits import DocumentLimitError, load_json, size_problem
 from data_access.cache import Cache
+from data_access.calibration.masters import MASTER_LINK, OLD_LINK, MasterFiles, replace_link
+from data_access.calibration.reports import (
+    MAX_REPORT_BYTES,
+    CalibrationReports,
+    CalibrationStoreError,
+    ReportIngestSummary,
+    parse_obs_time,
+    utc_now,
+)
 from data_access.config import CalibrationConfig, ConfigError
-from data_access.fits_frames import read_master, write_master
 
-MASTER_LINK = "MASTER.fits"
-OLD_LINK = "OLD.fits"
-HISTORY = "history"
-
-#: Largest calibration report read, in bytes (a report is about 2 kB).
-MAX_REPORT_BYTES = 1024 * 1024
+__all__ = [
+    "MAX_REPORT_BYTES",
+    "CalibrationStore",
+    "CalibrationStoreError",
+    "ReportIngestSummary",
+    "limits_for",
+    "parse_obs_time",
+]
 
 #: Called with the name of each step of a promotion; tests set it to kill the process there.
 _promotion_step: Callable[[str], None] = lambda step: None  # noqa: E731
-
-
-class CalibrationStoreError(ValueError):
-    """A calibration request that cannot be carried out; the message says why."""
-
-
-@dataclass
-class ReportIngestSummary:
-    """What one ingest of report files did, per file."""
-
-    ingested: list[str] = field(default_factory=list)
-    replaced: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    rejected: list[tuple[str, str]] = field(default_factory=list)
-
-    def describe(self) -> str:
-        return (
-            f"{len(self.ingested)} new, {len(self.replaced)} replaced, "
-            f"{len(self.unchanged)} unchanged, {len(self.rejected)} rejected"
-        )
-
-
-def _safe(text: str) -> str:
-    """A name usable as a folder or file name part, that cannot leave its folder: header
-    values (INSTRUME, FILTER) come from the frames, so ``..`` must not climb up."""
-    name = re.sub(r"[^A-Za-z0-9._+-]+", "_", text.strip())[:68]  # a FITS value's longest
-    return re.sub(r"^\.+", lambda dots: "_" * len(dots.group()), name) or "NONE"
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def parse_obs_time(text: str) -> datetime:
-    """A report's DATE as naive UTC.
-
-    Raises
-    ------
-    ValueError
-        If it is not an ISO 8601 date or time.
-    """
-    try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"DATE '{text}' is not an ISO 8601 time") from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
 
 
 def limits_for(config: CalibrationConfig, caltype: str, instrument: str, filter_: str) -> Limits:
@@ -145,49 +97,6 @@ def limits_for(config: CalibrationConfig, caltype: str, instrument: str, filter_
     return Limits(meandiff=meandiff, rmsdiff=rmsdiff)
 
 
-def _replace_link(link: Path, target: Path) -> None:
-    """Point ``link`` at ``target`` (relative), atomically: a new link renamed over the old."""
-    temporary = link.with_name(f".{link.name}.{os.getpid()}.tmp")
-    temporary.unlink(missing_ok=True)
-    os.symlink(os.path.relpath(target, link.parent), temporary)
-    os.replace(temporary, link)
-    _sync_folder(link.parent)
-
-
-def _sync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
-
-
-def _report_extra(report: ValidationReport) -> str:
-    return json.dumps(
-        {
-            "reasons": list(report.reasons),
-            "limits": None
-            if report.limits is None
-            else {"meandiff": list(report.limits.meandiff), "rmsdiff": list(report.limits.rmsdiff)},
-            "histogram": None
-            if report.histogram_counts is None
-            else {"counts": list(report.histogram_counts), "edges": list(report.histogram_edges)},
-            "residual": None if report.residual is None else report.residual.to_dict(),
-        },
-        default=_json_default,
-    )
-
-
 class CalibrationStore:
     """Masters on disk (in force, old, history, rejected) and their reports in the cache.
 
@@ -196,7 +105,7 @@ class CalibrationStore:
     cache : Cache
         The workspace's cache.
     masters_dir : Path
-        The masters folder (see the module docstring for its layout).
+        The masters folder (see :mod:`data_access.calibration.masters` for its layout).
     config : CalibrationConfig, optional
         ``[calibration]`` settings (limits, night offset, expected series).
     """
@@ -207,6 +116,8 @@ class CalibrationStore:
         self.cache = cache
         self.masters_dir = Path(masters_dir)
         self.config = config or CalibrationConfig()
+        self.files = MasterFiles(self.masters_dir, self.config)
+        self.reports = CalibrationReports(cache, self.config)
 
     @classmethod
     def from_workspace(cls, workspace, cache: Cache | None = None) -> CalibrationStore:
@@ -216,19 +127,16 @@ class CalibrationStore:
 
     # -- places -------------------------------------------------------------------------
     def folder(self, caltype: str, instrument: str, filter_: str) -> Path:
-        """The folder of one kind of master (created when missing)."""
-        folder = self.masters_dir / _safe(instrument) / _safe(filter_) / caltype
-        (folder / HISTORY).mkdir(parents=True, exist_ok=True)
-        return folder
+        """The folder of one kind of master: :meth:`MasterFiles.folder`."""
+        return self.files.folder(caltype, instrument, filter_)
 
     def night_of(self, moment: datetime) -> date:
-        """The observing night a UTC time belongs to (``night_offset_h`` in the config)."""
-        return (moment + timedelta(hours=self.config.night_offset_h)).date()
+        """The observing night of a UTC time: :meth:`CalibrationReports.night_of`."""
+        return self.reports.night_of(moment)
 
     def in_force(self, caltype: str, instrument: str, filter_: str) -> Path | None:
-        """The master in force of one kind (the file MASTER.fits points at), or None."""
-        link = self.folder(caltype, instrument, filter_) / MASTER_LINK
-        return link.resolve() if link.is_symlink() and link.resolve().is_file() else None
+        """The master in force of one kind: :meth:`MasterFiles.in_force`."""
+        return self.files.in_force(caltype, instrument, filter_)
 
     def reference(
         self, caltype: str, instrument: str, filter_: str
@@ -237,11 +145,11 @@ class CalibrationStore:
         path = self.in_force(caltype, instrument, filter_)
         if path is None:
             return None
-        data, header = read_master(path)
+        data, header = self.files.read(path)
         return data, header, self._master_id_of(path)
 
     def _master_id_of(self, path: Path) -> int | None:
-        relative = str(Path(path).resolve().relative_to(self.masters_dir.resolve()))
+        relative = self.files.relative(path)
         rows = self.cache.execute(
             "SELECT master_id FROM calibration_master WHERE path = ?", [relative]
         )
@@ -279,15 +187,9 @@ class CalibrationStore:
         (master_id, report_id)
         """
         caltype, instrument, filter_ = report.caltype, report.instrume, report.filter
-        folder = self.folder(caltype, instrument, filter_) / HISTORY
-        path = folder / report.im_name
-        version = 1
-        while path.exists():
-            version += 1
-            path = folder / f"{Path(report.im_name).stem}_v{version}.fits"
-        if version > 1:
+        path = self.files.keep(master, caltype, instrument, filter_, report.im_name)
+        if path.stem != Path(report.im_name).stem:
             report = _renamed(report, path.name)
-        write_master(path, master.data, master.header)
         relative = str(path.relative_to(self.masters_dir))
         with self.cache.transaction() as con:
             master_id = con.execute("SELECT nextval('calibration_master_id_seq')").fetchone()[0]
@@ -302,10 +204,10 @@ class CalibrationStore:
                     relative,
                     int(master.header.get("NCOMBINE", 0)),
                     "candidate" if report.valid else "rejected",
-                    _now(),
+                    utc_now(),
                 ],
             )
-            report_id = self._insert_report(
+            report_id = self.reports.insert_report(
                 con,
                 report,
                 "run",
@@ -318,102 +220,13 @@ class CalibrationStore:
             self.promote(master_id)
         return master_id, report_id
 
-    def _insert_report(
-        self,
-        con,
-        report: ValidationReport,
-        source: str,
-        key: str,
-        *,
-        night: date | None = None,
-        master_id: int | None = None,
-        reference_id: int | None = None,
-        text: str | None = None,
-    ) -> int:
-        if report.date or night is None:
-            obs_time = parse_obs_time(report.date)
-        else:  # frames without DATE-OBS: the night's date stands for it
-            obs_time = datetime(night.year, night.month, night.day)
-        text = text if text is not None else json.dumps(report.to_dict(), indent=2)
-        report_id = con.execute("SELECT nextval('calibration_report_id_seq')").fetchone()[0]
-        con.execute(
-            "INSERT INTO calibration_report VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                report_id,
-                source,
-                key,
-                _sha256_bytes(text.encode()),
-                report.im_name,
-                report.caltype,
-                report.date,
-                obs_time,
-                night or self.night_of(obs_time),
-                report.origin,
-                report.telescop,
-                report.instrume,
-                report.filter,
-                _finite(report.mean),
-                _finite(report.median),
-                _finite(report.rms),
-                _finite(report.meandiff),
-                _finite(report.mediandif),
-                _finite(report.rmsdiff),
-                bool(report.valid),
-                report.unit,
-                _report_extra(report),
-                master_id,
-                reference_id,
-                text,
-                _now(),
-            ],
-        )
-        return report_id
-
-    def record_series(
-        self,
-        night: date,
-        instrument: str,
-        filter_: str,
-        caltype: str,
-        *,
-        n_frames: int,
-        n_good: int,
-        problem: str | None = None,
-        rejected: Sequence[tuple[str, str]] = (),
-        report_id: int | None = None,
-    ) -> None:
-        """Note what one night brought of one series (for the completeness grid)."""
-        with self.cache.transaction() as con:
-            con.execute(
-                "DELETE FROM calibration_series WHERE night = ? AND instrume = ? AND filter = ? "
-                "AND caltype = ?",
-                [night, instrument, filter_, caltype],
-            )
-            con.execute(
-                "INSERT INTO calibration_series VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    night,
-                    instrument,
-                    filter_,
-                    caltype,
-                    n_frames,
-                    n_good,
-                    problem,
-                    json.dumps([list(r) for r in rejected]),
-                    report_id,
-                    _now(),
-                ],
-            )
+    def record_series(self, night: date, instrument: str, filter_: str, caltype: str, **what):
+        """Note what one night brought of one series: :meth:`CalibrationReports.record_series`."""
+        self.reports.record_series(night, instrument, filter_, caltype, **what)
 
     def has_report(self, night: date, instrument: str, filter_: str, caltype: str) -> bool:
-        """Whether a master of this night and kind was already built here."""
-        rows = self.cache.execute(
-            "SELECT count(*) FROM calibration_report WHERE source = 'run' AND night = ? "
-            "AND instrume = ? AND filter = ? AND caltype = ?",
-            [night, instrument, filter_, caltype],
-        )
-        return rows[0][0] > 0
+        """Whether a master of this night and kind was built: :meth:`CalibrationReports.has_report`."""
+        return self.reports.has_report(night, instrument, filter_, caltype)
 
     # -- promotion ----------------------------------------------------------------------
     def reconcile(self) -> None:
@@ -424,16 +237,10 @@ class CalibrationStore:
         for caltype, instrument, filter_ in rows:
             self._reconcile_kind(caltype, instrument, filter_)
 
-    def _link_target(self, folder: Path, name: str) -> str | None:
-        link = folder / name
-        if not link.is_symlink():
-            return None
-        return str(link.resolve().relative_to(self.masters_dir.resolve()))
-
     def _reconcile_kind(self, caltype: str, instrument: str, filter_: str) -> None:
         folder = self.folder(caltype, instrument, filter_)
-        master = self._link_target(folder, MASTER_LINK)
-        old = self._link_target(folder, OLD_LINK)
+        master = self.files.link_target(folder, MASTER_LINK)
+        old = self.files.link_target(folder, OLD_LINK)
         old = None if old == master else old
         kind = [caltype, instrument, filter_]
         with self.cache.transaction() as con:
@@ -442,13 +249,13 @@ class CalibrationStore:
                 "retired_at = coalesce(retired_at, ?) "
                 "WHERE caltype = ? AND instrume = ? AND filter = ? AND status IN ('master', 'old') "
                 "AND path IS DISTINCT FROM ? AND path IS DISTINCT FROM ?",
-                [_now(), *kind, master, old],
+                [utc_now(), *kind, master, old],
             )
             con.execute(
                 "UPDATE calibration_master SET status = 'master', "
                 "promoted_at = coalesce(promoted_at, ?), "
                 "retired_at = NULL WHERE path = ? AND status <> 'master'",
-                [_now(), master],
+                [utc_now(), master],
             )
             con.execute(
                 "UPDATE calibration_master SET status = 'old' WHERE path = ? AND status <> 'old'",
@@ -468,14 +275,14 @@ class CalibrationStore:
             raise CalibrationStoreError(f"{path}: the file of master {master_id} is missing")
         self._reconcile_kind(*kind)
         folder = self.folder(*kind)
-        current = (folder / MASTER_LINK).resolve() if (folder / MASTER_LINK).is_symlink() else None
+        current = self.files.current(folder)
         if current == path.resolve():
             return folder / MASTER_LINK
         _promotion_step("start")
         if current is not None:
-            _replace_link(folder / OLD_LINK, current)
+            replace_link(folder / OLD_LINK, current)
         _promotion_step("old-linked")
-        _replace_link(folder / MASTER_LINK, path)
+        replace_link(folder / MASTER_LINK, path)
         _promotion_step("master-linked")
         self._reconcile_kind(*kind)
         return folder / MASTER_LINK
@@ -504,7 +311,7 @@ class CalibrationStore:
             con.execute(
                 "UPDATE calibration_master SET status = 'rejected', retired_at = ? "
                 "WHERE master_id = ?",
-                [_now(), master_id],
+                [utc_now(), master_id],
             )
 
     def certify(self, report_id: int, good: bool, *, comment: str, user: str) -> None:
@@ -535,70 +342,22 @@ class CalibrationStore:
         with self.cache.transaction() as con:
             con.execute(
                 "INSERT INTO calibration_certification VALUES (?, ?, ?, ?, ?)",
-                [report_id, bool(good), comment.strip(), user.strip(), _now()],
+                [report_id, bool(good), comment.strip(), user.strip(), utc_now()],
             )
 
-    # -- ingest -------------------------------------------------------------------------
+    # -- reports ------------------------------------------------------------------------
     def ingest_reports(
         self, paths: Iterable[Path], *, source: str = "files"
     ) -> ReportIngestSummary:
-        """Put report JSON files (the notes' format) into the cache, idempotently.
-
-        A file already ingested with the same content adds nothing; a changed one replaces
-        its report; a broken one is rejected with a reason naming the file and the key.
-        """
-        summary = ReportIngestSummary()
-        for path in paths:
-            key = str(Path(path).resolve())
-            try:
-                if too_large := size_problem(Path(path).stat().st_size, MAX_REPORT_BYTES):
-                    summary.rejected.append((key, f"{path}: {too_large}"))
-                    continue
-                raw = Path(path).read_bytes()
-            except OSError as exc:
-                summary.rejected.append((key, f"{path}: {exc}"))
-                continue
-            self.ingest_report_bytes(raw, source=source, key=key, where=str(path), summary=summary)
-        return summary
+        """Put report JSON files into the cache: :meth:`CalibrationReports.ingest_reports`."""
+        return self.reports.ingest_reports(paths, source=source)
 
     def ingest_report_bytes(
         self, raw: bytes, *, source: str, key: str, where: str, summary: ReportIngestSummary
     ) -> None:
-        """Put one report (the notes' JSON, as bytes) into the cache under ``(source, key)``.
+        """Put one report into the cache: :meth:`CalibrationReports.ingest_report_bytes`."""
+        self.reports.ingest_report_bytes(raw, source=source, key=key, where=where, summary=summary)
 
-        Idempotent as :meth:`ingest_reports`; the outcome is added to ``summary`` under
-        ``key``, a rejection with its reason after ``where`` (the file or the row).
-        """
-        try:
-            report = report_from_dict(load_json(raw, max_bytes=MAX_REPORT_BYTES))
-            parse_obs_time(report.date)
-        except DocumentLimitError as exc:
-            summary.rejected.append((key, f"{where}: not a report: {exc}"))
-            return
-        except ValueError as exc:
-            summary.rejected.append((key, f"{where}: {exc}"))
-            return
-        self._ingest_one(report, raw.decode("utf-8", "replace"), source, key, summary)
-
-    def _ingest_one(self, report, text, source, key, summary) -> None:
-        sha = _sha256_bytes(text.encode())
-        with self.cache.transaction() as con:
-            same = con.execute(
-                "SELECT count(*) FROM calibration_report WHERE sha256 = ?", [sha]
-            ).fetchone()[0]
-            old = con.execute(
-                "SELECT report_id FROM calibration_report WHERE source = ? AND key = ?",
-                [source, key],
-            ).fetchall()
-            if same:
-                summary.unchanged.append(key)
-                return
-            for (report_id,) in old:
-                con.execute("DELETE FROM calibration_report WHERE report_id = ?", [report_id])
-            self._insert_report(con, report, source, key, text=text)
-        (summary.replaced if old else summary.ingested).append(key)
-
-    # -- queries ------------------------------------------------------------------------
     def trend(
         self,
         caltype: str,
@@ -607,151 +366,34 @@ class CalibrationStore:
         start: datetime | None = None,
         end: datetime | None = None,
     ) -> pd.DataFrame:
-        """Reports of one type between two UTC times (DATE), oldest first.
-
-        Returns
-        -------
-        DataFrame
-            report_id, master_id, date (UTC time of the first frame), night, im_name,
-            instrument, filter, caltype, mean, median, rms, meandiff, mediandif, rmsdiff,
-            unit, valid (automatic), certified (latest hand verdict or NA), verdict (the
-            one in force), comment, certified_by, certified_at, status (of the master
-            file: master, old, history, rejected, candidate; NA when only the report came),
-            source.
-        """
-        return self.cache.query_df(
-            f"""{_REPORTS}
-            WHERE r.caltype = $caltype
-              AND ($instrument IS NULL OR r.instrume = $instrument)
-              AND ($filter IS NULL OR r.filter = $filter)
-              AND ($start IS NULL OR r.obs_time >= $start) AND ($end IS NULL OR r.obs_time < $end)
-            ORDER BY r.obs_time, r.instrume, r.filter, r.report_id""",
-            {
-                "caltype": caltype,
-                "instrument": instrument,
-                "filter": filter_,
-                "start": _naive(start),
-                "end": _naive(end),
-            },
-        )
+        """Reports of one type between two UTC times: :meth:`CalibrationReports.trend`."""
+        return self.reports.trend(caltype, instrument, filter_, start, end)
 
     def invalid(
         self, start: datetime | None = None, end: datetime | None = None, caltype: str | None = None
     ) -> pd.DataFrame:
-        """Reports whose verdict in force is bad, between two UTC times (as :meth:`trend`)."""
-        return self.cache.query_df(
-            f"""{_REPORTS}
-            WHERE NOT verdict AND ($caltype IS NULL OR r.caltype = $caltype)
-              AND ($start IS NULL OR r.obs_time >= $start) AND ($end IS NULL OR r.obs_time < $end)
-            ORDER BY r.obs_time, r.instrume, r.filter""",
-            {"caltype": caltype, "start": _naive(start), "end": _naive(end)},
-        )
+        """Reports whose verdict in force is bad: :meth:`CalibrationReports.invalid`."""
+        return self.reports.invalid(start, end, caltype)
 
     def kinds(self, caltype: str | None = None) -> pd.DataFrame:
-        """Every (caltype, instrument, filter) seen in reports or series, for selectors."""
-        return self.cache.query_df(
-            """SELECT DISTINCT caltype, instrume AS instrument, filter FROM (
-                 SELECT caltype, instrume, filter FROM calibration_report
-                 UNION SELECT caltype, instrume, filter FROM calibration_series)
-               WHERE $caltype IS NULL OR caltype = $caltype ORDER BY ALL""",
-            {"caltype": caltype},
-        )
+        """Every kind seen in reports or series: :meth:`CalibrationReports.kinds`."""
+        return self.reports.kinds(caltype)
 
     def completeness(
         self, first_night: date, last_night: date, caltype: str | None = None
     ) -> pd.DataFrame:
-        """Night × instrument × filter × type: did the series arrive, how many frames, verdict.
-
-        The kinds are those expected by the config (``expected``) and those seen in the
-        range. ``verdict`` is ``OK`` (a master passed, or was certified good), ``invalid``
-        (frames came but no master passed: too few good frames, or a bad verdict) or
-        ``missing`` (nothing came).
-
-        Returns
-        -------
-        DataFrame
-            night, instrument, filter, caltype, arrived, n_frames (NA when only a report
-            came), verdict, report_id, problem.
-        """
-        params = {"first": first_night, "last": last_night, "caltype": caltype}
-        seen = self.cache.query_df(
-            f"""WITH rep AS ({_REPORTS} WHERE r.night BETWEEN $first AND $last),
-            last_rep AS (SELECT night, instrument, filter, caltype,
-                           arg_max(report_id, report_id) AS report_id,
-                           bool_or(verdict) AS verdict
-                         FROM rep GROUP BY ALL)
-            SELECT coalesce(s.night, l.night) AS night,
-                   coalesce(s.instrume, l.instrument) AS instrument,
-                   coalesce(s.filter, l.filter) AS filter,
-                   coalesce(s.caltype, l.caltype) AS caltype,
-                   s.n_frames, l.report_id, l.verdict, s.problem
-            FROM (SELECT * FROM calibration_series WHERE night BETWEEN $first AND $last) s
-            FULL JOIN last_rep l ON s.night = l.night AND s.instrume = l.instrument
-                 AND s.filter = l.filter AND s.caltype = l.caltype
-            WHERE $caltype IS NULL OR coalesce(s.caltype, l.caltype) = $caltype""",
-            params,
-        )
-        kinds = {
-            tuple(k) for k in seen[["instrument", "filter", "caltype"]].itertuples(index=False)
-        }
-        for entry in self.config.expected:
-            parts = entry.split("/")
-            if len(parts) != 3 or parts[2] not in CALIBRATION_TYPES:
-                raise ConfigError(
-                    f"calibration.expected: '{entry}' is not 'INSTRUMENT/FILTER/TYPE'"
-                )
-            if caltype is None or parts[2] == caltype:
-                kinds.add(tuple(parts))
-        nights = pd.date_range(first_night, last_night, freq="D").date
-        grid = pd.DataFrame(
-            [(n, *k) for n in nights for k in sorted(kinds)],
-            columns=["night", "instrument", "filter", "caltype"],
-        )
-        seen["night"] = pd.to_datetime(seen["night"]).dt.date
-        grid = grid.merge(seen, how="left", on=["night", "instrument", "filter", "caltype"])
-        grid["arrived"] = grid["n_frames"].fillna(0).gt(0) | grid["report_id"].notna()
-        grid["n_frames"] = grid["n_frames"].astype("Int64")
-        grid["report_id"] = grid["report_id"].astype("Int64")
-        grid["verdict"] = np.where(
-            ~grid["arrived"],
-            "missing",
-            np.where(grid["verdict"].fillna(False).astype(bool), "OK", "invalid"),
-        )
-        return grid[
-            [
-                "night",
-                "instrument",
-                "filter",
-                "caltype",
-                "arrived",
-                "n_frames",
-                "verdict",
-                "report_id",
-                "problem",
-            ]
-        ]
+        """Night × kind: did the series arrive: :meth:`CalibrationReports.completeness`."""
+        return self.reports.completeness(first_night, last_night, caltype)
 
     def report(self, report_id: int) -> dict:
-        """One report: the notes' JSON (``report``) and what travels beside it (``extra``)."""
-        rows = self.cache.execute(
-            "SELECT report_json, extra FROM calibration_report WHERE report_id = ?", [report_id]
-        )
-        if not rows:
-            raise CalibrationStoreError(f"no calibration report with id {report_id}")
-        return {"report": json.loads(rows[0][0]), "extra": json.loads(rows[0][1])}
+        """One report and what travels beside it: :meth:`CalibrationReports.report`."""
+        return self.reports.report(report_id)
 
     def histogram(self, report_id: int) -> tuple[np.ndarray, np.ndarray, Limits | None] | None:
-        """The difference histogram of a report (counts, edges) and its limits, or None."""
-        extra = self.report(report_id)["extra"]
-        if not extra.get("histogram"):
-            return None
-        limits = extra.get("limits")
-        return (
-            np.asarray(extra["histogram"]["counts"]),
-            np.asarray(extra["histogram"]["edges"]),
-            None if limits is None else Limits(tuple(limits["meandiff"]), tuple(limits["rmsdiff"])),
-        )
+        """The difference histogram of a report: :meth:`CalibrationReports.histogram`."""
+        return self.reports.histogram(report_id)
 
+    # -- master files of the reports ----------------------------------------------------
     def master_image(self, report_id: int) -> tuple[np.ndarray, object] | None:
         """The master of a report as (data, header), or None when only the report came."""
         rows = self.cache.execute(
@@ -760,7 +402,7 @@ class CalibrationStore:
         if not rows or rows[0][0] is None:
             return None
         path, _, _ = self._path_of(rows[0][0])
-        return read_master(path)
+        return self.files.read(path)
 
     def difference_image(self, report_id: int) -> np.ndarray | None:
         """new − ref (new / ref for flats) of a report, or None without both files."""
@@ -770,8 +412,8 @@ class CalibrationStore:
         )
         if not rows or rows[0][0] is None or rows[0][1] is None:
             return None
-        new, _ = read_master(self._path_of(rows[0][0])[0])
-        ref, _ = read_master(self._path_of(rows[0][1])[0])
+        new, _ = self.files.read(self._path_of(rows[0][0])[0])
+        ref, _ = self.files.read(self._path_of(rows[0][1])[0])
         return difference_image(new, ref, rows[0][2])
 
     def masters(self, caltype: str | None = None) -> pd.DataFrame:
@@ -784,39 +426,7 @@ class CalibrationStore:
         )
 
 
-# Every report with its verdict in force (the latest certification, else the automatic one).
-_REPORTS = """SELECT * EXCLUDE (obs_time, instrume) FROM (
-    SELECT r.report_id, r.master_id, r.obs_time AS date, r.night, r.im_name,
-           r.instrume AS instrument, r.filter, r.caltype, r.mean, r.median, r.rms,
-           r.meandiff, r.mediandif, r.rmsdiff, r.unit, r.valid,
-           c.verdict AS certified, coalesce(c.verdict, r.valid) AS verdict,
-           c.comment, c.user_name AS certified_by, c.certified_at,
-           m.status, r.source, r.obs_time, r.instrume
-    FROM calibration_report r
-    LEFT JOIN (SELECT report_id, arg_max(verdict, certified_at) AS verdict,
-                      arg_max(comment, certified_at) AS comment,
-                      arg_max(user_name, certified_at) AS user_name,
-                      max(certified_at) AS certified_at
-               FROM calibration_certification GROUP BY report_id) c USING (report_id)
-    LEFT JOIN calibration_master m USING (master_id)
-) r"""
-
-
 def _renamed(report: ValidationReport, name: str) -> ValidationReport:
     from dataclasses import replace
 
     return replace(report, im_name=name)
-
-
-def _finite(value: float | None) -> float | None:
-    return None if value is None or not np.isfinite(value) else float(value)
-
-
-def _naive(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    if isinstance(moment, date) and not isinstance(moment, datetime):
-        return datetime(moment.year, moment.month, moment.day)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment

@@ -90,9 +90,9 @@ def test_disk_full_while_promoting_a_master_keeps_the_one_in_force(tmp_path, mon
         in_force = (store.folder("bias", "DDRAGO1", "NONE") / "MASTER.fits").resolve()
         third, _ = add_night(store, 1000.1, "2025-03-06", seed=2)  # noqa: F841
         before = (store.folder("bias", "DDRAGO1", "NONE") / "MASTER.fits").resolve()
-        import data_access.calibration.store as cs
+        import data_access.calibration.masters as masters
 
-        monkeypatch.setattr(cs.os, "symlink", disk_full)
+        monkeypatch.setattr(masters.os, "symlink", disk_full)
         with pytest.raises(OSError, match="No space left"):
             store.promote(second if before != in_force else first)
         monkeypatch.undo()
