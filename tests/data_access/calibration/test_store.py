@@ -1,7 +1,7 @@
-"""Masters on disk with history, promotion (also killed half-way), certification,
-report ingest, trends and the completeness grid."""
+"""Masters on disk with history, promotion (also killed half-way), certification, trends,
+images and the completeness grid (the reports alone: test_reports.py; the files alone:
+test_masters.py)."""
 
-import json
 import signal
 import subprocess
 import sys
@@ -142,28 +142,6 @@ def test_promotion_killed_half_way_leaves_old_or_new_in_force(tmp_path, step):
     assert statuses(store)[third] == "master" and statuses(store)[second] == "old"
     assert not list(store.folder("bias", "DDRAGO1", "NONE").glob(".*tmp"))
     cache.close()
-
-
-def test_ingest_reports_is_idempotent_and_rejects_broken_files(store, tmp_path):
-    master = make_master(1000, "2025-03-05")
-    report = validate_master(
-        master.data, master.header, master.data + 1, master.header, im_name="bias_tcs.fits"
-    )
-    good = tmp_path / "good.json"
-    good.write_text(json.dumps(report.to_dict()))
-    broken = tmp_path / "broken.json"
-    data = report.to_dict()
-    del data["RMSDIFF"]
-    broken.write_text(json.dumps(data))
-    first = store.ingest_reports([good, broken])
-    assert first.ingested == [str(good.resolve())]
-    assert "broken.json: missing key(s) RMSDIFF" in first.rejected[0][1]
-    again = store.ingest_reports([good])
-    assert again.unchanged == [str(good.resolve())] and not again.ingested
-    trend = store.trend("bias", "DDRAGO1")
-    assert len(trend) == 1 and trend["meandiff"].iloc[0] == pytest.approx(-1, abs=1e-5)
-    assert trend["night"].iloc[0].date() == date(2025, 3, 5)
-    assert store.master_image(int(trend["report_id"].iloc[0])) is None
 
 
 def test_trend_images_and_histogram_of_a_date(store):
