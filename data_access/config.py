@@ -212,6 +212,9 @@ class AlertsConfig:
     cache_wait_s: float = _setting(
         1.0, "Seconds the alert handler waits for a busy cache before spooling the packet"
     )
+    refresh_s: float = _setting(
+        2.0, "Seconds between two looks of an open Alerts page for new alerts and messages"
+    )
     comet: AlertsCometConfig = field(default_factory=AlertsCometConfig)
     kafka: AlertsKafkaConfig = field(default_factory=AlertsKafkaConfig)
     nats: AlertsNatsConfig = field(default_factory=AlertsNatsConfig)
@@ -318,6 +321,9 @@ class ProductsConfig:
     push_claim_s: float = _setting(
         600.0, "Seconds after which a push that never finished (process killed) may be retried"
     )
+    refresh_s: float = _setting(
+        3.0, "Seconds between two looks of an open Products page for products changed elsewhere"
+    )
 
 
 @dataclass(frozen=True)
@@ -356,13 +362,18 @@ class Gp2Config:
     memory_limit: str = _setting(
         "2GiB", "Memory limit of each LocalCluster worker (processes only)"
     )
+    input_dir: str = _setting(
+        "raw/gp2",
+        "Folder (relative to the workspace) of the frames the Reprocess page offers, one "
+        "sub-folder per burst or set of frames",
+    )
     output_dir: str = _setting(
         "reprocessing", "Folder (relative to the workspace) of the runs the Reprocess page starts"
     )
     frame_roots: tuple = _setting(
         (),
         "Extra folders (absolute, or relative to the workspace) whose sub-folders the Reprocess "
-        "page offers as frame folders, beside the workspace's raw/gp2",
+        "page offers as frame folders, beside input_dir",
     )
     gp1_poll_s: float = _setting(2.0, "Seconds between two looks of gic gp1 at its input folder")
 

@@ -18,7 +18,6 @@ from pathlib import Path
 
 from analysis.gp2.simulate import simulate_burst
 from data_access.gp2.files import write_simulated_burst
-from data_access.gp2.runs import INPUT_DIR
 from data_access.stores import Stores
 from demo.alerts import ECLAIRS_WAKEUP, MXT_UPDATE, DemoNotice, write_demo_packets
 
@@ -56,7 +55,8 @@ def build_reprocess_demo(stores: Stores, *, days: float, progress: Progress | No
         index=DEMO_INDEX, mag_at_t1=DEMO_MAG_300S, t0=t0.strftime("%Y-%m-%dT%H:%M:%S.000"),
         trigger_id=burst_id,
     )  # fmt: skip
-    folder = stores.workspace.path(f"{INPUT_DIR}/{burst_id}")
+    frames = stores.workspace.config.gp2.input_dir
+    folder = stores.workspace.path(f"{frames}/{burst_id}")
     files = write_simulated_burst(burst, folder)
     _relative_config(files["config"], folder)
     notices = [
@@ -67,7 +67,7 @@ def build_reprocess_demo(stores: Stores, *, days: float, progress: Progress | No
     ]  # fmt: skip
     paths = write_demo_packets(stores.workspace.path("raw/voevents"), notices)
     receipts, _ = stores.alerts.store_files(paths, source="files")
-    shared = _copy_shared_frames(stores.workspace.path(f"{INPUT_DIR}/shared-fits"))
+    shared = _copy_shared_frames(stores.workspace.path(f"{frames}/shared-fits"))
     return (f"reprocess: burst {burst_id} ({len(burst.frames)} frames of "
             f"{burst.frames[0].data.shape[0]} px, {len(receipts)} alerts), "
             f"{shared} public frames")  # fmt: skip

@@ -8,9 +8,6 @@ from app.pages.layout import page, shown_safely
 from app.views.alerts import AlertsBrowser
 from data_access.stores import Stores
 
-#: How often an open page looks for new alerts and operations messages (ms).
-REFRESH_MS = 2000
-
 
 def headline(stores: Stores) -> str:
     """Alerts, bursts, and the newest burst, in one line."""
@@ -28,5 +25,6 @@ def create(stores: Stores):
     if pn.state.location is not None:
         pn.state.location.sync(browser, {"ivorn": "ivorn", "include_tests": "tests"})
     if pn.state.curdoc is not None:
-        pn.state.add_periodic_callback(browser.refresh, period=REFRESH_MS)
+        period = round(stores.workspace.config.alerts.refresh_s * 1000)
+        pn.state.add_periodic_callback(browser.refresh, period=period)
     return page("Alerts", browser.display(), sidebar=browser.controls(), slug="alerts")

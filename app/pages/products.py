@@ -3,7 +3,7 @@ approve / reject / push with the roles checked on the server, and the SDB exchan
 
 The burst and the product shown are in the URL (``/products?burst=sb26030512&product=12``)
 so that a link to a product can be shared; the page looks for changes made elsewhere
-(another session, a build, a pull) every :data:`REFRESH_MS`.
+(another session, a build, a pull) every ``[products] refresh_s``.
 """
 
 from __future__ import annotations
@@ -14,9 +14,6 @@ from app.auth import current_user
 from app.pages.layout import page, shown_safely
 from app.views.products import ProductsDesk, sdb_client_factory
 from data_access.stores import Stores
-
-#: How often an open page looks for products changed elsewhere (ms).
-REFRESH_MS = 3000
 
 URL_STATE = {"burst_id": "burst", "product_id": "product"}
 
@@ -43,6 +40,7 @@ def create(stores: Stores):
     if pn.state.location is not None:
         pn.state.location.sync(desk.selection, URL_STATE)
     if pn.state.curdoc is not None:
-        pn.state.add_periodic_callback(desk.refresh, period=REFRESH_MS)
+        period = round(stores.workspace.config.products.refresh_s * 1000)
+        pn.state.add_periodic_callback(desk.refresh, period=period)
         pn.state.onload(desk.exchange.check_sdb)
     return page("Products", desk, slug="products")

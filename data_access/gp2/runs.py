@@ -1,6 +1,6 @@
 """The Reprocess page's files: the frames it can reprocess, and the runs it made.
 
-Frames to reprocess lie in the workspace's :data:`INPUT_DIR`, one folder per burst
+Frames to reprocess lie in the workspace's ``[gp2] input_dir``, one folder per burst
 (named by its burst ID) or per set of frames::
 
     raw/gp2/sb26031401/raw/*.fits       the frames (else the FITS files of the folder itself)
@@ -42,8 +42,6 @@ from data_access.gp2.config import ModuleSettings, PipelineSettings, read_pipeli
 from data_access.gp2.files import read_image, scan_images, write_photometry, write_table
 from data_access.gp2.records import RunPlan, RunResult
 
-#: Folder of the workspace holding the frames the page can reprocess, one folder each.
-INPUT_DIR = "raw/gp2"
 _RUN_ID = re.compile(r"^[A-Za-z0-9_.+-]+$")
 
 
@@ -104,7 +102,7 @@ class ReprocessStore:
     Parameters
     ----------
     input_dir : Path
-        Folder of frame folders (:data:`INPUT_DIR` of the workspace).
+        Folder of frame folders (``[gp2] input_dir`` of the workspace).
     runs_dir : Path
         Folder of the runs (``[gp2] output_dir`` of the workspace).
     """
@@ -115,7 +113,8 @@ class ReprocessStore:
 
     @classmethod
     def from_workspace(cls, workspace) -> ReprocessStore:
-        return cls(workspace.path(INPUT_DIR), workspace.path(workspace.config.gp2.output_dir))
+        gp2 = workspace.config.gp2
+        return cls(workspace.path(gp2.input_dir), workspace.path(gp2.output_dir))
 
     # -- frames ---------------------------------------------------------------------------
     def folders(self) -> pd.DataFrame:
