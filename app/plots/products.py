@@ -29,14 +29,24 @@ def fit_label(filter_name: str, index: float, index_err: float) -> str:
     return f"{filter_name}: α = {index:.2f} ± {index_err:.2g}"
 
 
-def fit_curve(row: pd.Series, *, points: int = 50) -> pd.DataFrame:
-    """The magnitudes of one QTI fit between its TFITSTART and TFITSTOP (s after T0)."""
-    fit = DecayFit(n_points=int(row["NFIT"]), t_first=float(row["TFITSTART"]),
-                   t_last=float(row["TFITSTOP"]), norm_ujy=float(row["FITNORM"]),
-                   index=float(row["FITINDEX"]), index_err=float(row["ERFITINDEX"]),
-                   valid=True)  # fmt: skip
+def fit_curve(fit: DecayFit, *, points: int = 50) -> pd.DataFrame:
+    """The magnitudes of one fit between its first and last fitted times (s after T0)."""
     t_s = np.geomspace(max(fit.t_first, 1e-3), max(fit.t_last, fit.t_first * 1.01, 1e-3), points)
     return pd.DataFrame({"t_s": t_s, "mag": fit.magnitude(t_s)})
+
+
+def qti_fits(table: pd.DataFrame) -> dict[str, DecayFit]:
+    """The valid fits of a QTI table (FILTER, NFIT, TFITSTART, TFITSTOP, FITNORM, FITINDEX,
+    ERFITINDEX, FITVALID) by filter."""
+    if not len(table):
+        return {}
+    return {str(row["FILTER"]): DecayFit(n_points=int(row["NFIT"]),
+                                         t_first=float(row["TFITSTART"]),
+                                         t_last=float(row["TFITSTOP"]),
+                                         norm_ujy=float(row["FITNORM"]),
+                                         index=float(row["FITINDEX"]),
+                                         index_err=float(row["ERFITINDEX"]), valid=True)
+            for _, row in table[table["FITVALID"].astype(bool)].iterrows()}  # fmt: skip
 
 
 #: Per filter, the (legend, DataFrame of t_s and mag) of each fitted decay line drawn.
@@ -101,28 +111,29 @@ def light_curve_figure(points: pd.DataFrame, fit_lines: FitLines, *, title: str 
     return fig
 
 
-def plot_light_curve(points: pd.DataFrame, fits: pd.DataFrame, *, title: str = "") -> figure:
-    """A burst's light curve (:func:`light_curve_figure`) with each filter's valid QTI
-    power-law fit drawn over its fitted range, its index in the legend.
+def plot_light_curve(points: pd.DataFrame, fits: pd.DataFrame | Mapping[str, DecayFit], *,
+                     title: str = "", height: int = 380) -> figure:  # fmt: skip
+    """A burst's light curve (:func:`light_curve_figure`) with each filter's valid power-law
+    fit drawn over its fitted range, its index in the legend: the Products page's QTI fits
+    and the Reprocess page's fits of a run, the same :func:`analysis.afterglow.fit_decay`.
 
     Parameters
     ----------
     points : DataFrame
         filter, t_s (s after T0, mid-exposure), mag, mag_err, detected, limit_mag (AB mag),
         as :meth:`ProductStore.light_curve` gives them.
-    fits : DataFrame
-        The QTI table: FILTER, NFIT, TFITSTART, TFITSTOP, FITNORM (µJy at 1 s), FITINDEX,
-        ERFITINDEX, FITVALID; may be empty.
+    fits : DataFrame or mapping
+        The QTI table (:func:`qti_fits`; may be empty), or filter → :class:`DecayFit`
+        (invalid fits are not drawn).
     title : str, optional
+    height : int, optional
+        In pixels.
 
     Returns
     -------
     bokeh.plotting.figure
     """
-    valid_fits = fits[fits["FITVALID"].astype(bool)] if len(fits) else fits
-    fit_lines = {}
-    for _, row in valid_fits.iterrows():
-        name = str(row["FILTER"])
-        label = fit_label(name, row["FITINDEX"], row["ERFITINDEX"])
-        fit_lines.setdefault(name, []).append((label, fit_curve(row)))
-    return light_curve_figure(points, fit_lines, title=title)
+    by_filter = qti_fits(fits) if isinstance(fits, pd.DataFrame) else fits
+    fit_lines = {name: [(fit_label(name, fit.index, fit.index_err), fit_curve(fit))]
+                 for name, fit in by_filter.items() if fit.valid}  # fmt: skip
+    return light_curve_figure(points, fit_lines, title=title, height=height)

@@ -1,5 +1,5 @@
 """Reprocess plots: a frame with its sources and candidates drawn over it, thumbnails, and
-the run's light curve with its power-law decay fit."""
+the points of a run's light curve (drawn by :func:`app.plots.products.plot_light_curve`)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ import holoviews as hv
 import numpy as np
 import pandas as pd
 from astropy.time import Time
-from bokeh.plotting import figure
 
 from app.plots.images import plot_image
-from app.plots.products import fit_label, light_curve_figure
 
 SOURCE_COLOR = "#00c853"
 CANDIDATE_COLOR = "#ff1744"
@@ -96,25 +94,3 @@ def light_curve_points(light_curve: pd.DataFrame, t0: str) -> pd.DataFrame:
         "detected": light_curve["detected"].astype(int).astype(bool),
         "limit_mag": light_curve["limit_mag"].astype(float),
     })  # fmt: skip
-
-
-def plot_light_curve(points: pd.DataFrame, decay: dict | None, *, title: str = "") -> figure:
-    """A run's light curve (:func:`~app.plots.products.light_curve_figure`) with the decay
-    fit ``mag = m_f + 2.5 α log10(t)`` per filter as a dashed line over the times observed.
-
-    Parameters
-    ----------
-    points : DataFrame
-        :func:`light_curve_points`.
-    decay : dict or None
-        A :class:`~analysis.gp2.DecayFit` as a dict: index, index_err, offsets (mag at 1 s
-        per filter).
-    """
-    fit_lines = {}
-    for name, offset in (decay or {}).get("offsets", {}).items():
-        times = points.loc[points["filter"] == name, "t_s"]
-        if len(times):
-            t_s = np.geomspace(times.min(), times.max(), 50)
-            fit = pd.DataFrame({"t_s": t_s, "mag": offset + 2.5 * decay["index"] * np.log10(t_s)})
-            fit_lines[name] = [(fit_label(name, decay["index"], decay["index_err"]), fit)]
-    return light_curve_figure(points, fit_lines, title=title, height=340)

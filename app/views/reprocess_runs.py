@@ -1,6 +1,6 @@
 """Reprocess views of finished runs: one run (a frame with its sources and candidates, the
-difference image, the candidate table, the light curve with its decay fit), and two runs
-side by side. :class:`~app.views.reprocess.ReprocessDesk` composes them."""
+difference image, the candidate table, the light curve with its decay fits: per filter as
+the QTI product makes them, and the run's joint α), and two runs side by side. :class:`~app.views.reprocess.ReprocessDesk` composes them."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import pandas as pd
 import panel as pn
 import param
 
+from analysis.afterglow import DecayFit, fit_filters
 from app.markup import SafeMarkdown, bullets, code, markdown, paragraphs
-from app.plots.reprocess import light_curve_points, plot_frame, plot_light_curve
+from app.plots.products import plot_light_curve
+from app.plots.reprocess import light_curve_points, plot_frame
 from app.views.tables import paged_table
 from data_access.gp2.runs import ReprocessStore, StoredRun
 
@@ -17,7 +19,8 @@ from data_access.gp2.runs import ReprocessStore, StoredRun
 # -- one run -----------------------------------------------------------------------------------
 class RunView(pn.viewable.Viewer):
     """A finished run: its summary, a frame with its sources and candidates drawn over it, the
-    difference image, the candidate table and the light curve with the decay fit."""
+    difference image, the candidate table and the light curve with the decay fit of each
+    filter."""
 
     store = param.ClassSelector(class_=ReprocessStore, constant=True)
     run_id = param.String(default="", doc="the run shown")
@@ -55,13 +58,34 @@ class RunView(pn.viewable.Viewer):
                                   "images)", ra=ra, dec=dec, n=n))  # fmt: skip
         if meta.get("decay"):
             d = meta["decay"]
-            lines.append(markdown("Decay index α = {index:.3f} ± {err:.3f} (χ² {chi2:.1f} for "
-                                  "{ndof} dof)", index=d["index"], err=d["index_err"],
-                                  chi2=d["chi2"], ndof=d["ndof"]))  # fmt: skip
+            lines.append(markdown("Joint decay index (one α for every filter) α = {index:.3f} ± "
+                                  "{err:.3f} (χ² {chi2:.1f} for {ndof} dof)", index=d["index"],
+                                  err=d["index_err"], chi2=d["chi2"], ndof=d["ndof"]))  # fmt: skip
+        fits = self.decay_fits()
+        if fits:
+            lines.append(markdown("Decay index per filter (as the QTI product's FITINDEX):"))
+            lines.append(bullets(self._fit_line(name, fit) for name, fit in fits.items()))
         if meta["failures"]:
             lines.append(bullets(markdown("left out {name}: {reason}", name=code(name),
                                           reason=reason) for name, reason in meta["failures"]))  # fmt: skip
         return paragraphs(*lines)
+
+    @staticmethod
+    def _fit_line(name: str, fit: DecayFit) -> SafeMarkdown:
+        if not fit.valid:
+            return markdown("{name}: no fit ({reason})", name=name, reason=fit.reason)
+        return markdown("{name}: α = {index:.3f} ± {err:.3f} ({n} detections, χ² {chi2:.1f})",
+                        name=name, index=fit.index, err=fit.index_err, n=fit.n_points,
+                        chi2=fit.chi2)  # fmt: skip
+
+    def decay_fits(self) -> dict[str, DecayFit]:
+        """Per filter, the power-law fit of the run's detections at mid-exposure times: the
+        fit the QTI product makes of the same photometry (:func:`analysis.afterglow.fit_filters`)."""
+        points = self.light_curve()
+        if points.empty:
+            return {}
+        seen = points[points["detected"]]
+        return fit_filters(seen["t_s"], seen["mag"], seen["mag_err"], seen["filter"])
 
     def sources(self) -> pd.DataFrame:
         frame = self.run.sources if self.run is not None else pd.DataFrame()
@@ -128,8 +152,8 @@ class RunView(pn.viewable.Viewer):
         if points.empty:
             return pn.pane.Markdown("No light curve: run the summary step (and its T0)."
                                     if self.run else "")  # fmt: skip
-        return pn.pane.Bokeh(plot_light_curve(points, self.run.meta.get("decay"),
-                                              title="light curve (decay fit dashed)"),
+        return pn.pane.Bokeh(plot_light_curve(points, self.decay_fits(), height=340,
+                                              title="light curve (decay fit per filter dashed)"),
                              sizing_mode="stretch_width")  # fmt: skip
 
     def __panel__(self):

@@ -1,6 +1,7 @@
 """The Reprocess views on the demo's generated burst (256 px, 8 frames), no browser: the
 frames with telemetry and masters, a two-step run with its sources drawn, a full run with
-its light curve and decay fit, two runs compared, a run saved as a product version."""
+its light curve and decay fits, two runs compared, a run saved as a product version whose
+QTI fits are the page's."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ import pytest
 from analysis.images import block_mean
 from app.pages.reprocess import headline
 from app.plots.images import plot_image
-from app.plots.reprocess import plot_frame, plot_light_curve
+from app.plots.products import plot_light_curve
+from app.plots.reprocess import plot_frame
 from app.views.reprocess import ReprocessDesk, thumbnail_png
 from app.views.reprocess_folders import frame_roots
 from data_access.config import config_from_dict
@@ -117,15 +119,21 @@ def test_a_full_run_finds_the_transient_and_fits_the_decay(stores, full_run):
     candidates = desk.result.candidates()
     assert candidates["transient"].any()
     assert candidates[["x_frame", "y_frame"]].notna().all().all()
-    curve = legend_entries(plot_light_curve(points, decay))
+    fits = desk.result.decay_fits()
+    assert set(fits) == set(points["filter"]) and all(fit.valid for fit in fits.values())
+    curve = legend_entries(plot_light_curve(points, fits))
     seen = {f: r[-1].data_source.data for f, r in curve.items() if f in set(points["filter"])}
     assert sum(len(data["image_id"]) for data in seen.values()) == 8
-    for name, offset in decay["offsets"].items():
-        [fit] = curve[f"{name}: α = {decay['index']:.2f} ± {decay['index_err']:.2g}"]
+    for name, fit in fits.items():
+        assert abs(fit.index - DEMO_INDEX) < 2 * fit.index_err + 0.05
+        [line] = curve[f"{name}: α = {fit.index:.2f} ± {fit.index_err:.2g}"]
         early = points.loc[points["filter"] == name, "t_s"].min()
-        assert fit.data_source.data["t_s"][0] == pytest.approx(early)
-        assert fit.data_source.data["mag"][0] == pytest.approx(
-            offset + 2.5 * decay["index"] * np.log10(early))  # fmt: skip
+        assert line.data_source.data["t_s"][0] == pytest.approx(early)
+        assert line.data_source.data["mag"][0] == pytest.approx(fit.magnitude(early))
+    summary = shown_text(pn.pane.Markdown(desk.result.summary()))
+    assert f"Joint decay index (one α for every filter) α = {decay['index']:.3f}" in summary
+    for name, fit in fits.items():
+        assert f"{name}: α = {fit.index:.3f} ± {fit.index_err:.3f}" in summary
     assert isinstance(desk.result._light_curve(), pn.pane.Bokeh)
     hv.render(desk.result.difference_plot())
 
@@ -142,6 +150,13 @@ def test_two_runs_compared_and_a_run_saved_as_a_product(stores, full_run, desk):
     assert len(photometry) == 8 and photometry["delta"].abs().max() < 0.1
     built = desk.save_product()
     assert built["created"].all() and set(built["version"]) == {1}
+    _, qti = stores.products.light_curve(desk.burst_id())
+    shown = desk.result.decay_fits()
+    assert sorted(qti["FILTER"]) == sorted(shown)
+    for row in qti.itertuples():
+        fit = shown[row.FILTER]
+        assert (row.FITINDEX, row.ERFITINDEX, row.NFIT) == pytest.approx(
+            (fit.index, fit.index_err, fit.n_points), rel=1e-9)  # fmt: skip
     assert "7 new version(s) [1]" in desk.message
     assert len(stores.products.queue(desk.burst_id())) == 7
     desk.save_product()
