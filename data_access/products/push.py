@@ -4,8 +4,9 @@ A push first claims the product in one transaction of the cache (state ``pushing
 a claim token and its time), so that two people pushing the same product at once make
 one push; the product is marked ``pushed`` only when the import API answered OK, and
 the answer (or the error) is stored. A claim left by a process that died is taken over
-after ``[products] push_claim_s``. :class:`ProductPushes` is the part of
-:class:`~data_access.products.store.ProductStore` that does it.
+after ``[products] push_claim_s``. :class:`ProductPushes` does it for
+:class:`~data_access.products.store.ProductStore`, with what it is given: the cache, the
+audit log, the descriptors, the products folder and the claim time.
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from data_access.cache import Cache
 from data_access.faults import fault_point
+from data_access.products.audit import AuditLog
 from data_access.products.sdb_client import SdbClient, SdbError
 
 Progress = Callable[[int, int], None]
@@ -41,7 +45,35 @@ class PushOutcome:
 
 
 class ProductPushes:
-    """Claim, push and record (mixed into :class:`ProductStore`)."""
+    """Claim, push and record the outcome of one product at a time.
+
+    Parameters
+    ----------
+    cache : Cache
+    audit : AuditLog
+        Where each claim and outcome is logged.
+    descriptors : mapping of card to descriptor
+        The descriptor sent before each product.
+    burst_dir : callable
+        The folder of a burst's products, from its ID.
+    claim_s : float
+        After how many seconds a claim left by a dead process is taken over.
+    """
+
+    def __init__(
+        self,
+        cache: Cache,
+        audit: AuditLog,
+        *,
+        descriptors,
+        burst_dir: Callable[[str], Path],
+        claim_s: float,
+    ) -> None:
+        self.cache = cache
+        self.audit = audit
+        self.descriptors = descriptors
+        self.burst_dir = burst_dir
+        self.claim_s = claim_s
 
     # -- push ---------------------------------------------------------------------------
     def _claim(self, product_id: int, user: str) -> dict | None:
@@ -49,7 +81,7 @@ class ProductPushes:
         its state does not allow a push."""
         token = uuid.uuid4().hex
         now = now_utc()
-        stale = now - timedelta(seconds=self.config.push_claim_s)
+        stale = now - timedelta(seconds=self.claim_s)
         with self.cache.transaction() as con:
             row = con.execute(
                 "SELECT burst_id, card, version, file_name, state, push_claimed_at FROM product "
@@ -76,7 +108,9 @@ class ProductPushes:
                 "updated_at = ? WHERE product_id = ?",
                 [token, now, now, int(product_id)],
             )
-            self._log(con, int(product_id), burst_id, card, version, "push started", user, "", now)
+            self.audit.record(
+                con, int(product_id), burst_id, card, version, "push started", user, "", now
+            )
         return {
             "burst_id": burst_id,
             "card": card,
@@ -139,7 +173,7 @@ class ProductPushes:
                 "WHERE product_id = ? AND push_claim = ?",
                 [state, json.dumps(answer), now, state, now, int(product_id), claim["token"]],
             )
-            self._log(
+            self.audit.record(
                 con,
                 int(product_id),
                 claim["burst_id"],
@@ -151,25 +185,3 @@ class ProductPushes:
                 now,
                 answer,
             )
-
-    def push_approved(
-        self,
-        client: SdbClient,
-        *,
-        user: str,
-        burst_id: str | None = None,
-        progress: Progress | None = None,
-    ) -> list[PushOutcome]:
-        """Push every approved (or failed) latest version, of one burst or all, and finish the
-        pushes a dead process left claimed (``pushing``) once their claim is stale: the
-        server may have stored the file already, and sending the same bytes again only
-        makes it answer "Product updated." (one file there, not two)."""
-        queue = self.queue(burst_id)
-        states = ["approved", "push failed", "pushing"]
-        ids = queue.loc[queue["state"].isin(states), "product_id"].tolist()
-        outcomes = []
-        for done, product_id in enumerate(ids, start=1):
-            outcomes.append(self.push(int(product_id), client, user=user))
-            if progress:
-                progress(done, len(ids))
-        return outcomes

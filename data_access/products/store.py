@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +40,15 @@ from analysis.products.validate import validate_product
 from data_access.cache import Cache
 from data_access.config import ProductsConfig
 from data_access.faults import fault_point
+from data_access.products.audit import AuditLog
 from data_access.products.files import (
     DescriptorLibrary,
     fits_bytes,
     read_product_file,
 )
-from data_access.products.push import ProductPushes, now_utc
-from data_access.products.transfer import ProductTransfers, table_frame
+from data_access.products.push import ProductPushes, PushOutcome, now_utc
+from data_access.products.sdb_client import RemoteFile, SdbClient
+from data_access.products.transfer import ProductTransfers, PulledFile, table_frame
 from data_access.safe_files import safe_file_stem, write_atomic
 from data_access.workspace import Workspace
 
@@ -62,7 +63,7 @@ class ProductStateError(ValueError):
 _now = now_utc
 
 
-class ProductStore(ProductPushes, ProductTransfers):
+class ProductStore:
     """GFT product files and their review in the cache.
 
     Parameters
@@ -87,6 +88,7 @@ class ProductStore(ProductPushes, ProductTransfers):
         self.products_dir = Path(products_dir)
         self.descriptors = descriptors or DescriptorLibrary()
         self.config = config or ProductsConfig()
+        self.audit_log = AuditLog(cache)
 
     @classmethod
     def from_workspace(cls, workspace: Workspace, cache: Cache) -> ProductStore:
@@ -153,7 +155,7 @@ class ProductStore(ProductPushes, ProductTransfers):
             ]
         return pd.DataFrame(rows + [{**row, "created": True} for row in recorded])
 
-    def _record(
+    def record_file(
         self,
         burst_id: str,
         card: str,
@@ -167,7 +169,14 @@ class ProductStore(ProductPushes, ProductTransfers):
         state: str = "new",
         content: bytes | None = None,
     ) -> dict:
-        """Write one product file, then record it (state ``state``) and log the action."""
+        """Write one product file, then record it (state ``state``) and log the action.
+
+        Returns
+        -------
+        dict
+            The recorded version: product_id, burst_id, card, version, file_name, state,
+            n_deviations.
+        """
         item = self._write(burst_id, card, version, hdul, fingerprint, content=content)
         fault_point("product-written")
         with self.cache.transaction() as con:
@@ -224,7 +233,7 @@ class ProductStore(ProductPushes, ProductTransfers):
                 now,
             ],
         )
-        self._log(
+        self.audit_log.record(
             con,
             product_id,
             item["burst_id"],
@@ -246,34 +255,6 @@ class ProductStore(ProductPushes, ProductTransfers):
             "n_deviations": len(report.deviations),
         }
 
-    @staticmethod
-    def _log(
-        con,
-        product_id: int,
-        burst_id: str,
-        card: str,
-        version: int,
-        action: str,
-        user: str,
-        comment: str,
-        at: datetime,
-        detail: Any = None,
-    ) -> None:
-        con.execute(
-            "INSERT INTO product_action VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                product_id,
-                burst_id,
-                card,
-                version,
-                action,
-                user,
-                comment,
-                at,
-                None if detail is None else json.dumps(detail),
-            ],
-        )
-
     def _max_version(self, burst_id: str) -> int:
         row = self.cache.execute("SELECT max(version) FROM product WHERE burst_id = ?", [burst_id])
         return int(row[0][0] or 0)
@@ -284,6 +265,90 @@ class ProductStore(ProductPushes, ProductTransfers):
             [burst_id, card],
         )
         return None if frame.empty else frame.iloc[0].to_dict()
+
+    # -- pushes and transfers ------------------------------------------------------------
+    @property
+    def pushes(self) -> ProductPushes:
+        """Pushes to the import API, with the store's cache, audit log and claim time."""
+        return ProductPushes(
+            self.cache,
+            self.audit_log,
+            descriptors=self.descriptors,
+            burst_dir=self.burst_dir,
+            claim_s=self.config.push_claim_s,
+        )
+
+    @property
+    def transfers(self) -> ProductTransfers:
+        """Pulls, coherence checks and archives, over the store's queue and files."""
+        return ProductTransfers(
+            descriptors=self.descriptors,
+            burst_dir=self.burst_dir,
+            record=self.record_file,
+            queue=self.queue,
+            path=self.path,
+        )
+
+    def push(
+        self, product_id: int, client: SdbClient, *, user: str, comment: str = ""
+    ) -> PushOutcome:
+        """Send an approved product to the import API: :meth:`ProductPushes.push`."""
+        return self.pushes.push(product_id, client, user=user, comment=comment)
+
+    def push_approved(
+        self,
+        client: SdbClient,
+        *,
+        user: str,
+        burst_id: str | None = None,
+        progress: Progress | None = None,
+    ) -> list[PushOutcome]:
+        """Push every approved (or failed) latest version, of one burst or all, and finish the
+        pushes a dead process left claimed (``pushing``) once their claim is stale: the
+        server may have stored the file already, and sending the same bytes again only
+        makes it answer "Product updated." (one file there, not two)."""
+        queue = self.queue(burst_id)
+        states = ["approved", "push failed", "pushing"]
+        ids = queue.loc[queue["state"].isin(states), "product_id"].tolist()
+        outcomes = []
+        for done, product_id in enumerate(ids, start=1):
+            outcomes.append(self.push(int(product_id), client, user=user))
+            if progress:
+                progress(done, len(ids))
+        return outcomes
+
+    def remote(self, burst_id: str, client: SdbClient) -> list[RemoteFile]:
+        """The burst's products and images on the export API: :meth:`ProductTransfers.remote`."""
+        return self.transfers.remote(burst_id, client)
+
+    def pull(
+        self,
+        burst_id: str,
+        client: SdbClient,
+        *,
+        names: Iterable[str] | None = None,
+        user: str = "gic",
+        progress: Progress | None = None,
+    ) -> list[PulledFile]:
+        """Bring a burst's products and images here: :meth:`ProductTransfers.pull`."""
+        return self.transfers.pull(burst_id, client, names=names, user=user, progress=progress)
+
+    def coherence(self, burst_id: str, client: SdbClient) -> pd.DataFrame:
+        """The checks between the workspace and the SDB: :meth:`ProductTransfers.coherence`."""
+        return self.transfers.coherence(burst_id, client)
+
+    def archive(
+        self,
+        burst_ids: Iterable[str],
+        output: Path,
+        *,
+        all_versions: bool = False,
+        progress: Progress | None = None,
+    ) -> Path:
+        """The products of bursts as one zip archive: :meth:`ProductTransfers.archive`."""
+        return self.transfers.archive(
+            burst_ids, output, all_versions=all_versions, progress=progress
+        )
 
     # -- queries ------------------------------------------------------------------------
     def bursts(self) -> pd.DataFrame:
@@ -399,19 +464,8 @@ class ProductStore(ProductPushes, ProductTransfers):
         return points, fits_frame
 
     def audit(self, burst_id: str | None = None, product_id: int | None = None) -> pd.DataFrame:
-        """Who did what: product_id, burst_id, card, version, action, user_name, comment,
-        acted_at (UTC), detail (JSON)."""
-        clauses, params = [], []
-        if burst_id is not None:
-            clauses.append("burst_id = ?")
-            params.append(burst_id)
-        if product_id is not None:
-            clauses.append("product_id = ?")
-            params.append(int(product_id))
-        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-        return self.cache.query_df(
-            f"SELECT * FROM product_action {where} ORDER BY acted_at, product_id", params
-        )
+        """Who did what, of a burst or a product: :meth:`AuditLog.entries`."""
+        return self.audit_log.entries(burst_id, product_id)
 
     # -- review -------------------------------------------------------------------------
     def _transition(
@@ -448,7 +502,9 @@ class ProductStore(ProductPushes, ProductTransfers):
                 "UPDATE product SET state = ?, updated_at = ? WHERE product_id = ?",
                 [target, now, int(product_id)],
             )
-            self._log(con, int(product_id), burst_id, card, version, action, user, comment, now)
+            self.audit_log.record(
+                con, int(product_id), burst_id, card, version, action, user, comment, now
+            )
         return self.record(product_id)
 
     def approve(self, product_id: int, *, user: str, comment: str = "") -> dict:

@@ -1,9 +1,9 @@
 """Products exchanged with the outside: pulled from the export API, compared with the SDB
 (the notes' coherence checks), and written as one archive for many bursts.
 
-:class:`ProductTransfers` is the part of :class:`~data_access.products.store.ProductStore`
-that talks to the export API and writes archives; it uses the store's queue, files and
-records.
+:class:`ProductTransfers` talks to the export API and writes archives for
+:class:`~data_access.products.store.ProductStore`, with what it is given: the descriptors,
+the products folder, and the store's queue, file paths and recording of a new version.
 """
 
 from __future__ import annotations
@@ -39,7 +39,36 @@ class PulledFile:
 
 
 class ProductTransfers:
-    """Pull, coherence and archive (mixed into :class:`ProductStore`)."""
+    """Pull, coherence and archive.
+
+    Parameters
+    ----------
+    descriptors : mapping of card to descriptor
+        Which cards a pulled product may carry.
+    burst_dir : callable
+        The folder of a burst's products, from its ID.
+    record : callable
+        Writes and records a new product version (``ProductStore.record_file``).
+    queue : callable
+        The products of a burst as a DataFrame (``ProductStore.queue``).
+    path : callable
+        The file of a product, from its ID (``ProductStore.path``).
+    """
+
+    def __init__(
+        self,
+        *,
+        descriptors,
+        burst_dir: Callable[[str], Path],
+        record: Callable[..., dict],
+        queue: Callable[..., pd.DataFrame],
+        path: Callable[[int], Path],
+    ) -> None:
+        self.descriptors = descriptors
+        self.burst_dir = burst_dir
+        self.record = record
+        self.queue = queue
+        self.path = path
 
     # -- pull, coherence, archive -------------------------------------------------------
     def remote(self, burst_id: str, client: SdbClient) -> list[RemoteFile]:
@@ -97,7 +126,7 @@ class ProductTransfers:
         card, version = hdul[0].header.get("CARD", ""), int(hdul[0].header.get("MY_VERS", 0) or 0)
         if card not in self.descriptors:
             raise ProductFileError(f"{item.name}: CARD {card!r} has no descriptor")
-        row = self._record(
+        row = self.record(
             burst_id,
             card,
             version,

@@ -101,7 +101,7 @@ def test_a_remote_file_name_never_leaves_the_burst_folder_when_pulled(stores, na
         def download(self, remote):
             return content
 
-    pulled = stores.products._pull_one("sb26030512", item, HostileServer(), "ana")
+    pulled = stores.products.transfers._pull_one("sb26030512", item, HostileServer(), "ana")
     assert inside(pulled.path, stores.products.burst_dir("sb26030512"))
     nothing_escaped(stores.workspace.root)
 
