@@ -30,6 +30,7 @@ from astropy.io import fits
 from astropy.utils.exceptions import AstropyUserWarning
 
 from analysis.calibration.frames import FrameInfo, normalise_type
+from data_access.safe_files import open_atomic
 
 #: Largest frame accepted, in pixels (16384 × 16384); anything bigger is refused unread.
 MAX_PIXELS = 2**28
@@ -404,7 +405,8 @@ def read_master(
 
 
 def write_master(path: Path | str, data: np.ndarray, header: fits.Header) -> Path:
-    """Write a master as a plain FITS file, atomically (temporary file, fsync, rename).
+    """Write a master as a plain FITS file, atomically (see
+    :func:`data_access.safe_files.open_atomic`).
 
     Returns
     -------
@@ -414,16 +416,8 @@ def write_master(path: Path | str, data: np.ndarray, header: fits.Header) -> Pat
     path = Path(path)
     if path.name.lower().endswith(".fz"):
         raise ValueError(f"{path}: masters are written as plain .fits (float32), not .fz")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "wb") as out:
-            fits.PrimaryHDU(np.asarray(data, dtype=np.float32), header).writeto(out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    with open_atomic(path.parent, path.name) as out:
+        fits.PrimaryHDU(np.asarray(data, dtype=np.float32), header).writeto(out)
     return path
 
 

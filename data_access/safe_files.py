@@ -4,7 +4,9 @@ and files readable by their owner only.
 A name that comes from outside (a CDB row id, a burst ID, an upload) goes through
 :func:`safe_file_stem` before it becomes part of a path, and :func:`write_atomic` checks
 again that the file lands in its folder and writes it so that a reader never sees it
-half-written (temporary file in the same folder, fsync, then rename).
+half-written (temporary file in the same folder, fsync of the file, rename, fsync of the
+folder). It is the one atomic write: :func:`open_atomic` serves the writers that stream
+(FITS images), :func:`write_atomic` those that hold the bytes.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -60,8 +64,62 @@ def safe_file_stem(text: str, *, limit: int = 80) -> str:
     return stem
 
 
+def sync_folder(folder: Path) -> None:
+    """Flush a folder's entries to disk (after a file was renamed into it or a link
+    replaced), so that the new name survives a power cut."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _target(folder: Path, name: str) -> Path:
+    """``folder/name``, the folder made if missing; refuses a name that leaves it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    if name in ("", ".", "..") or target.resolve().parent != folder.resolve():
+        raise ValueError(f"{folder}: file name {name!r} would lie outside the folder")
+    return target
+
+
+@contextlib.contextmanager
+def open_atomic(folder: Path, name: str) -> Iterator[BinaryIO]:
+    """A binary file to write ``folder/name`` through: all of it or, if the writer fails
+    or the process dies, nothing.
+
+    The bytes go to a temporary file in the same folder (``.*.part``, mode 600), which is
+    fsynced, renamed over ``name``, and the folder fsynced; on an error the temporary file
+    is removed and the error raised.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` would put the file anywhere but directly in ``folder`` (a path
+        separator, ``..``, a symbolic link leading elsewhere).
+
+    Examples
+    --------
+    >>> with open_atomic(folder, "image.fits") as out:  # doctest: +SKIP
+    ...     hdul.writeto(out)
+    """
+    folder = Path(folder)
+    target = _target(folder, name)
+    fd, temporary = tempfile.mkstemp(dir=folder, prefix=".", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    sync_folder(folder)
+
+
 def write_atomic(folder: Path, name: str, content: bytes) -> Path:
-    """Write ``content`` as ``folder/name``: all of it or, if the process dies, nothing.
+    """Write ``content`` as ``folder/name`` through :func:`open_atomic`.
 
     A file already holding exactly these bytes is left alone (its size and time still
     say nothing changed).
@@ -77,25 +135,13 @@ def write_atomic(folder: Path, name: str, content: bytes) -> Path:
         If ``name`` would put the file anywhere but directly in ``folder`` (a path
         separator, ``..``, a symbolic link leading elsewhere).
     """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / name
-    if name in ("", ".", "..") or target.resolve().parent != folder.resolve():
-        raise ValueError(f"{folder}: file name {name!r} would lie outside the folder")
+    target = _target(Path(folder), name)
     if (
         target.is_file()
         and target.stat().st_size == len(content)
         and target.read_bytes() == content
     ):
         return target
-    fd, temporary = tempfile.mkstemp(dir=folder, prefix=".", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(content)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with open_atomic(folder, name) as out:
+        out.write(content)
     return target

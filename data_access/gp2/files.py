@@ -7,7 +7,7 @@ so that a reader never sees half a file.
 
 from __future__ import annotations
 
-import os
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +20,7 @@ from analysis.gp2.simulate import SimulatedBurst
 from analysis.gp2.stacking import exposure_times
 from analysis.gp2.summary import PHOTOMETRY_COLUMNS
 from data_access.fits_frames import FitsFrame, FrameError, fits_files_in
+from data_access.safe_files import open_atomic, write_atomic
 
 __all__ = [
     "FrameError",
@@ -137,38 +138,25 @@ def output_folder(
     return folder
 
 
-def _atomic_target(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.with_name(f".{path.name}.{os.getpid()}.{id(path)}.tmp")
-
-
 def write_image(
     path: Path | str, data: np.ndarray, header: fits.Header, *, mask: np.ndarray | None = None
 ) -> Path:
     """Write an image as plain FITS (float32), with its mask as a ``MASK`` extension."""
     path = Path(path)
-    temporary = _atomic_target(path)
     hdus = [fits.PrimaryHDU(np.asarray(data, np.float32), header)]
     if mask is not None:
         hdus.append(fits.ImageHDU(np.asarray(mask, np.uint8), name="MASK"))
-    try:
-        fits.HDUList(hdus).writeto(temporary, overwrite=True)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    with open_atomic(path.parent, path.name) as out:
+        fits.HDUList(hdus).writeto(out)
     return path
 
 
 def write_table(path: Path | str, table: Table) -> Path:
     """Write a table as CSV, atomically."""
     path = Path(path)
-    temporary = _atomic_target(path)
-    try:
-        table.write(temporary, format="ascii.csv", overwrite=True)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return path
+    text = io.StringIO()
+    table.write(text, format="ascii.csv")
+    return write_atomic(path.parent, path.name, text.getvalue().encode("utf-8"))
 
 
 def write_photometry(path: Path | str, table: Table) -> Path:

@@ -41,6 +41,7 @@ from analysis.images import block_mean, block_size
 from data_access.gp2.config import ModuleSettings, PipelineSettings, read_pipeline_config
 from data_access.gp2.files import read_image, scan_images, write_photometry, write_table
 from data_access.gp2.records import RunPlan, RunResult
+from data_access.safe_files import open_atomic
 
 _RUN_ID = re.compile(r"^[A-Za-z0-9_.+-]+$")
 
@@ -370,9 +371,8 @@ def _write_display(path: Path, results) -> None:
                 continue
             header = fits.Header([("BLOCK", block_size(data.shape), "frame pixels per pixel")])
             hdus.append(fits.ImageHDU(block_mean(data), header, name=f"{r.name}:{kind}"))
-    temporary = path.with_name(f".{path.name}.tmp")
-    fits.HDUList(hdus).writeto(temporary, overwrite=True)
-    temporary.replace(path)
+    with open_atomic(path.parent, path.name) as out:
+        fits.HDUList(hdus).writeto(out)
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
