@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from analysis.products.builders import BuildSettings
+
 
 class ConfigError(ValueError):
     """A configuration file that cannot be used; the message names the file and the key."""
@@ -301,6 +303,10 @@ class CalibrationConfig:
     limits: CalibrationLimitsConfig = field(default_factory=CalibrationLimitsConfig)
 
 
+#: The products' defaults, where the builders define them.
+_BUILD = BuildSettings()
+
+
 @dataclass(frozen=True)
 class ProductsConfig:
     products_dir: str = _setting(
@@ -310,11 +316,11 @@ class ProductsConfig:
         "",
         "Folder of product descriptors (JSON) to use instead of the shipped ones; empty = shipped",
     )
-    quick_window_s: float = _setting(300.0, "Quick window after T0 (QF, QLC), s")
-    proc_ver: str = _setting("1.0", "PROC_VER written in every product")
-    pip_ver: str = _setting("gp1", "PIP_VER written in every product")
-    creator: str = _setting("gic-workbench", "CREATOR written in every product")
-    origin: str = _setting("COLIBRI/GIC", "ORIGIN written in every product")
+    quick_window_s: float = _setting(_BUILD.quick_window_s, "Quick window after T0 (QF, QLC), s")
+    proc_ver: str = _setting(_BUILD.proc_ver, "PROC_VER written in every product")
+    pip_ver: str = _setting(_BUILD.pip_ver, "PIP_VER written in every product")
+    creator: str = _setting(_BUILD.creator, "CREATOR written in every product")
+    origin: str = _setting(_BUILD.origin, "ORIGIN written in every product")
     fchart_url: str = _setting(
         "", "Finding chart link written as FCHART; {burst_id} is replaced; empty = none"
     )
