@@ -1,0 +1,218 @@
+"""Telemetry queries the pages and commands use: sensors, latest values, series, errors,
+readings nearest to given times."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+
+from analysis.telemetry import NUMERIC_TYPES
+from data_access.cache import Cache
+
+
+class StatusQueries:
+    """Telemetry in the cache, read: sensors, latest values, series and errors.
+
+    Parameters
+    ----------
+    cache : Cache
+        The workspace's cache.
+    """
+
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
+
+    # -- queries ------------------------------------------------------------------------
+    def revision(self) -> int:
+        """A number that grows whenever a document is ingested or replaced."""
+        return int(
+            self.cache.execute("SELECT coalesce(max(document_id), 0) FROM status_document")[0][0]
+        )
+
+    def sensors(self) -> pd.DataFrame:
+        """Every sensor with its metadata, ordered by subsystem, component, group and name."""
+        return self.cache.query_df(
+            'SELECT name, pretty_name, subsystem, component, "group", type, unit FROM sensor '
+            'ORDER BY subsystem, component, "group", name'
+        )
+
+    def latest(self, *, stale_after: timedelta, now: datetime | None = None) -> pd.DataFrame:
+        """The latest reading of every sensor, its age and whether it is stale.
+
+        Returns
+        -------
+        DataFrame
+            name, pretty_name, subsystem, component, group, type, unit, ts (UTC), value
+            (as text), error_code, age_s, stale.
+        """
+        now = (now or datetime.now(UTC)).replace(tzinfo=None)
+        frame = self.cache.query_df(
+            f"""WITH recent AS (
+                SELECT * FROM status_reading
+                WHERE ts >= (SELECT max(ts) FROM status_reading) - INTERVAL {_LATEST_WINDOW_DAYS} DAY),
+            silent AS (  -- sensors with nothing recent: their latest reading, from all time
+                SELECT * FROM status_reading WHERE sensor_id IN (
+                    SELECT sensor_id FROM sensor EXCEPT SELECT DISTINCT sensor_id FROM recent)),
+            last AS (
+                SELECT sensor_id, max(ts) AS ts, arg_max(value, ts) AS value,
+                       arg_max(text, ts) AS text, arg_max(error_code, ts) AS error_code
+                FROM (SELECT * FROM recent UNION ALL SELECT * FROM silent) GROUP BY sensor_id)
+            SELECT s.name, s.pretty_name, s.subsystem, s.component, s."group", s.type, s.unit,
+                   l.ts, {_VALUE_TEXT.format(r="l")} AS value, l.error_code
+            FROM sensor s LEFT JOIN last l USING (sensor_id)
+            ORDER BY s.subsystem, s.component, s."group", s.name"""
+        )
+        frame["age_s"] = (pd.Timestamp(now) - frame["ts"]).dt.total_seconds()
+        frame["stale"] = frame["age_s"].isna() | (frame["age_s"] > stale_after.total_seconds())
+        return frame
+
+    def _numeric_sensors(self, names: Sequence[str]) -> dict[str, int]:
+        rows = dict(
+            (name, (sensor_id, kind))
+            for name, sensor_id, kind in self.cache.execute(
+                "SELECT name, sensor_id, type FROM sensor WHERE list_contains(?, name)",
+                [list(names)],
+            )
+        )
+        for name in names:
+            if name not in rows:
+                raise ValueError(f"no sensor named '{name}' in the cache")
+            if rows[name][1] not in NUMERIC_TYPES:
+                raise ValueError(
+                    f"sensor '{name}' holds {rows[name][1]} values; a series needs a numeric sensor"
+                )
+        return {name: rows[name][0] for name in names}
+
+    def series(
+        self, names: Sequence[str], start: datetime, end: datetime, every: timedelta
+    ) -> pd.DataFrame:
+        """Readings of numeric sensors aggregated into buckets of width ``every``.
+
+        Buckets start on multiples of ``every`` from the Unix epoch; only readings
+        without an error code count (see :meth:`errors` for the others).
+
+        Returns
+        -------
+        DataFrame
+            name, bucket_start (UTC), min, mean, max, count; ordered by name and time.
+
+        Raises
+        ------
+        ValueError
+            If a sensor is unknown or holds strings.
+        """
+        ids = self._numeric_sensors(names)
+        width = every // timedelta(microseconds=1)
+        return self.cache.query_df(
+            """SELECT s.name,
+                   make_timestamp(CAST(floor(epoch_us(r.ts) / $w) AS BIGINT) * $w) AS bucket_start,
+                   min(r.value) AS min, avg(r.value) AS mean, max(r.value) AS max,
+                   count(*) AS count
+            FROM status_reading r JOIN sensor s USING (sensor_id)
+            WHERE list_contains($ids, r.sensor_id) AND r.ts >= $start AND r.ts < $end
+              AND r.error_code = 0 AND isfinite(r.value)
+            GROUP BY ALL ORDER BY s.name, bucket_start""",
+            {"w": width, "ids": list(ids.values()), "start": _naive(start), "end": _naive(end)},
+        )
+
+    def errors(self, names: Sequence[str], start: datetime, end: datetime) -> pd.DataFrame:
+        """Readings with a non-zero error code: name, ts, value, error_code."""
+        return self.cache.query_df(
+            f"""SELECT s.name, r.ts, {_VALUE_TEXT.format(r="r")} AS value,
+                   r.value AS numeric_value, r.error_code
+            FROM status_reading r JOIN sensor s USING (sensor_id)
+            WHERE list_contains(?, s.name) AND r.ts >= ? AND r.ts < ? AND r.error_code <> 0
+            ORDER BY s.name, r.ts""",
+            [list(names), _naive(start), _naive(end)],
+        )
+
+    def nearest(
+        self,
+        names: Sequence[str],
+        times: Sequence[datetime],
+        *,
+        within: timedelta = timedelta(hours=1),
+    ) -> pd.DataFrame:
+        """The reading of each sensor nearest in time to each moment (a telemetry rendezvous).
+
+        Parameters
+        ----------
+        names : sequence of str
+            Sensor names; an unknown name gets rows without a reading.
+        times : sequence of datetime
+            Moments (UTC), e.g. the middle of each exposure.
+        within : timedelta, optional
+            Farthest a reading may lie from the moment, before or after it.
+
+        Returns
+        -------
+        DataFrame
+            One row per moment and name, in the order given: time, name, unit, ts (UTC of
+            the reading, NaT when none lies within ``within``), value (as text),
+            numeric_value, error_code, offset_s (ts − time, s).
+        """
+        moments = [_naive(t) for t in times]
+        if not moments or not names:
+            return pd.DataFrame(columns=["time", "name", "unit", "ts", "value", "numeric_value",
+                                         "error_code", "offset_s"])  # fmt: skip
+        # the reading just before and just after each moment (two ASOF joins), the nearer kept
+        frame = self.cache.query_df(
+            f"""WITH moment AS (SELECT unnest($times) AS time, generate_subscripts($times, 1) AS k),
+            wanted AS (SELECT m.k, m.time, n.j, n.name, s.sensor_id, s.type, s.unit FROM moment m
+                       CROSS JOIN (SELECT unnest($names) AS name,
+                                          generate_subscripts($names, 1) AS j) n
+                       LEFT JOIN sensor s USING (name)),
+            reading AS (SELECT * FROM status_reading WHERE ts BETWEEN $low AND $high),
+            near AS (SELECT w.*, r.ts, r.value, r.text, r.error_code FROM wanted w ASOF LEFT JOIN
+                         reading r ON w.sensor_id = r.sensor_id AND w.time >= r.ts
+                     UNION ALL
+                     SELECT w.*, r.ts, r.value, r.text, r.error_code FROM wanted w ASOF LEFT JOIN
+                         reading r ON w.sensor_id = r.sensor_id AND w.time <= r.ts)
+            SELECT time, name, unit, CASE WHEN near THEN ts END AS ts,
+                   CASE WHEN near THEN {_VALUE_TEXT.format(r="s")} END AS value,
+                   CASE WHEN near THEN value END AS numeric_value,
+                   CASE WHEN near THEN error_code END AS error_code
+            FROM (SELECT *, abs(epoch_us(ts) - epoch_us(time)) <= $within_us AS near FROM near
+                  QUALIFY row_number() OVER (PARTITION BY k, j ORDER BY
+                      abs(epoch_us(ts) - epoch_us(time)) NULLS LAST, ts) = 1) s
+            ORDER BY k, j""",
+            {
+                "times": moments,
+                "names": list(names),
+                "low": min(moments) - within,
+                "high": max(moments) + within,
+                "within_us": within // timedelta(microseconds=1),
+            },
+        )
+        frame["offset_s"] = (frame["ts"] - frame["time"]).dt.total_seconds()
+        return frame
+
+    def time_span(self) -> tuple[datetime, datetime] | None:
+        """The first and last reading times in the cache, or None when it holds none."""
+        first, last = self.cache.execute("SELECT min(ts), max(ts) FROM status_reading")[0]
+        return None if first is None else (first, last)
+
+    def rejected(self) -> pd.DataFrame:
+        """Rejected documents with their reasons, newest first."""
+        return self.cache.query_df(
+            "SELECT source, key, reason, rejected_at FROM rejected_document ORDER BY rejected_at DESC, key"
+        )
+
+
+#: latest() looks this far back from the newest reading before searching all time.
+_LATEST_WINDOW_DAYS = 2
+
+# A reading's value as text: integers without a decimal point, strings as received.
+_VALUE_TEXT = (
+    "CASE WHEN s.type = 'integer' THEN CAST(CAST({r}.value AS BIGINT) AS VARCHAR) "
+    "ELSE coalesce(CAST({r}.value AS VARCHAR), {r}.text) END"
+)
+
+
+def _naive(moment: datetime) -> datetime:
+    """A UTC time without tzinfo, as the cache stores it."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
