@@ -24,6 +24,7 @@ import numpy as np
 from analysis.calibration import Master
 from data_access.config import CalibrationConfig
 from data_access.fits_frames import read_master, write_master
+from data_access.safe_files import sync_folder
 
 MASTER_LINK = "MASTER.fits"
 OLD_LINK = "OLD.fits"
@@ -43,15 +44,7 @@ def replace_link(link: Path, target: Path) -> None:
     temporary.unlink(missing_ok=True)
     os.symlink(os.path.relpath(target, link.parent), temporary)
     os.replace(temporary, link)
-    _sync_folder(link.parent)
-
-
-def _sync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    sync_folder(link.parent)
 
 
 class MasterFiles:
