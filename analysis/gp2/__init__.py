@@ -17,7 +17,6 @@ phot and summary, with L.A.Cosmic and source extraction as gmadet does them):
 Arrays, headers and astropy tables in; new objects out; no file is read here.
 """
 
-from analysis.afterglow import JointDecayFit as DecayFit  # the name the GP2 runs record
 from analysis.gp2.alignment import (
     Alignment,
     align_image,
@@ -51,7 +50,6 @@ __all__ = [
     "PHOTOMETRY_COLUMNS",
     "Alignment",
     "CosmicRays",
-    "DecayFit",
     "Difference",
     "Reduced",
     "Sources",

@@ -164,7 +164,10 @@ def _report(result: RunResult, output: Path) -> int:
         ra, dec, n = result.transient
         print(f"  transient at RA {ra:.6f} Dec {dec:.6f} (candidate in {n} image(s))")
     if result.decay:
-        print(f"  decay index {result.decay.index:.3f} ± {result.decay.index_err:.3f}")
+        decay = result.decay
+        print(
+            f"  joint decay index (one α for every filter) {decay.index:.3f} ± {decay.index_err:.3f}"
+        )
     for name, reason in result.failures:
         print(f"left out {name}: {reason}", file=sys.stderr)
     return 1 if result.failures else 0

@@ -10,7 +10,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.table import Table
 
-from analysis.gp2 import DecayFit
+from analysis.afterglow import JointDecayFit
 from data_access.gp2.config import PREREQUISITES, STEPS, ModuleSettings, PipelineSettings
 
 
@@ -102,7 +102,7 @@ class RunResult:
         ``dec``, ``snr``, ``flux``, ``transient`` True for the one located).
     transient : tuple or None
         (ra, dec, n_images) of the located transient.
-    decay : DecayFit or None
+    decay : JointDecayFit or None
         Power-law fit of the detections (when the plan has T0 and enough points).
     failures : list of (file, reason)
     summary_files : dict
@@ -113,6 +113,6 @@ class RunResult:
     light_curve: Table
     candidates: Table
     transient: tuple | None
-    decay: DecayFit | None
+    decay: JointDecayFit | None
     failures: list
     summary_files: dict

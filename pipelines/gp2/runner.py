@@ -32,9 +32,9 @@ import numpy as np
 from astropy.table import Table, vstack
 from astropy.time import Time
 
+from analysis.afterglow import JointDecayFit
 from analysis.gp2 import (
     PHOTOMETRY_COLUMNS,
-    DecayFit,
     fit_decay,
     light_curve_table,
     locate_transient,
@@ -546,7 +546,7 @@ def _finish(plan, results, rows, transients, failures, summary_dirs, context) ->
     )
 
 
-def _decay(light_curve: Table, t0: str) -> DecayFit | None:
+def _decay(light_curve: Table, t0: str) -> JointDecayFit | None:
     if not t0 or len(light_curve) == 0:
         return None
     detected = light_curve[light_curve["detected"] == 1]
