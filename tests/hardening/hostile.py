@@ -271,7 +271,7 @@ def _why(source: Source, number: int) -> str:
 NUMBERS = range(1, len(PAYLOADS) + 1)
 
 
-# -- VOEvent packets, quarantine, NATS ---------------------------------------------------------
+# -- VOEvent packets, quarantine, NATS -------------------------------------------------------------
 ALERT_KEYS = ("voevent_ivorn", "voevent_instrument", "voevent_graceid", "voevent_trigid",
               "voevent_author", "voevent_description", "voevent_param_name",
               "voevent_param_value", "voevent_param_unit")  # fmt: skip
@@ -351,7 +351,7 @@ def inject_operations(hostile: HostileWorkspace, workspace: Workspace) -> None:
         hostile._went_in(texts, number)
 
 
-# -- status files -------------------------------------------------------------------------------
+# -- status files ----------------------------------------------------------------------------------
 STATUS_KEYS = ("status_name", "status_pretty_name", "status_subsystem", "status_component",
                "status_group", "status_unit", "status_string_value")  # fmt: skip
 
@@ -405,7 +405,8 @@ def calibration_report(texts: dict[str, str], caltype: str, date: str) -> dict:
     unit = texts["calibration_unit"]
     report = {"IM_NAME": texts["calibration_im_name"], "TYPE": caltype, "DATE": date,
               "ORIGIN": "OAN/SPM", "TELESCOP": "COLIBRI",
-              "INSTRUME": texts["calibration_instrume"], "FILTER": texts["calibration_filter"]}  # fmt: skip
+              "INSTRUME": texts["calibration_instrume"],
+              "FILTER": texts["calibration_filter"]}  # fmt: skip
     for key, value in (("MEAN", 1000.0), ("MEDIAN", 1000.0), ("RMS", 3.0), ("MEANDIFF", 9.0),
                        ("MEDIANDIF", 9.0), ("RMSDIFF", 0.5)):  # fmt: skip
         report[key] = quantity(key, value, unit)
@@ -442,7 +443,7 @@ def inject_calibration(hostile: HostileWorkspace, stores: Stores) -> None:
         hostile._went_in(texts, number)
 
 
-# -- FITS frames ------------------------------------------------------------------------------------
+# -- FITS frames -----------------------------------------------------------------------------------
 FITS_KEYS = ("fits_filter", "fits_object", "fits_instrume", "fits_trgid")
 HOSTILE_FOLDER = "hostile-frames"
 
@@ -538,7 +539,7 @@ def _hostile_reviews(hostile: HostileWorkspace, stores: Stores, product_id: int)
         hostile._went_in(texts, number)
 
 
-# -- the whole workspace, and its users ----------------------------------------------------------
+# -- the whole workspace, and its users ------------------------------------------------------------
 def build_hostile_workspace(root: Path) -> HostileWorkspace:
     """Inject every source's hostile text into the demo workspace at ``root``."""
     hostile = HostileWorkspace(Path(root))
