@@ -8,7 +8,6 @@ for the callers that need one object.
 
 from __future__ import annotations
 
-from data_access.cache import Cache
 from data_access.telemetry.ingest import (
     MAX_FILE_BYTES,
     MAX_VALUE_CHARS,
@@ -34,13 +33,5 @@ __all__ = [
 class StatusStore(StatusIngest, StatusQueries):
     """Telemetry in the cache: status documents in, sensors, latest values and series out.
 
-    Parameters
-    ----------
-    cache : Cache
-        The workspace's cache.
-    batch_files : int, optional
-        Documents read per ingest transaction.
+    Built as :class:`StatusIngest` is: ``StatusStore(cache, batch_files=2000)``.
     """
-
-    def __init__(self, cache: Cache, *, batch_files: int = 2000) -> None:
-        StatusIngest.__init__(self, cache, batch_files=batch_files)
