@@ -293,11 +293,19 @@ def demo_copy(demo_root, tmp_path) -> Path:
 
 def _serve_demo_copy(root: Path, demo_root: Path, prepare=None) -> Iterator[tuple[str, Stores]]:
     """Serve a copy of the demo workspace at ``root`` (``prepare(root)`` first) on a free port."""
+    import panel as pn
+
     from app.server import serve
 
     shutil.copytree(demo_root, root)
     if prepare is not None:
         prepare(root)
+    # Panel keeps the cookie secret and the OAuth settings in its process-wide config: a
+    # server started here sets its workspace's, which the servers already running in the
+    # test process (one workspace each) would then read their cookies with. Put them back
+    # when this one stops.
+    login_settings = {name: getattr(pn.config, name) for name in pn.config.param
+                      if name.startswith(("_oauth", "_cookie"))}  # fmt: skip
     stores = Stores.open(root)
     port = free_port()
     server = serve(stores, port=port, threaded=True, start_services=False)
@@ -313,6 +321,7 @@ def _serve_demo_copy(root: Path, demo_root: Path, prepare=None) -> Iterator[tupl
     server.stop()
     getattr(server, "sync_scheduler", None) and server.sync_scheduler.stop()
     stores.close()
+    pn.config.param.update(**login_settings)
 
 
 @pytest.fixture(scope="session")

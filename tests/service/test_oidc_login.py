@@ -12,7 +12,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import panel as pn
 import pytest
 from playwright.sync_api import expect
 
@@ -66,15 +65,9 @@ def served_with_oidc(tmp_path_factory, demo_root, oidc_provider):
         config.write_text(text)
         UsersFile(root / "users.json").set(APPROVER, None, ["approver"])
 
-    # Panel keeps the cookie secret and the OAuth settings in its process-wide config, where
-    # this server's would stay after it stops and the other servers of the test process
-    # (one workspace each) would read their cookies with them: put them back afterwards.
-    login_settings = {name: getattr(pn.config, name) for name in pn.config.param
-                      if name.startswith(("_oauth", "_cookie"))}  # fmt: skip
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GIC_OAUTH_SECRET", "mock-secret")  # the mock takes any client secret
         yield from _serve_demo_copy(tmp_path_factory.mktemp("oidc") / "ws", demo_root, prepare)
-    pn.config.param.update(**login_settings)
 
 
 def authorize_at_the_provider(page, url: str, path: str, subject: str) -> None:
