@@ -272,12 +272,6 @@ def tab(page, title: str):
     return page.locator(".bk-tab").filter(has_text=re.compile(f"^{re.escape(title)}$")).first
 
 
-def choose(select, start: str) -> None:
-    """Choose the option of a select whose label starts with ``start``."""
-    labels = select.locator("option").all_inner_texts()
-    select.select_option(label=next((t for t in labels if t.startswith(start)), start))
-
-
 def explore_home(watch: Watch, served: Served) -> None:
     watch.open(served.url + "/", READY[""])
 
@@ -306,17 +300,13 @@ def explore_telemetry(watch: Watch, served: Served) -> None:
 
 
 def explore_alerts(watch: Watch, served: Served) -> None:
-    """Each hostile alert clicked in the table, the SVOM one with its trigger file too, then
-    every page of the operations feed."""
+    """Each hostile alert clicked in the table, then every page of the operations feed."""
     page, hostile = watch.page, served.hostile
     watch.open(served.url + "/alerts", READY["alerts"])
     for number, _ in _by_payload(hostile, "voevent_instrument"):
         cell = holding(page.get_by_role("gridcell"), "voevent_instrument", number).first
         watch.act(f"alert of payload {number} clicked", cell.click,
                   until=("h3", _marker("voevent_graceid", number)))  # fmt: skip
-    svom = page.get_by_role("gridcell", name=hostile.svom_burst, exact=True).first
-    watch.act("the SVOM alert of every payload clicked", svom.click,
-              until=("pre", hostile.svom_burst))  # fmt: skip
     watch.pages_of("subject", "the operations feed")
 
 
@@ -363,12 +353,14 @@ def explore_products(watch: Watch, served: Served) -> None:
 
 def explore_reprocess(watch: Watch, served: Served) -> None:
     """The hostile folder picked, each of its frames' headers shown, every page of its
-    tables; then each hostile run shown, and two compared."""
+    tables."""
     page, hostile = watch.page, served.hostile
     watch.open(served.url + "/reprocess", READY["reprocess"])
     source = page.get_by_label("Burst or folder")
-    label = f"folder {hostile.hostile_folder.name} "
-    if not watch.act("the hostile folder picked", lambda: choose(source, label),
+    name = hostile.hostile_folder.name
+    label = next((o for o in source.locator("option").all_inner_texts()
+                  if o.startswith(f"folder {name} ")), f"folder {name}")  # fmt: skip
+    if not watch.act("the hostile folder picked", lambda: source.select_option(label=label),
                      until=("figure", "hostile_01")):  # fmt: skip
         return
     watch.pages_of("exptime", "the frames' summary")
@@ -378,14 +370,6 @@ def explore_reprocess(watch: Watch, served: Served) -> None:
                   lambda n=number: frame.select_option(f"hostile_{n:02d}"),
                   until=(".tabulator-cell", _marker("fits_object", number)))  # fmt: skip
     watch.pages_of("master_night", "the masters in force")
-    shown = page.get_by_label("Run shown", exact=True)
-    for run_id in hostile.runs:
-        watch.act(f"run {run_id} shown", lambda r=run_id: choose(shown, f"{r} "),
-                  until=("p", run_id))  # fmt: skip
-    watch.pages_of("exptime", "the run's images")
-    other = page.get_by_label("Compare with", exact=True)
-    watch.act("a run to compare chosen", lambda: choose(other, f"{hostile.runs[0]} "))
-    watch.act("two runs compared", tab(page, "Compare runs").click)
 
 
 def explore_login(watch: Watch, served: Served) -> None:
