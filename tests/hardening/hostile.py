@@ -134,7 +134,6 @@ SOURCES: dict[str, Source] = _sources(
     ("fits_object", 51, "FITS header OBJECT", ("reprocess",), None, True),
     ("fits_instrume", 52, "FITS header INSTRUME", ("reprocess",), None, True),
     ("fits_trgid", 53, "FITS header TRGID", ("reprocess",), None, True),
-    ("fits_run_burst", 54, "FITS header TRGID, a run's burst", ("reprocess",), None, True),
     ("product_burst", 60, "product burst ID", ("products",), 24, True),
     ("photometry_obs_id", 61, "photometry CSV obs_id", ("products",), 24, True),
     ("photometry_image_id", 62, "photometry CSV image_id", ("products",), 50, True),
@@ -223,8 +222,6 @@ class HostileWorkspace:
     refused: list[tuple[str, int, str]] = field(default_factory=list)
     failed: list[tuple[str, int, str]] = field(default_factory=list)
     hostile_folder: Path | None = None
-    svom_burst: str = ""
-    runs: list[str] = field(default_factory=list)
     product_bursts: list[str] = field(default_factory=list)
     users: dict[str, str] = field(default_factory=dict)
 
@@ -280,14 +277,10 @@ ALERT_KEYS = ("voevent_ivorn", "voevent_instrument", "voevent_graceid", "voevent
               "voevent_param_value", "voevent_param_unit")  # fmt: skip
 
 
-def hostile_voevent(texts: dict[str, str], when: datetime, *, role: str = "observation",
-                    burst_id: str | None = None) -> bytes:  # fmt: skip
-    """A VOEvent 2.0 packet carrying hostile text in its ivorn, Params, author and description
-    (the last two as CDATA, so its raw XML shows them verbatim); with an SVOM ``burst_id``,
-    the handler writes its trigger file."""
+def hostile_voevent(texts: dict[str, str], when: datetime, *, role: str = "observation") -> bytes:
+    """A VOEvent 2.0 packet (no SVOM burst ID) carrying hostile text in its ivorn, Params,
+    author and description; the last two as CDATA, so its raw XML shows them verbatim."""
     ivorn = "ivo://gic.hostile/alerts#" + texts["voevent_ivorn"]
-    group = ("" if burst_id is None else '\n    <Group name="Svom_Identifiers"><Param '
-             f'name="Burst_Id" value="{burst_id}"/></Group>')  # fmt: skip
     what = "\n".join(
         f"    <Param name={quoteattr(name)} value={quoteattr(value)}{unit}/>"
         for name, value, unit in (
@@ -297,7 +290,7 @@ def hostile_voevent(texts: dict[str, str], when: datetime, *, role: str = "obser
             (texts["voevent_param_name"], texts["voevent_param_value"],
              f" unit={quoteattr(texts['voevent_param_unit'])}"),
         )
-    ) + group  # fmt: skip
+    )  # fmt: skip
     text = f"""<?xml version="1.0" encoding="UTF-8"?>
 <voe:VOEvent xmlns:voe="http://www.ivoa.net/xml/VOEvent/v2.0" role={quoteattr(role)}
   version="2.0" ivorn={quoteattr(ivorn)}>
@@ -325,13 +318,7 @@ def hostile_voevent(texts: dict[str, str], when: datetime, *, role: str = "obser
 
 def inject_alerts(hostile: HostileWorkspace, workspace: Workspace, now: datetime) -> None:
     """One packet per payload through the handler's path (``gic-alert-handler``), newest of
-    all alerts; one more with the payload as its role, which the handler quarantines; and an
-    SVOM packet whose ivorn and instrument hold every payload, which the burst's trigger file
-    (shown with the alert) repeats."""
-    every = {key: " ".join(payload_text(SOURCES[key], n) for n in NUMBERS) for key in ALERT_KEYS}
-    hostile.svom_burst = f"sb{now:%y%m%d}66"
-    packet = hostile_voevent(every, now, burst_id=hostile.svom_burst)  # just before the others
-    receive_packet(workspace, packet, source="comet")
+    all alerts; one more with the payload as its role, which the handler quarantines."""
     for number in NUMBERS:
         when = now + timedelta(seconds=number)
         texts = hostile._texts(ALERT_KEYS, number)
@@ -461,53 +448,25 @@ FITS_KEYS = ("fits_filter", "fits_object", "fits_instrume", "fits_trgid")
 HOSTILE_FOLDER = "hostile-frames"
 
 
-def write_frame(path: Path, when: datetime, cards: dict[str, str]) -> None:
-    """A small science frame (32 x 32 pixels of sky), as a camera writes it."""
-    header = fits.Header()
-    header["DATE-OBS"] = when.strftime("%Y-%m-%dT%H:%M:%S")
-    header["EXPTIME"] = 10.0
-    header.update(cards)
-    data = np.random.default_rng(len(path.name)).normal(100.0, 5.0, (32, 32))
-    fits.PrimaryHDU(data.astype(np.float32), header).writeto(path)
-
-
 def inject_frames(hostile: HostileWorkspace, workspace: Workspace, start: datetime) -> None:
     """A folder of frames to reprocess, one per payload, whose FILTER, OBJECT, INSTRUME and
     TRGID headers are hostile (as a camera would write them)."""
     folder = workspace.path(f"raw/gp2/{HOSTILE_FOLDER}")
+    rng = np.random.default_rng(11)
     for number in NUMBERS:
         if not hostile._takes(FITS_KEYS, number):
             continue
         texts = hostile._texts(FITS_KEYS, number)
-        write_frame(folder / f"hostile_{number:02d}.fits", start + timedelta(minutes=number),
-                    {"FILTER": texts["fits_filter"], "OBJECT": texts["fits_object"],
-                     "INSTRUME": texts["fits_instrume"], "TRGID": texts["fits_trgid"]})  # fmt: skip
+        header = fits.Header()
+        header["DATE-OBS"] = (start + timedelta(minutes=number)).strftime("%Y-%m-%dT%H:%M:%S")
+        header["EXPTIME"] = 10.0
+        for keyword, key in (("FILTER", "fits_filter"), ("OBJECT", "fits_object"),
+                             ("INSTRUME", "fits_instrume"), ("TRGID", "fits_trgid")):  # fmt: skip
+            header[keyword] = texts[key]
+        data = rng.normal(100.0, 5.0, (32, 32)).astype(np.float32)
+        fits.PrimaryHDU(data, header).writeto(folder / f"hostile_{number:02d}.fits")
         hostile._went_in(texts, number)
     hostile.hostile_folder = folder
-
-
-def inject_runs(hostile: HostileWorkspace, stores: Stores, start: datetime) -> None:
-    """Runs made as the Reprocess page's Run button makes them (the reduction alone): one of
-    the hostile folder (its frames' filters in the run's table), and one per payload of a
-    folder of one frame whose TRGID, the run's burst, is the payload."""
-    from app.views.reprocess import ReprocessDesk
-
-    folders = [hostile.hostile_folder]
-    for number in NUMBERS:
-        if not hostile._takes(("fits_run_burst",), number):
-            continue
-        texts = hostile._texts(("fits_run_burst",), number)
-        folder = stores.workspace.path(f"raw/gp2/hostile-run-{number:02d}")
-        write_frame(folder / "frame.fits", start, {"FILTER": "g", "OBJECT": "field",
-                                                   "INSTRUME": "DDRAGO1",
-                                                   "TRGID": texts["fits_run_burst"]})  # fmt: skip
-        folders.append(folder)
-        hostile._went_in(texts, number)
-    desk = ReprocessDesk.from_stores(stores, client_factory=lambda: None)
-    for folder in folders:
-        desk.folder = next(path for path in desk.choices().values() if Path(path) == folder)
-        desk.form.steps = ["reduction"]
-        hostile.runs.append(desk.run_now())
 
 
 # -- photometry and products -----------------------------------------------------------------------
@@ -593,7 +552,6 @@ def build_hostile_workspace(root: Path) -> HostileWorkspace:
         inject_status(hostile, stores)
         inject_calibration(hostile, stores)
         inject_frames(hostile, workspace, now - timedelta(hours=2))
-        inject_runs(hostile, stores, now - timedelta(hours=2))
         inject_products(hostile, stores, now - timedelta(hours=3))
     finally:
         stores.close()

@@ -160,15 +160,12 @@ class Watch:
     def act(self, step: str, action: Callable[[], object], *, until=None,
             settle_ms: int = 600) -> bool:  # fmt: skip
         """Do one interaction, wait until ``until`` (a ``(selector, needle)`` pair that an
-        element must hold, or a function that waits) or ``settle_ms``, and look; False when it
-        could not be done."""
+        element must hold) or ``settle_ms``, and look; False when it could not be done."""
         self.step = step
         try:
             action()
             if until is None:
                 self.page.wait_for_timeout(settle_ms)
-            elif callable(until):
-                until()
             else:
                 self.page.wait_for_function(HOLDS, arg=list(until), timeout=STEP_TIMEOUT_MS)
         except Exception as exc:  # noted: what it should have shown is then missing
@@ -190,23 +187,16 @@ class Watch:
             self._ran("it set window.__gic_xss", str(value))
         self.shown.append(self.page.evaluate(SHOWN_TEXT))
 
-    def pages_of(self, column: str, step: str, visit: Callable[[], None] | None = None):
-        """Turn every page of the Tabulator that has a column of this title, looking at each
+    def pages_of(self, table_text: str, step: str, visit: Callable[[], None] | None = None):
+        """Turn every page of the Tabulator whose header shows ``table_text``, looking at each
         (and calling ``visit`` on each)."""
-        title = self.page.locator(".tabulator-col-title").filter(
-            has_text=re.compile(f"^{re.escape(column)}$"))  # fmt: skip
-        table = self.page.locator(".tabulator").filter(has=title).first
-        if not table.count():
-            self.missed.append(f"{self.where}: {step}: no table has a column {column}")
-            return
-        for number in range(2, 32):
+        table = self.page.locator(".tabulator").filter(has_text=table_text).first
+        for number in range(30):
             (visit or (lambda: None))()
             following = table.locator(".tabulator-page[data-page='next']")
             if not following.count() or following.first.is_disabled():
                 return
-            shown = table.locator(f".tabulator-page.active[data-page='{number}']")
-            if not self.act(f"{step}, page {number}", following.first.click,
-                            until=shown.wait_for):  # fmt: skip
+            if not self.act(f"{step}, page {number + 2}", following.first.click):
                 return
 
 
@@ -277,21 +267,9 @@ def _by_payload(hostile: HostileWorkspace, key: str) -> list[tuple[int, str]]:
     return [(i.number, i.text) for i in hostile.injected if i.source is SOURCES[key]]
 
 
-def open_tab(page, title: str) -> Callable[[], None]:
-    """What clicking the Bokeh tab of this title does, until the tab is the active one."""
-    title_only = re.compile(f"^{re.escape(title)}$")
-
-    def click() -> None:
-        page.locator(".bk-tab").filter(has_text=title_only).first.click()
-        page.locator(".bk-tab.bk-active").filter(has_text=title_only).first.wait_for()
-
-    return click
-
-
-def choose(select, start: str) -> None:
-    """Choose the option of a select whose label starts with ``start``."""
-    labels = select.locator("option").all_inner_texts()
-    select.select_option(label=next((t for t in labels if t.startswith(start)), start))
+def tab(page, title: str):
+    """The header of a Bokeh tab, by its title."""
+    return page.locator(".bk-tab").filter(has_text=re.compile(f"^{re.escape(title)}$")).first
 
 
 def explore_home(watch: Watch, served: Served) -> None:
@@ -322,17 +300,13 @@ def explore_telemetry(watch: Watch, served: Served) -> None:
 
 
 def explore_alerts(watch: Watch, served: Served) -> None:
-    """Each hostile alert clicked in the table, the SVOM one with its trigger file too, then
-    every page of the operations feed."""
+    """Each hostile alert clicked in the table, then every page of the operations feed."""
     page, hostile = watch.page, served.hostile
     watch.open(served.url + "/alerts", READY["alerts"])
     for number, _ in _by_payload(hostile, "voevent_instrument"):
         cell = holding(page.get_by_role("gridcell"), "voevent_instrument", number).first
         watch.act(f"alert of payload {number} clicked", cell.click,
                   until=("h3", _marker("voevent_graceid", number)))  # fmt: skip
-    svom = page.get_by_role("gridcell", name=hostile.svom_burst, exact=True).first
-    watch.act("the SVOM alert of every payload clicked", svom.click,
-              until=("pre", hostile.svom_burst))  # fmt: skip
     watch.pages_of("subject", "the operations feed")
 
 
@@ -363,12 +337,12 @@ def explore_products(watch: Watch, served: Served) -> None:
     meta = page.get_by_role("gridcell", name="META_GFT_FGFT", exact=True).first
     if watch.act("the META product clicked", meta.click, until=("h4", "META_GFT_FGFT")):
         watch.act("its headers and tables shown",
-                  open_tab(page, "Headers, tables and validation"),
+                  tab(page, "Headers, tables and validation").click,
                   until=(".tabulator-cell", "GFT_OBID"))  # fmt: skip
         watch.act("its META table shown",
-                  open_tab(page, "META_GFT_FGFT"))  # fmt: skip
+                  tab(page, "META_GFT_FGFT").click)  # fmt: skip
         watch.pages_of("GFT_OBID", "the META table")
-    watch.act("the audit log shown", open_tab(page, "Audit log"),
+    watch.act("the audit log shown", tab(page, "Audit log").click,
               until=(".tabulator-col-title", "user_name"))  # fmt: skip
     watch.pages_of("user_name", "the audit log")
     for number, _ in _by_payload(hostile, "product_burst"):
@@ -379,12 +353,14 @@ def explore_products(watch: Watch, served: Served) -> None:
 
 def explore_reprocess(watch: Watch, served: Served) -> None:
     """The hostile folder picked, each of its frames' headers shown, every page of its
-    tables; then each hostile run shown, and two compared."""
+    tables."""
     page, hostile = watch.page, served.hostile
     watch.open(served.url + "/reprocess", READY["reprocess"])
     source = page.get_by_label("Burst or folder")
-    label = f"folder {hostile.hostile_folder.name} "
-    if not watch.act("the hostile folder picked", lambda: choose(source, label),
+    name = hostile.hostile_folder.name
+    label = next((o for o in source.locator("option").all_inner_texts()
+                  if o.startswith(f"folder {name} ")), f"folder {name}")  # fmt: skip
+    if not watch.act("the hostile folder picked", lambda: source.select_option(label=label),
                      until=("figure", "hostile_01")):  # fmt: skip
         return
     watch.pages_of("exptime", "the frames' summary")
@@ -394,14 +370,6 @@ def explore_reprocess(watch: Watch, served: Served) -> None:
                   lambda n=number: frame.select_option(f"hostile_{n:02d}"),
                   until=(".tabulator-cell", _marker("fits_object", number)))  # fmt: skip
     watch.pages_of("master_night", "the masters in force")
-    shown = page.get_by_label("Run shown", exact=True)
-    for run_id in hostile.runs:
-        watch.act(f"run {run_id} shown", lambda r=run_id: choose(shown, f"{r} "),
-                  until=("p", run_id))  # fmt: skip
-    watch.pages_of("exptime", "the run's images")
-    other = page.get_by_label("Compare with", exact=True)
-    watch.act("a run to compare chosen", lambda: choose(other, f"{hostile.runs[0]} "))
-    watch.act("two runs compared", open_tab(page, "Compare runs"))
 
 
 def explore_login(watch: Watch, served: Served) -> None:
