@@ -167,8 +167,14 @@ def fit_decay(t_s: np.ndarray, mag: np.ndarray, mag_err: np.ndarray) -> DecayFit
     with warnings.catch_warnings():
         warnings.simplefilter("error", OptimizeWarning)
         try:
-            params, cov = curve_fit(model_magnitude, t_s, mag, p0=(float(np.median(mag)), 1.0),
-                                    sigma=mag_err, absolute_sigma=True)  # fmt: skip
+            params, cov = curve_fit(
+                model_magnitude,
+                t_s,
+                mag,
+                p0=(float(np.median(mag)), 1.0),
+                sigma=mag_err,
+                absolute_sigma=True,
+            )
         except (OptimizeWarning, RuntimeError, ValueError, np.linalg.LinAlgError) as exc:
             return _no_fit(n, t_s, f"no convergence: {exc}")
     index_err = float(np.sqrt(cov[1, 1])) if np.isfinite(cov[1, 1]) else float("nan")

@@ -36,9 +36,25 @@ NUMERIC_TYPES: tuple[str, ...] = ("integer", "float")
 
 #: Bucket widths a plot may choose from, in seconds (aligned on multiples of themselves).
 NICE_BUCKETS_S: tuple[int, ...] = (
-    1, 5, 10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200,
-    86400, 172800, 604800,
-)  # fmt: skip
+    1,
+    5,
+    10,
+    30,
+    60,
+    120,
+    300,
+    600,
+    900,
+    1800,
+    3600,
+    7200,
+    10800,
+    21600,
+    43200,
+    86400,
+    172800,
+    604800,
+)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|min|m|h|d|w)\s*$", re.IGNORECASE)
 _UNIT_S = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}

@@ -87,8 +87,9 @@ class LoginLimiter:
     #: Above this many remembered keys, those without a recent failure are forgotten.
     _PRUNE_ABOVE = 10_000
 
-    def __init__(self, *, max_failures: int, window_s: float, lockout_s: float,
-                 clock=time.monotonic) -> None:  # fmt: skip
+    def __init__(
+        self, *, max_failures: int, window_s: float, lockout_s: float, clock=time.monotonic
+    ) -> None:
         self.max_failures = max_failures
         self.window_s = window_s
         self.lockout_s = lockout_s
@@ -99,8 +100,11 @@ class LoginLimiter:
     @classmethod
     def from_config(cls, auth) -> LoginLimiter:
         """The limiter of an :class:`~data_access.config.AuthConfig`."""
-        return cls(max_failures=auth.login_max_failures, window_s=auth.login_window_min * 60,
-                   lockout_s=auth.login_lockout_min * 60)  # fmt: skip
+        return cls(
+            max_failures=auth.login_max_failures,
+            window_s=auth.login_window_min * 60,
+            lockout_s=auth.login_lockout_min * 60,
+        )
 
     @staticmethod
     def _keys(user: str, address: str) -> tuple[tuple[str, str], tuple[str, str]]:
@@ -133,9 +137,17 @@ class LoginLimiter:
             if self.max_failures and len(times) >= self.max_failures:
                 self._locked_until[key] = now + self.lockout_s
                 times.clear()
-                log.warning("login locked for %.0f min: %s %r after %d failures in %.0f min "
-                            "(last: user %r from %s)", self.lockout_s / 60, key[0], key[1][:100],
-                            self.max_failures, self.window_s / 60, user[:100], address)  # fmt: skip
+                log.warning(
+                    "login locked for %.0f min: %s %r after %d failures in %.0f min "
+                    "(last: user %r from %s)",
+                    self.lockout_s / 60,
+                    key[0],
+                    key[1][:100],
+                    self.max_failures,
+                    self.window_s / 60,
+                    user[:100],
+                    address,
+                )
 
     def succeeded(self, user: str) -> None:
         """Forget the failures of ``user`` (not of the address: one good account must not
@@ -153,8 +165,13 @@ def _open_session(handler: RequestHandler, provider: _SessionAuth, name: str) ->
     """Open a server-side session for ``name`` and give its id to the browser, signed."""
     generation = provider.users.generation(name) or ""
     session_id = provider.sessions.open(name, generation, days=provider.session_days)
-    handler.set_secure_cookie(SESSION_COOKIE, session_id, expires_days=provider.session_days,
-                              httponly=True, path=panel_config.cookie_path)  # fmt: skip
+    handler.set_secure_cookie(
+        SESSION_COOKIE,
+        session_id,
+        expires_days=provider.session_days,
+        httponly=True,
+        path=panel_config.cookie_path,
+    )
 
 
 class WorkbenchLoginHandler(BasicLoginHandler):
@@ -172,9 +189,13 @@ class WorkbenchLoginHandler(BasicLoginHandler):
     def _page(self, message: str, status: int = 200) -> None:
         """The login form, with ``message`` (escaped) and a fresh CSRF token."""
         self.set_status(status)
-        self.write(self._login_template.render(login_endpoint=self._login_endpoint,
-                                               errormessage=message[:200],
-                                               xsrf_token=self.xsrf_token.decode()))  # fmt: skip
+        self.write(
+            self._login_template.render(
+                login_endpoint=self._login_endpoint,
+                errormessage=message[:200],
+                xsrf_token=self.xsrf_token.decode(),
+            )
+        )
 
     async def post(self) -> None:
         self.check_xsrf_cookie()  # raises 403 without the form's token matching its cookie
@@ -240,13 +261,20 @@ class _SessionAuth:
 class WorkbenchAuthProvider(_SessionAuth, BasicAuthProvider):
     """Basic auth over a users file, with the workbench's own login page and sessions."""
 
-    def __init__(self, users: UsersFile, sessions: SessionStore, limiter: LoginLimiter, *,
-                 session_days: float) -> None:  # fmt: skip
+    def __init__(
+        self,
+        users: UsersFile,
+        sessions: SessionStore,
+        limiter: LoginLimiter,
+        *,
+        session_days: float,
+    ) -> None:
         self.users, self.sessions, self.limiter = users, sessions, limiter
         self.session_days = session_days
         # before the base class, whose constructor already asks for the handlers
-        self._handler = self._bind(WorkbenchLoginHandler,
-                                   _login_template=_TEMPLATES.get_template("login.html"))  # fmt: skip
+        self._handler = self._bind(
+            WorkbenchLoginHandler, _login_template=_TEMPLATES.get_template("login.html")
+        )
         self._logout = self._bind(WorkbenchLogoutHandler)
         super().__init__()
 
@@ -254,8 +282,12 @@ class WorkbenchAuthProvider(_SessionAuth, BasicAuthProvider):
     def from_stores(cls, stores: Stores) -> WorkbenchAuthProvider:
         """The provider of a workspace with a users file."""
         auth = stores.workspace.config.auth
-        return cls(stores.users, SessionStore.for_workspace(stores.workspace),
-                   LoginLimiter.from_config(auth), session_days=auth.session_days)  # fmt: skip
+        return cls(
+            stores.users,
+            SessionStore.for_workspace(stores.workspace),
+            LoginLimiter.from_config(auth),
+            session_days=auth.session_days,
+        )
 
     @property
     def get_user(self):
@@ -279,19 +311,28 @@ def _oauth_handler(base: type) -> type:
     class WorkbenchOAuthLoginHandler(base):
         provider: _SessionAuth
 
-        async def get_authenticated_user(self, redirect_uri, client_id, state,
-                                         client_secret=None, code=None):  # fmt: skip
-            user = await super().get_authenticated_user(redirect_uri, client_id, state,
-                                                        client_secret=client_secret, code=code)  # fmt: skip
+        async def get_authenticated_user(
+            self, redirect_uri, client_id, state, client_secret=None, code=None
+        ):
+            user = await super().get_authenticated_user(
+                redirect_uri, client_id, state, client_secret=client_secret, code=code
+            )
             if code is None or user is None:  # the first leg: sent to the provider
                 return user
             if self.provider.users.user(user) is None:
-                log.warning("OAuth login refused: user %r from %s is not in the users file",
-                            str(user)[:100], self.request.remote_ip)  # fmt: skip
+                log.warning(
+                    "OAuth login refused: user %r from %s is not in the users file",
+                    str(user)[:100],
+                    self.request.remote_ip,
+                )
                 for cookie in _OAUTH_COOKIES:  # just set by Panel: taken back
                     self.clear_cookie(cookie, path=panel_config.cookie_path)
-                raise HTTPError(403, "This account has no role on the workbench: ask for one "
-                                "to be added to its users file.", reason="No role")  # fmt: skip
+                raise HTTPError(
+                    403,
+                    "This account has no role on the workbench: ask for one "
+                    "to be added to its users file.",
+                    reason="No role",
+                )
             _open_session(self, self.provider, user)
             return user
 
@@ -302,11 +343,13 @@ class WorkbenchOAuthProvider(_SessionAuth, OAuthProvider):
     """Login through one of Panel's OAuth providers (``generic``, ``github``...), roles from
     the users file, with the workbench's sessions."""
 
-    def __init__(self, provider: str, users: UsersFile, sessions: SessionStore, *,
-                 session_days: float) -> None:  # fmt: skip
+    def __init__(
+        self, provider: str, users: UsersFile, sessions: SessionStore, *, session_days: float
+    ) -> None:
         if provider not in AUTH_PROVIDERS:
-            raise ValueError(f"unknown OAuth provider {provider!r}: one of "
-                             f"{', '.join(sorted(AUTH_PROVIDERS))}")  # fmt: skip
+            raise ValueError(
+                f"unknown OAuth provider {provider!r}: one of {', '.join(sorted(AUTH_PROVIDERS))}"
+            )
         self.provider_name = provider
         self.users, self.sessions, self.session_days = users, sessions, session_days
         self._handler = self._bind(_oauth_handler(AUTH_PROVIDERS[provider]))
@@ -317,8 +360,12 @@ class WorkbenchOAuthProvider(_SessionAuth, OAuthProvider):
     def from_stores(cls, stores: Stores) -> WorkbenchOAuthProvider:
         """The provider named by ``auth.oauth_provider`` of a workspace with a users file."""
         auth = stores.workspace.config.auth
-        return cls(auth.oauth_provider, stores.users, SessionStore.for_workspace(stores.workspace),
-                   session_days=auth.session_days)  # fmt: skip
+        return cls(
+            auth.oauth_provider,
+            stores.users,
+            SessionStore.for_workspace(stores.workspace),
+            session_days=auth.session_days,
+        )
 
     @property
     def get_user_async(self):

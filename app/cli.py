@@ -52,8 +52,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except (UsageError, ConfigError, CacheError, FileNotFoundError, ValueError,
-            PermissionError) as exc:  # fmt: skip
+    except (
+        UsageError,
+        ConfigError,
+        CacheError,
+        FileNotFoundError,
+        ValueError,
+        PermissionError,
+    ) as exc:
         print(f"gic {args.command}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -225,5 +225,16 @@ def option_labels(values: Iterable[Any]) -> dict[SafeHTML, Any]:
     return {escape_html(value): value for value in values}
 
 
-__all__ = ["SafeHTML", "SafeMarkdown", "bullets", "code", "escape_html", "escape_markdown",
-           "html", "join", "markdown", "option_labels", "paragraphs"]  # fmt: skip
+__all__ = [
+    "SafeHTML",
+    "SafeMarkdown",
+    "bullets",
+    "code",
+    "escape_html",
+    "escape_markdown",
+    "html",
+    "join",
+    "markdown",
+    "option_labels",
+    "paragraphs",
+]

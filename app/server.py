@@ -123,8 +123,9 @@ def start_demo_services(stores: Stores) -> list:
         return []
     settings = stores.workspace.config.sdb
     try:
-        sandbox = SandboxServer(stores.workspace.path(settings.sandbox_dir),
-                                port=settings.sandbox_port).start()  # fmt: skip
+        sandbox = SandboxServer(
+            stores.workspace.path(settings.sandbox_dir), port=settings.sandbox_port
+        ).start()
     except OSError as exc:  # the port is taken: most likely a sandbox already serves there
         log.warning("demo SDB sandbox not started on port %s: %s", settings.sandbox_port, exc)
         return []
@@ -155,12 +156,16 @@ def _login_options(stores: Stores, address: str) -> dict:
 def _oauth_options(stores: Stores) -> dict:
     auth = stores.workspace.config.auth
     if stores.users is None:
-        raise ValueError(f"{stores.workspace.config_path}: auth.oauth_provider needs "
-                         "auth.users_file, which gives the users' roles")  # fmt: skip
+        raise ValueError(
+            f"{stores.workspace.config_path}: auth.oauth_provider needs "
+            "auth.users_file, which gives the users' roles"
+        )
     secret = os.environ.get(auth.oauth_secret_env, "")
     if not auth.oauth_key or not secret:
-        raise ValueError(f"{stores.workspace.config_path}: auth.oauth_provider needs "
-                         f"auth.oauth_key and the secret in ${auth.oauth_secret_env}")  # fmt: skip
+        raise ValueError(
+            f"{stores.workspace.config_path}: auth.oauth_provider needs "
+            f"auth.oauth_key and the secret in ${auth.oauth_secret_env}"
+        )
     extra = dict(item.split("=", 1) for item in auth.oauth_extra if "=" in item)
     pn.config.oauth_expiry = auth.session_days
     try:
@@ -177,8 +182,15 @@ def _oauth_options(stores: Stores) -> dict:
     }
 
 
-def serve(stores: Stores, *, address: str | None = None, port: int | None = None,
-          show: bool = False, threaded: bool = False, start_services: bool = True):  # fmt: skip
+def serve(
+    stores: Stores,
+    *,
+    address: str | None = None,
+    port: int | None = None,
+    show: bool = False,
+    threaded: bool = False,
+    start_services: bool = True,
+):
     """Serve every page of the workspace; blocks unless ``threaded``. A demo workspace also
     gets its services (:func:`start_demo_services`) unless ``start_services`` is false.
 
@@ -196,8 +208,12 @@ def serve(stores: Stores, *, address: str | None = None, port: int | None = None
         scheduler.start()
     extra = _login_options(stores, address)
     services = start_demo_services(stores) if start_services else []
-    origins = [f"localhost:{port}", f"127.0.0.1:{port}", f"{address}:{port}",
-               *settings.allow_websocket_origin]  # fmt: skip
+    origins = [
+        f"localhost:{port}",
+        f"127.0.0.1:{port}",
+        f"{address}:{port}",
+        *settings.allow_websocket_origin,
+    ]
     pn.extension("tabulator", notifications=True)
     # Bokeh checks every new document's models for mistakes a developer makes; the pages are
     # checked by the test suite, and skipping it spares each page build (bench/load.py).

@@ -115,8 +115,9 @@ class SecurityHeaders(OutputTransform):
         super().__init__(request)
         self.behind_tls = behind_tls
 
-    def transform_first_chunk(self, status_code: int, headers: httputil.HTTPHeaders,
-                              chunk: bytes, finishing: bool):  # fmt: skip
+    def transform_first_chunk(
+        self, status_code: int, headers: httputil.HTTPHeaders, chunk: bytes, finishing: bool
+    ):
         flagged = _FlaggedCookieHeaders(headers)
         flagged.secure = self.behind_tls
         nonce = None

@@ -96,10 +96,15 @@ class Figure:
     def to_dict(self) -> dict:
         """The figure with its ratio and verdict, for a JSON summary."""
         return {
-            "name": self.name, "value": self.value, "unit": self.unit,
-            "baseline": self.baseline, "baseline_name": self.baseline_name,
-            "ratio": self.ratio, "goal_ratio": self.goal_ratio, "goal_met": self.goal_met,
-        }  # fmt: skip
+            "name": self.name,
+            "value": self.value,
+            "unit": self.unit,
+            "baseline": self.baseline,
+            "baseline_name": self.baseline_name,
+            "ratio": self.ratio,
+            "goal_ratio": self.goal_ratio,
+            "goal_met": self.goal_met,
+        }
 
 
 def format_number(value: float | None) -> str:

@@ -101,8 +101,12 @@ def start_server(root: Path, port: int, log: Path) -> subprocess.Popen:
         f"serve(Stores.open({str(root)!r}), port={port})\n"
     )
     out = open(log, "ab")  # noqa: SIM115 - the child keeps it
-    return subprocess.Popen([sys.executable, "-c", script], stdout=out, stderr=subprocess.STDOUT,
-                            cwd=Path(__file__).resolve().parents[1])  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        cwd=Path(__file__).resolve().parents[1],
+    )
 
 
 def start_comet(root: Path, folder: Path) -> tuple[subprocess.Popen, int]:
@@ -112,8 +116,10 @@ def start_comet(root: Path, folder: Path) -> tuple[subprocess.Popen, int]:
     handler = find_script(HANDLER_SCRIPT)
     if handler is None:
         handler = folder / HANDLER_SCRIPT
-        handler.write_text(f"#!{sys.executable}\nimport sys\nfrom app.alert_handler import main\n"
-                           "sys.exit(main())\n")  # fmt: skip
+        handler.write_text(
+            f"#!{sys.executable}\nimport sys\nfrom app.alert_handler import main\n"
+            "sys.exit(main())\n"
+        )
         handler.chmod(0o755)
     port = free_port()
     command = comet_command(Workspace.open(root), receive_port=port, handler=handler)
@@ -143,9 +149,16 @@ class Feeder(threading.Thread):
 
         now = datetime.now(UTC).replace(microsecond=0)
         record = {field: "" for field in STATUS_FIELDS}
-        record.update(name="load-bench-counter", value=str(number), raw_value=str(number),
-                      date=now.strftime("%Y-%m-%dT%H:%M:%S"), type="integer", error_code=0,
-                      subsystem="bench", pretty_name="load bench counter")  # fmt: skip
+        record.update(
+            name="load-bench-counter",
+            value=str(number),
+            raw_value=str(number),
+            date=now.strftime("%Y-%m-%dT%H:%M:%S"),
+            type="integer",
+            error_code=0,
+            subsystem="bench",
+            pretty_name="load bench counter",
+        )
         self.drop.mkdir(parents=True, exist_ok=True)
         name = f"load_{now:%Y%m%dT%H%M%S}_{number:05d}.json"
         temporary = self.drop / f".{name}.part"
@@ -158,12 +171,31 @@ class Feeder(threading.Thread):
         from demo.alerts import ECLAIRS_WAKEUP, DemoNotice, svom_voevent
 
         now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-        notice = DemoNotice(f"sb98{os.getpid() % 100:02d}{number:04d}", ECLAIRS_WAKEUP, "ECLAIRs",
-                            now, now, ra=(37.0 * number) % 360, dec=-20.0, error_deg=0.1)  # fmt: skip
+        notice = DemoNotice(
+            f"sb98{os.getpid() % 100:02d}{number:04d}",
+            ECLAIRS_WAKEUP,
+            "ECLAIRs",
+            now,
+            now,
+            ra=(37.0 * number) % 360,
+            dec=-20.0,
+            error_deg=0.1,
+        )
         path = self.folder / f"alert_{number}.xml"
         path.write_bytes(svom_voevent(notice))
-        subprocess.run([str(find_script("comet-sendvo")), "-f", str(path), "-h", "127.0.0.1",
-                        "-p", str(self.port)], capture_output=True, timeout=60)  # fmt: skip
+        subprocess.run(
+            [
+                str(find_script("comet-sendvo")),
+                "-f",
+                str(path),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+            ],
+            capture_output=True,
+            timeout=60,
+        )
         self.ivorns.append(notice.ivorn)
 
     def run(self) -> None:
@@ -243,8 +275,9 @@ class Sessions:
             turn += 1
 
     def run(self, seconds: float) -> None:
-        threads = [threading.Thread(target=self.loop, args=(n,), daemon=True)
-                   for n in range(self.count)]  # fmt: skip
+        threads = [
+            threading.Thread(target=self.loop, args=(n,), daemon=True) for n in range(self.count)
+        ]
         for thread in threads:
             thread.start()
         time.sleep(seconds)
@@ -259,8 +292,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(label: str, sessions: Sessions, seconds: float, server_pid: int, *,
-            goal: bool = False) -> list[Figure]:  # fmt: skip
+def measure(
+    label: str, sessions: Sessions, seconds: float, server_pid: int, *, goal: bool = False
+) -> list[Figure]:
     """Run the sessions for ``seconds`` and turn what they saw into figures (the p99 held to
     the goal when ``goal``)."""
     cpu = cpu_seconds(server_pid)
@@ -269,22 +303,37 @@ def measure(label: str, sessions: Sessions, seconds: float, server_pid: int, *,
     elapsed = time.monotonic() - started
     busy = (cpu_seconds(server_pid) - cpu) / elapsed
     count, latencies, errors = sessions.count, sessions.latencies, sessions.errors
-    print(f"# {label} N={count}: {len(latencies)} pages ready in {elapsed:.0f} s, "
-          f"{len(errors)} errors" + (f"; first: {errors[0]}" if errors else ""),
-          flush=True)  # fmt: skip
-    print("#   per page, p50 / p99 / max (s): " + "; ".join(
-        f"{page} {statistics.median(times):.2f} / {p99(times):.2f} / {max(times):.2f}"
-        for page, times in sessions.by_page.items() if times), flush=True)  # fmt: skip
-    figures = [Figure(f"{label}: pages ready, N={count}", len(latencies) / elapsed, "pages/s",
-                      higher_is_better=True),
-               Figure(f"{label}: server CPU, N={count}", busy, "cores")]  # fmt: skip
+    print(
+        f"# {label} N={count}: {len(latencies)} pages ready in {elapsed:.0f} s, "
+        f"{len(errors)} errors" + (f"; first: {errors[0]}" if errors else ""),
+        flush=True,
+    )
+    print(
+        "#   per page, p50 / p99 / max (s): "
+        + "; ".join(
+            f"{page} {statistics.median(times):.2f} / {p99(times):.2f} / {max(times):.2f}"
+            for page, times in sessions.by_page.items()
+            if times
+        ),
+        flush=True,
+    )
+    figures = [
+        Figure(
+            f"{label}: pages ready, N={count}",
+            len(latencies) / elapsed,
+            "pages/s",
+            higher_is_better=True,
+        ),
+        Figure(f"{label}: server CPU, N={count}", busy, "cores"),
+    ]
     if latencies:
         held = {"baseline": GOAL_P99_S, "baseline_name": "goal", "goal_ratio": 1.0}
         figures += [
             Figure(f"{label}: page ready p50, N={count}", statistics.median(latencies), "s"),
-            Figure(f"{label}: page ready p99, N={count}", p99(latencies), "s",
-                   **(held if goal else {})),
-        ]  # fmt: skip
+            Figure(
+                f"{label}: page ready p99, N={count}", p99(latencies), "s", **(held if goal else {})
+            ),
+        ]
     figures.append(Figure(f"{label}: errors, N={count}", len(errors), "errors"))
     return figures
 
@@ -328,8 +377,9 @@ def main() -> int:
         feeder = Feeder(root, folder, comet_port)
         feeder.start()
         for count in SESSIONS:
-            figures += measure("users", Sessions(url, count, reading=READING_S), seconds,
-                               server.pid, goal=True)  # fmt: skip
+            figures += measure(
+                "users", Sessions(url, count, reading=READING_S), seconds, server.pid, goal=True
+            )
         hurried = Sessions(url, STRESS_SESSIONS, reading=HURRIED_READING_S)
         figures += measure("hurried users", hurried, seconds, server.pid)
         stress = Sessions(url, STRESS_SESSIONS, reading=None)
@@ -349,11 +399,25 @@ def main() -> int:
     tracebacks = (folder / "server.log").read_text(errors="replace").count("Traceback")
     figures += [
         Figure("tracebacks in the server's log", tracebacks, "errors"),
-        Figure("status files ingested", files_in, "files", baseline=len(feeder.files),
-               baseline_name="sent", goal_ratio=1.0, higher_is_better=True),
-        Figure("alerts stored", alerts_in, "alerts", baseline=len(feeder.ivorns),
-               baseline_name="sent", goal_ratio=1.0, higher_is_better=True),
-    ]  # fmt: skip
+        Figure(
+            "status files ingested",
+            files_in,
+            "files",
+            baseline=len(feeder.files),
+            baseline_name="sent",
+            goal_ratio=1.0,
+            higher_is_better=True,
+        ),
+        Figure(
+            "alerts stored",
+            alerts_in,
+            "alerts",
+            baseline=len(feeder.ivorns),
+            baseline_name="sent",
+            goal_ratio=1.0,
+            higher_is_better=True,
+        ),
+    ]
     print_figures("load", figures)
     if args.keep:
         print(f"# kept {folder}")

@@ -104,13 +104,22 @@ for _camera in ("DDRAGO1", "DDRAGO2", "CAGIRE"):
     _CATALOGUE += [
         ("instrument", _camera, "detector-temperature", "cold", "float", "C", -100.0, "LS", 6),
         ("instrument", _camera, "cryostat-pressure", "vacuum", "float", "mbar", 1e-6, "TPG", 4),
-        ("instrument", _camera, "electronics-temperature", "temperature", "float", "C", 20.0,
-         "PT100", 8),
+        (
+            "instrument",
+            _camera,
+            "electronics-temperature",
+            "temperature",
+            "float",
+            "C",
+            20.0,
+            "PT100",
+            8,
+        ),
         ("instrument", _camera, "power-voltage", "voltage", "float", "V", 12.0, "TDK", 8),
         ("instrument", _camera, "filter-position", "state", "integer", "", 3.0, "FLI", 2),
         ("instrument", _camera, "filter-name", "filter", "string", "", 0.0, "FLI", 2),
         ("instrument", _camera, "shutter-count", "counter", "integer", "", 1e5, "Bonn", 2),
-    ]  # fmt: skip
+    ]
 
 
 def make_sensors(count: int) -> list[Sensor]:
@@ -329,10 +338,22 @@ def fill_year_cache(stores, sensors: list[Sensor], days: int, batch_files: int) 
     n_times = days * FILES_PER_DAY
     n_sensors = len(sensors)
     meta = [
-        (i + 1, s.name, s.pretty_name, s.subsystem, s.component, s.group, s.model, str(i),
-         f"1.{i % 7}", s.type, s.unit, s.correction_model)
+        (
+            i + 1,
+            s.name,
+            s.pretty_name,
+            s.subsystem,
+            s.component,
+            s.group,
+            s.model,
+            str(i),
+            f"1.{i % 7}",
+            s.type,
+            s.unit,
+            s.correction_model,
+        )
         for i, s in enumerate(sensors)
-    ]  # fmt: skip
+    ]
     strings = [i + 1 for i, s in enumerate(sensors) if s.type == "string"]
     # Row i: batch b = i // (sensors x batch); inside it sensor-major, time-minor.
     per_batch = n_sensors * batch_files
@@ -362,10 +383,14 @@ def fill_year_cache(stores, sensors: list[Sensor], days: int, batch_files: int) 
                    NULL, 0, CAST(t + 1 AS INTEGER)
             FROM placed""",
             {
-                "per_batch": per_batch, "batch": batch_files, "times": n_times,
-                "total": n_times * n_sensors, "start": MONTH_START, "strings": strings,
+                "per_batch": per_batch,
+                "batch": batch_files,
+                "times": n_times,
+                "total": n_times * n_sensors,
+                "start": MONTH_START,
+                "strings": strings,
             },
-        )  # fmt: skip
+        )
     stores.cache.execute("CHECKPOINT")
     return n_times * n_sensors
 
@@ -413,21 +438,49 @@ def measure_ingest(
         )
     mreadings = readings / 1e6
     figures = [
-        Figure("ingest rate", readings / ingest["seconds"], "readings/s",
-               readings / bulk["seconds"], "DuckDB read_json", INGEST_GOAL_RATIO, True),
+        Figure(
+            "ingest rate",
+            readings / ingest["seconds"],
+            "readings/s",
+            readings / bulk["seconds"],
+            "DuckDB read_json",
+            INGEST_GOAL_RATIO,
+            True,
+        ),
         Figure("ingest time", ingest["seconds"], "s", bulk["seconds"], "DuckDB read_json"),
-        Figure("ingest CPU time (load-proof)", ingest["cpu_seconds"], "s", bulk["cpu_seconds"],
-               "DuckDB read_json", 1 / INGEST_GOAL_RATIO),
-        Figure("cache size", ingest["bytes"] / mreadings, "bytes/Mreading",
-               bulk["bytes"] / mreadings, "read_json table"),
-        Figure("ingest peak memory", ingest["peak_rss"] / 2**20, "MiB", bulk["peak_rss"] / 2**20,
-               "read_json process"),
-    ]  # fmt: skip
-    facts = {"files": n_files, "readings": readings, "json_bytes": size, "rounds": rounds,
-             "bulk_seconds": [r["seconds"] for r in bulks],
-             "ingest_seconds": [r["seconds"] for r in ingests],
-             "bulk_cpu_seconds": [r["cpu_seconds"] for r in bulks],
-             "ingest_cpu_seconds": [r["cpu_seconds"] for r in ingests]}  # fmt: skip
+        Figure(
+            "ingest CPU time (load-proof)",
+            ingest["cpu_seconds"],
+            "s",
+            bulk["cpu_seconds"],
+            "DuckDB read_json",
+            1 / INGEST_GOAL_RATIO,
+        ),
+        Figure(
+            "cache size",
+            ingest["bytes"] / mreadings,
+            "bytes/Mreading",
+            bulk["bytes"] / mreadings,
+            "read_json table",
+        ),
+        Figure(
+            "ingest peak memory",
+            ingest["peak_rss"] / 2**20,
+            "MiB",
+            bulk["peak_rss"] / 2**20,
+            "read_json process",
+        ),
+    ]
+    facts = {
+        "files": n_files,
+        "readings": readings,
+        "json_bytes": size,
+        "rounds": rounds,
+        "bulk_seconds": [r["seconds"] for r in bulks],
+        "ingest_seconds": [r["seconds"] for r in ingests],
+        "bulk_cpu_seconds": [r["cpu_seconds"] for r in bulks],
+        "ingest_cpu_seconds": [r["cpu_seconds"] for r in ingests],
+    }
     return figures, facts
 
 
@@ -463,16 +516,33 @@ def measure_series(tmp: Path, sensors: list[Sensor], days: float, year_days: int
     year_buckets = len(status.series([sensor], MONTH_START, year_end, hour))
     year.close()
     figures = [
-        Figure(f"series 1 sensor, {days:g} d, 1h ({buckets} buckets)", month_ms, "ms",
-               SERIES_GOAL_MS, "goal", 1.0),
-        Figure(f"series 1 sensor, {year_days} d, 1h ({year_buckets} buckets)", year_ms, "ms",
-               SERIES_GOAL_MS, "goal", 1.0),
-        Figure(f"series 1 sensor, last {(year_end - last_month).days} d of {year_days} d",
-               recent_ms, "ms",
-               SERIES_GOAL_MS, "goal", 1.0),
+        Figure(
+            f"series 1 sensor, {days:g} d, 1h ({buckets} buckets)",
+            month_ms,
+            "ms",
+            SERIES_GOAL_MS,
+            "goal",
+            1.0,
+        ),
+        Figure(
+            f"series 1 sensor, {year_days} d, 1h ({year_buckets} buckets)",
+            year_ms,
+            "ms",
+            SERIES_GOAL_MS,
+            "goal",
+            1.0,
+        ),
+        Figure(
+            f"series 1 sensor, last {(year_end - last_month).days} d of {year_days} d",
+            recent_ms,
+            "ms",
+            SERIES_GOAL_MS,
+            "goal",
+            1.0,
+        ),
         Figure(f"latest, {len(sensors)} sensors, {year_days} d cache", latest_ms, "ms"),
         Figure(f"{year_days} d cache size", year_bytes / (n / 1e6), "bytes/Mreading"),
-    ]  # fmt: skip
+    ]
     return figures, {"sensor": sensor, "year_readings": n}
 
 
@@ -500,8 +570,9 @@ def main(argv: list[str] | None = None) -> int:
         help="bulk-read and ingest runs, alternated; the median is kept (default 3)",
     )
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
-    parser.add_argument("--phase", nargs=3, metavar=("PHASE", "FOLDER", "TARGET"),
-                        help=argparse.SUPPRESS)  # fmt: skip
+    parser.add_argument(
+        "--phase", nargs=3, metavar=("PHASE", "FOLDER", "TARGET"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
     if args.phase:
         phase, folder, target = args.phase
@@ -513,8 +584,10 @@ def main(argv: list[str] | None = None) -> int:
     repeats = args.repeats or (3 if args.quick else 7)
     rounds = args.rounds or (1 if args.quick else 3)
     print(f"telemetry benchmark on {machine_description()}", flush=True)
-    print(f"{args.sensors} sensors, {days:g} days of files, {year_days} days in the year cache",
-          flush=True)  # fmt: skip
+    print(
+        f"{args.sensors} sensors, {days:g} days of files, {year_days} days in the year cache",
+        flush=True,
+    )
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="gic-bench-telemetry-") as folder:
         tmp = Path(folder)
@@ -527,9 +600,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
     if args.json:
-        args.json.write_text(json.dumps(
-            {"machine": machine_description(), "days": days, "year_days": year_days,
-             **facts, **more, "figures": [f.to_dict() for f in figures]}, indent=2))  # fmt: skip
+        args.json.write_text(
+            json.dumps(
+                {
+                    "machine": machine_description(),
+                    "days": days,
+                    "year_days": year_days,
+                    **facts,
+                    **more,
+                    "figures": [f.to_dict() for f in figures],
+                },
+                indent=2,
+            )
+        )
     return 0
 
 

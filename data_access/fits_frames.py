@@ -112,8 +112,14 @@ def _header_errors(path: Path) -> Iterator[None]:
             yield
         except FrameError:
             raise
-        except (KeyError, ValueError, TypeError, IndexError, OverflowError,
-                fits.verify.VerifyError) as exc:  # fmt: skip
+        except (
+            KeyError,
+            ValueError,
+            TypeError,
+            IndexError,
+            OverflowError,
+            fits.verify.VerifyError,
+        ) as exc:
             raise FrameError(f"{path}: the header cannot be read ({exc})") from exc
 
 

@@ -33,10 +33,26 @@ from urllib.parse import unquote_plus
 #: What replaces a secret.
 MASK = "***"
 #: Parameter names (or parts of names, split at ``-``, ``_`` and ``.``) whose values are secret.
-SECRET_KEYS = frozenset({
-    "token", "key", "secret", "password", "passwd", "pass", "pwd", "auth", "signature", "sig",
-    "access_token", "api_key", "apikey", "credential", "credentials", "sslpassword",
-})  # fmt: skip
+SECRET_KEYS = frozenset(
+    {
+        "token",
+        "key",
+        "secret",
+        "password",
+        "passwd",
+        "pass",
+        "pwd",
+        "auth",
+        "signature",
+        "sig",
+        "access_token",
+        "api_key",
+        "apikey",
+        "credential",
+        "credentials",
+        "sslpassword",
+    }
+)
 
 # a name ending so is secret too (``mypassword``, ``clientsecret``, ``bearertoken``)
 _SECRET_ENDINGS = ("password", "passwd", "secret", "token")

@@ -78,9 +78,12 @@ class SessionStore:
         with self._editing() as records:
             for key in [k for k, r in records.items() if r["expires"] <= now]:
                 del records[key]
-            records[_key(session_id)] = {"user": user, "created": now,
-                                         "expires": now + days * 86400,
-                                         "generation": generation}  # fmt: skip
+            records[_key(session_id)] = {
+                "user": user,
+                "created": now,
+                "expires": now + days * 86400,
+                "generation": generation,
+            }
         return session_id
 
     def session(self, session_id: str) -> Session | None:
@@ -119,8 +122,9 @@ class SessionStore:
         """The records, to change in place; written back atomically under an exclusive lock
         (held across the read and the write, so two processes never lose each other's)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        lock = os.open(self.path.with_name(f".{self.path.name}.lock"), os.O_RDWR | os.O_CREAT,
-                       0o600)  # fmt: skip
+        lock = os.open(
+            self.path.with_name(f".{self.path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600
+        )
         try:
             fcntl.flock(lock, fcntl.LOCK_EX)
             records = self._read()

@@ -58,8 +58,10 @@ def build_alerts_demo(stores: Stores, *, days: float, progress: Progress | None)
         progress("storing alerts", 0, len(paths))
     receipts, refused = stores.alerts.store_files(paths, source="files")
     triggers = {r.trigger_file for r in receipts if r.trigger_file is not None}
-    return (f"alerts: {len(receipts)} packets stored ({len(notices)} generated), "
-            f"{len(triggers)} trigger files, {len(refused)} refused")  # fmt: skip
+    return (
+        f"alerts: {len(receipts)} packets stored ({len(notices)} generated), "
+        f"{len(triggers)} trigger files, {len(refused)} refused"
+    )
 
 
 #: Each builder fills one capability's part of the demo and says what it did.

@@ -37,8 +37,11 @@ class DemoNotice:
 
     @property
     def ivorn(self) -> str:
-        kind = {ECLAIRS_WAKEUP: "eclairs-wakeup", MXT_UPDATE: "mxt-update",
-                RETRACTION: "retraction"}[self.packet_type]  # fmt: skip
+        kind = {
+            ECLAIRS_WAKEUP: "eclairs-wakeup",
+            MXT_UPDATE: "mxt-update",
+            RETRACTION: "retraction",
+        }[self.packet_type]
         return f"ivo://org.svom/fsc#{self.burst_id}_{kind}_{self.date:%H%M%S}"
 
 
@@ -46,8 +49,10 @@ def svom_voevent(notice: DemoNotice) -> bytes:
     """A VOEvent 2.0 packet with the Who/What/WhereWhen/How structure of SVOM's notices."""
     citation = ""
     if notice.cites:
-        citation = (f"  <Citations>\n    <EventIVORN cite=\"retraction\">{escape(notice.cites)}"
-                    "</EventIVORN>\n    <Description>retraction</Description>\n  </Citations>\n")  # fmt: skip
+        citation = (
+            f'  <Citations>\n    <EventIVORN cite="retraction">{escape(notice.cites)}'
+            "</EventIVORN>\n    <Description>retraction</Description>\n  </Citations>\n"
+        )
     text = f"""<?xml version="1.0" encoding="UTF-8"?>
 <voe:VOEvent xmlns:voe="http://www.ivoa.net/xml/VOEvent/v2.0" role="{notice.role}" version="2.0"
   ivorn="{escape(notice.ivorn)}">
@@ -99,16 +104,48 @@ def demo_notices(end: datetime, days: float, *, seed: int = 7) -> list[DemoNotic
         burst = f"sb{t0:%y%m%d}{index % 100:02d}"
         ra, dec = float(rng.uniform(0, 360)), float(np.degrees(np.arcsin(rng.uniform(-1, 0.9))))
         role = "test" if index == count - 1 else "observation"
-        first = DemoNotice(burst, ECLAIRS_WAKEUP, "ECLAIRs", t0, t0 + timedelta(seconds=90),
-                           ra, dec, float(rng.uniform(0.08, 0.2)), role)  # fmt: skip
+        first = DemoNotice(
+            burst,
+            ECLAIRS_WAKEUP,
+            "ECLAIRs",
+            t0,
+            t0 + timedelta(seconds=90),
+            ra,
+            dec,
+            float(rng.uniform(0.08, 0.2)),
+            role,
+        )
         notices.append(first)
         if index % 3 != 2:
             offset = rng.normal(0, first.error_deg / 3, 2)
-            notices.append(DemoNotice(burst, MXT_UPDATE, "MXT", t0, t0 + timedelta(minutes=7),
-                                      ra + offset[0], dec + offset[1], 0.02, role))  # fmt: skip
+            notices.append(
+                DemoNotice(
+                    burst,
+                    MXT_UPDATE,
+                    "MXT",
+                    t0,
+                    t0 + timedelta(minutes=7),
+                    ra + offset[0],
+                    dec + offset[1],
+                    0.02,
+                    role,
+                )
+            )
         if index == 1:
-            notices.append(DemoNotice(burst, RETRACTION, "ECLAIRs", t0, t0 + timedelta(hours=1),
-                                      ra, dec, first.error_deg, role, cites=first.ivorn))  # fmt: skip
+            notices.append(
+                DemoNotice(
+                    burst,
+                    RETRACTION,
+                    "ECLAIRs",
+                    t0,
+                    t0 + timedelta(hours=1),
+                    ra,
+                    dec,
+                    first.error_deg,
+                    role,
+                    cites=first.ivorn,
+                )
+            )
     return notices
 
 

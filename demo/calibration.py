@@ -70,8 +70,12 @@ class DemoTroubles:
         week = max(1, min(7, n // 6))
         bad_dark = max(1, (5 * n) // 12)
         start = max(bad_dark + 1, (2 * n) // 3)
-        return cls(bad_bias=n // 2, bad_dark=bad_dark, bad_flat=max(1, n // 3),
-                   missing=range(start, min(n - 1, start + week)))  # fmt: skip
+        return cls(
+            bad_bias=n // 2,
+            bad_dark=bad_dark,
+            bad_flat=max(1, n // 3),
+            missing=range(start, min(n - 1, start + week)),
+        )
 
 
 def demo_nights(days: float) -> int:
@@ -140,25 +144,37 @@ class _Camera:
     filters: tuple[str, ...]
     rng: np.random.Generator
 
-    def write(self, kind: str, signal: np.ndarray, when: datetime, exptime: float,
-              filter_: str | None = None) -> list[Path]:  # fmt: skip
+    def write(
+        self,
+        kind: str,
+        signal: np.ndarray,
+        when: datetime,
+        exptime: float,
+        filter_: str | None = None,
+    ) -> list[Path]:
         """:data:`FRAMES_PER_SERIES` frames of ``signal`` (ADU, or a callable of k) + read noise."""
         paths = []
         for k in range(FRAMES_PER_SERIES):
             level = signal(k) if callable(signal) else signal
             noisy = level + self.rng.normal(0.0, READ_NOISE_ADU, SHAPE)
             header = {
-                "IMAGETYP": kind.upper(), "INSTRUME": self.instrument, "TELESCOP": "COLIBRI",
-                "ORIGIN": "OAN/SPM", "FILTER": filter_ or self.filters[0], "BUNIT": "adu",
-                "EXPTIME": exptime, "DATE-OBS": f"{when + timedelta(minutes=k):%Y-%m-%dT%H:%M:%S}",
-            }  # fmt: skip
+                "IMAGETYP": kind.upper(),
+                "INSTRUME": self.instrument,
+                "TELESCOP": "COLIBRI",
+                "ORIGIN": "OAN/SPM",
+                "FILTER": filter_ or self.filters[0],
+                "BUNIT": "adu",
+                "EXPTIME": exptime,
+                "DATE-OBS": f"{when + timedelta(minutes=k):%Y-%m-%dT%H:%M:%S}",
+            }
             name = f"{self.instrument}_{kind}" + (f"_{filter_}" if filter_ else "")
             paths.append(_write(self.folder / f"{name}_{k:02d}.fits", noisy, header))
         return paths
 
 
-def write_night(folder: Path, night: date, index: int, troubles: DemoTroubles, *,
-                seed: int = 0) -> list[Path]:  # fmt: skip
+def write_night(
+    folder: Path, night: date, index: int, troubles: DemoTroubles, *, seed: int = 0
+) -> list[Path]:
     """Write one night's raw calibration frames into ``folder``; returns their paths.
 
     Biases and darks are taken in the morning after the night (UTC 13:00 and 13:30),
@@ -180,9 +196,11 @@ def write_night(folder: Path, night: date, index: int, troubles: DemoTroubles, *
         jump = 4.0 if instrument == "DDRAGO1" and index == troubles.bad_bias else 0.0
         paths += camera.write("bias", bias + jump, morning, 0.0)
         paths += camera.write(
-            "dark", lambda k, bias=bias, rate=rate: bias + rng.poisson(rate * DARK_EXPTIME_S),
-            morning + timedelta(minutes=30), DARK_EXPTIME_S,
-        )  # fmt: skip
+            "dark",
+            lambda k, bias=bias, rate=rate: bias + rng.poisson(rate * DARK_EXPTIME_S),
+            morning + timedelta(minutes=30),
+            DARK_EXPTIME_S,
+        )
         for f, filter_ in enumerate(filters):
             response = flat_response(instrument, filter_, drift=0.0005 * index)
             if instrument == "DDRAGO2" and filter_ == "r" and index == troubles.bad_flat:
@@ -192,8 +210,9 @@ def write_night(folder: Path, night: date, index: int, troubles: DemoTroubles, *
                 level = _FLAT_LEVEL[filter_] * (1.0 - 0.1 * k)  # the twilight fading
                 return bias + rng.poisson(level * response + rate * FLAT_EXPTIME_S)
 
-            paths += camera.write("flat", light, dusk + timedelta(minutes=10 * f),
-                                  FLAT_EXPTIME_S, filter_)  # fmt: skip
+            paths += camera.write(
+                "flat", light, dusk + timedelta(minutes=10 * f), FLAT_EXPTIME_S, filter_
+            )
     return paths
 
 
@@ -219,6 +238,8 @@ def build_calibration_demo(stores: Stores, *, days: float, progress: Progress | 
                 counts[outcome.action] += 1
     if progress:
         progress("calibration nights", nights, nights)
-    return (f"calibration: {nights} nights ({first:%Y-%m-%d} to {last:%Y-%m-%d}), "
-            f"{counts['frames']} raw frames, {counts['promoted']} masters promoted, "
-            f"{counts['rejected']} rejected")  # fmt: skip
+    return (
+        f"calibration: {nights} nights ({first:%Y-%m-%d} to {last:%Y-%m-%d}), "
+        f"{counts['frames']} raw frames, {counts['promoted']} masters promoted, "
+        f"{counts['rejected']} rejected"
+    )

@@ -47,8 +47,9 @@ def demo_bursts(alerts: AlertStore, *, count: int) -> list[Burst]:
         best = rows.sort_values("error_deg", na_position="last").iloc[0]
         error = 0.0 if pd.isna(best["error_deg"]) else float(best["error_deg"])
         t0 = Time(pd.Timestamp(best["t0"]).to_pydatetime(), scale="utc")
-        bursts.append(Burst(str(burst_id), t0, float(best["ra"]) % 360.0, float(best["dec"]),
-                            error))  # fmt: skip
+        bursts.append(
+            Burst(str(burst_id), t0, float(best["ra"]) % 360.0, float(best["dec"]), error)
+        )
         if len(bursts) == count:
             break
     return bursts
@@ -63,14 +64,17 @@ def build_products_demo(stores: Stores, *, days: float, progress: Progress | Non
     for index, (burst, alpha) in enumerate(zip(bursts, DEMO_DECAY_INDICES, strict=False)):
         if progress:
             progress("building products", index, len(bursts))
-        photometry = synthetic_photometry(burst, alpha=alpha, n_images=10, seed=index + 1,
-                                          limit_30s=DEMO_LIMIT_30S)  # fmt: skip
-        frame = stores.products.build(burst, photometry, user=DEMO_USER,
-                                      comment="generated demo photometry")  # fmt: skip
+        photometry = synthetic_photometry(
+            burst, alpha=alpha, n_images=10, seed=index + 1, limit_30s=DEMO_LIMIT_30S
+        )
+        frame = stores.products.build(
+            burst, photometry, user=DEMO_USER, comment="generated demo photometry"
+        )
         built += int(frame["created"].sum())
     first = bursts[0]
-    again = synthetic_photometry(first, alpha=DEMO_DECAY_INDICES[0], n_images=12, seed=1,
-                                 limit_30s=DEMO_LIMIT_30S)  # fmt: skip
+    again = synthetic_photometry(
+        first, alpha=DEMO_DECAY_INDICES[0], n_images=12, seed=1, limit_30s=DEMO_LIMIT_30S
+    )
     frame = stores.products.build(
         first, again, user=DEMO_USER, comment="reprocessed with two more images per filter"
     )

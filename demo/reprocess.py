@@ -50,27 +50,42 @@ def build_reprocess_demo(stores: Stores, *, days: float, progress: Progress | No
     t0 = demo_trigger_time(datetime.now(UTC).replace(tzinfo=None))
     burst_id = f"sb{t0:%y%m%d}90"
     burst = simulate_burst(
-        seed=3, size=256 if small else 512, n_epochs=4 if small else 6,
+        seed=3,
+        size=256 if small else 512,
+        n_epochs=4 if small else 6,
         n_stars=70 if small else 150,
-        index=DEMO_INDEX, mag_at_t1=DEMO_MAG_300S, t0=t0.strftime("%Y-%m-%dT%H:%M:%S.000"),
+        index=DEMO_INDEX,
+        mag_at_t1=DEMO_MAG_300S,
+        t0=t0.strftime("%Y-%m-%dT%H:%M:%S.000"),
         trigger_id=burst_id,
-    )  # fmt: skip
+    )
     frames = stores.workspace.config.gp2.input_dir
     folder = stores.workspace.path(f"{frames}/{burst_id}")
     files = write_simulated_burst(burst, folder)
     _relative_config(files["config"], folder)
     notices = [
-        DemoNotice(burst_id, ECLAIRS_WAKEUP, "ECLAIRs", t0, t0 + timedelta(seconds=60),
-                   burst.ra + 0.03, burst.dec - 0.02, 0.12),
-        DemoNotice(burst_id, MXT_UPDATE, "MXT", t0, t0 + timedelta(minutes=6),
-                   burst.ra, burst.dec, 0.01),
-    ]  # fmt: skip
+        DemoNotice(
+            burst_id,
+            ECLAIRS_WAKEUP,
+            "ECLAIRs",
+            t0,
+            t0 + timedelta(seconds=60),
+            burst.ra + 0.03,
+            burst.dec - 0.02,
+            0.12,
+        ),
+        DemoNotice(
+            burst_id, MXT_UPDATE, "MXT", t0, t0 + timedelta(minutes=6), burst.ra, burst.dec, 0.01
+        ),
+    ]
     paths = write_demo_packets(stores.workspace.path("raw/voevents"), notices)
     receipts, _ = stores.alerts.store_files(paths, source="files")
     shared = _copy_shared_frames(stores.workspace.path(f"{frames}/shared-fits"))
-    return (f"reprocess: burst {burst_id} ({len(burst.frames)} frames of "
-            f"{burst.frames[0].data.shape[0]} px, {len(receipts)} alerts), "
-            f"{shared} public frames")  # fmt: skip
+    return (
+        f"reprocess: burst {burst_id} ({len(burst.frames)} frames of "
+        f"{burst.frames[0].data.shape[0]} px, {len(receipts)} alerts), "
+        f"{shared} public frames"
+    )
 
 
 def _relative_config(config: Path, folder: Path) -> None:

@@ -70,13 +70,29 @@ def demo_sensors(count: int = 210) -> list[DemoSensor]:
     ]
     for camera, setpoint in (("ddrago1", -90.0), ("ddrago2", -90.0), ("cagire", -173.15)):
         sensors += [
-            DemoSensor("instrument", camera, "detector", "temperature", "C", "setpoint",
-                       level=setpoint, scale=0.05),
-            DemoSensor("instrument", camera, "cryostat", "pressure", "mbar", "vacuum",
-                       level=2e-6, scale=5e-7),
+            DemoSensor(
+                "instrument",
+                camera,
+                "detector",
+                "temperature",
+                "C",
+                "setpoint",
+                level=setpoint,
+                scale=0.05,
+            ),
+            DemoSensor(
+                "instrument",
+                camera,
+                "cryostat",
+                "pressure",
+                "mbar",
+                "vacuum",
+                level=2e-6,
+                scale=5e-7,
+            ),
             DemoSensor("instrument", camera, "cooler", "power", "W", "diurnal", level=60, scale=4),
             DemoSensor("instrument", camera, "readout", "frames", "", "counter", type="integer"),
-        ]  # fmt: skip
+        ]
     groups = [
         ("dome", "enclosure"),
         ("tcs", "mount"),
@@ -102,12 +118,13 @@ def demo_sensors(count: int = 210) -> list[DemoSensor]:
                 scale=2 + number % 3,
             )
         )
-        index += 1  # fmt: skip
+        index += 1
     return sensors
 
 
-def _generate(sensor: DemoSensor, hours_local: np.ndarray, days: np.ndarray,
-              rng: np.random.Generator) -> np.ndarray:  # fmt: skip
+def _generate(
+    sensor: DemoSensor, hours_local: np.ndarray, days: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """The sensor's values at the given local hours (and elapsed days), as floats."""
     n = hours_local.size
     noise = rng.normal(0.0, 1.0, n)
@@ -149,8 +166,15 @@ def _text_values(sensor: DemoSensor, values: np.ndarray, hours_local: np.ndarray
     return [f"{v:+.6g}" for v in values]
 
 
-def write_status_files(folder: Path, start: datetime, days: float, *, sensor_count: int = 210,
-                       seed: int = 1, dead_day: int | None = 12) -> list[Path]:  # fmt: skip
+def write_status_files(
+    folder: Path,
+    start: datetime,
+    days: float,
+    *,
+    sensor_count: int = 210,
+    seed: int = 1,
+    dead_day: int | None = 12,
+) -> list[Path]:
     """Write one status file per 5 minutes from ``start`` for ``days`` days.
 
     Parameters
@@ -206,13 +230,13 @@ def write_status_files(folder: Path, start: datetime, days: float, *, sensor_cou
                 "correction_model": "",
                 "raw_value": text[i],
                 "error_code": int(errors[i]),
-            }  # fmt: skip
+            }
             for k, (sensor, text, errors) in enumerate(columns)
             if not (
                 sensor.name == DEAD_SENSOR
                 and dead_day is not None
                 and int(days_elapsed[i]) == dead_day
-            )  # fmt: skip
+            )
         ]
         path = folder / f"status_{moment:%Y%m%dT%H%M%S}.json"
         path.write_text(json.dumps(records, separators=(",", ":")))

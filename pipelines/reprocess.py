@@ -61,8 +61,10 @@ def telemetry_at(status: StatusStore, images: pd.DataFrame) -> pd.DataFrame:
     """
     table = pd.DataFrame({"image": images["name"], "t_mid": images["t_mid"]})
     cameras = images["instrument"].astype(str).str.lower()
-    sensors = {column: np.array([template.format(camera=camera) for camera in cameras], object)
-               for column, template in TELEMETRY_SENSORS.items()}  # fmt: skip
+    sensors = {
+        column: np.array([template.format(camera=camera) for camera in cameras], object)
+        for column, template in TELEMETRY_SENSORS.items()
+    }
     timed = images["t_mid"].notna().to_numpy()
     names = sorted({name for column in sensors.values() for name in column})
     moments = [t.to_pydatetime() for t in images.loc[timed, "t_mid"]]
@@ -98,42 +100,80 @@ def masters_at(calibration: CalibrationStore, images: pd.DataFrame) -> pd.DataFr
     rows = []
     kinds = images[["instrument", "filter"]].drop_duplicates()
     for instrument, filter_ in kinds.itertuples(index=False):
-        when = images.loc[(images["instrument"] == instrument) & (images["filter"] == filter_),
-                          "t_mid"].dropna()  # fmt: skip
+        when = images.loc[
+            (images["instrument"] == instrument) & (images["filter"] == filter_), "t_mid"
+        ].dropna()
         night = calibration.night_of(when.min().to_pydatetime()) if len(when) else None
         for caltype in ("bias", "dark", "flat"):
             kind_filter = "NONE" if caltype in free else filter_
-            chosen = masters[(masters["caltype"] == caltype) & (masters["instrument"] == instrument)
-                             & (masters["filter"] == kind_filter)
-                             & ~masters["status"].isin(["rejected", "candidate"])]  # fmt: skip
+            chosen = masters[
+                (masters["caltype"] == caltype)
+                & (masters["instrument"] == instrument)
+                & (masters["filter"] == kind_filter)
+                & ~masters["status"].isin(["rejected", "candidate"])
+            ]
             if night is not None:
                 chosen = chosen[pd.to_datetime(chosen["night"]).dt.date <= night]
             best = chosen.sort_values("night").iloc[-1] if len(chosen) else None
             now = calibration.in_force(caltype, instrument, kind_filter)
-            rows.append({
-                "instrument": instrument, "filter": filter_, "caltype": caltype, "night": night,
-                "master": "" if best is None else Path(best["path"]).name,
-                "master_night": None if best is None else best["night"],
-                "status": "none on or before that night" if best is None else best["status"],
-                "in_force_now": now.name if now else "",
-            })  # fmt: skip
-    return pd.DataFrame(rows, columns=["instrument", "filter", "caltype", "night", "master",
-                                       "master_night", "status", "in_force_now"])  # fmt: skip
+            rows.append(
+                {
+                    "instrument": instrument,
+                    "filter": filter_,
+                    "caltype": caltype,
+                    "night": night,
+                    "master": "" if best is None else Path(best["path"]).name,
+                    "master_night": None if best is None else best["night"],
+                    "status": "none on or before that night" if best is None else best["status"],
+                    "in_force_now": now.name if now else "",
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "instrument",
+            "filter",
+            "caltype",
+            "night",
+            "master",
+            "master_night",
+            "status",
+            "in_force_now",
+        ],
+    )
 
 
 # -- a run ----------------------------------------------------------------------------------
-def reprocess(store: ReprocessStore, frames: Sequence[str], plan: RunPlan, run_id: str,
-              folder: Path, *, source: str, burst_id: str, user: str,
-              calibration: CalibrationStore | None = None, client=None,
-              progress: Callable[[int, int], None] | None = None) -> StoredRun:  # fmt: skip
+def reprocess(
+    store: ReprocessStore,
+    frames: Sequence[str],
+    plan: RunPlan,
+    run_id: str,
+    folder: Path,
+    *,
+    source: str,
+    burst_id: str,
+    user: str,
+    calibration: CalibrationStore | None = None,
+    client=None,
+    progress: Callable[[int, int], None] | None = None,
+) -> StoredRun:
     """Run ``plan`` over ``frames`` into the run folder (made by ``store.new_run``), with the
     masters in force now when ``calibration`` is given, and keep the run there."""
     started = datetime.now(UTC)
     masters = masters_from_store(calibration) if calibration is not None else None
-    result = run_burst(list(frames), plan, output=folder / "output", client=client,
-                       progress=progress, masters=masters, keep_images=True)  # fmt: skip
-    return store.save(run_id, plan, result, source=source, burst_id=burst_id, user=user,
-                      started=started)  # fmt: skip
+    result = run_burst(
+        list(frames),
+        plan,
+        output=folder / "output",
+        client=client,
+        progress=progress,
+        masters=masters,
+        keep_images=True,
+    )
+    return store.save(
+        run_id, plan, result, source=source, burst_id=burst_id, user=user, started=started
+    )
 
 
 # -- products -------------------------------------------------------------------------------

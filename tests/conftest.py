@@ -304,8 +304,11 @@ def _serve_demo_copy(root: Path, demo_root: Path, prepare=None) -> Iterator[tupl
     # server started here sets its workspace's, which the servers already running in the
     # test process (one workspace each) would then read their cookies with. Put them back
     # when this one stops.
-    login_settings = {name: getattr(pn.config, name) for name in pn.config.param
-                      if name.startswith(("_oauth", "_cookie"))}  # fmt: skip
+    login_settings = {
+        name: getattr(pn.config, name)
+        for name in pn.config.param
+        if name.startswith(("_oauth", "_cookie"))
+    }
     stores = Stores.open(root)
     port = free_port()
     server = serve(stores, port=port, threaded=True, start_services=False)
@@ -346,8 +349,9 @@ def _add_login_users(root: Path) -> None:
 @pytest.fixture(scope="session")
 def served_with_login(tmp_path_factory, demo_root) -> Iterator[tuple[str, Stores]]:
     """The workbench with its login on (users of :data:`LOGIN_USERS`), over a demo copy."""
-    yield from _serve_demo_copy(tmp_path_factory.mktemp("login") / "ws", demo_root,
-                                _add_login_users)  # fmt: skip
+    yield from _serve_demo_copy(
+        tmp_path_factory.mktemp("login") / "ws", demo_root, _add_login_users
+    )
 
 
 def log_in(page, url: str, name: str) -> None:
@@ -374,9 +378,15 @@ def browser():
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(
             executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         yield instance
         instance.close()
 

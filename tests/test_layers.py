@@ -16,14 +16,23 @@ REPO = Path(__file__).resolve().parents[1]
 UI = {"panel", "holoviews", "bokeh"}
 BESIDE = {"demo", "sandbox"}
 FORBIDDEN = {
-    "analysis": {"app", "pipelines", "data_access", *BESIDE, *UI, "duckdb", "requests",
-                 "psycopg", "pandas"},
+    "analysis": {
+        "app",
+        "pipelines",
+        "data_access",
+        *BESIDE,
+        *UI,
+        "duckdb",
+        "requests",
+        "psycopg",
+        "pandas",
+    },
     "data_access": {"app", "pipelines", *BESIDE, *UI},
     "pipelines": {"app", *BESIDE, *UI},
     "demo": {"app", "sandbox", *UI},
     "sandbox": {"app", "pipelines", "demo", *UI},
     "app": BESIDE,
-}  # fmt: skip
+}
 #: The modules of app/ that may use demo/ and sandbox/: the CLI's commands, and the server,
 #: which feeds the demo's status files and starts the sandbox for a demo workspace.
 BESIDE_USERS = ("app/commands/", "app/server.py")
@@ -74,8 +83,16 @@ def test_known_exceptions_still_hold():
 
 # -- text from outside reaches a page only through app/markup.py ------------------------
 #: The helpers of app/markup.py whose result is safe for a page.
-MARKUP_BUILDERS = {"escape_html", "escape_markdown", "markdown", "html", "code", "join",
-                   "paragraphs", "bullets"}  # fmt: skip
+MARKUP_BUILDERS = {
+    "escape_html",
+    "escape_markdown",
+    "markdown",
+    "html",
+    "code",
+    "join",
+    "paragraphs",
+    "bullets",
+}
 #: Of those, the ones whose first argument is the view's own text: it must be a literal.
 TEMPLATED = {"markdown", "html"}
 #: Return annotations of a function the check accepts when every one of its returns is safe.
@@ -84,8 +101,18 @@ SAFE_TYPES = {"SafeMarkdown", "SafeHTML"}
 #: with raw HTML on; HTML; Str: its text inside <pre>, unescaped by Panel).
 TEXT_PANES = {"Markdown", "HTML", "Alert", "Str"}
 #: Layouts that turn a string among their children into a Markdown pane.
-LAYOUTS = {"Column", "Row", "FlexBox", "GridBox", "WidgetBox", "Card", "Accordion", "Tabs",
-           "Feed", "Swipe"}  # fmt: skip
+LAYOUTS = {
+    "Column",
+    "Row",
+    "FlexBox",
+    "GridBox",
+    "WidgetBox",
+    "Card",
+    "Accordion",
+    "Tabs",
+    "Feed",
+    "Swipe",
+}
 #: Widgets whose option labels the browser renders as HTML (Choices.js, allowHTML on).
 HTML_LABEL_WIDGETS = {"MultiChoice"}
 #: The one module allowed to make a Tabulator (it escapes the column titles).
@@ -101,8 +128,11 @@ def _name(node: ast.AST) -> str:
 
 def _under(node: ast.AST, attribute: str) -> bool:
     """Whether ``node`` is ``<anything>.<attribute>.<name>`` (``pn.pane.Markdown``)."""
-    return (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
-            and node.value.attr == attribute)  # fmt: skip
+    return (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Attribute)
+        and node.value.attr == attribute
+    )
 
 
 def _returns_safe(node: ast.AST) -> bool:
@@ -119,8 +149,11 @@ def _bound_names(node: ast.AST) -> set[str]:
         return {node.name} if node.name else set()
     if isinstance(node, ast.Import | ast.ImportFrom):
         return {(alias.asname or alias.name).split(".")[0] for alias in node.names}
-    targets = [node.target] if isinstance(node, ast.For | ast.comprehension) else [
-        item.optional_vars for item in node.items if item.optional_vars]  # fmt: skip
+    targets = (
+        [node.target]
+        if isinstance(node, ast.For | ast.comprehension)
+        else [item.optional_vars for item in node.items if item.optional_vars]
+    )
     return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
 
 
@@ -146,7 +179,7 @@ class MarkupCheck:
             for node in ast.walk(self.tree)
             if isinstance(node, ast.ImportFrom) and node.module == "app.markup"
             for alias in node.names
-        }  # fmt: skip
+        }
         if "*" in self.helpers:
             self.helpers = {name: name for name in MARKUP_BUILDERS}
 
@@ -167,8 +200,11 @@ class MarkupCheck:
         if isinstance(node, ast.Constant):
             return node.value is None or isinstance(node.value, str)
         if isinstance(node, ast.JoinedStr):
-            return all(self.safe(part.value, seen) for part in node.values
-                       if isinstance(part, ast.FormattedValue))  # fmt: skip
+            return all(
+                self.safe(part.value, seen)
+                for part in node.values
+                if isinstance(part, ast.FormattedValue)
+            )
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
             return self.safe(node.left, seen) and self.safe(node.right, seen)
         if isinstance(node, ast.IfExp):
@@ -209,8 +245,15 @@ class MarkupCheck:
                 values.append(None)
             elif isinstance(node, ast.arg) and node.arg == name:
                 values.append(None)
-            elif isinstance(node, ast.For | ast.With | ast.comprehension | ast.ExceptHandler |
-                            ast.Import | ast.ImportFrom) and name in _bound_names(node):  # fmt: skip
+            elif isinstance(
+                node,
+                ast.For
+                | ast.With
+                | ast.comprehension
+                | ast.ExceptHandler
+                | ast.Import
+                | ast.ImportFrom,
+            ) and name in _bound_names(node):
                 values.append(None)
         return values or None
 
@@ -232,12 +275,14 @@ class MarkupCheck:
                 for target in node.targets:
                     if isinstance(target, ast.Attribute) and target.attr == "object":
                         if not self.safe(node.value):
-                            self.refuse(node, "a pane's .object set to text app/markup.py did "
-                                              "not build")  # fmt: skip
+                            self.refuse(
+                                node, "a pane's .object set to text app/markup.py did not build"
+                            )
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):
                 if "{safe}" in node.value:
-                    self.refuse(node, "a Bokeh tooltip field marked {safe} renders its data "
-                                      "as HTML")  # fmt: skip
+                    self.refuse(
+                        node, "a Bokeh tooltip field marked {safe} renders its data as HTML"
+                    )
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 self._check_safe_function(node)
         return self.problems
@@ -247,8 +292,11 @@ class MarkupCheck:
             return
         for node in ast.walk(function):
             if isinstance(node, ast.Return) and not self.safe(node.value):
-                self.refuse(node, f"{function.name}() is annotated safe but returns text "
-                                  "app/markup.py did not build")  # fmt: skip
+                self.refuse(
+                    node,
+                    f"{function.name}() is annotated safe but returns text "
+                    "app/markup.py did not build",
+                )
 
     def _check_call(self, node: ast.Call) -> None:
         func, called = node.func, _name(node.func)
@@ -256,8 +304,11 @@ class MarkupCheck:
         if _under(func, "pane") and called in TEXT_PANES:
             shown = node.args[0] if node.args else keywords.get("object")
             if not self.safe(shown):
-                self.refuse(node, f"pn.pane.{called} gets text app/markup.py did not build: "
-                                  "use markdown(), html(), escape_markdown() or escape_html()")  # fmt: skip
+                self.refuse(
+                    node,
+                    f"pn.pane.{called} gets text app/markup.py did not build: "
+                    "use markdown(), html(), escape_markdown() or escape_html()",
+                )
         elif (
             isinstance(func, ast.Attribute)
             and isinstance(func.value, ast.Name)
@@ -276,20 +327,26 @@ class MarkupCheck:
                 isinstance(child, ast.Call) and _name(child.func) in ("format", "join")
             )
             if stringy and not self.safe(child):
-                self.refuse(child, f"pn.{called} makes a Markdown pane of text app/markup.py "
-                                   "did not build")  # fmt: skip
+                self.refuse(
+                    child, f"pn.{called} makes a Markdown pane of text app/markup.py did not build"
+                )
         if "title" in keywords and not self.safe(keywords["title"]):
             self.refuse(node, f"pn.{called}'s title is HTML: build it with app/markup.py")
 
     def _check_notification(self, node: ast.Call) -> None:
         func = node.func
         toast = (isinstance(func, ast.Attribute) and _under(func, "notifications")) or (
-            isinstance(func, ast.Call) and _name(func.func) == "getattr" and func.args
-            and isinstance(func.args[0], ast.Attribute) and func.args[0].attr == "notifications"
-        )  # fmt: skip
+            isinstance(func, ast.Call)
+            and _name(func.func) == "getattr"
+            and func.args
+            and isinstance(func.args[0], ast.Attribute)
+            and func.args[0].attr == "notifications"
+        )
         if toast and node.args and not self.safe(node.args[0]):
-            self.refuse(node, "a notification renders its message as HTML: escape it "
-                              "(app.views.feedback.notify)")  # fmt: skip
+            self.refuse(
+                node,
+                "a notification renders its message as HTML: escape it (app.views.feedback.notify)",
+            )
 
     def _check_widget(self, node: ast.Call, called: str, keywords: dict) -> None:
         widget = called
@@ -298,15 +355,18 @@ class MarkupCheck:
         if widget in HTML_LABEL_WIDGETS:
             options = keywords.get("options")
             if not (isinstance(options, ast.Call) and _name(options.func) == "option_labels"):
-                self.refuse(node, f"{widget} renders its option labels as HTML: give "
-                                  "options=option_labels(...)")  # fmt: skip
+                self.refuse(
+                    node,
+                    f"{widget} renders its option labels as HTML: give options=option_labels(...)",
+                )
         if widget == "StaticText" and not self.safe(keywords.get("value")):
             self.refuse(node, "StaticText renders its value as HTML: build it with app/markup.py")
         if widget == "Tabulator" and self.where != TABLES_MODULE:
             self.refuse(node, f"a Tabulator made here: use {TABLES_MODULE} (escaped titles)")
         for key in ("formatters", "title_formatters"):
-            if key in keywords and any(isinstance(n, ast.Constant) and n.value == "html"
-                                       for n in ast.walk(keywords[key])):  # fmt: skip
+            if key in keywords and any(
+                isinstance(n, ast.Constant) and n.value == "html" for n in ast.walk(keywords[key])
+            ):
                 self.refuse(node, f"an 'html' {key[:-1]} renders cells or titles as HTML")
 
 

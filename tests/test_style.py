@@ -25,3 +25,25 @@ def test_lint():
 def test_format():
     run = ruff("format", "--check", ".")
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_no_formatter_opt_outs():
+    """The formatter decides every line: no ``fmt: skip`` or ``fmt: off`` left in the code."""
+    opt_outs = [
+        f"{path.relative_to(REPO)}:{number}"
+        for folder in (
+            "analysis",
+            "data_access",
+            "pipelines",
+            "app",
+            "demo",
+            "sandbox",
+            "bench",
+            "tests",
+            "tools",
+        )
+        for path in sorted((REPO / folder).rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if "# fmt: " + "skip" in line or "# fmt: " + "off" in line
+    ]
+    assert not opt_outs, "formatter opt-outs: " + ", ".join(opt_outs)

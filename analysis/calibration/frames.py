@@ -19,14 +19,30 @@ CALIBRATION_TYPES: tuple[str, ...] = ("bias", "dark", "flat")
 
 # IMAGETYP spellings in the wild (MaxIm DL, ESO, IRAF, TCS), lower-cased, to our types.
 _TYPE_WORDS = {
-    "bias": "bias", "zero": "bias", "bias frame": "bias", "offset": "bias",
-    "dark": "dark", "dark frame": "dark",
-    "flat": "flat", "flat field": "flat", "flat frame": "flat", "flatfield": "flat",
-    "skyflat": "flat", "sky flat": "flat", "domeflat": "flat", "dome flat": "flat",
-    "twflat": "flat", "twilight flat": "flat",
-    "light": "light", "light frame": "light", "object": "light", "science": "light",
-    "master bias": "bias", "master dark": "dark", "master flat": "flat",
-}  # fmt: skip
+    "bias": "bias",
+    "zero": "bias",
+    "bias frame": "bias",
+    "offset": "bias",
+    "dark": "dark",
+    "dark frame": "dark",
+    "flat": "flat",
+    "flat field": "flat",
+    "flat frame": "flat",
+    "flatfield": "flat",
+    "skyflat": "flat",
+    "sky flat": "flat",
+    "domeflat": "flat",
+    "dome flat": "flat",
+    "twflat": "flat",
+    "twilight flat": "flat",
+    "light": "light",
+    "light frame": "light",
+    "object": "light",
+    "science": "light",
+    "master bias": "bias",
+    "master dark": "dark",
+    "master flat": "flat",
+}
 
 
 def normalise_type(value: object) -> str | None:

@@ -27,9 +27,21 @@ if TYPE_CHECKING:
 
 #: The report's keys, in the order of the notes.
 REPORT_KEYS: tuple[str, ...] = (
-    "IM_NAME", "TYPE", "DATE", "ORIGIN", "TELESCOP", "INSTRUME", "FILTER",
-    "MEAN", "MEDIAN", "RMS", "MEANDIFF", "MEDIANDIF", "RMSDIFF", "VALID",
-)  # fmt: skip
+    "IM_NAME",
+    "TYPE",
+    "DATE",
+    "ORIGIN",
+    "TELESCOP",
+    "INSTRUME",
+    "FILTER",
+    "MEAN",
+    "MEDIAN",
+    "RMS",
+    "MEANDIFF",
+    "MEDIANDIF",
+    "RMSDIFF",
+    "VALID",
+)
 #: The keys that are ``{"name", "value", "type", "unit", "errorcode"}`` objects.
 QUANTITY_KEYS: tuple[str, ...] = REPORT_KEYS[7:]
 QUANTITY_FIELDS: tuple[str, ...] = ("name", "value", "type", "unit", "errorcode")
@@ -86,15 +98,22 @@ class ValidationReport:
         """The report as the notes' JSON object (keys in :data:`REPORT_KEYS` order)."""
         diff_unit = "ratio" if self.caltype == "flat" else self.unit
         out: dict[str, Any] = {
-            "IM_NAME": self.im_name, "TYPE": self.caltype, "DATE": self.date,
-            "ORIGIN": self.origin, "TELESCOP": self.telescop, "INSTRUME": self.instrume,
+            "IM_NAME": self.im_name,
+            "TYPE": self.caltype,
+            "DATE": self.date,
+            "ORIGIN": self.origin,
+            "TELESCOP": self.telescop,
+            "INSTRUME": self.instrume,
             "FILTER": self.filter,
-        }  # fmt: skip
+        }
         for key, value, unit in (
-            ("MEAN", self.mean, self.unit), ("MEDIAN", self.median, self.unit),
-            ("RMS", self.rms, self.unit), ("MEANDIFF", self.meandiff, diff_unit),
-            ("MEDIANDIF", self.mediandif, diff_unit), ("RMSDIFF", self.rmsdiff, diff_unit),
-        ):  # fmt: skip
+            ("MEAN", self.mean, self.unit),
+            ("MEDIAN", self.median, self.unit),
+            ("RMS", self.rms, self.unit),
+            ("MEANDIFF", self.meandiff, diff_unit),
+            ("MEDIANDIF", self.mediandif, diff_unit),
+            ("RMSDIFF", self.rmsdiff, diff_unit),
+        ):
             code = self._errorcode(key, value)
             shown = None if value is None or not math.isfinite(value) else float(value)
             out[key] = {
@@ -105,9 +124,12 @@ class ValidationReport:
                 "errorcode": code,
             }
         out["VALID"] = {
-            "name": "VALID", "value": bool(self.valid), "type": "bool", "unit": "",
+            "name": "VALID",
+            "value": bool(self.valid),
+            "type": "bool",
+            "unit": "",
             "errorcode": 0 if self.valid else 1,
-        }  # fmt: skip
+        }
         return out
 
 

@@ -24,22 +24,31 @@ def register(subparsers, groups) -> None:
         f"hashed). Roles: {', '.join(ROLES)}, each including the ones before it.",
     )
     what = parser.add_subparsers(dest="what", metavar="WHAT", required=True)
-    add = what.add_parser("add", help="add or replace a user",
-                          description="Add or replace a user. The password is asked for, or "
-                          "read from the environment variable named by --password-env.")  # fmt: skip
+    add = what.add_parser(
+        "add",
+        help="add or replace a user",
+        description="Add or replace a user. The password is asked for, or "
+        "read from the environment variable named by --password-env.",
+    )
     add.add_argument("name")
     add.add_argument("--role", action="append", choices=ROLES, required=True)
     add.add_argument("--password-env", metavar="VAR", help="read the password from $VAR")
-    add.add_argument("--oauth-only", action="store_true",
-                     help="no password: the user logs in through auth.oauth_provider")  # fmt: skip
+    add.add_argument(
+        "--oauth-only",
+        action="store_true",
+        help="no password: the user logs in through auth.oauth_provider",
+    )
     add.set_defaults(handler=add_user)
-    remove = what.add_parser("remove", help="remove a user and end their sessions",
-                             description="Remove a user from the users file; their login "
-                             "sessions end at once.")  # fmt: skip
+    remove = what.add_parser(
+        "remove",
+        help="remove a user and end their sessions",
+        description="Remove a user from the users file; their login sessions end at once.",
+    )
     remove.add_argument("name")
     remove.set_defaults(handler=remove_user)
-    listing = what.add_parser("list", help="list the users and their roles",
-                              description="List the users and their roles.")  # fmt: skip
+    listing = what.add_parser(
+        "list", help="list the users and their roles", description="List the users and their roles."
+    )
     listing.add_argument("--format", choices=["table", "json", "csv"], default="table")
     listing.set_defaults(handler=list_users)
 
@@ -82,6 +91,10 @@ def remove_user(args) -> int:
 
 def list_users(args) -> int:
     users = _users_file(args)[0].users()
-    write_frame(pd.DataFrame([{"name": u.name, "roles": ",".join(u.roles)} for u in users],
-                             columns=["name", "roles"]), args.format)  # fmt: skip
+    write_frame(
+        pd.DataFrame(
+            [{"name": u.name, "roles": ",".join(u.roles)} for u in users], columns=["name", "roles"]
+        ),
+        args.format,
+    )
     return 0

@@ -34,9 +34,12 @@ def create(stores: Stores):
         )
         for spec in PAGES
     ]
-    intro = pn.pane.Markdown(markdown(
-        "The instrument scientists' workbench of the COLIBRI ground interface: calibration, "
-        "telemetry, SVOM alerts, GP2 reprocessing and GFT products, over the DuckDB cache of "
-        "the workspace {root}.", root=code(stores.workspace.root),
-    ))  # fmt: skip
+    intro = pn.pane.Markdown(
+        markdown(
+            "The instrument scientists' workbench of the COLIBRI ground interface: calibration, "
+            "telemetry, SVOM alerts, GP2 reprocessing and GFT products, over the DuckDB cache of "
+            "the workspace {root}.",
+            root=code(stores.workspace.root),
+        )
+    )
     return page(APP_TITLE, pn.Column(intro, pn.FlexBox(*cards), sizing_mode="stretch_width"))

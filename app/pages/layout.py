@@ -58,7 +58,10 @@ def shown_safely(create: Callable[..., pn.template.BaseTemplate]) -> Callable:
             reason = failure_text(exc, doing=f"building the {slug} page", log=log)
             said = markdown("**This page could not be shown**: {reason}.", reason=reason)
             title = APP_TITLE if name == "home" else slug.capitalize()
-            return page(title, pn.pane.Alert(said, alert_type="danger"),
-                        slug=None if name == "home" else slug)  # fmt: skip
+            return page(
+                title,
+                pn.pane.Alert(said, alert_type="danger"),
+                slug=None if name == "home" else slug,
+            )
 
     return build

@@ -33,8 +33,9 @@ def headline(stores: Stores) -> str:
 
 @shown_safely
 def create(stores: Stores):
-    desk = ReprocessDesk.from_stores(stores, user=current_user(stores.users),
-                                     client_factory=shared_client_factory(stores))  # fmt: skip
+    desk = ReprocessDesk.from_stores(
+        stores, user=current_user(stores.users), client_factory=shared_client_factory(stores)
+    )
     if pn.state.location is not None:
         pn.state.location.sync(desk, URL_STATE)
     return page("Reprocess", desk.display(), sidebar=desk.controls(), slug="reprocess")

@@ -12,9 +12,13 @@ from app.plots.figures import add_hover, add_legend, column_source, new_figure
 #: Colours of the alert kinds on the sky map.
 KIND_COLORS = {"observation": "#1f77b4", "test": "#ff7f0e", "retracted": "#7f7f7f"}
 #: What the hover tells of an alert on the sky map.
-SKY_MAP_TOOLTIPS = [("burst", "@burst_id"), ("instrument", "@instrument"),
-                    ("RA, Dec (deg)", "@ra{0.000}, @dec{0.000}"),
-                    ("error radius (deg)", "@error_deg{0.000}"), ("ivorn", "@ivorn")]  # fmt: skip
+SKY_MAP_TOOLTIPS = [
+    ("burst", "@burst_id"),
+    ("instrument", "@instrument"),
+    ("RA, Dec (deg)", "@ra{0.000}, @dec{0.000}"),
+    ("error radius (deg)", "@error_deg{0.000}"),
+    ("ivorn", "@ivorn"),
+]
 
 
 def error_circles(frame: pd.DataFrame, *, points: int = 72) -> list[np.ndarray]:
@@ -24,10 +28,14 @@ def error_circles(frame: pd.DataFrame, *, points: int = 72) -> list[np.ndarray]:
     circles = []
     for ra, dec, radius in frame[["ra", "dec", "error_deg"]].itertuples(index=False):
         stretch = 1 / max(np.cos(np.radians(dec)), 0.05)
-        circles.append(np.column_stack([
-            ra + radius * stretch * np.cos(angles),
-            np.clip(dec + radius * np.sin(angles), -90, 90),
-        ]))  # fmt: skip
+        circles.append(
+            np.column_stack(
+                [
+                    ra + radius * stretch * np.cos(angles),
+                    np.clip(dec + radius * np.sin(angles), -90, 90),
+                ]
+            )
+        )
     return circles
 
 
@@ -46,28 +54,48 @@ def plot_sky_map(alerts: pd.DataFrame, *, selected: str | None = None) -> figure
     """
     located = alerts.dropna(subset=["ra", "dec"]).copy()
     located["error_deg"] = located["error_deg"].fillna(0.0)
-    located["kind"] = np.where(located["retracted"], "retracted",
-                               np.where(located["test"], "test", "observation"))  # fmt: skip
-    fig = new_figure(x_label="RA (deg)", y_label="Dec (deg)", x_range=(360, 0),
-                     y_range=(-90, 90), height=320)  # fmt: skip
+    located["kind"] = np.where(
+        located["retracted"], "retracted", np.where(located["test"], "test", "observation")
+    )
+    fig = new_figure(
+        x_label="RA (deg)", y_label="Dec (deg)", x_range=(360, 0), y_range=(-90, 90), height=320
+    )
     hovered, legend = [], []
     for kind, rows in located.groupby("kind"):
         color = KIND_COLORS[kind]
         circles = error_circles(rows)
-        outlines = ColumnDataSource({"xs": [c[:, 0] for c in circles],
-                                     "ys": [c[:, 1] for c in circles]})  # fmt: skip
-        legend.append((kind, fig.add_glyph(outlines, MultiLine(xs="xs", ys="ys",
-                                                               line_color=color, line_alpha=0.6))))  # fmt: skip
-        source = column_source(rows, ["ra", "dec", "burst_id", "instrument", "error_deg",
-                                      "ivorn"])  # fmt: skip
-        hovered.append(fig.add_glyph(source, Scatter(x="ra", y="dec", size=7, fill_color=color,
-                                                     line_color=color)))  # fmt: skip
+        outlines = ColumnDataSource(
+            {"xs": [c[:, 0] for c in circles], "ys": [c[:, 1] for c in circles]}
+        )
+        legend.append(
+            (
+                kind,
+                fig.add_glyph(
+                    outlines, MultiLine(xs="xs", ys="ys", line_color=color, line_alpha=0.6)
+                ),
+            )
+        )
+        source = column_source(rows, ["ra", "dec", "burst_id", "instrument", "error_deg", "ivorn"])
+        hovered.append(
+            fig.add_glyph(
+                source, Scatter(x="ra", y="dec", size=7, fill_color=color, line_color=color)
+            )
+        )
         legend.append((kind, hovered[-1]))
     chosen = located[located["ivorn"] == selected]
     if len(chosen):
-        fig.add_glyph(column_source(chosen, ["ra", "dec"]), Scatter(
-            x="ra", y="dec", marker="circle", fill_alpha=0, line_color="black", line_width=2,
-            size=18))  # fmt: skip
+        fig.add_glyph(
+            column_source(chosen, ["ra", "dec"]),
+            Scatter(
+                x="ra",
+                y="dec",
+                marker="circle",
+                fill_alpha=0,
+                line_color="black",
+                line_width=2,
+                size=18,
+            ),
+        )
     add_hover(fig, hovered, SKY_MAP_TOOLTIPS)
     add_legend(fig, legend, place="center", location="bottom_left")
     return fig

@@ -93,8 +93,9 @@ def plot_trends(trend: pd.DataFrame, statistics: Sequence[Trend]) -> list[figure
         label), im_name, report_id and the statistics, one row per master.
     """
     columns = [statistic.column for statistic in statistics]
-    frame = trend.assign(kind=[kind_label(i, f) for i, f in
-                               zip(trend["instrument"], trend["filter"], strict=True)])  # fmt: skip
+    frame = trend.assign(
+        kind=[kind_label(i, f) for i, f in zip(trend["instrument"], trend["filter"], strict=True)]
+    )
     frame = frame.sort_values(["kind", "date"], kind="stable").reset_index(drop=True)
     kinds = list(dict.fromkeys(frame["kind"]))
     first_rows = [int(np.flatnonzero(frame["kind"] == kind)[0]) for kind in kinds]  # legend
@@ -104,38 +105,70 @@ def plot_trends(trend: pd.DataFrame, statistics: Sequence[Trend]) -> list[figure
     masters = column_source(frame, fields)
     bad = column_source(frame[~frame["verdict"].astype(bool)], fields)
     groups = [frame[frame["kind"] == kind] for kind in kinds]
-    lines = ColumnDataSource({"xs": [rows["date"].to_numpy() for rows in groups],
-                              "color": [colors[kind] for kind in kinds],
-                              **{c: [rows[c].to_numpy() for rows in groups] for c in columns}})  # fmt: skip
+    lines = ColumnDataSource(
+        {
+            "xs": [rows["date"].to_numpy() for rows in groups],
+            "color": [colors[kind] for kind in kinds],
+            **{c: [rows[c].to_numpy() for rows in groups] for c in columns},
+        }
+    )
     figures: list[figure] = []
     for statistic in statistics:
         column = statistic.column
         y_range = _y_range(frame[column], statistic.limits)
         fig = new_figure(
-            title=statistic.title, x_label="DATE (UTC)", x_axis_type="datetime",
+            title=statistic.title,
+            x_label="DATE (UTC)",
+            x_axis_type="datetime",
             x_range=figures[0].x_range if figures else None,
             y_label=f"{column.upper()} [{statistic.unit}]" if statistic.unit else column.upper(),
             y_range=Range1d(*y_range) if y_range else None,
-        )  # fmt: skip
+        )
         if figures:  # one DATE ticker for all: each datetime axis brings a dozen models
             fig.xaxis[0].ticker = fig.xgrid[0].ticker = figures[0].xaxis[0].ticker
             fig.xaxis[0].formatter = figures[0].xaxis[0].formatter
         fig.add_glyph(lines, MultiLine(xs="xs", ys=column, line_color="color", line_width=1.2))
-        points = fig.add_glyph(masters, Scatter(x="date", y=column, size=5, fill_color="color",
-                                                line_color="color"), name=POINTS)  # fmt: skip
-        crosses = fig.add_glyph(bad, Scatter(x="date", y=column, marker="x", size=13,
-                                             line_width=3, line_color=INVALID_COLOR), name=POINTS)  # fmt: skip
+        points = fig.add_glyph(
+            masters,
+            Scatter(x="date", y=column, size=5, fill_color="color", line_color="color"),
+            name=POINTS,
+        )
+        crosses = fig.add_glyph(
+            bad,
+            Scatter(
+                x="date", y=column, marker="x", size=13, line_width=3, line_color=INVALID_COLOR
+            ),
+            name=POINTS,
+        )
         add_limit_lines(fig, [value for pair in statistic.limits for value in pair])
-        add_hover(fig, [points, crosses], [("DATE", "@date{%F %T}"), ("", "@kind"),
-                                           (column.upper(), f"@{column}"),
-                                           ("IM_NAME", "@im_name")])  # fmt: skip
-        items = [LegendItem(label=kind, renderers=[points], index=row)
-                 for kind, row in zip(kinds, first_rows, strict=True)]  # fmt: skip
+        add_hover(
+            fig,
+            [points, crosses],
+            [
+                ("DATE", "@date{%F %T}"),
+                ("", "@kind"),
+                (column.upper(), f"@{column}"),
+                ("IM_NAME", "@im_name"),
+            ],
+        )
+        items = [
+            LegendItem(label=kind, renderers=[points], index=row)
+            for kind, row in zip(kinds, first_rows, strict=True)
+        ]
         if len(bad.data["date"]):
             items.append(LegendItem(label="invalid", renderers=[crosses]))
         if items:  # beside the plot, small: a flat has ten series
-            fig.add_layout(Legend(items=items, label_text_font_size="8pt", label_height=14,
-                                  glyph_height=14, spacing=0, padding=4), "right")  # fmt: skip
+            fig.add_layout(
+                Legend(
+                    items=items,
+                    label_text_font_size="8pt",
+                    label_height=14,
+                    glyph_height=14,
+                    spacing=0,
+                    padding=4,
+                ),
+                "right",
+            )
         figures.append(fig)
     return figures
 
@@ -191,25 +224,43 @@ def plot_completeness(grid: pd.DataFrame) -> figure:
         One cell per row on categorical axes, nights left to right and the kinds top down
         in alphabetical order; hovering a cell shows its night, kind, verdict and frames.
     """
-    cells = ColumnDataSource({
-        "night": pd.to_datetime(grid["night"]).dt.strftime("%Y-%m-%d").to_numpy(),
-        "kind": np.array([kind_label(i, f) for i, f in
-                          zip(grid["instrument"], grid["filter"], strict=True)], dtype=object),
-        "verdict": grid["verdict"].to_numpy(),
-        "color": grid["verdict"].map(VERDICT_COLORS).to_numpy(),
-        "frames": grid["n_frames"].astype("Float64").fillna(0).astype(int).to_numpy(),
-    })  # fmt: skip
+    cells = ColumnDataSource(
+        {
+            "night": pd.to_datetime(grid["night"]).dt.strftime("%Y-%m-%d").to_numpy(),
+            "kind": np.array(
+                [kind_label(i, f) for i, f in zip(grid["instrument"], grid["filter"], strict=True)],
+                dtype=object,
+            ),
+            "verdict": grid["verdict"].to_numpy(),
+            "color": grid["verdict"].map(VERDICT_COLORS).to_numpy(),
+            "frames": grid["n_frames"].astype("Float64").fillna(0).astype(int).to_numpy(),
+        }
+    )
     kinds = sorted(set(cells.data["kind"]))
     fig = new_figure(
-        title="Completeness (green OK, red invalid, grey missing)", x_label="night",
-        x_axis_type="auto", y_axis_type="auto", height=120 + 22 * len(kinds),
+        title="Completeness (green OK, red invalid, grey missing)",
+        x_label="night",
+        x_axis_type="auto",
+        y_axis_type="auto",
+        height=120 + 22 * len(kinds),
         x_range=FactorRange(*sorted(set(cells.data["night"]))),
         y_range=FactorRange(*reversed(kinds)),  # the first kind on top
-    )  # fmt: skip
-    cells_drawn = fig.rect("night", "kind", width=1, height=1, source=cells, color="color",
-                           line_color="white", line_width=1)  # fmt: skip
-    add_hover(fig, [cells_drawn], [("night", "@night"), ("kind", "@kind"),
-                                   ("verdict", "@verdict"), ("frames", "@frames")])  # fmt: skip
+    )
+    cells_drawn = fig.rect(
+        "night",
+        "kind",
+        width=1,
+        height=1,
+        source=cells,
+        color="color",
+        line_color="white",
+        line_width=1,
+    )
+    add_hover(
+        fig,
+        [cells_drawn],
+        [("night", "@night"), ("kind", "@kind"), ("verdict", "@verdict"), ("frames", "@frames")],
+    )
     fig.xaxis.major_label_orientation = math.pi / 2
     fig.grid.grid_line_color = None
     return fig

@@ -49,9 +49,15 @@ def new_figure(
     """
     ranges = {name: value for name, value in (("x_range", x_range), ("y_range", y_range)) if value}
     fig = figure(
-        title=title, x_axis_type=x_axis_type, y_axis_type=y_axis_type, height=height,
-        sizing_mode="stretch_width", tools=TOOLS, toolbar_location="above", **ranges,
-    )  # fmt: skip
+        title=title,
+        x_axis_type=x_axis_type,
+        y_axis_type=y_axis_type,
+        height=height,
+        sizing_mode="stretch_width",
+        tools=TOOLS,
+        toolbar_location="above",
+        **ranges,
+    )
     fig.xaxis.axis_label = x_label
     fig.yaxis.axis_label = y_label
     return fig
@@ -68,16 +74,30 @@ def add_hover(fig: figure, renderers: Sequence, tooltips: list[tuple[str, str]])
     fig.add_tools(HoverTool(renderers=list(renderers), tooltips=tooltips, formatters=dated))
 
 
-def add_limit_lines(fig: figure, values: Iterable[float], *, dimension: str = "width",
-                    color: str = LIMIT_COLOR, dash: str = "dashed") -> None:  # fmt: skip
+def add_limit_lines(
+    fig: figure,
+    values: Iterable[float],
+    *,
+    dimension: str = "width",
+    color: str = LIMIT_COLOR,
+    dash: str = "dashed",
+) -> None:
     """A line across the figure at each finite value (horizontal for ``dimension='width'``)."""
     for value in sorted({float(v) for v in values if math.isfinite(v)}):
-        fig.add_layout(Span(location=value, dimension=dimension, line_color=color,
-                            line_dash=dash, line_width=1.5))  # fmt: skip
+        fig.add_layout(
+            Span(
+                location=value,
+                dimension=dimension,
+                line_color=color,
+                line_dash=dash,
+                line_width=1.5,
+            )
+        )
 
 
-def on_tap(figures: Sequence[figure], name: str,
-           callback: Callable[[ColumnDataSource, int], None]) -> None:  # fmt: skip
+def on_tap(
+    figures: Sequence[figure], name: str, callback: Callable[[ColumnDataSource, int], None]
+) -> None:
     """Clicking a point of a renderer named ``name`` in any of ``figures`` calls
     ``callback(source, row)`` (on a server or in a notebook), once per click even when the
     figures share their data source."""
@@ -95,8 +115,13 @@ def on_tap(figures: Sequence[figure], name: str,
         source.selected.on_change("indices", tapped)
 
 
-def add_legend(fig: figure, entries: Iterable[tuple[str, GlyphRenderer]], *,
-               place: str = "right", location: str = "top_left") -> None:  # fmt: skip
+def add_legend(
+    fig: figure,
+    entries: Iterable[tuple[str, GlyphRenderer]],
+    *,
+    place: str = "right",
+    location: str = "top_left",
+) -> None:
     """A legend with one entry per label, in the order first seen; renderers sharing a label
     share the entry, and a click on it hides them. ``place`` is beside the figure
     (``"right"``) or inside it (``"center"``, at ``location``); no legend without entries.
@@ -110,6 +135,7 @@ def add_legend(fig: figure, entries: Iterable[tuple[str, GlyphRenderer]], *,
         grouped.setdefault(label, []).append(renderer)
     if grouped:
         items = [LegendItem(label=label, renderers=shown) for label, shown in grouped.items()]
-        legend = Legend(items=items, location=location, click_policy="hide",
-                        background_fill_alpha=0.6)  # fmt: skip
+        legend = Legend(
+            items=items, location=location, click_policy="hide", background_fill_alpha=0.6
+        )
         fig.add_layout(legend, place)

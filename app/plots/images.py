@@ -30,10 +30,19 @@ def plot_image(data: np.ndarray, *, title: str, label: str = "value", block: int
     shown = block_mean(data)
     factor = block * block_size(np.shape(data))
     ny, nx = shown.shape
-    image = hv.Image(np.flipud(shown), bounds=(0, 0, nx * factor, ny * factor), kdims=["x", "y"],
-                     vdims=[label])  # fmt: skip
+    image = hv.Image(
+        np.flipud(shown), bounds=(0, 0, nx * factor, ny * factor), kdims=["x", "y"], vdims=[label]
+    )
     return image.opts(
-        title=title, cmap="gray", clim=zscale_limits(shown), colorbar=True, tools=["hover"],
-        active_tools=["wheel_zoom"], aspect="equal", responsive=True, min_height=320,
-        xlabel="x (pixel)", ylabel="y (pixel)",
-    )  # fmt: skip
+        title=title,
+        cmap="gray",
+        clim=zscale_limits(shown),
+        colorbar=True,
+        tools=["hover"],
+        active_tools=["wheel_zoom"],
+        aspect="equal",
+        responsive=True,
+        min_height=320,
+        xlabel="x (pixel)",
+        ylabel="y (pixel)",
+    )

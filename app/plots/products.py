@@ -13,8 +13,14 @@ from analysis.afterglow import DecayFit
 from app.plots.figures import add_hover, add_legend, column_source, new_figure
 
 #: One colour per COLIBRI filter (others cycle through the rest).
-FILTER_COLORS = {"g": "#2ca02c", "r": "#d62728", "i": "#8c564b", "z": "#7f7f7f",
-                 "J": "#1f77b4", "H": "#9467bd"}  # fmt: skip
+FILTER_COLORS = {
+    "g": "#2ca02c",
+    "r": "#d62728",
+    "i": "#8c564b",
+    "z": "#7f7f7f",
+    "J": "#1f77b4",
+    "H": "#9467bd",
+}
 OTHER_COLORS = ("#ff7f0e", "#e377c2", "#bcbd22", "#17becf")
 
 
@@ -40,21 +46,27 @@ def qti_fits(table: pd.DataFrame) -> dict[str, DecayFit]:
     ERFITINDEX, FITVALID) by filter."""
     if not len(table):
         return {}
-    return {str(row["FILTER"]): DecayFit(n_points=int(row["NFIT"]),
-                                         t_first=float(row["TFITSTART"]),
-                                         t_last=float(row["TFITSTOP"]),
-                                         norm_ujy=float(row["FITNORM"]),
-                                         index=float(row["FITINDEX"]),
-                                         index_err=float(row["ERFITINDEX"]), valid=True)
-            for _, row in table[table["FITVALID"].astype(bool)].iterrows()}  # fmt: skip
+    return {
+        str(row["FILTER"]): DecayFit(
+            n_points=int(row["NFIT"]),
+            t_first=float(row["TFITSTART"]),
+            t_last=float(row["TFITSTOP"]),
+            norm_ujy=float(row["FITNORM"]),
+            index=float(row["FITINDEX"]),
+            index_err=float(row["ERFITINDEX"]),
+            valid=True,
+        )
+        for _, row in table[table["FITVALID"].astype(bool)].iterrows()
+    }
 
 
 #: Per filter, the (legend, DataFrame of t_s and mag) of each fitted decay line drawn.
 FitLines = Mapping[str, list[tuple[str, pd.DataFrame]]]
 
 
-def light_curve_figure(points: pd.DataFrame, fit_lines: FitLines, *, title: str = "",
-                       height: int = 380) -> figure:  # fmt: skip
+def light_curve_figure(
+    points: pd.DataFrame, fit_lines: FitLines, *, title: str = "", height: int = 380
+) -> figure:
     """Magnitude against time since T0 (log axis, bright up), one colour per filter:
     detections with their error bars, upper limits as downward triangles at the limiting
     magnitude, the filter's fitted decay lines dashed with their legends.
@@ -74,8 +86,13 @@ def light_curve_figure(points: pd.DataFrame, fit_lines: FitLines, *, title: str 
     -------
     bokeh.plotting.figure
     """
-    fig = new_figure(title=title, x_label="time since T0 (s)", y_label="AB magnitude",
-                     x_axis_type="log", height=height)  # fmt: skip
+    fig = new_figure(
+        title=title,
+        x_label="time since T0 (s)",
+        y_label="AB magnitude",
+        x_axis_type="log",
+        height=height,
+    )
     fig.y_range.flipped = True
     named = [c for c in ("filter", "image_id") if c in points]
     detections, limits, legend = [], [], []
@@ -87,32 +104,70 @@ def light_curve_figure(points: pd.DataFrame, fit_lines: FitLines, *, title: str 
                 low=seen["mag"] - seen["mag_err"], high=seen["mag"] + seen["mag_err"]
             )
             source = column_source(bars, ["t_s", "mag", "mag_err", "low", "high", *named])
-            detections.append(fig.add_glyph(source, Scatter(x="t_s", y="mag", size=7,
-                                                            fill_color=color, line_color=color)))  # fmt: skip
-            legend += [(name, fig.add_glyph(source, Segment(x0="t_s", y0="low", x1="t_s",
-                                                            y1="high", line_color=color))),
-                       (name, detections[-1])]  # fmt: skip
+            detections.append(
+                fig.add_glyph(
+                    source, Scatter(x="t_s", y="mag", size=7, fill_color=color, line_color=color)
+                )
+            )
+            legend += [
+                (
+                    name,
+                    fig.add_glyph(
+                        source, Segment(x0="t_s", y0="low", x1="t_s", y1="high", line_color=color)
+                    ),
+                ),
+                (name, detections[-1]),
+            ]
         if len(missed):
             source = column_source(missed.assign(mag=missed["limit_mag"]), ["t_s", "mag", *named])
-            limits.append(fig.add_glyph(source, Scatter(
-                x="t_s", y="mag", size=10, marker="inverted_triangle", fill_color=color,
-                line_color=color, fill_alpha=0.3)))  # fmt: skip
+            limits.append(
+                fig.add_glyph(
+                    source,
+                    Scatter(
+                        x="t_s",
+                        y="mag",
+                        size=10,
+                        marker="inverted_triangle",
+                        fill_color=color,
+                        line_color=color,
+                        fill_alpha=0.3,
+                    ),
+                )
+            )
             legend.append((f"{name} upper limit", limits[-1]))
         for label, line in fit_lines.get(name, []):
             source = column_source(line, ["t_s", "mag"])
-            legend.append((label, fig.add_glyph(source, Line(
-                x="t_s", y="mag", line_color=color, line_dash="dashed", line_width=2))))  # fmt: skip
+            legend.append(
+                (
+                    label,
+                    fig.add_glyph(
+                        source,
+                        Line(x="t_s", y="mag", line_color=color, line_dash="dashed", line_width=2),
+                    ),
+                )
+            )
     said = [(c, f"@{c}") for c in named]
-    add_hover(fig, detections, [*said, ("time since T0 (s)", "@t_s{0.0}"),
-                                ("AB mag", "@mag{0.00} ± @mag_err{0.00}")])  # fmt: skip
-    add_hover(fig, limits, [*said, ("time since T0 (s)", "@t_s{0.0}"),
-                            ("upper limit (AB mag)", "@mag{0.00}")])  # fmt: skip
+    add_hover(
+        fig,
+        detections,
+        [*said, ("time since T0 (s)", "@t_s{0.0}"), ("AB mag", "@mag{0.00} ± @mag_err{0.00}")],
+    )
+    add_hover(
+        fig,
+        limits,
+        [*said, ("time since T0 (s)", "@t_s{0.0}"), ("upper limit (AB mag)", "@mag{0.00}")],
+    )
     add_legend(fig, legend)  # beside the plot: the late limits sit in its corners
     return fig
 
 
-def plot_light_curve(points: pd.DataFrame, fits: pd.DataFrame | Mapping[str, DecayFit], *,
-                     title: str = "", height: int = 380) -> figure:  # fmt: skip
+def plot_light_curve(
+    points: pd.DataFrame,
+    fits: pd.DataFrame | Mapping[str, DecayFit],
+    *,
+    title: str = "",
+    height: int = 380,
+) -> figure:
     """A burst's light curve (:func:`light_curve_figure`) with each filter's valid power-law
     fit drawn over its fitted range, its index in the legend: the Products page's QTI fits
     and the Reprocess page's fits of a run, the same :func:`analysis.afterglow.fit_decay`.
@@ -134,6 +189,9 @@ def plot_light_curve(points: pd.DataFrame, fits: pd.DataFrame | Mapping[str, Dec
     bokeh.plotting.figure
     """
     by_filter = qti_fits(fits) if isinstance(fits, pd.DataFrame) else fits
-    fit_lines = {name: [(fit_label(name, fit.index, fit.index_err), fit_curve(fit))]
-                 for name, fit in by_filter.items() if fit.valid}  # fmt: skip
+    fit_lines = {
+        name: [(fit_label(name, fit.index, fit.index_err), fit_curve(fit))]
+        for name, fit in by_filter.items()
+        if fit.valid
+    }
     return light_curve_figure(points, fit_lines, title=title, height=height)

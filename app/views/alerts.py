@@ -18,8 +18,20 @@ from app.views.downloads import download_buttons
 from app.views.tables import table
 from data_access.alerts.store import AlertStore
 
-TABLE_COLUMNS = ["flags", "burst_id", "t0", "mission", "instrument", "role", "ra", "dec",
-                 "error_deg", "packet_type", "received_at", "ivorn"]  # fmt: skip
+TABLE_COLUMNS = [
+    "flags",
+    "burst_id",
+    "t0",
+    "mission",
+    "instrument",
+    "role",
+    "ra",
+    "dec",
+    "error_deg",
+    "packet_type",
+    "received_at",
+    "ivorn",
+]
 
 
 def alert_flags(alerts: pd.DataFrame) -> pd.Series:
@@ -70,8 +82,13 @@ class AlertsBrowser(pn.viewable.Viewer):
     @param.depends("include_tests", "limit", "revision")
     def _table(self):
         frame = self.alerts()
-        shown = table(frame[TABLE_COLUMNS], pagination="local", page_size=15, selectable=1,
-                      hidden_columns=["ivorn"])  # fmt: skip
+        shown = table(
+            frame[TABLE_COLUMNS],
+            pagination="local",
+            page_size=15,
+            selectable=1,
+            hidden_columns=["ivorn"],
+        )
 
         def choose(event) -> None:
             if event.new:
@@ -82,8 +99,11 @@ class AlertsBrowser(pn.viewable.Viewer):
 
     @param.depends("include_tests", "limit", "revision", "ivorn")
     def _sky_map(self):
-        return pn.pane.Bokeh(plot_sky_map(self.alerts(), selected=self.ivorn or None),
-                             sizing_mode="stretch_width", min_height=320)  # fmt: skip
+        return pn.pane.Bokeh(
+            plot_sky_map(self.alerts(), selected=self.ivorn or None),
+            sizing_mode="stretch_width",
+            min_height=320,
+        )
 
     @param.depends("ivorn", "revision")
     def _detail(self):
@@ -94,26 +114,36 @@ class AlertsBrowser(pn.viewable.Viewer):
             [
                 {"param": k, "value": v, "unit": detail["units"].get(k, "")}
                 for k, v in detail["params"].items()
-            ]  # fmt: skip
+            ]
         )
         flags = alert_flags(pd.DataFrame([detail]).assign(test=detail["role"] == "test")).iloc[0]
         lines = [
-            markdown("### {name} {flags}", name=detail["burst_id"] or detail["event_id"]
-                     or "no burst ID", flags=flags),
+            markdown(
+                "### {name} {flags}",
+                name=detail["burst_id"] or detail["event_id"] or "no burst ID",
+                flags=flags,
+            ),
             code(detail["ivorn"]),
-            markdown("T0 {t0} UTC (MJD {mjd}); {mission} {instrument}; role {role}; packet type "
-                     "{kind}", t0=_when(detail["t0"]), mjd=_number(detail["t0_mjd"], 5),
-                     mission=detail["mission"], instrument=detail["instrument"],
-                     role=detail["role"], kind=detail["packet_type"]),
-            markdown("RA {ra} deg, Dec {dec} deg, error radius {radius} deg",
-                     ra=_number(detail["ra"], 4), dec=_number(detail["dec"], 4),
-                     radius=_number(detail["error_deg"], 4)),
-        ]  # fmt: skip
+            markdown(
+                "T0 {t0} UTC (MJD {mjd}); {mission} {instrument}; role {role}; packet type {kind}",
+                t0=_when(detail["t0"]),
+                mjd=_number(detail["t0_mjd"], 5),
+                mission=detail["mission"],
+                instrument=detail["instrument"],
+                role=detail["role"],
+                kind=detail["packet_type"],
+            ),
+            markdown(
+                "RA {ra} deg, Dec {dec} deg, error radius {radius} deg",
+                ra=_number(detail["ra"], 4),
+                dec=_number(detail["dec"], 4),
+                radius=_number(detail["error_deg"], 4),
+            ),
+        ]
         if detail["retracted_by"]:
             lines += [markdown("Retracted by:"), bullets(code(i) for i in detail["retracted_by"])]
         trigger = self.store.trigger_file(detail["burst_id"]) if detail["burst_id"] else None
-        parts = [pn.pane.Markdown(paragraphs(*lines)),
-                 table(params, height=300)]  # fmt: skip
+        parts = [pn.pane.Markdown(paragraphs(*lines)), table(params, height=300)]
         if trigger is not None:
             parts.append(_preformatted(trigger.name, trigger.read_text(encoding="utf-8")))
         parts.append(_preformatted("raw XML", detail["raw_xml"]))
@@ -122,8 +152,11 @@ class AlertsBrowser(pn.viewable.Viewer):
     @param.depends("revision")
     def _operations(self):
         feed = self.store.operations_messages(limit=100)
-        return table(feed[["received_at", "subject", "kind", "burst_id", "text", "error"]],
-                     pagination="local", page_size=10)  # fmt: skip
+        return table(
+            feed[["received_at", "subject", "kind", "burst_id", "text", "error"]],
+            pagination="local",
+            page_size=10,
+        )
 
     @param.depends("revision")
     def _quarantine(self):
@@ -139,20 +172,26 @@ class AlertsBrowser(pn.viewable.Viewer):
             pn.pane.Markdown("Alerts as"),
             download_buttons("alerts", self.alerts),
             sizing_mode="stretch_width",
-        )  # fmt: skip
+        )
 
     def display(self) -> pn.Column:
         return pn.Column(
-            "### Alerts, newest first", self._table,
-            pn.Row(pn.Column("### Sky map", self._sky_map, sizing_mode="stretch_width"),
-                   pn.Column("### Detail", self._detail, sizing_mode="stretch_width"),
-                   sizing_mode="stretch_width"),
-            pn.Row(pn.Column("### NATS operations feed", self._operations,
-                             sizing_mode="stretch_width"),
-                   pn.Column("### Quarantine", self._quarantine, sizing_mode="stretch_width"),
-                   sizing_mode="stretch_width"),
+            "### Alerts, newest first",
+            self._table,
+            pn.Row(
+                pn.Column("### Sky map", self._sky_map, sizing_mode="stretch_width"),
+                pn.Column("### Detail", self._detail, sizing_mode="stretch_width"),
+                sizing_mode="stretch_width",
+            ),
+            pn.Row(
+                pn.Column(
+                    "### NATS operations feed", self._operations, sizing_mode="stretch_width"
+                ),
+                pn.Column("### Quarantine", self._quarantine, sizing_mode="stretch_width"),
+                sizing_mode="stretch_width",
+            ),
             sizing_mode="stretch_width",
-        )  # fmt: skip
+        )
 
     def __panel__(self):
         return pn.Column(self.controls(), self.display(), sizing_mode="stretch_width")
@@ -170,7 +209,11 @@ def _number(value, digits: int) -> str:
 
 def _preformatted(title: str, text: str) -> pn.pane.HTML:
     return pn.pane.HTML(
-        html("<b>{title}</b><pre style='max-height:320px;overflow:auto;background:#f6f8fa;"
-             "padding:6px'>{text}</pre>", title=title, text=text),
+        html(
+            "<b>{title}</b><pre style='max-height:320px;overflow:auto;background:#f6f8fa;"
+            "padding:6px'>{text}</pre>",
+            title=title,
+            text=text,
+        ),
         sizing_mode="stretch_width",
-    )  # fmt: skip
+    )

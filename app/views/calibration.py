@@ -53,12 +53,24 @@ IMAGE_WIDTH = 520
 
 #: The table of masters: store column to the name shown (FITS keywords keep their spelling).
 TABLE_COLUMNS = {
-    "date": "DATE", "night": "night", "instrument": "INSTRUME", "filter": "FILTER",
-    "mean": "MEAN", "median": "MEDIAN", "rms": "RMS", "meandiff": "MEANDIFF",
-    "mediandif": "MEDIANDIF", "rmsdiff": "RMSDIFF", "unit": "unit", "automatic": "automatic",
-    "certification": "certified", "verdict_text": "verdict", "status": "status",
-    "im_name": "IM_NAME", "report_id": "report_id",
-}  # fmt: skip
+    "date": "DATE",
+    "night": "night",
+    "instrument": "INSTRUME",
+    "filter": "FILTER",
+    "mean": "MEAN",
+    "median": "MEDIAN",
+    "rms": "RMS",
+    "meandiff": "MEANDIFF",
+    "mediandif": "MEDIANDIF",
+    "rmsdiff": "RMSDIFF",
+    "unit": "unit",
+    "automatic": "automatic",
+    "certification": "certified",
+    "verdict_text": "verdict",
+    "status": "status",
+    "im_name": "IM_NAME",
+    "report_id": "report_id",
+}
 
 
 def _pane(plot) -> pn.pane.HoloViews:
@@ -91,8 +103,13 @@ class MasterDetail(pn.viewable.Viewer):
     comment = param.String(default="", doc="why the verdict is certified by hand")
     message = param.String(default="", doc="what the last certification did")
     revision = param.Integer(default=0, doc="bumped after each certification")
-    users = param.ClassSelector(class_=UsersFile, default=None, allow_None=True, constant=True,
-                                doc="who may log in, with their roles (None: loopback only)")  # fmt: skip
+    users = param.ClassSelector(
+        class_=UsersFile,
+        default=None,
+        allow_None=True,
+        constant=True,
+        doc="who may log in, with their roles (None: loopback only)",
+    )
 
     def __init__(self, store: CalibrationStore, **params) -> None:
         super().__init__(store=store, **params)
@@ -105,13 +122,19 @@ class MasterDetail(pn.viewable.Viewer):
         stored = self.store.report(self.report_id)
         report, extra = stored["report"], stored["extra"]
         return {
-            "im_name": report.get("IM_NAME"), "caltype": report.get("TYPE"),
-            "date": report.get("DATE"), "instrument": report.get("INSTRUME"),
-            "filter": report.get("FILTER"), "valid": report["VALID"]["value"],
-            "reasons": extra.get("reasons") or [], "residual": extra.get("residual"),
-            "values": {k: report[k]["value"] for k in ("MEAN", "MEDIAN", "RMS", "MEANDIFF",
-                                                         "MEDIANDIF", "RMSDIFF")},
-        }  # fmt: skip
+            "im_name": report.get("IM_NAME"),
+            "caltype": report.get("TYPE"),
+            "date": report.get("DATE"),
+            "instrument": report.get("INSTRUME"),
+            "filter": report.get("FILTER"),
+            "valid": report["VALID"]["value"],
+            "reasons": extra.get("reasons") or [],
+            "residual": extra.get("residual"),
+            "values": {
+                k: report[k]["value"]
+                for k in ("MEAN", "MEDIAN", "RMS", "MEANDIFF", "MEDIANDIF", "RMSDIFF")
+            },
+        }
 
     def certify(self, good: bool) -> None:
         """Certify the report shown as good or bad with :attr:`comment`, as the current user."""
@@ -138,23 +161,34 @@ class MasterDetail(pn.viewable.Viewer):
     def _header(self):
         info = self.summary()
         if info is None:
-            return pn.pane.Markdown("*Click a date on a plot or a row of the table to see "
-                                    "that master.*")  # fmt: skip
+            return pn.pane.Markdown(
+                "*Click a date on a plot or a row of the table to see that master.*"
+            )
         verdict = markdown("valid") if info["valid"] else markdown("**invalid**")
-        lines = [markdown("### {name}", name=info["im_name"]),
-                 markdown("{caltype} of {kind}, first frame {date}; automatic verdict {verdict}",
-                          caltype=info["caltype"], kind=kind_label(info["instrument"],
-                          info["filter"]), date=info["date"], verdict=verdict)]  # fmt: skip
+        lines = [
+            markdown("### {name}", name=info["im_name"]),
+            markdown(
+                "{caltype} of {kind}, first frame {date}; automatic verdict {verdict}",
+                caltype=info["caltype"],
+                kind=kind_label(info["instrument"], info["filter"]),
+                date=info["date"],
+                verdict=verdict,
+            ),
+        ]
         if info["reasons"]:
             lines.append(bullets(info["reasons"]))
         residual = info["residual"]
         if residual:
-            lines.append(markdown(
-                "Residual check (the master applied to its own frames): mean {mean:.4g}, noise "
-                "{noise:.4g} for an expected {expected:.4g}: {state}.", mean=residual["mean"],
-                noise=residual["noise"], expected=residual["expected_noise"],
-                state="passed" if residual["passed"] else f"failed ({residual['reason']})",
-            ))  # fmt: skip
+            lines.append(
+                markdown(
+                    "Residual check (the master applied to its own frames): mean {mean:.4g}, noise "
+                    "{noise:.4g} for an expected {expected:.4g}: {state}.",
+                    mean=residual["mean"],
+                    noise=residual["noise"],
+                    expected=residual["expected_noise"],
+                    state="passed" if residual["passed"] else f"failed ({residual['reason']})",
+                )
+            )
         return pn.pane.Markdown(paragraphs(*lines), sizing_mode="stretch_width")
 
     @param.depends("report_id")
@@ -177,10 +211,13 @@ class MasterDetail(pn.viewable.Viewer):
         if histogram is not None:
             counts, edges, limits = histogram
             plot = plot_histogram(
-                counts, edges, title="histogram (limits dashed)",
+                counts,
+                edges,
+                title="histogram (limits dashed)",
                 limits=None if limits is None else limits.meandiff,
-                center=info["values"]["MEDIANDIF"], xlabel="new / ref" if flat else "new − ref",
-            )  # fmt: skip
+                center=info["values"]["MEDIANDIF"],
+                xlabel="new / ref" if flat else "new − ref",
+            )
             panes.append(_pane(plot))
         return pn.Row(*panes, sizing_mode="stretch_width")
 
@@ -191,9 +228,11 @@ class MasterDetail(pn.viewable.Viewer):
         good.on_click(lambda _: self._certify_clicked(True))
         bad.on_click(lambda _: self._certify_clicked(False))
         comment = pn.widgets.TextInput.from_param(
-            self.param.comment, label="Certify by hand (comment)",
-            placeholder="why this verdict", width=420,
-        )  # fmt: skip
+            self.param.comment,
+            label="Certify by hand (comment)",
+            placeholder="why this verdict",
+            width=420,
+        )
         return pn.Column(
             pn.Row(comment, good, bad, align="end"),
             self._message,
@@ -205,8 +244,9 @@ class MasterDetail(pn.viewable.Viewer):
         return pn.pane.Markdown(escape_markdown(self.message), margin=(0, 10))
 
     def __panel__(self):
-        return pn.Column(self._header, self._images, self.certification(),
-                         sizing_mode="stretch_width")  # fmt: skip
+        return pn.Column(
+            self._header, self._images, self.certification(), sizing_mode="stretch_width"
+        )
 
 
 class CalibrationTrends(pn.viewable.Viewer):
@@ -227,8 +267,13 @@ class CalibrationTrends(pn.viewable.Viewer):
     end = param.CalendarDate(default=None, doc="last night shown")
     report_id = param.Integer(default=None, allow_None=True, doc="the master shown")
     detail = param.ClassSelector(class_=MasterDetail, doc="the master clicked")
-    users = param.ClassSelector(class_=UsersFile, default=None, allow_None=True, constant=True,
-                                doc="who may log in, with their roles (None: loopback only)")  # fmt: skip
+    users = param.ClassSelector(
+        class_=UsersFile,
+        default=None,
+        allow_None=True,
+        constant=True,
+        doc="who may log in, with their roles (None: loopback only)",
+    )
 
     def __init__(self, store: CalibrationStore, **params) -> None:
         super().__init__(store=store, **params)
@@ -276,8 +321,9 @@ class CalibrationTrends(pn.viewable.Viewer):
         """The reports of the selection whose night lies in [start, end]."""
         first = datetime.combine(self.start, datetime.min.time()) - timedelta(days=1)
         last = datetime.combine(self.end, datetime.min.time()) + timedelta(days=2)
-        frame = self.store.trend(self.caltype, self._choice(self.instrument),
-                                 self._choice(self.filter), first, last)  # fmt: skip
+        frame = self.store.trend(
+            self.caltype, self._choice(self.instrument), self._choice(self.filter), first, last
+        )
         nights = pd.to_datetime(frame["night"]).dt.date
         return frame[(nights >= self.start) & (nights <= self.end)].reset_index(drop=True)
 
@@ -290,7 +336,7 @@ class CalibrationTrends(pn.viewable.Viewer):
             "" if pd.isna(c) else f"{'good' if c else 'bad'} by {who}: {comment}"
             for c, who, comment in zip(
                 certified, frame["certified_by"], frame["comment"], strict=True
-            )  # fmt: skip
+            )
         ]
         frame["verdict_text"] = np.where(frame["verdict"].astype(bool), "OK", "invalid")
         frame["night"] = pd.to_datetime(frame["night"]).dt.date
@@ -327,10 +373,12 @@ class CalibrationTrends(pn.viewable.Viewer):
         for column, value in (("instrument", self.instrument), ("filter", self.filter)):
             if value != ALL:
                 kinds = kinds[kinds[column] == value]
-        return sorted({
-            getattr(limits_for(self.store.config, self.caltype, i, f), statistic)
-            for i, f in zip(kinds["instrument"], kinds["filter"], strict=True)
-        })  # fmt: skip
+        return sorted(
+            {
+                getattr(limits_for(self.store.config, self.caltype, i, f), statistic)
+                for i, f in zip(kinds["instrument"], kinds["filter"], strict=True)
+            }
+        )
 
     # -- display ------------------------------------------------------------------------
     def _unit(self, frame: pd.DataFrame, difference: bool) -> str:
@@ -350,11 +398,19 @@ class CalibrationTrends(pn.viewable.Viewer):
         trends = [
             Trend("median", f"MEDIAN of the master {name}", self._unit(frame, False)),
             Trend("rms", f"RMS of the master {name}", self._unit(frame, False)),
-            Trend("mediandif", "MEDIANDIF (new vs ref), MEANDIFF limits dashed",
-                  self._unit(frame, True), self.limits("meandiff")),
-            Trend("rmsdiff", "RMSDIFF (new vs ref), limits dashed", self._unit(frame, True),
-                  self.limits("rmsdiff")),
-        ]  # fmt: skip
+            Trend(
+                "mediandif",
+                "MEDIANDIF (new vs ref), MEANDIFF limits dashed",
+                self._unit(frame, True),
+                self.limits("meandiff"),
+            ),
+            Trend(
+                "rmsdiff",
+                "RMSDIFF (new vs ref), limits dashed",
+                self._unit(frame, True),
+                self.limits("rmsdiff"),
+            ),
+        ]
         figures = plot_trends(frame, trends)
         on_tap(figures, POINTS, self._tapped)
         panes = [pn.pane.Bokeh(fig, sizing_mode="stretch_width") for fig in figures]
@@ -364,27 +420,48 @@ class CalibrationTrends(pn.viewable.Viewer):
     def _banner(self):
         bad = self.invalid()
         if bad.empty:
-            return pn.pane.Alert(markdown("Every master {caltype} from {start} to {end} passed.",
-                                          caltype=self.caltype, start=self.start, end=self.end),
-                                 alert_type="success")  # fmt: skip
+            return pn.pane.Alert(
+                markdown(
+                    "Every master {caltype} from {start} to {end} passed.",
+                    caltype=self.caltype,
+                    start=self.start,
+                    end=self.end,
+                ),
+                alert_type="success",
+            )
         items = [
-            markdown("night **{night:%Y-%m-%d} {kind}** {name}: {reasons}",
-                     night=pd.Timestamp(row.night), kind=kind_label(row.instrument, row.filter),
-                     name=row.im_name, reasons=row.reasons or "invalid")
+            markdown(
+                "night **{night:%Y-%m-%d} {kind}** {name}: {reasons}",
+                night=pd.Timestamp(row.night),
+                kind=kind_label(row.instrument, row.filter),
+                name=row.im_name,
+                reasons=row.reasons or "invalid",
+            )
             for row in bad.itertuples()
-        ]  # fmt: skip
-        heading = markdown("**{n} invalid master {caltype}(s) from {start} to {end}:**", n=len(bad),
-                           caltype=self.caltype, start=self.start, end=self.end)  # fmt: skip
+        ]
+        heading = markdown(
+            "**{n} invalid master {caltype}(s) from {start} to {end}:**",
+            n=len(bad),
+            caltype=self.caltype,
+            start=self.start,
+            end=self.end,
+        )
         return pn.pane.Alert(paragraphs(heading, bullets(items)), alert_type="danger")
 
     @param.depends("instrument", "filter", "start", "end", "detail.revision")
     def _table(self):
         frame = self.table()
         shown = table(
-            frame, pagination="local", page_size=12, selectable=1, hidden_columns=["report_id"],
-            formatters={c: {"type": "money", "precision": 4, "thousand": False, "symbol": ""}
-                        for c in ("MEAN", "MEDIAN", "RMS", "MEANDIFF", "MEDIANDIF", "RMSDIFF")},
-        )  # fmt: skip
+            frame,
+            pagination="local",
+            page_size=12,
+            selectable=1,
+            hidden_columns=["report_id"],
+            formatters={
+                c: {"type": "money", "precision": 4, "thousand": False, "symbol": ""}
+                for c in ("MEAN", "MEDIAN", "RMS", "MEANDIFF", "MEDIANDIF", "RMSDIFF")
+            },
+        )
         shown.param.watch(self._row_selected, "selection")
         return shown
 
@@ -425,13 +502,21 @@ class CalibrationTrends(pn.viewable.Viewer):
     def display(self) -> pn.Column:
         """Banner, the four trends, the table, the master clicked, the completeness grid."""
         return pn.Column(
-            self._banner, self._plots,
-            pn.pane.Markdown(markdown("### Masters {caltype}: click a row or a point to see it",
-                                      caltype=self.caltype)),
-            self._table, self.detail, pn.pane.Markdown("### Completeness"), self._completeness,
+            self._banner,
+            self._plots,
+            pn.pane.Markdown(
+                markdown(
+                    "### Masters {caltype}: click a row or a point to see it", caltype=self.caltype
+                )
+            ),
+            self._table,
+            self.detail,
+            pn.pane.Markdown("### Completeness"),
+            self._completeness,
             sizing_mode="stretch_width",
-        )  # fmt: skip
+        )
 
     def __panel__(self):
-        return pn.Row(pn.Column(self.controls(), width=300), self.display(),
-                      sizing_mode="stretch_width")  # fmt: skip
+        return pn.Row(
+            pn.Column(self.controls(), width=300), self.display(), sizing_mode="stretch_width"
+        )

@@ -62,5 +62,6 @@ def message_pane(text: str, *, failed: bool, **options) -> pn.viewable.Viewable:
     there is none."""
     if not text:
         return pn.Spacer(height=0)
-    return pn.pane.Alert(escape_markdown(text), alert_type="danger" if failed else "success",
-                         **options)  # fmt: skip
+    return pn.pane.Alert(
+        escape_markdown(text), alert_type="danger" if failed else "success", **options
+    )

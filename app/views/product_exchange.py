@@ -81,10 +81,12 @@ class ProductExchange(pn.viewable.Viewer):
     message = param.String(default="")
     failed = param.Boolean(default=False)
 
-    def __init__(self, store: ProductStore, selection, *, user: User,
-                 client_factory: ClientFactory, **params) -> None:  # fmt: skip
-        super().__init__(store=store, selection=selection, user=user,
-                         client_factory=client_factory, **params)  # fmt: skip
+    def __init__(
+        self, store: ProductStore, selection, *, user: User, client_factory: ClientFactory, **params
+    ) -> None:
+        super().__init__(
+            store=store, selection=selection, user=user, client_factory=client_factory, **params
+        )
         self.progress = pn.indicators.Progress(value=0, max=1, visible=False, width=300)
         self._remote_table = table(self.remote, selectable="checkbox", height=240)
         self._layout: pn.Column | None = None
@@ -116,8 +118,9 @@ class ProductExchange(pn.viewable.Viewer):
         if not names:
             raise ValueError("tick the files to pull in the SDB listing first")
         with closing(self.client_factory()) as client:
-            return self.store.pull(self.selection.burst_id, client, names=names,
-                                   user=self.user.name, progress=progress)  # fmt: skip
+            return self.store.pull(
+                self.selection.burst_id, client, names=names, user=self.user.name, progress=progress
+            )
 
     def check_coherence(self) -> pd.DataFrame:
         """The workspace against the SDB for the burst's products (the notes' checks)."""
@@ -185,13 +188,19 @@ class ProductExchange(pn.viewable.Viewer):
             return pn.pane.Markdown("*The SDB has not been asked yet.*")
         url = self._url()
         if not self.sdb_problem:
-            return pn.pane.Alert(markdown("The SDB at {url} answers.", url=url),
-                                 alert_type="success")  # fmt: skip
-        return pn.pane.Alert(markdown(
-            "**The SDB at {url} is unreachable**: {problem}. Push, pull and coherence need it: "
-            "start the sandbox with `gic sandbox serve`, or set `[sdb] import_url` and "
-            "`export_url` in gic.toml.", url=url, problem=self.sdb_problem,
-        ), alert_type="danger")  # fmt: skip
+            return pn.pane.Alert(
+                markdown("The SDB at {url} answers.", url=url), alert_type="success"
+            )
+        return pn.pane.Alert(
+            markdown(
+                "**The SDB at {url} is unreachable**: {problem}. Push, pull and coherence need it: "
+                "start the sandbox with `gic sandbox serve`, or set `[sdb] import_url` and "
+                "`export_url` in gic.toml.",
+                url=url,
+                problem=self.sdb_problem,
+            ),
+            alert_type="danger",
+        )
 
     @param.depends("remote", watch=True)
     def _show_remote(self) -> None:
@@ -213,12 +222,16 @@ class ProductExchange(pn.viewable.Viewer):
     def _archive(self):
         bursts = self.store.bursts()["burst_id"].tolist()
         chooser = pn.widgets.MultiChoice.from_param(
-            self.param.archive_bursts, options=option_labels(bursts),
+            self.param.archive_bursts,
+            options=option_labels(bursts),
             label="Bursts (empty: the burst shown)",
-        )  # fmt: skip
-        download = pn.widgets.FileDownload(callback=self._archive_download,
-                                           filename="gft_products.zip", color="primary",
-                                           label="Download the products as one zip")  # fmt: skip
+        )
+        download = pn.widgets.FileDownload(
+            callback=self._archive_download,
+            filename="gft_products.zip",
+            color="primary",
+            label="Download the products as one zip",
+        )
         return pn.Row(chooser, download, sizing_mode="stretch_width")
 
     def __panel__(self):
@@ -227,17 +240,25 @@ class ProductExchange(pn.viewable.Viewer):
             widget.on_click(lambda _: self._clicked(action, done, doing=label))
             return widget
 
-        pull = pn.widgets.Button(label="Pull the ticked files", color="primary",
-                                 disabled=not self.user.can(PULL_ROLE))  # fmt: skip
+        pull = pn.widgets.Button(
+            label="Pull the ticked files", color="primary", disabled=not self.user.can(PULL_ROLE)
+        )
         pull.on_click(self._pull_clicked)
         self._layout = pn.Column(
-            pn.Row(button("Check the SDB", self.check_sdb, "SDB checked."),
-                   button("List on the SDB", self.list_remote, "Listed the SDB's files."),
-                   button("Check coherence", self.check_coherence, "Coherence checked.")),
-            self.status, self._message,
-            "#### The burst's images and products on the SDB", self._remote_table,
+            pn.Row(
+                button("Check the SDB", self.check_sdb, "SDB checked."),
+                button("List on the SDB", self.list_remote, "Listed the SDB's files."),
+                button("Check coherence", self.check_coherence, "Coherence checked."),
+            ),
+            self.status,
+            self._message,
+            "#### The burst's images and products on the SDB",
+            self._remote_table,
             pn.Row(pull, self.progress),
-            "#### Coherence: workspace and SDB", self._coherence,
-            "#### Archive", self._archive, sizing_mode="stretch_width",
-        )  # fmt: skip
+            "#### Coherence: workspace and SDB",
+            self._coherence,
+            "#### Archive",
+            self._archive,
+            sizing_mode="stretch_width",
+        )
         return self._layout

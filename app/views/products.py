@@ -36,13 +36,27 @@ LOG = logging.getLogger("gic.products")
 #: What each action needs (roles of :mod:`data_access.users`).
 APPROVE_ROLE, PUSH_ROLE = "scientist", "approver"
 
-STATE_COLORS = {"new": "#1f77b4", "approved": "#2ca02c", "rejected": "#7f7f7f",
-                "pushing": "#ff7f0e", "pushed": "#17803d", "push failed": "#d62728"}  # fmt: skip
+STATE_COLORS = {
+    "new": "#1f77b4",
+    "approved": "#2ca02c",
+    "rejected": "#7f7f7f",
+    "pushing": "#ff7f0e",
+    "pushed": "#17803d",
+    "push failed": "#d62728",
+}
 
 BURST_TITLES = {"burst_id": "burst", "push_failed": "failed"}
 
-QUEUE_COLUMNS = ["product_id", "card", "version", "state", "n_deviations", "source",
-                 "updated_at", "pushed_at"]  # fmt: skip
+QUEUE_COLUMNS = [
+    "product_id",
+    "card",
+    "version",
+    "state",
+    "n_deviations",
+    "source",
+    "updated_at",
+    "pushed_at",
+]
 
 
 def when_shown(build: Callable[[], object]) -> pn.param.ParamFunction:
@@ -61,9 +75,12 @@ def sdb_client_factory(stores: Stores) -> ClientFactory:
 
 def state_badge(state: str) -> SafeHTML:
     """A product state as a coloured HTML badge (class ``product-state``, for the tests)."""
-    return html("<span class='product-state' style='background:{color};color:white;"
-                "padding:2px 8px;border-radius:4px'>{state}</span>",
-                color=STATE_COLORS.get(state, "#444"), state=state)  # fmt: skip
+    return html(
+        "<span class='product-state' style='background:{color};color:white;"
+        "padding:2px 8px;border-radius:4px'>{state}</span>",
+        color=STATE_COLORS.get(state, "#444"),
+        state=state,
+    )
 
 
 class ProductSelection(param.Parameterized):
@@ -93,13 +110,20 @@ class ProductQueue(pn.viewable.Viewer):
     def _bursts(self):
         bursts = self.store.bursts()
         chosen = [i for i, b in enumerate(bursts["burst_id"]) if b == self.selection.burst_id]
-        table = _table(bursts, selectable=1, height=200, selection=chosen,
-                       hidden_columns=["updated_at"], titles=BURST_TITLES)  # fmt: skip
+        table = _table(
+            bursts,
+            selectable=1,
+            height=200,
+            selection=chosen,
+            hidden_columns=["updated_at"],
+            titles=BURST_TITLES,
+        )
 
         def choose(event) -> None:
             if event.new:
-                self.selection.param.update(burst_id=str(bursts.iloc[event.new[0]]["burst_id"]),
-                                            product_id=None)  # fmt: skip
+                self.selection.param.update(
+                    burst_id=str(bursts.iloc[event.new[0]]["burst_id"]), product_id=None
+                )
 
         table.param.watch(choose, "selection")
         return table
@@ -109,10 +133,15 @@ class ProductQueue(pn.viewable.Viewer):
         frame = self.queue()
         if frame.empty:
             return pn.pane.Markdown("*Pick a burst to see its products.*")
-        table = _table(frame, selectable=1, hidden_columns=["product_id", "source"],
-                       titles={"version": "v", "n_deviations": "deviations"},
-                       selection=[i for i, p in enumerate(frame["product_id"])
-                                  if p == self.selection.product_id])  # fmt: skip
+        table = _table(
+            frame,
+            selectable=1,
+            hidden_columns=["product_id", "source"],
+            titles={"version": "v", "n_deviations": "deviations"},
+            selection=[
+                i for i, p in enumerate(frame["product_id"]) if p == self.selection.product_id
+            ],
+        )
 
         def choose(event) -> None:
             if event.new:
@@ -123,8 +152,9 @@ class ProductQueue(pn.viewable.Viewer):
         return pn.Column(pn.pane.Markdown(title), table, sizing_mode="stretch_width")
 
     def __panel__(self):
-        return pn.Column("### Bursts with products", self._bursts, self._products,
-                         sizing_mode="stretch_width")  # fmt: skip
+        return pn.Column(
+            "### Bursts with products", self._bursts, self._products, sizing_mode="stretch_width"
+        )
 
 
 class ProductDetail(pn.viewable.Viewer):
@@ -154,8 +184,9 @@ class ProductDetail(pn.viewable.Viewer):
             points, fits = self.store.light_curve(self.selection.burst_id)
         except (ValueError, OSError) as exc:
             reason = failure_text(exc, doing="Reading the light curve", log=LOG)
-            return pn.pane.Alert(markdown("No light curve: {reason}", reason=reason),
-                                 alert_type="warning")  # fmt: skip
+            return pn.pane.Alert(
+                markdown("No light curve: {reason}", reason=reason), alert_type="warning"
+            )
         plot = plot_light_curve(points, fits, title=f"{self.selection.burst_id}: LC and QTI")
         return pn.pane.Bokeh(plot, sizing_mode="stretch_width", min_height=400)
 
@@ -168,21 +199,34 @@ class ProductDetail(pn.viewable.Viewer):
         detail = self.store.detail(po_id)
         primary = {k: v for k, v, _ in detail["headers"]["PrimaryHDU"]}
         table = detail["tables"].get("PO_GFT_FGFT", pd.DataFrame())
-        lines = [markdown("Alert position RA {ra} deg, Dec {dec} deg, error radius {radius} deg.",
-                          ra=primary.get("RA_TRIG"), dec=primary.get("DEC_TRIG"),
-                          radius=primary.get("ERR_TRIG"))]  # fmt: skip
+        lines = [
+            markdown(
+                "Alert position RA {ra} deg, Dec {dec} deg, error radius {radius} deg.",
+                ra=primary.get("RA_TRIG"),
+                dec=primary.get("DEC_TRIG"),
+                radius=primary.get("ERR_TRIG"),
+            )
+        ]
         if table.empty:
             lines.append(markdown("No detection: the counterpart has no position."))
         else:
             row = table.iloc[0]
-            lines.append(markdown(
-                "Counterpart (PO v{version}): RA {ra:.6f} deg, Dec {dec:.6f} deg ± {err:.3f} arcsec "
-                "({n:d} detections); galactic l {glon:.4f} deg, b {glat:.4f} deg.",
-                version=detail["record"]["version"], ra=row["RA"], dec=row["DEC"],
-                err=row["POSERR"], n=int(row["NDETECT"]), glon=row["GLON"], glat=row["GLAT"],
-            ))  # fmt: skip
-        return pn.Column(pn.pane.Markdown(paragraphs(*lines)), _table(table),
-                         sizing_mode="stretch_width")  # fmt: skip
+            lines.append(
+                markdown(
+                    "Counterpart (PO v{version}): RA {ra:.6f} deg, Dec {dec:.6f} deg ± {err:.3f} arcsec "
+                    "({n:d} detections); galactic l {glon:.4f} deg, b {glat:.4f} deg.",
+                    version=detail["record"]["version"],
+                    ra=row["RA"],
+                    dec=row["DEC"],
+                    err=row["POSERR"],
+                    n=int(row["NDETECT"]),
+                    glon=row["GLON"],
+                    glat=row["GLAT"],
+                )
+            )
+        return pn.Column(
+            pn.pane.Markdown(paragraphs(*lines)), _table(table), sizing_mode="stretch_width"
+        )
 
     @param.depends("selection.product_id", "selection.revision")
     def _contents(self):
@@ -205,14 +249,22 @@ class ProductDetail(pn.viewable.Viewer):
             return pn.Spacer(height=0)
         report = detail["validation"]
         if report["valid"]:
-            return pn.pane.Alert(markdown("Valid against its descriptor {card}: no deviation.",
-                                          card=report["card"]), alert_type="success")  # fmt: skip
+            return pn.pane.Alert(
+                markdown("Valid against its descriptor {card}: no deviation.", card=report["card"]),
+                alert_type="success",
+            )
         return pn.Column(
-            pn.pane.Alert(markdown("{n} deviation(s) from {card}: this version cannot be approved.",
-                                   n=len(report["deviations"]), card=report["card"]),
-                          alert_type="danger"),
-            _table(pd.DataFrame(report["deviations"])), sizing_mode="stretch_width",
-        )  # fmt: skip
+            pn.pane.Alert(
+                markdown(
+                    "{n} deviation(s) from {card}: this version cannot be approved.",
+                    n=len(report["deviations"]),
+                    card=report["card"],
+                ),
+                alert_type="danger",
+            ),
+            _table(pd.DataFrame(report["deviations"])),
+            sizing_mode="stretch_width",
+        )
 
     def versions(self) -> pd.DataFrame:
         """Every version of the product shown, newest first (empty when none is shown)."""
@@ -224,8 +276,9 @@ class ProductDetail(pn.viewable.Viewer):
     @param.depends("selection.product_id", "selection.revision", watch=True)
     def _pick_versions(self) -> None:
         """Offer the versions of the product shown; diff the two newest by default."""
-        labels = {f"v{r.version} ({r.state})": int(r.product_id)
-                  for r in self.versions().itertuples()}  # fmt: skip
+        labels = {
+            f"v{r.version} ({r.state})": int(r.product_id) for r in self.versions().itertuples()
+        }
         ids = list(labels.values()) or [None]
         self._old.options = self._new.options = labels
         self.param.update(new_id=ids[0], old_id=ids[1] if len(ids) > 1 else ids[0])
@@ -234,8 +287,9 @@ class ProductDetail(pn.viewable.Viewer):
     def _versions(self):
         if self.selection.product_id is None:
             return pn.pane.Markdown("*Pick a product to see its versions.*")
-        return _table(self.versions()[["version", "state", "source", "created_at", "pushed_at",
-                                       "file_name"]])  # fmt: skip
+        return _table(
+            self.versions()[["version", "state", "source", "created_at", "pushed_at", "file_name"]]
+        )
 
     def diff(self) -> pd.DataFrame:
         if self.old_id is None or self.new_id is None:
@@ -257,12 +311,24 @@ class ProductDetail(pn.viewable.Viewer):
         return [
             ("Light curve", self._light_curve),
             ("Position", when_shown(lambda: self._position)),
-            ("Headers, tables and validation", when_shown(lambda: pn.Column(
-                self._validation, self._contents, sizing_mode="stretch_width"))),
-            ("Versions and diff", when_shown(lambda: pn.Column(
-                self._versions, pn.Row(self._old, self._new), self._diff,
-                sizing_mode="stretch_width"))),
-        ]  # fmt: skip
+            (
+                "Headers, tables and validation",
+                when_shown(
+                    lambda: pn.Column(self._validation, self._contents, sizing_mode="stretch_width")
+                ),
+            ),
+            (
+                "Versions and diff",
+                when_shown(
+                    lambda: pn.Column(
+                        self._versions,
+                        pn.Row(self._old, self._new),
+                        self._diff,
+                        sizing_mode="stretch_width",
+                    )
+                ),
+            ),
+        ]
 
     def __panel__(self):
         return pn.Tabs(*self.tabs(), sizing_mode="stretch_width", dynamic=True)
@@ -283,10 +349,18 @@ class ProductReview(pn.viewable.Viewer):
     message = param.String(default="", doc="what the last action did")
     failed = param.Boolean(default=False, doc="whether the last action failed")
 
-    def __init__(self, store: ProductStore, selection: ProductSelection, *, user: User,
-                 client_factory: ClientFactory, **params) -> None:  # fmt: skip
-        super().__init__(store=store, selection=selection, user=user,
-                         client_factory=client_factory, **params)  # fmt: skip
+    def __init__(
+        self,
+        store: ProductStore,
+        selection: ProductSelection,
+        *,
+        user: User,
+        client_factory: ClientFactory,
+        **params,
+    ) -> None:
+        super().__init__(
+            store=store, selection=selection, user=user, client_factory=client_factory, **params
+        )
         self._layout: pn.Column | None = None
         self._make_buttons()
 
@@ -319,13 +393,13 @@ class ProductReview(pn.viewable.Viewer):
         require(self.user, PUSH_ROLE, "push products to the SDB")
         product_id = self._chosen()
         with closing(self.client_factory()) as client:
-            outcome = self.store.push(product_id, client, user=self.user.name,
-                                      comment=self.comment)  # fmt: skip
+            outcome = self.store.push(product_id, client, user=self.user.name, comment=self.comment)
         self.selection.revision += 1
         if not outcome.pushed:
             raise SdbError(f"{outcome.file_name} not pushed ({outcome.state}): {outcome.error}")
-        self._done(f"{outcome.file_name} pushed by {self.user.name}: the SDB answered "
-                   f"{outcome.answer}.")  # fmt: skip
+        self._done(
+            f"{outcome.file_name} pushed by {self.user.name}: the SDB answered {outcome.answer}."
+        )
         return outcome
 
     def push_burst(self) -> list:
@@ -334,13 +408,16 @@ class ProductReview(pn.viewable.Viewer):
         if not self.selection.burst_id:
             raise ValueError("pick a burst first")
         with closing(self.client_factory()) as client:
-            outcomes = self.store.push_approved(client, user=self.user.name,
-                                                burst_id=self.selection.burst_id)  # fmt: skip
+            outcomes = self.store.push_approved(
+                client, user=self.user.name, burst_id=self.selection.burst_id
+            )
         self.selection.revision += 1
         failures = [o for o in outcomes if not o.pushed]
         if failures:
-            raise SdbError(f"{len(failures)} of {len(outcomes)} not pushed: "
-                           + "; ".join(f"{o.file_name}: {o.error}" for o in failures))  # fmt: skip
+            raise SdbError(
+                f"{len(failures)} of {len(outcomes)} not pushed: "
+                + "; ".join(f"{o.file_name}: {o.error}" for o in failures)
+            )
         self._done(f"{len(outcomes)} product(s) of {self.selection.burst_id} pushed.")
         return outcomes
 
@@ -358,8 +435,11 @@ class ProductReview(pn.viewable.Viewer):
     # -- display ------------------------------------------------------------------------
     def enabled(self) -> dict[str, bool]:
         """Which review buttons the user may press for the product shown, by label."""
-        record = None if self.selection.product_id is None else self.store.record(
-            self.selection.product_id)  # fmt: skip
+        record = (
+            None
+            if self.selection.product_id is None
+            else self.store.record(self.selection.product_id)
+        )
         state = record["state"] if record else ""
         can_review, can_push = self.user.can(APPROVE_ROLE), self.user.can(PUSH_ROLE)
         return {
@@ -370,9 +450,12 @@ class ProductReview(pn.viewable.Viewer):
         }
 
     def _make_buttons(self) -> None:
-        actions = {"Approve": ("success", self.approve), "Reject": ("danger", self.reject),
-                   "Push": ("primary", self.push),
-                   "Push all approved of the burst": ("primary", self.push_burst)}  # fmt: skip
+        actions = {
+            "Approve": ("success", self.approve),
+            "Reject": ("danger", self.reject),
+            "Push": ("primary", self.push),
+            "Push all approved of the burst": ("primary", self.push_burst),
+        }
         self._buttons: dict[str, pn.widgets.Button] = {}
         for label, (color, action) in actions.items():
             button = pn.widgets.Button(label=label, color=color, disabled=True)
@@ -385,21 +468,33 @@ class ProductReview(pn.viewable.Viewer):
     @param.depends("selection.product_id", "selection.revision", watch=True)
     def _show_state(self) -> None:
         """Bring the title, the state badge and the buttons up to date (widgets kept)."""
-        record = None if self.selection.product_id is None else self.store.record(
-            self.selection.product_id)  # fmt: skip
-        self._title.object = (markdown("#### {name}", name=record["file_name"]) if record
-                              else "#### No product chosen")  # fmt: skip
+        record = (
+            None
+            if self.selection.product_id is None
+            else self.store.record(self.selection.product_id)
+        )
+        self._title.object = (
+            markdown("#### {name}", name=record["file_name"])
+            if record
+            else "#### No product chosen"
+        )
         self._badge.object = state_badge(record["state"]) if record else ""
         for label, enabled in self.enabled().items():
             self._buttons[label].disabled = not enabled
 
     def _roles_note(self) -> pn.pane.Markdown:
         roles = ", ".join(self.user.roles) or "no role"
-        lacking = [f"{what} needs the {role} role" for what, role in
-                   (("approving and rejecting", APPROVE_ROLE), ("pushing", PUSH_ROLE))
-                   if not self.user.can(role)]  # fmt: skip
-        note = markdown("Signed in as **{name}** ({roles}).{lacking}", name=self.user.name,
-                        roles=roles, lacking=" " + "; ".join(lacking) + "." if lacking else "")  # fmt: skip
+        lacking = [
+            f"{what} needs the {role} role"
+            for what, role in (("approving and rejecting", APPROVE_ROLE), ("pushing", PUSH_ROLE))
+            if not self.user.can(role)
+        ]
+        note = markdown(
+            "Signed in as **{name}** ({roles}).{lacking}",
+            name=self.user.name,
+            roles=roles,
+            lacking=" " + "; ".join(lacking) + "." if lacking else "",
+        )
         return pn.pane.Markdown(note)
 
     @param.depends("message", "failed")
@@ -410,16 +505,25 @@ class ProductReview(pn.viewable.Viewer):
     def _audit(self):
         log = self.store.audit(self.selection.burst_id or None)
         log = log.sort_values("acted_at", ascending=False)
-        return _table(log[["acted_at", "user_name", "action", "card", "version", "comment"]],
-                      pagination="local", page_size=10)  # fmt: skip
+        return _table(
+            log[["acted_at", "user_name", "action", "card", "version", "comment"]],
+            pagination="local",
+            page_size=10,
+        )
 
     def actions(self) -> pn.Column:
         """Who is signed in, the product and its state, the buttons, the comment, the outcome."""
-        comment = pn.widgets.TextInput.from_param(self.param.comment, label="Comment",
-                                                  placeholder="why", width=420)  # fmt: skip
-        self._layout = pn.Column(self._roles_note(), pn.Row(self._title, self._badge),
-                                 pn.Row(*self._buttons.values()), comment, self._message,
-                                 sizing_mode="stretch_width")  # fmt: skip
+        comment = pn.widgets.TextInput.from_param(
+            self.param.comment, label="Comment", placeholder="why", width=420
+        )
+        self._layout = pn.Column(
+            self._roles_note(),
+            pn.Row(self._title, self._badge),
+            pn.Row(*self._buttons.values()),
+            comment,
+            self._message,
+            sizing_mode="stretch_width",
+        )
         return self._layout
 
     def audit_log(self) -> pn.Column:
@@ -437,9 +541,16 @@ class ProductsDesk(pn.viewable.Viewer):
     store = param.ClassSelector(class_=ProductStore, constant=True)
     selection = param.ClassSelector(class_=ProductSelection, constant=True)
 
-    def __init__(self, store: ProductStore, *, client_factory: ClientFactory,
-                 user: User = LOCAL_USER, burst_id: str = "", product_id: int | None = None,
-                 **params) -> None:  # fmt: skip
+    def __init__(
+        self,
+        store: ProductStore,
+        *,
+        client_factory: ClientFactory,
+        user: User = LOCAL_USER,
+        burst_id: str = "",
+        product_id: int | None = None,
+        **params,
+    ) -> None:
         selection = ProductSelection(burst_id=burst_id, product_id=product_id)
         super().__init__(store=store, selection=selection, **params)
         if not selection.burst_id and len(bursts := store.bursts()):
@@ -447,14 +558,16 @@ class ProductsDesk(pn.viewable.Viewer):
         self.queue = ProductQueue(store, selection)
         self.detail = ProductDetail(store, selection)
         self.review = ProductReview(store, selection, user=user, client_factory=client_factory)
-        self.exchange = ProductExchange(store, selection, user=user,
-                                        client_factory=client_factory)  # fmt: skip
+        self.exchange = ProductExchange(store, selection, user=user, client_factory=client_factory)
         self._seen = self._change()
 
     def _change(self) -> tuple:
         bursts = self.store.bursts()
-        return (len(bursts), int(bursts["products"].sum()) if len(bursts) else 0,
-                bursts["updated_at"].max() if len(bursts) else None)  # fmt: skip
+        return (
+            len(bursts),
+            int(bursts["products"].sum()) if len(bursts) else 0,
+            bursts["updated_at"].max() if len(bursts) else None,
+        )
 
     def refresh(self) -> bool:
         """Show what changed since the last look (another session's action, a build, a
@@ -469,12 +582,16 @@ class ProductsDesk(pn.viewable.Viewer):
     def display(self) -> pn.Column:
         """The SDB's status, the review of the product shown, and its detail in tabs (with the
         audit log and the exchange with the SDB)."""
-        tabs = pn.Tabs(*self.detail.tabs(), ("Audit log", when_shown(lambda: self.review.audit_log())),
-                       ("SDB: pull, coherence, archive", when_shown(lambda: self.exchange.__panel__())),
-                       sizing_mode="stretch_width", dynamic=True)  # fmt: skip
-        return pn.Column(self.exchange.status, self.review.actions(), tabs,
-                         sizing_mode="stretch_width")  # fmt: skip
+        tabs = pn.Tabs(
+            *self.detail.tabs(),
+            ("Audit log", when_shown(lambda: self.review.audit_log())),
+            ("SDB: pull, coherence, archive", when_shown(lambda: self.exchange.__panel__())),
+            sizing_mode="stretch_width",
+            dynamic=True,
+        )
+        return pn.Column(
+            self.exchange.status, self.review.actions(), tabs, sizing_mode="stretch_width"
+        )
 
     def __panel__(self):
-        return pn.Row(pn.Column(self.queue, width=440), self.display(),
-                      sizing_mode="stretch_width")  # fmt: skip
+        return pn.Row(pn.Column(self.queue, width=440), self.display(), sizing_mode="stretch_width")

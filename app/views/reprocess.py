@@ -76,8 +76,11 @@ class StepsForm(pn.viewable.Viewer):
 
     def parameters(self) -> dict:
         """The parameters that differ from the configuration's."""
-        return {name: widget.value for name, widget in self.widgets.items()
-                if widget.value != getattr(self.defaults, name)}  # fmt: skip
+        return {
+            name: widget.value
+            for name, widget in self.widgets.items()
+            if widget.value != getattr(self.defaults, name)
+        }
 
     def plan(self, *, t0: str = "") -> RunPlan:
         """The run's plan: the steps chosen, every module's settings with the changed
@@ -97,11 +100,12 @@ class StepsForm(pn.viewable.Viewer):
         return pn.Column(
             pn.pane.Markdown("Steps (the ones they need run too, in memory):", margin=(0, 5)),
             pn.widgets.CheckBoxGroup.from_param(self.param.steps, inline=False),
-            pn.pane.Markdown("Parameters (defaults from the folder's pipeline configuration):",
-                             margin=(0, 5)),
+            pn.pane.Markdown(
+                "Parameters (defaults from the folder's pipeline configuration):", margin=(0, 5)
+            ),
             pn.GridBox(*self.widgets.values(), ncols=2),
             sizing_mode="stretch_width",
-        )  # fmt: skip
+        )
 
 
 # -- the desk ------------------------------------------------------------------------------
@@ -122,9 +126,19 @@ class ReprocessDesk(pn.viewable.Viewer):
     failed = param.Boolean(default=False, doc="whether the message says what failed")
     revision = param.Integer(default=0, doc="bumped when a run is added")
 
-    def __init__(self, store: ReprocessStore, *, alerts=None, status=None, calibration=None,
-                 products=None, user=None, client_factory: Callable | None = None,
-                 frame_roots: tuple[Path, ...] = (), **params) -> None:  # fmt: skip
+    def __init__(
+        self,
+        store: ReprocessStore,
+        *,
+        alerts=None,
+        status=None,
+        calibration=None,
+        products=None,
+        user=None,
+        client_factory: Callable | None = None,
+        frame_roots: tuple[Path, ...] = (),
+        **params,
+    ) -> None:
         self.store, self.alerts, self.products, self.user = store, alerts, products, user
         self.calibration = calibration
         self.frames = FrameFolders(store, frame_roots)
@@ -143,10 +157,17 @@ class ReprocessDesk(pn.viewable.Viewer):
     @classmethod
     def from_stores(cls, stores, *, user=None, client_factory: Callable | None = None, **params):
         """The desk over a workspace's stores (the page's and the notebook's way in)."""
-        return cls(stores.reprocess, alerts=stores.alerts,
-                   status=stores.status, calibration=stores.calibration, products=stores.products,
-                   user=user, client_factory=client_factory,
-                   frame_roots=frame_roots(stores.workspace), **params)  # fmt: skip
+        return cls(
+            stores.reprocess,
+            alerts=stores.alerts,
+            status=stores.status,
+            calibration=stores.calibration,
+            products=stores.products,
+            user=user,
+            client_factory=client_factory,
+            frame_roots=frame_roots(stores.workspace),
+            **params,
+        )
 
     # -- choices --------------------------------------------------------------------------
     def choices(self) -> dict[str, str]:
@@ -177,8 +198,9 @@ class ReprocessDesk(pn.viewable.Viewer):
                 self._say("")
         except Exception as exc:  # refused or unreadable: said, nothing listed
             self.images.folder = ""
-            self._say(f"Nothing shown: {failure_text(exc, doing='the folder', log=LOG)}.",
-                      failed=True)  # fmt: skip
+            self._say(
+                f"Nothing shown: {failure_text(exc, doing='the folder', log=LOG)}.", failed=True
+            )
 
     @param.depends("run_id", "compare_id", watch=True)
     def _run_changed(self) -> None:
@@ -194,10 +216,19 @@ class ReprocessDesk(pn.viewable.Viewer):
 
     def _execute(self, plan: RunPlan, run_id: str, folder: Path) -> str:
         """Run the plan over the folder's frames into the run folder; returns the run id."""
-        reprocess(self.store, self.images.images()["path"], plan, run_id, folder,
-                  source=self.folder, burst_id=self.burst_id(), user=self._user_name(),
-                  calibration=self.calibration, client=self.client_factory(),
-                  progress=self._progressed)  # fmt: skip
+        reprocess(
+            self.store,
+            self.images.images()["path"],
+            plan,
+            run_id,
+            folder,
+            source=self.folder,
+            burst_id=self.burst_id(),
+            user=self._user_name(),
+            calibration=self.calibration,
+            client=self.client_factory(),
+            progress=self._progressed,
+        )
         return run_id
 
     def _progressed(self, done: int, total: int) -> None:
@@ -231,8 +262,9 @@ class ReprocessDesk(pn.viewable.Viewer):
             return
         plan, run_id, folder = self._prepare()
         self._state = {"progress": 0}
-        self.param.update(running=True, progress=0, message=f"Running {', '.join(plan.steps)}…",
-                          failed=False)  # fmt: skip
+        self.param.update(
+            running=True, progress=0, message=f"Running {', '.join(plan.steps)}…", failed=False
+        )
 
         def work() -> None:
             try:
@@ -264,9 +296,15 @@ class ReprocessDesk(pn.viewable.Viewer):
             self._say(f"The run failed: {error}", failed=True)
             return
         compare = self.run_id if self.run_id and self.run_id != run_id else self.compare_id
-        self.param.update(running=False, progress=100, compare_id=compare, run_id=run_id,
-                          message=f"Run {run_id} done.", failed=False,
-                          revision=self.revision + 1)  # fmt: skip
+        self.param.update(
+            running=False,
+            progress=100,
+            compare_id=compare,
+            run_id=run_id,
+            message=f"Run {run_id} done.",
+            failed=False,
+            revision=self.revision + 1,
+        )
 
     # -- products ---------------------------------------------------------------------------
     def save_product(self) -> pd.DataFrame:
@@ -281,9 +319,12 @@ class ReprocessDesk(pn.viewable.Viewer):
         built = save_as_product(run, self.products, burst, user=self._user_name())
         created = built[built["created"]]
         versions = sorted(set(created["version"])) if len(created) else []
-        self._say(f"Saved run {run.run_id} as products of {burst.burst_id}: {len(created)} new "
-                  f"version(s) {versions} in the review queue." if len(created)
-                  else "The products already hold this photometry.")  # fmt: skip
+        self._say(
+            f"Saved run {run.run_id} as products of {burst.burst_id}: {len(created)} new "
+            f"version(s) {versions} in the review queue."
+            if len(created)
+            else "The products already hold this photometry."
+        )
         return built
 
     # -- display ------------------------------------------------------------------------------
@@ -308,8 +349,9 @@ class ReprocessDesk(pn.viewable.Viewer):
         runs = self.store.runs()
         options = {"": ""} | {f"{r.run_id} ({r.steps})": r.run_id for r in runs.itertuples()}
         shown = pn.widgets.Select.from_param(self.param.run_id, label="Run shown", options=options)
-        other = pn.widgets.Select.from_param(self.param.compare_id, label="Compare with",
-                                             options=options)  # fmt: skip
+        other = pn.widgets.Select.from_param(
+            self.param.compare_id, label="Compare with", options=options
+        )
         return pn.Column(shown, other, sizing_mode="stretch_width")
 
     def controls(self) -> pn.Column:
@@ -320,16 +362,26 @@ class ReprocessDesk(pn.viewable.Viewer):
             value=self.folder if self.folder in choices.values() else "",
         )
         source.param.watch(lambda e: setattr(self, "folder", e.new or ""), "value")
-        run = pn.widgets.Button(label="Run", color="primary", width=120,
-                                disabled=self.param.running)  # fmt: skip
+        run = pn.widgets.Button(
+            label="Run", color="primary", width=120, disabled=self.param.running
+        )
         run.on_click(lambda e: self._clicked(self._start_with_poll, "the run"))
         save = pn.widgets.Button(label="Save as product version", color="success", width=220)
         save.on_click(lambda e: self._clicked(self.save_product, "saving a run as a product"))
         return pn.Column(
-            source, self.form, pn.Row(run, pn.indicators.Progress.from_param(
-                self.param.progress, width=150, bar_color="info", margin=(15, 10))),
-            self._message, self._run_choices, save, sizing_mode="stretch_width",
-        )  # fmt: skip
+            source,
+            self.form,
+            pn.Row(
+                run,
+                pn.indicators.Progress.from_param(
+                    self.param.progress, width=150, bar_color="info", margin=(15, 10)
+                ),
+            ),
+            self._message,
+            self._run_choices,
+            save,
+            sizing_mode="stretch_width",
+        )
 
     def _start_with_poll(self) -> None:
         self.start()
@@ -345,15 +397,18 @@ class ReprocessDesk(pn.viewable.Viewer):
     def display(self) -> pn.Tabs:
         """Frames, the run shown (brought forward when a run finishes), the comparison."""
         tabs = pn.Tabs(
-            ("Frames", self.images), ("Run", self.result), ("Compare runs", self.comparison),
+            ("Frames", self.images),
+            ("Run", self.result),
+            ("Compare runs", self.comparison),
             sizing_mode="stretch_width",
-        )  # fmt: skip
+        )
         self.param.watch(lambda event: setattr(tabs, "active", 1) if event.new else None, "run_id")
         return tabs
 
     def __panel__(self):
-        return pn.Row(pn.Column(self.controls(), width=420), self.display(),
-                      sizing_mode="stretch_width")  # fmt: skip
+        return pn.Row(
+            pn.Column(self.controls(), width=420), self.display(), sizing_mode="stretch_width"
+        )
 
 
 def shared_client_factory(stores) -> Callable:
@@ -362,5 +417,12 @@ def shared_client_factory(stores) -> Callable:
     return lambda: SharedClient.get(config)
 
 
-__all__ = ["FolderImages", "ReprocessDesk", "RunComparison", "RunView", "StepsForm",
-           "shared_client_factory", "thumbnail_png"]  # fmt: skip
+__all__ = [
+    "FolderImages",
+    "ReprocessDesk",
+    "RunComparison",
+    "RunView",
+    "StepsForm",
+    "shared_client_factory",
+    "thumbnail_png",
+]

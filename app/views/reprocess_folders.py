@@ -44,8 +44,11 @@ class FrameFolders:
         """Every folder: name, path, burst_id (its TRGID, else its name), n_images, first,
         root (the extra root's name, '' for the workspace's)."""
         found = [self.store.folders().assign(root="")]
-        found += [ReprocessStore(root, self.store.runs_dir).folders().assign(root=root.name)
-                  for root in self.roots if root.is_dir()]  # fmt: skip
+        found += [
+            ReprocessStore(root, self.store.runs_dir).folders().assign(root=root.name)
+            for root in self.roots
+            if root.is_dir()
+        ]
         return pd.concat(found, ignore_index=True)
 
     def choices(self, known_bursts: Iterable[str] = ()) -> dict[str, str]:
@@ -55,10 +58,14 @@ class FrameFolders:
         where = [f", in {root}" if root else "" for root in folders["root"]]
         folders = folders.assign(where=where)
         known = folders["burst_id"].isin(set(known_bursts))
-        labels = {f"{r.burst_id} ({r.n_images} images{r.where})": r.path
-                  for r in folders[known].itertuples()}  # fmt: skip
-        labels |= {f"folder {r.name} ({r.n_images} images{r.where})": r.path
-                   for r in folders[~known].itertuples()}  # fmt: skip
+        labels = {
+            f"{r.burst_id} ({r.n_images} images{r.where})": r.path
+            for r in folders[known].itertuples()
+        }
+        labels |= {
+            f"folder {r.name} ({r.n_images} images{r.where})": r.path
+            for r in folders[~known].itertuples()
+        }
         return labels
 
     def check(self, folder: str) -> str:

@@ -44,8 +44,14 @@ class FolderImages(pn.viewable.Viewer):
     folder = param.String(default="", doc="the folder of frames shown")
     image = param.Selector(default=None, objects=[], allow_None=True, doc="the header shown")
 
-    def __init__(self, store: ReprocessStore, *, status: StatusStore | None = None,
-                 calibration: CalibrationStore | None = None, **params) -> None:  # fmt: skip
+    def __init__(
+        self,
+        store: ReprocessStore,
+        *,
+        status: StatusStore | None = None,
+        calibration: CalibrationStore | None = None,
+        **params,
+    ) -> None:
         self.status, self.calibration = status, calibration
         self._images, self._headers = pd.DataFrame(), {}
         super().__init__(store=store, **params)
@@ -91,12 +97,20 @@ class FolderImages(pn.viewable.Viewer):
         cards = []
         for row in self._images.head(MAX_THUMBNAILS).itertuples():
             png = base64.b64encode(thumbnail_png(self.store.thumbnail(row.path))).decode()
-            cards.append(pn.pane.HTML(html(
-                "<figure style='margin:2px;text-align:center;font-size:11px'>"
-                "<img src='data:image/png;base64,{png}' width=120 height=120 alt='{name}' "
-                "title='{name}'/><figcaption>{filter} {start}</figcaption></figure>",
-                png=png, name=row.name, filter=row.filter, start=str(row.t_start or "")[11:19],
-            ), width=130))  # fmt: skip
+            cards.append(
+                pn.pane.HTML(
+                    html(
+                        "<figure style='margin:2px;text-align:center;font-size:11px'>"
+                        "<img src='data:image/png;base64,{png}' width=120 height=120 alt='{name}' "
+                        "title='{name}'/><figcaption>{filter} {start}</figcaption></figure>",
+                        png=png,
+                        name=row.name,
+                        filter=row.filter,
+                        start=str(row.t_start or "")[11:19],
+                    ),
+                    width=130,
+                )
+            )
         return pn.FlexBox(*cards, sizing_mode="stretch_width")
 
     @param.depends("folder")
@@ -124,13 +138,23 @@ class FolderImages(pn.viewable.Viewer):
 
     def __panel__(self):
         return pn.Column(
-            self._thumbnails, self._summary,
-            pn.Row(pn.Column("#### Header", pn.widgets.Select.from_param(self.param.image,
-                                                                         label="Frame"),
-                             self._header, sizing_mode="stretch_width"),
-                   pn.Column("#### Telemetry at each exposure (nearest readings)",
-                             self._telemetry, "#### Calibration masters in force that night",
-                             self._masters, sizing_mode="stretch_width"),
-                   sizing_mode="stretch_width"),
+            self._thumbnails,
+            self._summary,
+            pn.Row(
+                pn.Column(
+                    "#### Header",
+                    pn.widgets.Select.from_param(self.param.image, label="Frame"),
+                    self._header,
+                    sizing_mode="stretch_width",
+                ),
+                pn.Column(
+                    "#### Telemetry at each exposure (nearest readings)",
+                    self._telemetry,
+                    "#### Calibration masters in force that night",
+                    self._masters,
+                    sizing_mode="stretch_width",
+                ),
+                sizing_mode="stretch_width",
+            ),
             sizing_mode="stretch_width",
-        )  # fmt: skip
+        )

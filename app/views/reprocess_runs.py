@@ -45,38 +45,70 @@ class RunView(pn.viewable.Viewer):
             return markdown("*No run yet: choose the steps and press Run, or pick a stored run.*")
         meta = self.run.meta
         lines = [
-            markdown("**Run {run}** of {source} ({burst}) by {user}, {started} → {finished}",
-                     run=meta["run_id"], source=code(meta["source"]), burst=meta["burst_id"],
-                     user=meta["user"], started=meta["started_at"], finished=meta["finished_at"]),
-            markdown("Steps: {steps} (ran: {chain}); {n} images, {failed} left out",
-                     steps=", ".join(meta["steps"]), chain=", ".join(meta["chain"]),
-                     n=len(self.run.images), failed=len(meta["failures"])),
-        ]  # fmt: skip
+            markdown(
+                "**Run {run}** of {source} ({burst}) by {user}, {started} → {finished}",
+                run=meta["run_id"],
+                source=code(meta["source"]),
+                burst=meta["burst_id"],
+                user=meta["user"],
+                started=meta["started_at"],
+                finished=meta["finished_at"],
+            ),
+            markdown(
+                "Steps: {steps} (ran: {chain}); {n} images, {failed} left out",
+                steps=", ".join(meta["steps"]),
+                chain=", ".join(meta["chain"]),
+                n=len(self.run.images),
+                failed=len(meta["failures"]),
+            ),
+        ]
         if meta.get("transient"):
             ra, dec, n = meta["transient"]
-            lines.append(markdown("Transient at RA {ra:.5f}°, Dec {dec:.5f}° (candidate in {n} "
-                                  "images)", ra=ra, dec=dec, n=n))  # fmt: skip
+            lines.append(
+                markdown(
+                    "Transient at RA {ra:.5f}°, Dec {dec:.5f}° (candidate in {n} images)",
+                    ra=ra,
+                    dec=dec,
+                    n=n,
+                )
+            )
         if meta.get("decay"):
             d = meta["decay"]
-            lines.append(markdown("Joint decay index (one α for every filter) α = {index:.3f} ± "
-                                  "{err:.3f} (χ² {chi2:.1f} for {ndof} dof)", index=d["index"],
-                                  err=d["index_err"], chi2=d["chi2"], ndof=d["ndof"]))  # fmt: skip
+            lines.append(
+                markdown(
+                    "Joint decay index (one α for every filter) α = {index:.3f} ± "
+                    "{err:.3f} (χ² {chi2:.1f} for {ndof} dof)",
+                    index=d["index"],
+                    err=d["index_err"],
+                    chi2=d["chi2"],
+                    ndof=d["ndof"],
+                )
+            )
         fits = self.decay_fits()
         if fits:
             lines.append(markdown("Decay index per filter (as the QTI product's FITINDEX):"))
             lines.append(bullets(self._fit_line(name, fit) for name, fit in fits.items()))
         if meta["failures"]:
-            lines.append(bullets(markdown("left out {name}: {reason}", name=code(name),
-                                          reason=reason) for name, reason in meta["failures"]))  # fmt: skip
+            lines.append(
+                bullets(
+                    markdown("left out {name}: {reason}", name=code(name), reason=reason)
+                    for name, reason in meta["failures"]
+                )
+            )
         return paragraphs(*lines)
 
     @staticmethod
     def _fit_line(name: str, fit: DecayFit) -> SafeMarkdown:
         if not fit.valid:
             return markdown("{name}: no fit ({reason})", name=name, reason=fit.reason)
-        return markdown("{name}: α = {index:.3f} ± {err:.3f} ({n} detections, χ² {chi2:.1f})",
-                        name=name, index=fit.index, err=fit.index_err, n=fit.n_points,
-                        chi2=fit.chi2)  # fmt: skip
+        return markdown(
+            "{name}: α = {index:.3f} ± {err:.3f} ({n} detections, χ² {chi2:.1f})",
+            name=name,
+            index=fit.index,
+            err=fit.index_err,
+            n=fit.n_points,
+            chi2=fit.chi2,
+        )
 
     def decay_fits(self) -> dict[str, DecayFit]:
         """Per filter, the power-law fit of the run's detections at mid-exposure times: the
@@ -104,9 +136,14 @@ class RunView(pn.viewable.Viewer):
         if found is None:
             return None
         data, block = found
-        return plot_frame(data, block=block, title=f"{self.image}: reduced (zscale)",
-                          sources=self.sources(), candidates=self.candidates(),
-                          candidate_xy=("x_frame", "y_frame"))  # fmt: skip
+        return plot_frame(
+            data,
+            block=block,
+            title=f"{self.image}: reduced (zscale)",
+            sources=self.sources(),
+            candidates=self.candidates(),
+            candidate_xy=("x_frame", "y_frame"),
+        )
 
     def difference_plot(self):
         found = (
@@ -117,8 +154,12 @@ class RunView(pn.viewable.Viewer):
         if found is None:
             return None
         data, block = found
-        return plot_frame(data, block=block, title=f"{self.image}: difference (zscale)",
-                          candidates=self.candidates())  # fmt: skip
+        return plot_frame(
+            data,
+            block=block,
+            title=f"{self.image}: difference (zscale)",
+            candidates=self.candidates(),
+        )
 
     def light_curve(self) -> pd.DataFrame:
         if self.run is None or self.run.light_curve.empty:
@@ -134,35 +175,51 @@ class RunView(pn.viewable.Viewer):
         plots = [p for p in (self.frame_plot(), self.difference_plot()) if p is not None]
         if not plots:
             return pn.pane.Markdown("" if self.run is None else "This run kept no image.")
-        return pn.Row(*(pn.pane.HoloViews(p, sizing_mode="stretch_width", min_height=460)
-                        for p in plots), sizing_mode="stretch_width")  # fmt: skip
+        return pn.Row(
+            *(pn.pane.HoloViews(p, sizing_mode="stretch_width", min_height=460) for p in plots),
+            sizing_mode="stretch_width",
+        )
 
     @param.depends("run_id", "image")
     def _candidates(self):
         frame = self.candidates()
         if frame.empty:
             return pn.pane.Markdown("No candidate in this frame." if self.run else "")
-        shown = [c for c in ("image_id", "filter", "x", "y", "ra", "dec", "snr", "flux",
-                             "transient") if c in frame]  # fmt: skip
+        shown = [
+            c
+            for c in ("image_id", "filter", "x", "y", "ra", "dec", "snr", "flux", "transient")
+            if c in frame
+        ]
         return paged_table(frame[shown])
 
     @param.depends("run_id")
     def _light_curve(self):
         points = self.light_curve()
         if points.empty:
-            return pn.pane.Markdown("No light curve: run the summary step (and its T0)."
-                                    if self.run else "")  # fmt: skip
-        return pn.pane.Bokeh(plot_light_curve(points, self.decay_fits(), height=340,
-                                              title="light curve (decay fit per filter dashed)"),
-                             sizing_mode="stretch_width")  # fmt: skip
+            return pn.pane.Markdown(
+                "No light curve: run the summary step (and its T0)." if self.run else ""
+            )
+        return pn.pane.Bokeh(
+            plot_light_curve(
+                points,
+                self.decay_fits(),
+                height=340,
+                title="light curve (decay fit per filter dashed)",
+            ),
+            sizing_mode="stretch_width",
+        )
 
     def __panel__(self):
         return pn.Column(
             self._summary,
             pn.widgets.Select.from_param(self.param.image, label="Frame shown", width=360),
-            self._frames, "#### Candidates of this frame", self._candidates,
-            "#### Light curve", self._light_curve, sizing_mode="stretch_width",
-        )  # fmt: skip
+            self._frames,
+            "#### Candidates of this frame",
+            self._candidates,
+            "#### Light curve",
+            self._light_curve,
+            sizing_mode="stretch_width",
+        )
 
 
 class RunComparison(pn.viewable.Viewer):
@@ -202,9 +259,16 @@ class RunComparison(pn.viewable.Viewer):
         if runs is None or any(r.light_curve.empty for r in runs):
             return pd.DataFrame(columns=["image_id", "filter", "mag_first", "mag_second", "delta"])
         columns = ["image_id", "filter", "mag", "mag_err", "detected", "limit_mag"]
-        merged = runs[0].light_curve[columns].merge(runs[1].light_curve[columns],
-                                                    on=["image_id", "filter"], how="outer",
-                                                    suffixes=("_first", "_second"))  # fmt: skip
+        merged = (
+            runs[0]
+            .light_curve[columns]
+            .merge(
+                runs[1].light_curve[columns],
+                on=["image_id", "filter"],
+                how="outer",
+                suffixes=("_first", "_second"),
+            )
+        )
         merged["delta"] = merged["mag_second"] - merged["mag_first"]
         return merged
 
@@ -214,11 +278,14 @@ class RunComparison(pn.viewable.Viewer):
             return pn.pane.Markdown("*Pick two runs to compare.*")
         parameters = self.parameters()
         return pn.Column(
-            "#### What differs", paged_table(parameters) if len(parameters) else
-            pn.pane.Markdown("Same steps, parameters and calibration files."),
-            "#### Photometry", paged_table(self.photometry(), page_size=12),
+            "#### What differs",
+            paged_table(parameters)
+            if len(parameters)
+            else pn.pane.Markdown("Same steps, parameters and calibration files."),
+            "#### Photometry",
+            paged_table(self.photometry(), page_size=12),
             sizing_mode="stretch_width",
-        )  # fmt: skip
+        )
 
     @param.depends("first", "second", "image")
     def _differences(self):
@@ -231,15 +298,20 @@ class RunComparison(pn.viewable.Viewer):
             kind = "difference" if run.image(name, "difference") is not None else "reduced"
             found = run.image(name, kind)
             if found is None:
-                panes.append(pn.pane.Markdown(markdown("{label} run: no image of {name}",
-                                                       label=label, name=name), width=400))  # fmt: skip
+                panes.append(
+                    pn.pane.Markdown(
+                        markdown("{label} run: no image of {name}", label=label, name=name),
+                        width=400,
+                    )
+                )
                 continue
             data, block = found
             candidates = (
                 run.candidates[run.candidates["image_id"] == name] if len(run.candidates) else None
             )
-            plot = plot_frame(data, block=block, title=f"{label}: {run.run_id} ({kind})",
-                              candidates=candidates)  # fmt: skip
+            plot = plot_frame(
+                data, block=block, title=f"{label}: {run.run_id} ({kind})", candidates=candidates
+            )
             panes.append(pn.pane.HoloViews(plot, sizing_mode="stretch_width", min_height=400))
         return pn.Row(*panes, sizing_mode="stretch_width")
 

@@ -22,8 +22,12 @@ from app.views.tables import table
 from data_access.telemetry.store import StatusStore
 
 ALL = "(all)"
-QUICK_RANGES = {"6 h": timedelta(hours=6), "1 d": timedelta(days=1), "7 d": timedelta(days=7),
-                "30 d": timedelta(days=30)}  # fmt: skip
+QUICK_RANGES = {
+    "6 h": timedelta(hours=6),
+    "1 d": timedelta(days=1),
+    "7 d": timedelta(days=7),
+    "30 d": timedelta(days=30),
+}
 
 
 def _utcnow() -> datetime:
@@ -72,8 +76,11 @@ class TelemetryExplorer(pn.viewable.Viewer):
     # -- selection ----------------------------------------------------------------------
     def _filtered(self, depth: int) -> pd.DataFrame:
         frame = self._catalogue
-        for column, value in (("subsystem", self.subsystem), ("component", self.component),
-                              ("group", self.group))[:depth]:  # fmt: skip
+        for column, value in (
+            ("subsystem", self.subsystem),
+            ("component", self.component),
+            ("group", self.group),
+        )[:depth]:
             if value != ALL:
                 frame = frame[frame[column] == value]
         return frame
@@ -132,8 +139,21 @@ class TelemetryExplorer(pn.viewable.Viewer):
         frame.loc[frame["error_code"].fillna(0) != 0, "state"] = "error code"
         frame.loc[frame["stale"], "state"] = "stale"
         frame["age"] = frame["age_s"].map(lambda s: "never" if pd.isna(s) else describe_age(s))
-        return frame[["name", "pretty_name", "value", "unit", "ts", "age", "state", "error_code",
-                      "subsystem", "component", "group"]]  # fmt: skip
+        return frame[
+            [
+                "name",
+                "pretty_name",
+                "value",
+                "unit",
+                "ts",
+                "age",
+                "state",
+                "error_code",
+                "subsystem",
+                "component",
+                "group",
+            ]
+        ]
 
     def refresh(self) -> bool:
         """Redraw if readings arrived since the last look; True if there were new ones."""
@@ -150,16 +170,20 @@ class TelemetryExplorer(pn.viewable.Viewer):
     def _plot(self):
         units = dict(zip(self._catalogue["name"], self._catalogue["unit"], strict=True))
         every = format_duration(self.bucket())
-        plot = plot_series(self.series(), self.errors(), units,
-                           title=f"min-max band and mean per {every} bucket")  # fmt: skip
+        plot = plot_series(
+            self.series(), self.errors(), units, title=f"min-max band and mean per {every} bucket"
+        )
         shown = pn.pane.Bokeh(plot, sizing_mode="stretch_width", min_height=380)
         missing = [name for name in self.sensors if name not in self.plotted()]
         if not missing:
             return shown
-        said = markdown("Not drawn, no numeric sensor of that name in the cache: {names}.",
-                        names=", ".join(map(str, missing)))  # fmt: skip
-        return pn.Column(pn.pane.Alert(said, alert_type="warning"), shown,
-                         sizing_mode="stretch_width")  # fmt: skip
+        said = markdown(
+            "Not drawn, no numeric sensor of that name in the cache: {names}.",
+            names=", ".join(map(str, missing)),
+        )
+        return pn.Column(
+            pn.pane.Alert(said, alert_type="warning"), shown, sizing_mode="stretch_width"
+        )
 
     @param.depends("subsystem", "component", "group", "stale_after_min", "revision")
     def _latest_table(self):
@@ -172,8 +196,11 @@ class TelemetryExplorer(pn.viewable.Viewer):
             return pn.pane.Alert("No readings in the cache yet.", alert_type="warning")
         age = (_utcnow() - extent[1]).total_seconds()
         kind = "warning" if age > self.stale_after_min * 60 else "success"
-        text = markdown("Newest reading: {newest:%Y-%m-%d %H:%M:%S} UTC, {age} ago.",
-                        newest=extent[1], age=describe_age(age))  # fmt: skip
+        text = markdown(
+            "Newest reading: {newest:%Y-%m-%d %H:%M:%S} UTC, {age} ago.",
+            newest=extent[1],
+            age=describe_age(age),
+        )
         return pn.pane.Alert(text, alert_type=kind, margin=(0, 5))
 
     def _range_button(self, label: str) -> pn.widgets.Button:
@@ -184,9 +211,11 @@ class TelemetryExplorer(pn.viewable.Viewer):
     def controls(self) -> pn.Column:
         quick = pn.Row(*(self._range_button(label) for label in [*QUICK_RANGES, "all"]))
         sensor_picker = pn.widgets.MultiChoice.from_param(
-            self.param.sensors, label="Sensors", placeholder="pick one or more numeric sensors",
+            self.param.sensors,
+            label="Sensors",
+            placeholder="pick one or more numeric sensors",
             options=option_labels(self.param.sensors.objects),  # labels shown as HTML
-        )  # fmt: skip
+        )
         return pn.Column(
             pn.widgets.Select.from_param(self.param.subsystem, label="Subsystem"),
             pn.widgets.Select.from_param(self.param.component, label="Component"),
@@ -202,10 +231,14 @@ class TelemetryExplorer(pn.viewable.Viewer):
     def display(self) -> pn.Column:
         """Freshness, the plot and the latest-values table (without the controls)."""
         return pn.Column(
-            self._freshness, self._plot, pn.pane.Markdown("### Latest values"),
-            self._latest_table, sizing_mode="stretch_width",
-        )  # fmt: skip
+            self._freshness,
+            self._plot,
+            pn.pane.Markdown("### Latest values"),
+            self._latest_table,
+            sizing_mode="stretch_width",
+        )
 
     def __panel__(self):
-        return pn.Row(pn.Column(self.controls(), width=320), self.display(),
-                      sizing_mode="stretch_width")  # fmt: skip
+        return pn.Row(
+            pn.Column(self.controls(), width=320), self.display(), sizing_mode="stretch_width"
+        )

@@ -93,10 +93,13 @@ def _reports_of(document: StatusDocument, raw: bytes) -> list[tuple[str, bytes, 
     if not isinstance(parsed, list):
         return [(document.key, raw, str(document.path))]
     return [
-        (_report_key(item, f"{document.key}[{index}]"), json.dumps(item).encode(),
-         f"{document.path}, report {index}")
+        (
+            _report_key(item, f"{document.key}[{index}]"),
+            json.dumps(item).encode(),
+            f"{document.path}, report {index}",
+        )
         for index, item in enumerate(parsed)
-    ]  # fmt: skip
+    ]
 
 
 def _report_key(item: Any, fallback: str) -> str:

@@ -127,9 +127,15 @@ class ReprocessStore:
             if not infos:
                 continue
             trigger = str(infos[0].header.get("TRGID", "")).strip()
-            rows.append({"name": folder.name, "path": str(folder),
-                         "burst_id": trigger or folder.name, "n_images": len(infos),
-                         "first": infos[0].t_start})  # fmt: skip
+            rows.append(
+                {
+                    "name": folder.name,
+                    "path": str(folder),
+                    "burst_id": trigger or folder.name,
+                    "n_images": len(infos),
+                    "first": infos[0].t_start,
+                }
+            )
         return pd.DataFrame(rows, columns=["name", "path", "burst_id", "n_images", "first"])
 
     @staticmethod
@@ -174,7 +180,7 @@ class ReprocessStore:
                     "t_end": i.t_end,
                 }
                 for i in infos
-            ]  # fmt: skip
+            ]
         )
         start = pd.to_datetime(frame["t_start"], errors="coerce")
         end = pd.to_datetime(frame["t_end"], errors="coerce")
@@ -214,8 +220,17 @@ class ReprocessStore:
             return run_id, folder
         raise ReprocessError(f"{self.runs_dir}: cannot make a run folder for {stem}")
 
-    def save(self, run_id: str, plan: RunPlan, result: RunResult, *, source: str,
-             burst_id: str, user: str, started: datetime) -> StoredRun:  # fmt: skip
+    def save(
+        self,
+        run_id: str,
+        plan: RunPlan,
+        result: RunResult,
+        *,
+        source: str,
+        burst_id: str,
+        user: str,
+        started: datetime,
+    ) -> StoredRun:
         """Write a finished run's parameters, tables and display images to its folder."""
         folder = self._folder(run_id)
         images = [_image_row(r) for r in result.images]
@@ -227,17 +242,24 @@ class ReprocessStore:
             write_photometry(folder / "photometry.csv", result.light_curve)
         _write_display(folder / "display.fits", result.images)
         meta = {
-            "run_id": run_id, "source": source, "burst_id": burst_id, "t0": plan.t0,
-            "steps": list(plan.steps), "chain": list(plan.chain()),
+            "run_id": run_id,
+            "source": source,
+            "burst_id": burst_id,
+            "t0": plan.t0,
+            "steps": list(plan.steps),
+            "chain": list(plan.chain()),
             "parameters": dataclasses.asdict(plan.settings_for("pipeline").parameters),
-            "calibration": _calibration(plan.settings_for("reduction"),
-                                        plan.settings_for("subtraction")),
+            "calibration": _calibration(
+                plan.settings_for("reduction"), plan.settings_for("subtraction")
+            ),
             "started_at": started.isoformat(timespec="seconds"),
-            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"), "user": user,
-            "images": images, "failures": [list(f) for f in result.failures],
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "user": user,
+            "images": images,
+            "failures": [list(f) for f in result.failures],
             "transient": list(result.transient) if result.transient else None,
             "decay": dataclasses.asdict(result.decay) if result.decay else None,
-        }  # fmt: skip
+        }
         (folder / "run.json").write_text(json.dumps(meta, indent=1, default=_json), "utf-8")
         return self.load(run_id)
 
@@ -248,13 +270,30 @@ class ReprocessStore:
         for path in sorted(self.runs_dir.glob("*/run.json"), reverse=True):
             meta = json.loads(path.read_text("utf-8"))
             decay = meta.get("decay") or {}
-            rows.append({"run_id": meta["run_id"], "source": meta["source"],
-                         "burst_id": meta["burst_id"], "steps": ", ".join(meta["steps"]),
-                         "n_images": len(meta["images"]), "failures": len(meta["failures"]),
-                         "decay_index": decay.get("index", math.nan),
-                         "started_at": meta["started_at"], "user": meta["user"]})  # fmt: skip
-        columns = ["run_id", "source", "burst_id", "steps", "n_images", "failures",
-                   "decay_index", "started_at", "user"]  # fmt: skip
+            rows.append(
+                {
+                    "run_id": meta["run_id"],
+                    "source": meta["source"],
+                    "burst_id": meta["burst_id"],
+                    "steps": ", ".join(meta["steps"]),
+                    "n_images": len(meta["images"]),
+                    "failures": len(meta["failures"]),
+                    "decay_index": decay.get("index", math.nan),
+                    "started_at": meta["started_at"],
+                    "user": meta["user"],
+                }
+            )
+        columns = [
+            "run_id",
+            "source",
+            "burst_id",
+            "steps",
+            "n_images",
+            "failures",
+            "decay_index",
+            "started_at",
+            "user",
+        ]
         return pd.DataFrame(rows, columns=columns)
 
     def load(self, run_id: str) -> StoredRun:
@@ -270,9 +309,15 @@ class ReprocessStore:
         if not path.is_file():
             raise ReprocessError(f"{path}: no such finished run")
         meta = json.loads(path.read_text("utf-8"))
-        return StoredRun(run_id, folder, meta, pd.DataFrame(meta["images"]),
-                         _read_csv(folder / "photometry.csv"), _read_csv(folder / "sources.csv"),
-                         _read_csv(folder / "candidates.csv"))  # fmt: skip
+        return StoredRun(
+            run_id,
+            folder,
+            meta,
+            pd.DataFrame(meta["images"]),
+            _read_csv(folder / "photometry.csv"),
+            _read_csv(folder / "sources.csv"),
+            _read_csv(folder / "candidates.csv"),
+        )
 
     def remove(self, run_id: str) -> None:
         """Delete a run's folder (a run that failed, or that nobody wants)."""
@@ -287,9 +332,11 @@ class ReprocessStore:
 # -- helpers --------------------------------------------------------------------------------
 def _rooted(settings: ModuleSettings, folder: Path) -> ModuleSettings:
     """Calibration paths relative to the frame folder made absolute."""
-    files = {name: str(folder / value) if value and not Path(value).is_absolute() else value
-             for name in ("bias", "dark", "flat", "reference", "catalog")
-             if (value := getattr(settings, name)) is not None}  # fmt: skip
+    files = {
+        name: str(folder / value) if value and not Path(value).is_absolute() else value
+        for name in ("bias", "dark", "flat", "reference", "catalog")
+        if (value := getattr(settings, name)) is not None
+    }
     return dataclasses.replace(settings, **files)
 
 
@@ -307,17 +354,30 @@ def _number(value) -> float | None:
 
 def _image_row(r) -> dict:
     return {
-        "name": r.name, "path": r.path, "filter": r.filter, "t_start": r.t_start,
-        "t_end": r.t_end, "exptime": _number(r.exptime), "fwhm": _number(r.fwhm),
-        "zp": _number(r.zp), "zp_err": _number(r.zp_err), "limit_mag": _number(r.limit_mag),
+        "name": r.name,
+        "path": r.path,
+        "filter": r.filter,
+        "t_start": r.t_start,
+        "t_end": r.t_end,
+        "exptime": _number(r.exptime),
+        "fwhm": _number(r.fwhm),
+        "zp": _number(r.zp),
+        "zp_err": _number(r.zp_err),
+        "limit_mag": _number(r.limit_mag),
         "n_sources": 0 if r.sources is None else len(r.sources),
-        "n_candidates": 0 if r.candidates is None else len(r.candidates), "error": r.error,
-    }  # fmt: skip
+        "n_candidates": 0 if r.candidates is None else len(r.candidates),
+        "error": r.error,
+    }
 
 
 def _calibration(reduction: ModuleSettings, later: ModuleSettings) -> dict:
-    return {"bias": reduction.bias, "dark": reduction.dark, "flat": reduction.flat,
-            "reference": later.reference, "catalog": later.catalog}  # fmt: skip
+    return {
+        "bias": reduction.bias,
+        "dark": reduction.dark,
+        "flat": reduction.flat,
+        "reference": later.reference,
+        "catalog": later.catalog,
+    }
 
 
 def _sources(results) -> pd.DataFrame:
@@ -329,8 +389,13 @@ def _sources(results) -> pd.DataFrame:
         table.insert(0, "image_id", r.name)
         frames.append(table)
     if not frames:
-        return pd.DataFrame({"image_id": pd.Series(dtype=str), "x": pd.Series(dtype=float),
-                             "y": pd.Series(dtype=float)})  # fmt: skip
+        return pd.DataFrame(
+            {
+                "image_id": pd.Series(dtype=str),
+                "x": pd.Series(dtype=float),
+                "y": pd.Series(dtype=float),
+            }
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -344,8 +409,11 @@ def _frame_positions(header, ra, dec) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _candidates(result: RunResult) -> pd.DataFrame:
-    table = result.candidates.to_pandas() if len(result.candidates) else pd.DataFrame(
-        columns=["image_id", "filter", "x", "y", "ra", "dec", "snr", "transient"])  # fmt: skip
+    table = (
+        result.candidates.to_pandas()
+        if len(result.candidates)
+        else pd.DataFrame(columns=["image_id", "filter", "x", "y", "ra", "dec", "snr", "transient"])
+    )
     table["x_frame"], table["y_frame"] = np.nan, np.nan
     for r in result.images:
         rows = table["image_id"] == r.name

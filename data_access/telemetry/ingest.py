@@ -399,9 +399,17 @@ class _KnownDocuments(dict):
 
 
 _SENSOR_COLUMNS = (
-    "pretty_name", "subsystem", "component", "group", "model", "identifier", "firmware",
-    "type", "unit", "correction_model",
-)  # fmt: skip
+    "pretty_name",
+    "subsystem",
+    "component",
+    "group",
+    "model",
+    "identifier",
+    "firmware",
+    "type",
+    "unit",
+    "correction_model",
+)
 
 _READ_OPTIONS = (
     f"format = 'array', records = true, columns = {_READ_COLUMNS}, filename = true, "

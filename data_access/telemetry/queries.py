@@ -155,8 +155,18 @@ class StatusQueries:
         """
         moments = [_naive(t) for t in times]
         if not moments or not names:
-            return pd.DataFrame(columns=["time", "name", "unit", "ts", "value", "numeric_value",
-                                         "error_code", "offset_s"])  # fmt: skip
+            return pd.DataFrame(
+                columns=[
+                    "time",
+                    "name",
+                    "unit",
+                    "ts",
+                    "value",
+                    "numeric_value",
+                    "error_code",
+                    "offset_s",
+                ]
+            )
         # the reading just before and just after each moment (two ASOF joins), the nearer kept
         frame = self.cache.query_df(
             f"""WITH moment AS (SELECT unnest($times) AS time, generate_subscripts($times, 1) AS k),

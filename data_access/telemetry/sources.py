@@ -569,9 +569,14 @@ def cdb_source_builders(
     builders: list[SourceBuilder] = []
     if postgres is not None and cdb.postgres.dsn:
         password = environ.get(cdb.postgres.password_env) if cdb.postgres.password_env else None
-        builders.append((CDB_POSTGRES, lambda: CdbPostgresSource(
-            cdb.postgres, password, raw_dir / CDB_POSTGRES, **postgres
-        )))  # fmt: skip
+        builders.append(
+            (
+                CDB_POSTGRES,
+                lambda: CdbPostgresSource(
+                    cdb.postgres, password, raw_dir / CDB_POSTGRES, **postgres
+                ),
+            )
+        )
     if http is not None and http.get("url", cdb.http.url):
         builders.append((CDB_HTTP, lambda: CdbHttpSource(cdb.http, raw_dir / CDB_HTTP, **http)))
     return builders

@@ -51,9 +51,11 @@ def test_joint_and_per_filter_fits_agree_on_noiseless_data():
     assert joint.ndof == len(t) - 3
     for name, fit in per_filter.items():
         assert fit.index == pytest.approx(joint.index, abs=1e-6)
-        np.testing.assert_allclose(fit.magnitude(t[:3]),
-                                   model_magnitude(t[:3], joint.offsets[name], joint.index),
-                                   atol=1e-6)  # fmt: skip
+        np.testing.assert_allclose(
+            fit.magnitude(t[:3]),
+            model_magnitude(t[:3], joint.offsets[name], joint.index),
+            atol=1e-6,
+        )
 
 
 def test_the_normalisation_is_the_flux_density_at_one_second():

@@ -138,8 +138,9 @@ def test_master_bias_of_raw_counts_is_combined_on_uint16_as_numpy_median(n):
     rng = np.random.default_rng(n)
     data = [rng.integers(65000, 65536, SHAPE, dtype=np.uint16) for _ in range(n)]
     frames = [RawCounts(d) for d in data]
-    master = build_master(frames, [info(f"b{k}") for k in range(n)], "bias",
-                          block_bytes=n * 300 * 4 * 13)  # fmt: skip
+    master = build_master(
+        frames, [info(f"b{k}") for k in range(n)], "bias", block_bytes=n * 300 * 4 * 13
+    )
     assert all(frame.reads == {np.dtype(np.uint16)} for frame in frames)
     assert master.data.dtype == np.float32
     assert np.array_equal(master.data, np.median(np.stack(data), axis=0).astype(np.float32))

@@ -18,9 +18,13 @@ def test_plain_text_message_finds_a_burst_id():
 
 @pytest.mark.parametrize(
     ("data", "error"),
-    [(b"\xff\xfe{", "not UTF-8"), (b"{not json", "not valid JSON"), (b"  ", "empty"),
-     (b"[1, 2]", "expected a JSON object")],
-)  # fmt: skip
+    [
+        (b"\xff\xfe{", "not UTF-8"),
+        (b"{not json", "not valid JSON"),
+        (b"  ", "empty"),
+        (b"[1, 2]", "expected a JSON object"),
+    ],
+)
 def test_malformed_messages_come_back_with_an_error(data, error):
     message = read_operations_message("svom.fsc", data)
     assert error in message.error

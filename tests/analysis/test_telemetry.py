@@ -13,9 +13,17 @@ from analysis.telemetry import (
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("30s", 30), ("5min", 300), ("5m", 300), ("1h", 3600), ("1d", 86400), ("2w", 1209600),
-     ("1.5h", 5400), (" 10 MIN ", 600)],
-)  # fmt: skip
+    [
+        ("30s", 30),
+        ("5min", 300),
+        ("5m", 300),
+        ("1h", 3600),
+        ("1d", 86400),
+        ("2w", 1209600),
+        ("1.5h", 5400),
+        (" 10 MIN ", 600),
+    ],
+)
 def test_parse_duration(text, seconds):
     assert parse_duration(text) == timedelta(seconds=seconds)
 

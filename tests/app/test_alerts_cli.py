@@ -24,10 +24,16 @@ def gic_stdin(ws, monkeypatch, packet: bytes, *args):
 
 
 ALERT_COMMANDS = [
-    ["alerts", "ingest"], ["alerts", "list"], ["alerts", "show"], ["alerts", "listen"],
-    ["alerts", "kafka"], ["alerts", "quarantined"], ["alerts", "operations"], ["sync", "alerts"],
+    ["alerts", "ingest"],
+    ["alerts", "list"],
+    ["alerts", "show"],
+    ["alerts", "listen"],
+    ["alerts", "kafka"],
+    ["alerts", "quarantined"],
+    ["alerts", "operations"],
+    ["sync", "alerts"],
     ["watch"],
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("command", ALERT_COMMANDS)

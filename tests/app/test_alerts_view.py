@@ -25,8 +25,13 @@ def test_error_circles_are_round_on_the_sky():
 
 
 def test_flags_mark_tests_and_retractions():
-    frame = pd.DataFrame({"test": [True, False, False], "retraction": [False, True, False],
-                          "retracted": [False, True, False]})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "test": [True, False, False],
+            "retraction": [False, True, False],
+            "retracted": [False, True, False],
+        }
+    )
     assert alert_flags(frame).tolist() == ["TEST", "RETRACTION RETRACTED", ""]
 
 
@@ -48,7 +53,11 @@ def test_browser_lists_newest_first_and_shows_detail(stores, tmp_path):
     assert isinstance(view._sky_map(), pn.pane.Bokeh)
     sky = plot_sky_map(alerts, selected=view.ivorn)
     assert (sky.x_range.start, sky.x_range.end, sky.y_range.start, sky.y_range.end) == (
-        360, 0, -90, 90)  # fmt: skip
+        360,
+        0,
+        -90,
+        90,
+    )
     located = alerts.dropna(subset=["ra", "dec"])
     entries = legend_entries(sky)
     assert set(entries) == {"observation", "test", "retracted"}
@@ -102,8 +111,9 @@ def test_hostile_packet_fields_and_ivorn_stay_text(stores, tmp_path):
     xml = xml.replace(
         f'ivorn="{escape(notice.ivorn)}"', f"ivorn={quoteattr(notice.ivorn + HOSTILE)}"
     )
-    params = "".join(f"<Param name={quoteattr(n)} value={quoteattr(HOSTILE)}/>"
-                     for n in ("GraceID", "TrigID"))  # fmt: skip
+    params = "".join(
+        f"<Param name={quoteattr(n)} value={quoteattr(HOSTILE)}/>" for n in ("GraceID", "TrigID")
+    )
     xml = xml.replace('<Param name="Pkt_Ser_Num"', params + '<Param name="Pkt_Ser_Num"')
     (tmp_path / "hostile.xml").write_text(xml, encoding="utf-8")
     stores.alerts.store_files([tmp_path / "hostile.xml"])

@@ -42,25 +42,35 @@ def _troubles(view: CalibrationTrends) -> DemoTroubles:
 
 # -- plots ------------------------------------------------------------------------------
 def test_trends_mark_invalid_draw_limits_and_share_data_and_axis():
-    trend = pd.DataFrame({
-        "date": pd.date_range("2026-01-01", periods=4, freq="D"),
-        "instrument": ["DDRAGO1"] * 3 + ["CAGIRE"], "filter": ["NONE"] * 4,
-        "mediandif": [0.1, 4.0, -0.2, np.nan], "rms": [1.0, 1.1, 1.2, 0.9],
-        "verdict": [True, False, True, True], "im_name": ["a", "b", "c", "d"],
-        "report_id": [1, 2, 3, 4],
-    })  # fmt: skip
-    diff, rms = plot_trends(trend, [Trend("mediandif", "t", "ADU", [(-2.0, 2.0)]),
-                                    Trend("rms", "u", "ADU")])  # fmt: skip
+    trend = pd.DataFrame(
+        {
+            "date": pd.date_range("2026-01-01", periods=4, freq="D"),
+            "instrument": ["DDRAGO1"] * 3 + ["CAGIRE"],
+            "filter": ["NONE"] * 4,
+            "mediandif": [0.1, 4.0, -0.2, np.nan],
+            "rms": [1.0, 1.1, 1.2, 0.9],
+            "verdict": [True, False, True, True],
+            "im_name": ["a", "b", "c", "d"],
+            "report_id": [1, 2, 3, 4],
+        }
+    )
+    diff, rms = plot_trends(
+        trend, [Trend("mediandif", "t", "ADU", [(-2.0, 2.0)]), Trend("rms", "u", "ADU")]
+    )
     lines, points, crosses = diff.renderers
     assert [type(r.glyph).__name__ for r in diff.renderers] == ["MultiLine", "Scatter", "Scatter"]
     assert diff.yaxis.axis_label == "MEDIANDIF [ADU]"
     # one line per instrument and filter; filter-free masters carry FILTER NONE
     assert [list(ys) for ys in lines.data_source.data["mediandif"]] == [
-        [pytest.approx(np.nan, nan_ok=True)], [0.1, 4.0, -0.2]]  # fmt: skip
+        [pytest.approx(np.nan, nan_ok=True)],
+        [0.1, 4.0, -0.2],
+    ]
     legend = diff.legend[0].items
     assert [item.label.value for item in legend] == ["CAGIRE", "DDRAGO1", "invalid"]
     assert [points.data_source.data["kind"][item.index] for item in legend[:2]] == [
-        "CAGIRE", "DDRAGO1"]  # fmt: skip
+        "CAGIRE",
+        "DDRAGO1",
+    ]
     assert set(diff.select(name=POINTS)) == {points, crosses}
     assert sorted(points.data_source.data["report_id"]) == [1, 2, 3, 4]
     assert crosses.glyph.marker == "x" and crosses.glyph.line_color == INVALID_COLOR
@@ -85,18 +95,23 @@ def test_zscale_and_image_keep_pixel_coordinates():
 
 
 def test_histogram_draws_limits_and_center():
-    overlay = plot_histogram(np.array([1, 5, 1]), np.array([-3.0, -1, 1, 3]), title="h",
-                             limits=(-2.0, 2.0), center=0.0)  # fmt: skip
+    overlay = plot_histogram(
+        np.array([1, 5, 1]), np.array([-3.0, -1, 1, 3]), title="h", limits=(-2.0, 2.0), center=0.0
+    )
     assert [type(layer).__name__ for layer in overlay] == ["Histogram", "VLine", "VLine", "VLine"]
 
 
 def test_completeness_heatmap_codes_verdicts():
-    grid = pd.DataFrame({
-        "night": pd.to_datetime(["2026-01-01", "2026-01-01", "2026-01-02"]).date,
-        "instrument": ["CAGIRE", "DDRAGO1", "CAGIRE"], "filter": ["J", "NONE", "J"],
-        "arrived": [True, True, False], "n_frames": pd.array([4, 4, pd.NA], dtype="Int64"),
-        "verdict": ["OK", "invalid", "missing"],
-    })  # fmt: skip
+    grid = pd.DataFrame(
+        {
+            "night": pd.to_datetime(["2026-01-01", "2026-01-01", "2026-01-02"]).date,
+            "instrument": ["CAGIRE", "DDRAGO1", "CAGIRE"],
+            "filter": ["J", "NONE", "J"],
+            "arrived": [True, True, False],
+            "n_frames": pd.array([4, 4, pd.NA], dtype="Int64"),
+            "verdict": ["OK", "invalid", "missing"],
+        }
+    )
     fig = plot_completeness(grid)
     cells = fig.renderers[0].data_source.data
     assert list(cells["color"]) == [VERDICT_COLORS[v] for v in ("OK", "invalid", "missing")]
@@ -123,8 +138,12 @@ def test_trends_cover_the_demo_nights_and_name_the_bad_one(demo_stores):
     assert set(view.table()["INSTRUME"]) == {"DDRAGO2"}
     assert view.limits("meandiff") == [(-2.0, 2.0)] and view.limits("rmsdiff") == [(0.0, 3.0)]
     figures = [pane.object for pane in view._plots().objects]
-    assert [fig.yaxis.axis_label for fig in figures] == ["MEDIAN [ADU]", "RMS [ADU]",
-                                                         "MEDIANDIF [ADU]", "RMSDIFF [ADU]"]  # fmt: skip
+    assert [fig.yaxis.axis_label for fig in figures] == [
+        "MEDIAN [ADU]",
+        "RMS [ADU]",
+        "MEDIANDIF [ADU]",
+        "RMSDIFF [ADU]",
+    ]
     assert all(fig.x_range is figures[0].x_range for fig in figures)  # zoom one, zoom all
     assert all(fig.select_one(TapTool) for fig in figures)
 
@@ -158,8 +177,10 @@ def test_clicking_a_date_shows_master_difference_and_histogram(demo_stores):
     bad = view.invalid().iloc[0]
     mediandif = view._plots().objects[2].object
     points = next(r.data_source for r in mediandif.renderers if r.name == POINTS)
-    row = np.flatnonzero((points.data["date"] == np.datetime64(bad["date"]))
-                         & (points.data["instrument"] == bad["instrument"]))  # fmt: skip
+    row = np.flatnonzero(
+        (points.data["date"] == np.datetime64(bad["date"]))
+        & (points.data["instrument"] == bad["instrument"])
+    )
     points.selected.indices = [int(row[0])]  # what a click on that point does
     assert view.report_id == bad["report_id"] == view.detail.report_id
     panes = view.detail._images().objects
@@ -215,7 +236,8 @@ def test_page_type_and_headline(demo_stores, stores):
     from app.pages.calibration import URL_STATE, headline
 
     assert {p.slug: dict(p.options) for p in PAGES if p.module == "app.pages.calibration"} == {
-        t: {"caltype": t} for t in ("bias", "dark", "flat")}  # fmt: skip
+        t: {"caltype": t} for t in ("bias", "dark", "flat")
+    }
     assert set(URL_STATE) <= set(CalibrationTrends.param)
     assert headline(stores, "bias") == "No calibration yet."
     lines = {t: headline(demo_stores, t) for t in ("bias", "dark", "flat")}
@@ -243,9 +265,15 @@ def test_report_fields_from_outside_stay_text_in_the_banner_and_header(demo_stor
 
     hostile = "<img src=x onerror=alert(1)>"
     view = CalibrationTrends(demo_stores.calibration, caltype="dark")
-    bad = pd.DataFrame({"night": [pd.Timestamp("2026-11-28")], "instrument": [hostile],
-                        "filter": ["' autofocus onfocus='alert(1)"], "im_name": [f"`{hostile}`"],
-                        "reasons": ["[x](javascript:alert(1))"]})  # fmt: skip
+    bad = pd.DataFrame(
+        {
+            "night": [pd.Timestamp("2026-11-28")],
+            "instrument": [hostile],
+            "filter": ["' autofocus onfocus='alert(1)"],
+            "im_name": [f"`{hostile}`"],
+            "reasons": ["[x](javascript:alert(1))"],
+        }
+    )
     monkeypatch.setattr(view, "invalid", lambda: bad)
     banner = parse(pane_html(view._banner()))
     assert banner.tags == {"p", "strong", "ul", "li"}
@@ -254,8 +282,7 @@ def test_report_fields_from_outside_stay_text_in_the_banner_and_header(demo_stor
         and "[x](javascript" in banner.text
     )
     view.report_id = int(view.table().iloc[0]["report_id"])
-    info = view.detail.summary() | {"im_name": hostile, "instrument": hostile,
-                                    "reasons": [hostile]}  # fmt: skip
+    info = view.detail.summary() | {"im_name": hostile, "instrument": hostile, "reasons": [hostile]}
     monkeypatch.setattr(view.detail, "summary", lambda: info)
     header = parse(pane_html(view.detail._header()))
     assert "img" not in header.tags and header.text.count(hostile) == 3

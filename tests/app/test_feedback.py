@@ -19,9 +19,12 @@ LOG = logging.getLogger("gic.tests")
 
 @pytest.mark.parametrize(
     "exc",
-    [ValueError("pick a product first"), PermissionDenied("bob may not push"),
-     SdbUnavailable("the SDB at http://sdb/ does not answer")],
-)  # fmt: skip
+    [
+        ValueError("pick a product first"),
+        PermissionDenied("bob may not push"),
+        SdbUnavailable("the SDB at http://sdb/ does not answer"),
+    ],
+)
 def test_expected_errors_show_their_message(exc, caplog):
     assert failure_text(exc, doing="Push", log=LOG) == str(exc)
     assert not caplog.records
@@ -33,8 +36,14 @@ def test_a_file_error_shows_its_reason_and_the_file_name_only(caplog):
     assert "/srv/gic/ws/masters/m.fits" in caplog.text  # the whole path in the log only
 
 
-@pytest.mark.parametrize("exc", [KeyError("path"), AttributeError("'NoneType' object"),
-                                 TypeError("/srv/gic/app/views/x.py line 3")])  # fmt: skip
+@pytest.mark.parametrize(
+    "exc",
+    [
+        KeyError("path"),
+        AttributeError("'NoneType' object"),
+        TypeError("/srv/gic/app/views/x.py line 3"),
+    ],
+)
 def test_an_unexpected_error_shows_words_and_logs_its_traceback(exc, caplog):
     text = failure_text(exc, doing="the run", log=LOG)
     assert text.startswith("an unexpected error stopped it (logged by gic.tests at ")
@@ -55,8 +64,10 @@ def test_the_message_pane_escapes_and_says_failures_in_red():
 def test_table_titles_are_escaped_and_the_table_read_only():
     frame = pd.DataFrame({"<img src=x onerror=alert(1)>": [1], "name": ["<b>x</b>"]})
     shown = table(frame, titles={"name": "NAME <i>"})
-    assert shown.titles == {"<img src=x onerror=alert(1)>": "&lt;img src=x onerror=alert(1)&gt;",
-                            "name": "NAME &lt;i&gt;"}  # fmt: skip
+    assert shown.titles == {
+        "<img src=x onerror=alert(1)>": "&lt;img src=x onerror=alert(1)&gt;",
+        "name": "NAME &lt;i&gt;",
+    }
     assert shown.disabled and not shown.show_index
     assert paged_table(frame, page_size=5).page_size == 5 and paged_table(frame).page_size == 10
 

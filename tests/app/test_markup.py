@@ -71,7 +71,9 @@ def test_markdown_keeps_a_payload_as_text_wherever_it_stands(payload):
     parsed = parse(markdown_html(built))
     assert parsed.tags == {"h3", "p", "strong", "em", "a", "ul", "li"}
     assert [attrs for tag, attrs in parsed.elements if tag == "a"] == [
-        {"href": "./products"}, {"href": "./x"}]  # fmt: skip
+        {"href": "./products"},
+        {"href": "./x"},
+    ]
     assert parsed.text.count(payload) == 6
     assert parse(markdown_html(escape_markdown(payload))).text.strip() == payload
 
@@ -118,8 +120,11 @@ def test_paragraphs_and_bullets_escape_what_is_not_safe():
 
 def test_option_labels_map_escaped_labels_to_the_values():
     options = option_labels(["<img src=x onerror=alert(1)>", "tcs-mount-az", 42])
-    assert options == {"&lt;img src=x onerror=alert(1)&gt;": "<img src=x onerror=alert(1)>",
-                       "tcs-mount-az": "tcs-mount-az", "42": 42}  # fmt: skip
+    assert options == {
+        "&lt;img src=x onerror=alert(1)&gt;": "<img src=x onerror=alert(1)>",
+        "tcs-mount-az": "tcs-mount-az",
+        "42": 42,
+    }
 
 
 def test_join_escapes_each_part_for_its_separator():

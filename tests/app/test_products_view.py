@@ -84,9 +84,19 @@ def test_light_curve_plot_has_log_time_inverted_magnitudes_limits_and_fit():
             "limit_mag": [19.0, 19.5, 19.6],
         }
     )
-    fits = pd.DataFrame({"FILTER": ["r"], "NFIT": [2], "TFITSTART": [100.0], "TFITSTOP": [1000.0],
-                         "FITNORM": [10 ** ((23.9 - 11.0) / 2.5)], "FITINDEX": [1.0],
-                         "ERFITINDEX": [0.05], "FITCHI2": [0.0], "FITVALID": [1]})  # fmt: skip
+    fits = pd.DataFrame(
+        {
+            "FILTER": ["r"],
+            "NFIT": [2],
+            "TFITSTART": [100.0],
+            "TFITSTOP": [1000.0],
+            "FITNORM": [10 ** ((23.9 - 11.0) / 2.5)],
+            "FITINDEX": [1.0],
+            "ERFITINDEX": [0.05],
+            "FITCHI2": [0.0],
+            "FITVALID": [1],
+        }
+    )
     fig = plot_light_curve(points, fits)
     assert isinstance(fig.x_scale, LogScale) and fig.y_range.flipped
     entries = legend_entries(fig)
@@ -115,7 +125,8 @@ def test_queue_detail_and_diff_of_a_burst(products):
     assert "Valid against its descriptor DT_GFT_FGFT" in shown_text(desk.detail._validation())
     assert desk.detail.versions()["version"].tolist() == [2, 1]
     assert (desk.detail.old_id, desk.detail.new_id) == tuple(
-        products.versions(BURST.burst_id, "DT_GFT_FGFT")["product_id"][::-1])  # fmt: skip
+        products.versions(BURST.burst_id, "DT_GFT_FGFT")["product_id"][::-1]
+    )
     assert not desk.detail.diff().empty
     position = shown_text(desk.detail._position()[0])
     assert "galactic l" in position and "arcsec" in position
@@ -125,14 +136,21 @@ def test_queue_detail_and_diff_of_a_burst(products):
 
 def test_a_scientist_approves_with_a_comment_and_it_is_audited(products):
     desk = desk_for(products, SARA)
-    assert buttons(desk) == {"Approve": True, "Reject": True, "Push": False,
-                             "Push all approved of the burst": False}  # fmt: skip
+    assert buttons(desk) == {
+        "Approve": True,
+        "Reject": True,
+        "Push": False,
+        "Push all approved of the burst": False,
+    }
     desk.review.comment = "fit looks right"
     record = desk.review.approve()
     assert record["state"] == "approved" and desk.review.message.endswith("approved by sara.")
     audit = products.audit(product_id=record["product_id"]).iloc[-1]
     assert (audit["action"], audit["user_name"], audit["comment"]) == (
-        "approve", "sara", "fit looks right")  # fmt: skip
+        "approve",
+        "sara",
+        "fit looks right",
+    )
     with pytest.raises(PermissionDenied, match="sara may not push"):
         desk.review.push()
 
@@ -141,8 +159,9 @@ def test_a_viewer_cannot_approve_and_nothing_changes(products):
     desk = desk_for(products, BOB)
     assert not any(buttons(desk).values())
     before = (products.record(desk.selection.product_id)["state"], len(products.audit()))
-    with pytest.raises(PermissionDenied, match="bob may not approve products: it needs the "
-                                               "scientist role"):  # fmt: skip
+    with pytest.raises(
+        PermissionDenied, match="bob may not approve products: it needs the scientist role"
+    ):
         desk.review.approve()
     desk.review._clicked(desk.review.approve, "Approve")  # as the button: reported, not raised
     assert desk.review.failed and "needs the scientist role" in desk.review.message
@@ -156,7 +175,9 @@ def test_an_approver_pushes_and_the_state_becomes_pushed(products, sandbox):
     outcome = desk.review.push()
     assert outcome.pushed and products.record(outcome.product_id)["state"] == "pushed"
     assert products.audit(product_id=outcome.product_id)["action"].tolist()[-2:] == [
-        "push started", "push"]  # fmt: skip
+        "push started",
+        "push",
+    ]
     assert not buttons(desk)["Push"]
     assert desk.exchange.list_remote()["name"].tolist() == [outcome.file_name]
     coherence = desk.exchange.check_coherence().set_index("name")
@@ -217,8 +238,9 @@ def test_a_burst_named_by_a_link_stays_text(products):
     from tests.app.shown import pane_html, parse
 
     hostile = "<img src=x onerror=alert(1)>"
-    desk = ProductsDesk(products, client_factory=client_for("http://127.0.0.1:9"), user=BOB,
-                        burst_id=hostile)  # fmt: skip
+    desk = ProductsDesk(
+        products, client_factory=client_for("http://127.0.0.1:9"), user=BOB, burst_id=hostile
+    )
     title = desk.queue._products()
     assert title.object == "*Pick a burst to see its products.*"  # nothing of that burst
     said = parse(pane_html(desk.detail._light_curve()))  # the store's reason names the burst

@@ -156,7 +156,8 @@ def test_two_runs_compared_and_a_run_saved_as_a_product(stores, full_run, desk):
     for row in qti.itertuples():
         fit = shown[row.FILTER]
         assert (row.FITINDEX, row.ERFITINDEX, row.NFIT) == pytest.approx(
-            (fit.index, fit.index_err, fit.n_points), rel=1e-9)  # fmt: skip
+            (fit.index, fit.index_err, fit.n_points), rel=1e-9
+        )
     assert "7 new version(s) [1]" in desk.message
     assert len(stores.products.queue(desk.burst_id())) == 7
     desk.save_product()

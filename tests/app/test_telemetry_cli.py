@@ -23,9 +23,19 @@ def test_help_lists_every_subcommand(capsys):
         assert command in out
 
 
-@pytest.mark.parametrize("command", [["ingest", "status"], ["ingest", "rejected"], ["sync", "status"],
-                                     ["status", "latest"], ["status", "series"], ["config"],
-                                     ["demo", "build"], ["serve"]])  # fmt: skip
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["ingest", "status"],
+        ["ingest", "rejected"],
+        ["sync", "status"],
+        ["status", "latest"],
+        ["status", "series"],
+        ["config"],
+        ["demo", "build"],
+        ["serve"],
+    ],
+)
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as stop:
         main([*command, "--help"])
@@ -59,8 +69,22 @@ def test_status_latest_and_series(tmp_path, status_folder, capsys):
     assert len(latest) == 210 and {"name", "value", "age_s", "stale", "error_code"} <= set(
         latest[0]
     )
-    assert gic(tmp_path / "ws", "status", "series", "--sensor", "weather-station-ws1-air-temperature",
-               "--start", "2026-11-01T00:00:00", "--end", "2026-11-01T06:00:00", "--every", "1h") == 0  # fmt: skip
+    assert (
+        gic(
+            tmp_path / "ws",
+            "status",
+            "series",
+            "--sensor",
+            "weather-station-ws1-air-temperature",
+            "--start",
+            "2026-11-01T00:00:00",
+            "--end",
+            "2026-11-01T06:00:00",
+            "--every",
+            "1h",
+        )
+        == 0
+    )
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
     assert rows[0] == ["bucket_start", "min", "mean", "max", "count"]
     assert [r[0] for r in rows[1:]] == [f"2026-11-01T0{h}:00:00" for h in range(6)]
@@ -70,18 +94,53 @@ def test_status_latest_and_series(tmp_path, status_folder, capsys):
 def test_series_of_a_string_sensor_is_a_clear_error(tmp_path, status_folder, capsys):
     gic(tmp_path / "ws", "ingest", "status", str(status_folder))
     capsys.readouterr()
-    code = gic(tmp_path / "ws", "status", "series", "--sensor", "dome-shutter-state-position",
-               "--start", "2026-11-01", "--end", "2026-11-02")  # fmt: skip
+    code = gic(
+        tmp_path / "ws",
+        "status",
+        "series",
+        "--sensor",
+        "dome-shutter-state-position",
+        "--start",
+        "2026-11-01",
+        "--end",
+        "2026-11-02",
+    )
     assert code == 2
     assert "holds string values; a series needs a numeric sensor" in capsys.readouterr().err
 
 
 def test_series_refuses_bad_arguments(tmp_path, capsys):
-    assert gic(tmp_path / "ws", "status", "series", "--sensor", "x", "--start", "2026-11-02",
-               "--end", "2026-11-01") == 2  # fmt: skip
+    assert (
+        gic(
+            tmp_path / "ws",
+            "status",
+            "series",
+            "--sensor",
+            "x",
+            "--start",
+            "2026-11-02",
+            "--end",
+            "2026-11-01",
+        )
+        == 2
+    )
     assert "is not after --start" in capsys.readouterr().err
-    assert gic(tmp_path / "ws", "status", "series", "--sensor", "x", "--start", "2026-11-01",
-               "--end", "2026-11-02", "--every", "fortnight") == 2  # fmt: skip
+    assert (
+        gic(
+            tmp_path / "ws",
+            "status",
+            "series",
+            "--sensor",
+            "x",
+            "--start",
+            "2026-11-01",
+            "--end",
+            "2026-11-02",
+            "--every",
+            "fortnight",
+        )
+        == 2
+    )
     assert "--every: duration 'fortnight'" in capsys.readouterr().err
 
 
@@ -91,9 +150,20 @@ def test_write_while_the_cache_is_held_fails_at_once(tmp_path, status_folder):
     holder = Cache(ws / "cache.duckdb")
     try:
         run = subprocess.run(
-            [sys.executable, "-m", "app.cli", "--workspace", str(ws), "ingest", "status",
-             str(status_folder)], capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "app.cli",
+                "--workspace",
+                str(ws),
+                "ingest",
+                "status",
+                str(status_folder),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     finally:
         holder.close()
     assert run.returncode == 2

@@ -14,11 +14,24 @@ TEMPERATURE = "weather-station-ws1-air-temperature"
 
 
 def test_plot_series_draws_band_line_and_errors():
-    series = pd.DataFrame({"name": ["a"] * 3, "bucket_start": pd.date_range("2026-01-01", periods=3,
-                           freq="h"), "min": [0, 1, 2], "mean": [1, 2, 3], "max": [2, 3, 4],
-                           "count": [12] * 3})  # fmt: skip
-    errors = pd.DataFrame({"name": ["a"], "ts": [pd.Timestamp("2026-01-01")],
-                           "numeric_value": [-99.0], "error_code": [3]})  # fmt: skip
+    series = pd.DataFrame(
+        {
+            "name": ["a"] * 3,
+            "bucket_start": pd.date_range("2026-01-01", periods=3, freq="h"),
+            "min": [0, 1, 2],
+            "mean": [1, 2, 3],
+            "max": [2, 3, 4],
+            "count": [12] * 3,
+        }
+    )
+    errors = pd.DataFrame(
+        {
+            "name": ["a"],
+            "ts": [pd.Timestamp("2026-01-01")],
+            "numeric_value": [-99.0],
+            "error_code": [3],
+        }
+    )
     fig = plot_series(series, errors, {"a": "C"})
     glyphs = [renderer.glyph for renderer in fig.renderers]
     assert [type(glyph).__name__ for glyph in glyphs] == ["VArea", "Line", "Scatter"]
@@ -95,10 +108,12 @@ def test_demo_feed_writes_the_files_due(demo_copy):
     try:
         folder = stores.workspace.status_drop_dir
         before = len(list(folder.glob("*.json")))
-        newest = datetime.strptime(max(p.name for p in folder.glob("*.json")),
-                                   "status_%Y%m%dT%H%M%S.json")  # fmt: skip
+        newest = datetime.strptime(
+            max(p.name for p in folder.glob("*.json")), "status_%Y%m%dT%H%M%S.json"
+        )
         assert feed_demo_status(stores, now=newest + timedelta(minutes=4)) == {
-            "demo feed": "nothing due"}  # fmt: skip
+            "demo feed": "nothing due"
+        }
         later = newest + timedelta(minutes=16)
         assert feed_demo_status(stores, now=later) == {"demo feed": "3 new status files"}
         assert len(list(folder.glob("*.json"))) == before + 3
@@ -135,8 +150,9 @@ def test_demo_services_start_the_sdb_sandbox_for_a_demo_only(demo_copy, stores):
         demo.close()
 
 
-def test_sensor_names_from_files_and_links_are_escaped_labels(stores, tmp_path, status_record,
-                                                              write_status_file):  # fmt: skip
+def test_sensor_names_from_files_and_links_are_escaped_labels(
+    stores, tmp_path, status_record, write_status_file
+):
     import panel as pn
 
     from app.markup import escape_html

@@ -18,9 +18,18 @@ from data_access.redact import is_secret_key, redact_secrets, redact_url
         ("https://gic:pa?ss@cdb.example/x", "https://gic:***@cdb.example/x"),
         # secret-like query and fragment values, any case, alone or inside a longer name
         ("https://h/s?since=2024&token=t0k", "https://h/s?since=2024&token=***"),
-        ("https://h/s?TOKEN=a&Api_Key=b&key=c&SIG=d&signature=e", "https://h/s?TOKEN=***&Api_Key=***&key=***&SIG=***&signature=***"),
-        ("https://h/s?password=a;pass=b;pwd=c;auth=d", "https://h/s?password=***;pass=***;pwd=***;auth=***"),
-        ("https://h/s?access_token=a&client_secret=b&X-Amz-Signature=c", "https://h/s?access_token=***&client_secret=***&X-Amz-Signature=***"),
+        (
+            "https://h/s?TOKEN=a&Api_Key=b&key=c&SIG=d&signature=e",
+            "https://h/s?TOKEN=***&Api_Key=***&key=***&SIG=***&signature=***",
+        ),
+        (
+            "https://h/s?password=a;pass=b;pwd=c;auth=d",
+            "https://h/s?password=***;pass=***;pwd=***;auth=***",
+        ),
+        (
+            "https://h/s?access_token=a&client_secret=b&X-Amz-Signature=c",
+            "https://h/s?access_token=***&client_secret=***&X-Amz-Signature=***",
+        ),
         ("https://h/cb#access_token=a&state=ok", "https://h/cb#access_token=***&state=ok"),
         ("https://u:p@h/s?token=a#sig=b", "https://u:***@h/s?token=***#sig=***"),
         # nothing secret: unchanged
@@ -29,7 +38,7 @@ from data_access.redact import is_secret_key, redact_secrets, redact_url
         ("https://svc@h/x", "https://svc@h/x"),
         ("no url here", "no url here"),
     ],
-)  # fmt: skip
+)
 def test_redact_url_masks_every_secret_and_keeps_the_rest(url, shown):
     assert redact_url(url) == shown
 
@@ -37,7 +46,10 @@ def test_redact_url_masks_every_secret_and_keeps_the_rest(url, shown):
 @pytest.mark.parametrize(
     ("text", "shown"),
     [
-        ("host=db user=gic password=hunter2 dbname=cdb", "host=db user=gic password=*** dbname=cdb"),
+        (
+            "host=db user=gic password=hunter2 dbname=cdb",
+            "host=db user=gic password=*** dbname=cdb",
+        ),
         ("host=db password = 'two words' dbname=cdb", "host=db password = *** dbname=cdb"),
         (r"password='it\'s' port=5432", "password=*** port=5432"),
         ('PASSWORD="a b" sslpassword=k', "PASSWORD=*** sslpassword=***"),
@@ -47,14 +59,29 @@ def test_redact_url_masks_every_secret_and_keeps_the_rest(url, shown):
         ("url=https://h/?a=1&token=abc", "url=https://h/?a=1&token=***"),
         ("HTTP 404 Not Found", "HTTP 404 Not Found"),
     ],
-)  # fmt: skip
+)
 def test_redact_secrets_masks_dsns_and_urls_inside_text(text, shown):
     assert redact_secrets(text) == shown
 
 
 def test_secret_keys_are_recognised_by_name_or_by_part():
-    for name in ("token", "KEY", "Secret", "password", "pass", "pwd", "auth", "signature", "sig",
-                 "access_token", "api_key", "apikey", "client_secret", "db-password", "mypassword"):  # fmt: skip
+    for name in (
+        "token",
+        "KEY",
+        "Secret",
+        "password",
+        "pass",
+        "pwd",
+        "auth",
+        "signature",
+        "sig",
+        "access_token",
+        "api_key",
+        "apikey",
+        "client_secret",
+        "db-password",
+        "mypassword",
+    ):
         assert is_secret_key(name), name
     for name in ("since", "sslmode", "dbname", "user", "host", "state", "monkey"):
         assert not is_secret_key(name), name

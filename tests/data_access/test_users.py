@@ -28,9 +28,12 @@ def test_users_file_add_authenticate_and_roles(tmp_path):
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [("[]", "expected a JSON object"), ('{"a": {"password": "x"}}', "user 'a' has no hashed"),
-     ("{", "not valid JSON")],
-)  # fmt: skip
+    [
+        ("[]", "expected a JSON object"),
+        ('{"a": {"password": "x"}}', "user 'a' has no hashed"),
+        ("{", "not valid JSON"),
+    ],
+)
 def test_bad_users_files_are_named(tmp_path, content, message):
     path = tmp_path / "users.json"
     path.write_text(content)

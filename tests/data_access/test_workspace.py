@@ -40,8 +40,13 @@ def test_a_fresh_workspace_and_its_stores_create_files_for_their_owner_only(
     finally:
         stores.close()
     assert mode(ws.root) == 0o700
-    for name in ("gic.toml", "cache.duckdb", "cache.duckdb.wal", "secrets/cookie",
-                 "incoming/status/a.json"):  # fmt: skip
+    for name in (
+        "gic.toml",
+        "cache.duckdb",
+        "cache.duckdb.wal",
+        "secrets/cookie",
+        "incoming/status/a.json",
+    ):
         assert files.pop(name) == 0o600, name
     assert files and all(value == 0o700 for value in files.values()), files  # the folders
 

@@ -63,8 +63,9 @@ def operations(data: bytes) -> None:
     assert message.error is None or message.error
 
 
-def _through_file(data: bytes, name: str, read: Callable[[Path], object],
-                  error: type[Exception]) -> None:  # fmt: skip
+def _through_file(
+    data: bytes, name: str, read: Callable[[Path], object], error: type[Exception]
+) -> None:
     """Write ``data`` into a file called ``name`` and ``read`` it: whatever it gives, or
     ``error`` naming the file."""
     path = _file(data, name)

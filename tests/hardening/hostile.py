@@ -150,15 +150,23 @@ SOURCES: dict[str, Source] = _sources(
 #: texts, ``alone`` values it parses or picks among known ones (tried one at a time, since
 #: one refused value leaves every parameter of its page unapplied).
 URL_PARAMETERS: dict[str, dict[str, str]] = {
-    "telemetry": {"sensors": "list", "subsystem": "alone", "component": "alone",
-                  "group": "alone", "start": "alone", "end": "alone"},
+    "telemetry": {
+        "sensors": "list",
+        "subsystem": "alone",
+        "component": "alone",
+        "group": "alone",
+        "start": "alone",
+        "end": "alone",
+    },
     "alerts": {"ivorn": "text", "tests": "alone"},
-    **{slug: {"instrument": "text", "filter": "text", "start": "alone", "end": "alone"}
-       for slug in CALIBRATION_PAGES},
+    **{
+        slug: {"instrument": "text", "filter": "text", "start": "alone", "end": "alone"}
+        for slug in CALIBRATION_PAGES
+    },
     "products": {"burst": "text", "product": "alone"},
     "reprocess": {"run": "text", "compare": "text", "folder": "alone"},
     "login": {"error": "text"},
-}  # fmt: skip
+}
 SOURCES.update(
     (f"url_{slug}_{parameter}", Source(71 + index, f"URL parameter {parameter} of /{slug}"))
     for index, (slug, parameter) in enumerate(
@@ -272,9 +280,17 @@ NUMBERS = range(1, len(PAYLOADS) + 1)
 
 
 # -- VOEvent packets, quarantine, NATS -------------------------------------------------------------
-ALERT_KEYS = ("voevent_ivorn", "voevent_instrument", "voevent_graceid", "voevent_trigid",
-              "voevent_author", "voevent_description", "voevent_param_name",
-              "voevent_param_value", "voevent_param_unit")  # fmt: skip
+ALERT_KEYS = (
+    "voevent_ivorn",
+    "voevent_instrument",
+    "voevent_graceid",
+    "voevent_trigid",
+    "voevent_author",
+    "voevent_description",
+    "voevent_param_name",
+    "voevent_param_value",
+    "voevent_param_unit",
+)
 
 
 def hostile_voevent(texts: dict[str, str], when: datetime, *, role: str = "observation") -> bytes:
@@ -287,10 +303,13 @@ def hostile_voevent(texts: dict[str, str], when: datetime, *, role: str = "obser
             ("Instrument", texts["voevent_instrument"], ""),
             ("GraceID", texts["voevent_graceid"], ""),
             ("TrigID", texts["voevent_trigid"], ""),
-            (texts["voevent_param_name"], texts["voevent_param_value"],
-             f" unit={quoteattr(texts['voevent_param_unit'])}"),
+            (
+                texts["voevent_param_name"],
+                texts["voevent_param_value"],
+                f" unit={quoteattr(texts['voevent_param_unit'])}",
+            ),
         )
-    )  # fmt: skip
+    )
     text = f"""<?xml version="1.0" encoding="UTF-8"?>
 <voe:VOEvent xmlns:voe="http://www.ivoa.net/xml/VOEvent/v2.0" role={quoteattr(role)}
   version="2.0" ivorn={quoteattr(ivorn)}>
@@ -352,21 +371,47 @@ def inject_operations(hostile: HostileWorkspace, workspace: Workspace) -> None:
 
 
 # -- status files ----------------------------------------------------------------------------------
-STATUS_KEYS = ("status_name", "status_pretty_name", "status_subsystem", "status_component",
-               "status_group", "status_unit", "status_string_value")  # fmt: skip
+STATUS_KEYS = (
+    "status_name",
+    "status_pretty_name",
+    "status_subsystem",
+    "status_component",
+    "status_group",
+    "status_unit",
+    "status_string_value",
+)
 
 
 def _status_records(texts: dict[str, str], number: int, date: str) -> list[dict]:
-    common = {"date": date, "subsystem": texts["status_subsystem"],
-              "component": texts["status_component"], "group": texts["status_group"],
-              "model": "hostile", "identifier": str(number), "firmware": "",
-              "correction_model": "", "error_code": 0}  # fmt: skip
-    numeric = {**common, "name": texts["status_name"], "value": "1.5", "raw_value": "1.5",
-               "pretty_name": texts["status_pretty_name"], "type": "float",
-               "unit": texts["status_unit"]}  # fmt: skip
-    string = {**common, "name": f"hostile-string-{number:02d}",
-              "value": texts["status_string_value"], "raw_value": texts["status_string_value"],
-              "pretty_name": f"hostile string {number}", "type": "string", "unit": ""}  # fmt: skip
+    common = {
+        "date": date,
+        "subsystem": texts["status_subsystem"],
+        "component": texts["status_component"],
+        "group": texts["status_group"],
+        "model": "hostile",
+        "identifier": str(number),
+        "firmware": "",
+        "correction_model": "",
+        "error_code": 0,
+    }
+    numeric = {
+        **common,
+        "name": texts["status_name"],
+        "value": "1.5",
+        "raw_value": "1.5",
+        "pretty_name": texts["status_pretty_name"],
+        "type": "float",
+        "unit": texts["status_unit"],
+    }
+    string = {
+        **common,
+        "name": f"hostile-string-{number:02d}",
+        "value": texts["status_string_value"],
+        "raw_value": texts["status_string_value"],
+        "pretty_name": f"hostile string {number}",
+        "type": "string",
+        "unit": "",
+    }
     return [numeric, string]
 
 
@@ -392,8 +437,14 @@ def inject_status(hostile: HostileWorkspace, stores: Stores) -> None:
 
 
 # -- calibration reports ---------------------------------------------------------------------------
-CALIBRATION_KEYS = ("calibration_im_name", "calibration_instrume", "calibration_filter",
-                    "calibration_unit", "calibration_comment", "calibration_certifier")  # fmt: skip
+CALIBRATION_KEYS = (
+    "calibration_im_name",
+    "calibration_instrume",
+    "calibration_filter",
+    "calibration_unit",
+    "calibration_comment",
+    "calibration_certifier",
+)
 
 
 def calibration_report(texts: dict[str, str], caltype: str, date: str) -> dict:
@@ -403,16 +454,26 @@ def calibration_report(texts: dict[str, str], caltype: str, date: str) -> dict:
         return {"name": name, "value": value, "type": "float", "unit": unit, "errorcode": 0}
 
     unit = texts["calibration_unit"]
-    report = {"IM_NAME": texts["calibration_im_name"], "TYPE": caltype, "DATE": date,
-              "ORIGIN": "OAN/SPM", "TELESCOP": "COLIBRI",
-              "INSTRUME": texts["calibration_instrume"],
-              "FILTER": texts["calibration_filter"]}  # fmt: skip
-    for key, value in (("MEAN", 1000.0), ("MEDIAN", 1000.0), ("RMS", 3.0), ("MEANDIFF", 9.0),
-                       ("MEDIANDIF", 9.0), ("RMSDIFF", 0.5)):  # fmt: skip
+    report = {
+        "IM_NAME": texts["calibration_im_name"],
+        "TYPE": caltype,
+        "DATE": date,
+        "ORIGIN": "OAN/SPM",
+        "TELESCOP": "COLIBRI",
+        "INSTRUME": texts["calibration_instrume"],
+        "FILTER": texts["calibration_filter"],
+    }
+    for key, value in (
+        ("MEAN", 1000.0),
+        ("MEDIAN", 1000.0),
+        ("RMS", 3.0),
+        ("MEANDIFF", 9.0),
+        ("MEDIANDIF", 9.0),
+        ("RMSDIFF", 0.5),
+    ):
         report[key] = quantity(key, value, unit)
     report["MEANDIFF"]["errorcode"] = 1
-    report["VALID"] = {"name": "VALID", "value": False, "type": "bool", "unit": "",
-                       "errorcode": 1}  # fmt: skip
+    report["VALID"] = {"name": "VALID", "value": False, "type": "bool", "unit": "", "errorcode": 1}
     return report
 
 
@@ -436,10 +497,15 @@ def inject_calibration(hostile: HostileWorkspace, stores: Stores) -> None:
             continue
         for caltype in CALIBRATION_PAGES:
             trend = store.trend(caltype)
-            report_id = int(trend.loc[trend["im_name"] == texts["calibration_im_name"],
-                                      "report_id"].iloc[0])  # fmt: skip
-            store.certify(report_id, False, comment=texts["calibration_comment"],
-                          user=texts["calibration_certifier"])  # fmt: skip
+            report_id = int(
+                trend.loc[trend["im_name"] == texts["calibration_im_name"], "report_id"].iloc[0]
+            )
+            store.certify(
+                report_id,
+                False,
+                comment=texts["calibration_comment"],
+                user=texts["calibration_certifier"],
+            )
         hostile._went_in(texts, number)
 
 
@@ -460,8 +526,12 @@ def inject_frames(hostile: HostileWorkspace, workspace: Workspace, start: dateti
         header = fits.Header()
         header["DATE-OBS"] = (start + timedelta(minutes=number)).strftime("%Y-%m-%dT%H:%M:%S")
         header["EXPTIME"] = 10.0
-        for keyword, key in (("FILTER", "fits_filter"), ("OBJECT", "fits_object"),
-                             ("INSTRUME", "fits_instrume"), ("TRGID", "fits_trgid")):  # fmt: skip
+        for keyword, key in (
+            ("FILTER", "fits_filter"),
+            ("OBJECT", "fits_object"),
+            ("INSTRUME", "fits_instrume"),
+            ("TRGID", "fits_trgid"),
+        ):
             header[keyword] = texts[key]
         data = rng.normal(100.0, 5.0, (32, 32)).astype(np.float32)
         fits.PrimaryHDU(data, header).writeto(folder / f"hostile_{number:02d}.fits")
@@ -470,8 +540,12 @@ def inject_frames(hostile: HostileWorkspace, workspace: Workspace, start: dateti
 
 
 # -- photometry and products -----------------------------------------------------------------------
-PHOTOMETRY_KEYS = ("photometry_obs_id", "photometry_image_id", "photometry_filter",
-                   "photometry_instrument")  # fmt: skip
+PHOTOMETRY_KEYS = (
+    "photometry_obs_id",
+    "photometry_image_id",
+    "photometry_filter",
+    "photometry_instrument",
+)
 
 
 def _hostile_photometry(
@@ -479,10 +553,15 @@ def _hostile_photometry(
 ) -> tuple[Path, list[tuple[dict[str, str], int]]]:
     """The burst's photometry CSV, one payload per row in each text column that takes it;
     and the texts written, by payload."""
-    photometry = synthetic_photometry(burst, alpha=1.1, n_images=len(PAYLOADS), seed=5,
-                                      limit_30s=18.0)  # fmt: skip
-    columns = {"photometry_obs_id": "obs_id", "photometry_image_id": "image_id",
-               "photometry_filter": "filter", "photometry_instrument": "instrument"}  # fmt: skip
+    photometry = synthetic_photometry(
+        burst, alpha=1.1, n_images=len(PAYLOADS), seed=5, limit_30s=18.0
+    )
+    columns = {
+        "photometry_obs_id": "obs_id",
+        "photometry_image_id": "image_id",
+        "photometry_filter": "filter",
+        "photometry_instrument": "instrument",
+    }
     changed, written = {}, []
     for key, column in columns.items():
         values = getattr(photometry, column).astype(object)
@@ -504,8 +583,9 @@ def inject_products(hostile: HostileWorkspace, stores: Stores, t0: datetime) -> 
     when = Time(t0.replace(tzinfo=None), scale="utc")
     main = Burst(f"sb{t0:%y%m%d}77", when, 201.5, -12.25, 0.05)
     csv, written = _hostile_photometry(hostile, main, stores.workspace.path("incoming"))
-    built = stores.products.build(main, read_photometry_file(csv), user="hostile",
-                                  comment=f"from {csv.name}")  # fmt: skip
+    built = stores.products.build(
+        main, read_photometry_file(csv), user="hostile", comment=f"from {csv.name}"
+    )
     for texts, number in written:
         hostile._went_in(texts, number)
     hostile.product_bursts.append(main.burst_id)
@@ -523,8 +603,9 @@ def inject_products(hostile: HostileWorkspace, stores: Stores, t0: datetime) -> 
             continue
         hostile.product_bursts.append(burst_id)
         hostile._went_in({"product_burst": burst_id}, number)
-    _hostile_reviews(hostile, stores, int(built.loc[built["n_deviations"] == 0,
-                                                    "product_id"].iloc[0]))  # fmt: skip
+    _hostile_reviews(
+        hostile, stores, int(built.loc[built["n_deviations"] == 0, "product_id"].iloc[0])
+    )
 
 
 def _hostile_reviews(hostile: HostileWorkspace, stores: Stores, product_id: int) -> None:

@@ -24,10 +24,22 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize("target", sorted(NAMES))
 def test_coverage_guided_inputs_end_in_a_record_or_the_documented_error(tmp_path, target):
     run = subprocess.run(
-        [sys.executable, "-m", "tests.hardening.atheris_targets", target, str(tmp_path / "corpus"),
-         f"-runs={RUNS}", "-seed=1", "-max_len=8192", f"-artifact_prefix={tmp_path}/"],
-        cwd=REPOSITORY, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "tests.hardening.atheris_targets",
+            target,
+            str(tmp_path / "corpus"),
+            f"-runs={RUNS}",
+            "-seed=1",
+            "-max_len=8192",
+            f"-artifact_prefix={tmp_path}/",
+        ],
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-6000:]
     assert f"Done {RUNS} runs" in run.stderr, run.stderr[-3000:]
     assert not list(tmp_path.glob("crash-*"))

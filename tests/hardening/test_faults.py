@@ -102,16 +102,18 @@ def test_disk_full_while_promoting_a_master_keeps_the_one_in_force(tmp_path, mon
         assert not leftovers(tmp_path / "masters")
 
 
-def test_disk_full_while_keeping_a_cdb_page_moves_no_cursor(http_server, stores, monkeypatch,
-                                                              status_record):  # fmt: skip
+def test_disk_full_while_keeping_a_cdb_page_moves_no_cursor(
+    http_server, stores, monkeypatch, status_record
+):
     from data_access.config import CdbHttpConfig
     from data_access.telemetry.sources import CdbHttpSource
 
     http_server.respond = lambda query: __import__("tests.conftest", fromlist=["Reply"]).Reply(
         200, json.dumps([status_record(date="2024-03-01T00:00:00Z")]).encode()
     )
-    source = CdbHttpSource(CdbHttpConfig(url=http_server.url, retries=1),
-                           stores.workspace.raw_status_dir / "cdb-http")  # fmt: skip
+    source = CdbHttpSource(
+        CdbHttpConfig(url=http_server.url, retries=1), stores.workspace.raw_status_dir / "cdb-http"
+    )
     monkeypatch.setattr(safe_files.os, "replace", disk_full)
     with pytest.raises(OSError, match="No space left"):
         sync_source(source, stores.status, SourceCursors(stores.cache))
@@ -125,8 +127,14 @@ def test_disk_full_while_keeping_a_cdb_page_moves_no_cursor(http_server, stores,
 # -- killed --------------------------------------------------------------------------------
 def run_killed(root: Path, point: str, script: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "GIC_KILL_AT": point, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(script)], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 BUILD = """
@@ -221,12 +229,19 @@ def test_postgres_going_away_mid_sync_keeps_the_pages_before_and_the_next_sync_f
 
     create_table(pg_database)
     dates = [T0 + timedelta(minutes=5 * n) for n in range(6)]
-    insert_rows(pg_database, [
-        (n, when, [status_record(f"s{n}", date=when.strftime("%Y-%m-%dT%H:%M:%S"))])
-        for n, when in enumerate(dates, start=1)
-    ])  # fmt: skip
-    source = CdbPostgresSource(CdbPostgresConfig(dsn=pg_database), None,
-                               stores.workspace.raw_status_dir / "pg", page_rows=2)  # fmt: skip
+    insert_rows(
+        pg_database,
+        [
+            (n, when, [status_record(f"s{n}", date=when.strftime("%Y-%m-%dT%H:%M:%S"))])
+            for n, when in enumerate(dates, start=1)
+        ],
+    )
+    source = CdbPostgresSource(
+        CdbPostgresConfig(dsn=pg_database),
+        None,
+        stores.workspace.raw_status_dir / "pg",
+        page_rows=2,
+    )
 
     class DiesAfterOnePage:
         name = source.name
@@ -235,8 +250,10 @@ def test_postgres_going_away_mid_sync_keeps_the_pages_before_and_the_next_sync_f
             pages = source.collect(cursor)
             yield next(pages)
             with psycopg.connect(pg_database, autocommit=True) as admin:
-                admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
-                              "datname = current_database() AND pid <> pg_backend_pid()")  # fmt: skip
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                    "datname = current_database() AND pid <> pg_backend_pid()"
+                )
             yield from pages
 
     with pytest.raises(StatusSourceError) as failed:
@@ -266,14 +283,19 @@ def test_http_cdb_closing_the_connection_mid_answer_is_a_clear_error_and_records
             except OSError:
                 return
             conn.recv(65536)
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                         b"Content-Length: 4000\r\n\r\n" + b'[{"name": "a", "value": "1"' + b" " * 13)  # fmt: skip
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 4000\r\n\r\n" + b'[{"name": "a", "value": "1"' + b" " * 13
+            )
             conn.close()
 
     threading.Thread(target=serve, daemon=True).start()
     url = f"http://127.0.0.1:{listener.getsockname()[1]}/status"
-    source = CdbHttpSource(CdbHttpConfig(url=url, retries=2, backoff_s=0.0, timeout_s=2.0),
-                           stores.workspace.raw_status_dir / "cdb-http", sleep=lambda s: None)  # fmt: skip
+    source = CdbHttpSource(
+        CdbHttpConfig(url=url, retries=2, backoff_s=0.0, timeout_s=2.0),
+        stores.workspace.raw_status_dir / "cdb-http",
+        sleep=lambda s: None,
+    )
     with pytest.raises(StatusSourceError, match="CDB endpoint"):
         sync_source(source, stores.status, SourceCursors(stores.cache))
     listener.close()

@@ -19,8 +19,15 @@ _names = itertools.count()
 
 
 def _good() -> dict:
-    report = {"IM_NAME": "bias_tcs.fits", "TYPE": "BIAS", "DATE": "2025-03-05T20:00:00",
-              "ORIGIN": "TCS", "TELESCOP": "COLIBRI", "INSTRUME": "DDRAGO1", "FILTER": "NONE"}  # fmt: skip
+    report = {
+        "IM_NAME": "bias_tcs.fits",
+        "TYPE": "BIAS",
+        "DATE": "2025-03-05T20:00:00",
+        "ORIGIN": "TCS",
+        "TELESCOP": "COLIBRI",
+        "INSTRUME": "DDRAGO1",
+        "FILTER": "NONE",
+    }
     for key in QUANTITY_KEYS:
         value = True if key == "VALID" else 1000.5
         report[key] = {"name": key, "value": value, "type": "float", "unit": "adu", "errorcode": 0}
@@ -29,9 +36,12 @@ def _good() -> dict:
 
 GOOD = json.dumps(_good()).encode()
 scalars = (
-    st.none() | st.booleans() | st.integers(-(10**400), 10**400)
-    | st.floats() | st.text(max_size=20)
-)  # fmt: skip
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**400), 10**400)
+    | st.floats()
+    | st.text(max_size=20)
+)
 
 
 @pytest.fixture

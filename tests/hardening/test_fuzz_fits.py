@@ -32,10 +32,18 @@ def raw_fits(cards: dict[str, str], data: bytes) -> bytes:
 
 
 CARDS = {
-    "SIMPLE": "T", "BITPIX": "16", "NAXIS": "2", "NAXIS1": str(NX), "NAXIS2": str(NY),
-    "BZERO": "32768", "BSCALE": "1", "IMAGETYP": "'BIAS    '", "INSTRUME": "'DDRAGO1 '",
-    "EXPTIME": "0.0", "DATE-OBS": "'2025-03-05T20:00:00'",
-}  # fmt: skip
+    "SIMPLE": "T",
+    "BITPIX": "16",
+    "NAXIS": "2",
+    "NAXIS1": str(NX),
+    "NAXIS2": str(NY),
+    "BZERO": "32768",
+    "BSCALE": "1",
+    "IMAGETYP": "'BIAS    '",
+    "INSTRUME": "'DDRAGO1 '",
+    "EXPTIME": "0.0",
+    "DATE-OBS": "'2025-03-05T20:00:00'",
+}
 PIXELS = (np.arange(NX * NY) - 200).astype(">i2").tobytes()
 GOOD = raw_fits(CARDS, PIXELS)
 
@@ -72,9 +80,15 @@ def test_a_damaged_file_is_a_frame_or_a_frame_error(tmp_path, content):
 
 
 @FUZZ
-@given(changes=st.dictionaries(st.sampled_from(sorted({*CARDS, "NAXIS3", "BLANK"} - {"SIMPLE"})), lies,
-                               min_size=1, max_size=3),
-       keep=st.integers(0, len(PIXELS) + 10))  # fmt: skip
+@given(
+    changes=st.dictionaries(
+        st.sampled_from(sorted({*CARDS, "NAXIS3", "BLANK"} - {"SIMPLE"})),
+        lies,
+        min_size=1,
+        max_size=3,
+    ),
+    keep=st.integers(0, len(PIXELS) + 10),
+)
 def test_a_header_that_lies_is_a_frame_or_a_frame_error(tmp_path, changes, keep):
     path = tmp_path / f"f{next(_names):05d}.fits"
     path.write_bytes(raw_fits({**CARDS, **changes}, PIXELS[:keep]))
@@ -91,8 +105,9 @@ def test_the_unchanged_file_reads_back_its_pixels(tmp_path):
 @pytest.mark.parametrize("bitpix", ["16", "-64"])
 def test_a_file_claiming_100000_by_100000_pixels_is_refused_before_allocating(tmp_path, bitpix):
     path = tmp_path / "huge.fits"
-    path.write_bytes(raw_fits({**CARDS, "BITPIX": bitpix, "NAXIS1": "100000", "NAXIS2": "100000"},
-                              PIXELS))  # fmt: skip
+    path.write_bytes(
+        raw_fits({**CARDS, "BITPIX": bitpix, "NAXIS1": "100000", "NAXIS2": "100000"}, PIXELS)
+    )
     tracemalloc.start()
     try:
         with pytest.raises(FrameError, match=r"huge\.fits: 100000 × 100000 pixels"):

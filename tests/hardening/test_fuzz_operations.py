@@ -14,11 +14,14 @@ from tests.hardening._fuzz import FUZZ, mutations
 GOOD = json.dumps({"kind": "burst", "burst_id": "sb26021102", "text": "new burst"}).encode()
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=10,
-)  # fmt: skip
-bodies = st.one_of(mutations(GOOD), st.binary(max_size=200),
-                   json_values.map(lambda v: json.dumps(v).encode()))  # fmt: skip
+)
+bodies = st.one_of(
+    mutations(GOOD), st.binary(max_size=200), json_values.map(lambda v: json.dumps(v).encode())
+)
 
 
 @FUZZ

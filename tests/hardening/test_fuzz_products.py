@@ -85,9 +85,28 @@ COLUMNS = CSV.decode().splitlines()[0].split(",")
 
 
 @FUZZ
-@given(column=st.sampled_from(COLUMNS), value=st.one_of(
-    cells, st.sampled_from(["nan", "inf", "-1e400", "1e400", "0", "-0", "9999-12-31T23:59:59",
-                            "0001-01-01T00:00:00", "2026-02-30T00:00:00", "1_0", " 1 ", "\x00"])))  # fmt: skip
+@given(
+    column=st.sampled_from(COLUMNS),
+    value=st.one_of(
+        cells,
+        st.sampled_from(
+            [
+                "nan",
+                "inf",
+                "-1e400",
+                "1e400",
+                "0",
+                "-0",
+                "9999-12-31T23:59:59",
+                "0001-01-01T00:00:00",
+                "2026-02-30T00:00:00",
+                "1_0",
+                " 1 ",
+                "\x00",
+            ]
+        ),
+    ),
+)
 def test_a_hostile_value_is_read_or_refused_naming_it(tmp_path, column, value):
     lines = CSV.decode().splitlines()
     cells_ = lines[1].split(",")

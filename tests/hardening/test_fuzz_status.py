@@ -25,8 +25,9 @@ json_values = st.recursive(
 
 def _record(name: str, value: str, date: str = "2024-03-01T00:00:00") -> dict:
     record = {field: "" for field in STATUS_FIELDS}
-    record.update(name=name, value=value, raw_value=value, date=date, type="float", unit="C",
-                  error_code=0)  # fmt: skip
+    record.update(
+        name=name, value=value, raw_value=value, date=date, type="float", unit="C", error_code=0
+    )
     return record
 
 

@@ -52,9 +52,13 @@ def test_hostile_field_values_are_a_record_or_a_voevent_error(
 ):
     packet = make_packet(
         ivorn.replace('"', "").replace("<", "").replace("&", ""),
-        burst_id=burst_id, packet_type=packet_type, date=date, t0=t0, position=position,
+        burst_id=burst_id,
+        packet_type=packet_type,
+        date=date,
+        t0=t0,
+        position=position,
         role=role,
-    )  # fmt: skip
+    )
     try:
         record = parse_voevent(packet)
     except VOEventError:

@@ -39,9 +39,16 @@ from tests.hardening.hostile import (
 pytestmark = pytest.mark.ui
 
 #: The pages, by slug ('' is the home page), with a text each shows once it is built.
-READY = {"": "GIC Workbench", "telemetry": "Latest values", "alerts": "NATS operations feed",
-         "bias": "Completeness", "dark": "Completeness", "flat": "Completeness",
-         "products": "Bursts with products", "reprocess": "Burst or folder"}  # fmt: skip
+READY = {
+    "": "GIC Workbench",
+    "telemetry": "Latest values",
+    "alerts": "NATS operations feed",
+    "bias": "Completeness",
+    "dark": "Completeness",
+    "flat": "Completeness",
+    "products": "Bursts with products",
+    "reprocess": "Burst or folder",
+}
 assert set(READY) == {"", *(spec.slug for spec in PAGES)}
 
 #: Milliseconds a page may take to be built, and an interaction to show its result.
@@ -157,8 +164,9 @@ class Watch:
             self.missed.append(f"{self.where}: {self.step}: '{ready}' never shown ({exc})")
         self.look()
 
-    def act(self, step: str, action: Callable[[], object], *, until=None,
-            settle_ms: int = 600) -> bool:  # fmt: skip
+    def act(
+        self, step: str, action: Callable[[], object], *, until=None, settle_ms: int = 600
+    ) -> bool:
         """Do one interaction, wait until ``until`` (a ``(selector, needle)`` pair that an
         element must hold) or ``settle_ms``, and look; False when it could not be done."""
         self.step = step
@@ -230,8 +238,9 @@ def served_hostile_login(tmp_path_factory, hostile_template) -> Iterator[Served]
     """The hostile workspace served with its login on, its users named by the payloads."""
     root = tmp_path_factory.mktemp("hostile-login") / "ws"
     users = HostileWorkspace(root)
-    for url, _ in _serve_demo_copy(root, hostile_template.root,
-                                   lambda copy: add_hostile_users(users, copy)):  # fmt: skip
+    for url, _ in _serve_demo_copy(
+        root, hostile_template.root, lambda copy: add_hostile_users(users, copy)
+    ):
         yield Served(url, users)
 
 
@@ -294,9 +303,11 @@ def explore_telemetry(watch: Watch, served: Served) -> None:
         watch.act(f"sensor of payload {number} picked", pick, until=None, settle_ms=0)
     page.keyboard.press("Escape")
     for number, subsystem in _by_payload(hostile, "status_subsystem"):
-        watch.act(f"subsystem of payload {number} chosen",
-                  lambda s=subsystem: page.get_by_label("Subsystem").select_option(s),
-                  until=(".tabulator-cell", f"hostile-string-{number:02d}"))  # fmt: skip
+        watch.act(
+            f"subsystem of payload {number} chosen",
+            lambda s=subsystem: page.get_by_label("Subsystem").select_option(s),
+            until=(".tabulator-cell", f"hostile-string-{number:02d}"),
+        )
 
 
 def explore_alerts(watch: Watch, served: Served) -> None:
@@ -305,8 +316,11 @@ def explore_alerts(watch: Watch, served: Served) -> None:
     watch.open(served.url + "/alerts", READY["alerts"])
     for number, _ in _by_payload(hostile, "voevent_instrument"):
         cell = holding(page.get_by_role("gridcell"), "voevent_instrument", number).first
-        watch.act(f"alert of payload {number} clicked", cell.click,
-                  until=("h3", _marker("voevent_graceid", number)))  # fmt: skip
+        watch.act(
+            f"alert of payload {number} clicked",
+            cell.click,
+            until=("h3", _marker("voevent_graceid", number)),
+        )
     watch.pages_of("subject", "the operations feed")
 
 
@@ -320,8 +334,11 @@ def explore_calibration(watch: Watch, served: Served, slug: str) -> None:
         for number in list(pending):
             cell = holding(page.get_by_role("gridcell"), "calibration_im_name", number)
             if cell.count():
-                watch.act(f"master of payload {number} clicked", cell.first.click,
-                          until=("h3", _marker("calibration_im_name", number)))  # fmt: skip
+                watch.act(
+                    f"master of payload {number} clicked",
+                    cell.first.click,
+                    until=("h3", _marker("calibration_im_name", number)),
+                )
                 del pending[number]
 
     watch.pages_of("IM_NAME", "the masters table", click_hostile_rows)
@@ -336,19 +353,26 @@ def explore_products(watch: Watch, served: Served) -> None:
     watch.open(f"{served.url}/products?{urlencode({'burst': main})}", READY["products"])
     meta = page.get_by_role("gridcell", name="META_GFT_FGFT", exact=True).first
     if watch.act("the META product clicked", meta.click, until=("h4", "META_GFT_FGFT")):
-        watch.act("its headers and tables shown",
-                  tab(page, "Headers, tables and validation").click,
-                  until=(".tabulator-cell", "GFT_OBID"))  # fmt: skip
-        watch.act("its META table shown",
-                  tab(page, "META_GFT_FGFT").click)  # fmt: skip
+        watch.act(
+            "its headers and tables shown",
+            tab(page, "Headers, tables and validation").click,
+            until=(".tabulator-cell", "GFT_OBID"),
+        )
+        watch.act("its META table shown", tab(page, "META_GFT_FGFT").click)
         watch.pages_of("GFT_OBID", "the META table")
-    watch.act("the audit log shown", tab(page, "Audit log").click,
-              until=(".tabulator-col-title", "user_name"))  # fmt: skip
+    watch.act(
+        "the audit log shown",
+        tab(page, "Audit log").click,
+        until=(".tabulator-col-title", "user_name"),
+    )
     watch.pages_of("user_name", "the audit log")
     for number, _ in _by_payload(hostile, "product_burst"):
         cell = holding(page.get_by_role("gridcell"), "product_burst", number).first
-        watch.act(f"burst of payload {number} clicked", cell.click,
-                  until=("h4", _marker("product_burst", number)))  # fmt: skip
+        watch.act(
+            f"burst of payload {number} clicked",
+            cell.click,
+            until=("h4", _marker("product_burst", number)),
+        )
 
 
 def explore_reprocess(watch: Watch, served: Served) -> None:
@@ -358,17 +382,24 @@ def explore_reprocess(watch: Watch, served: Served) -> None:
     watch.open(served.url + "/reprocess", READY["reprocess"])
     source = page.get_by_label("Burst or folder")
     name = hostile.hostile_folder.name
-    label = next((o for o in source.locator("option").all_inner_texts()
-                  if o.startswith(f"folder {name} ")), f"folder {name}")  # fmt: skip
-    if not watch.act("the hostile folder picked", lambda: source.select_option(label=label),
-                     until=("figure", "hostile_01")):  # fmt: skip
+    label = next(
+        (o for o in source.locator("option").all_inner_texts() if o.startswith(f"folder {name} ")),
+        f"folder {name}",
+    )
+    if not watch.act(
+        "the hostile folder picked",
+        lambda: source.select_option(label=label),
+        until=("figure", "hostile_01"),
+    ):
         return
     watch.pages_of("exptime", "the frames' summary")
     frame = page.get_by_label("Frame", exact=True)
     for number, _ in _by_payload(hostile, "fits_object"):
-        watch.act(f"header of frame {number} shown",
-                  lambda n=number: frame.select_option(f"hostile_{n:02d}"),
-                  until=(".tabulator-cell", _marker("fits_object", number)))  # fmt: skip
+        watch.act(
+            f"header of frame {number} shown",
+            lambda n=number: frame.select_option(f"hostile_{n:02d}"),
+            until=(".tabulator-cell", _marker("fits_object", number)),
+        )
     watch.pages_of("master_night", "the masters in force")
 
 
@@ -379,17 +410,24 @@ def explore_login(watch: Watch, served: Served) -> None:
         watch.open(served.url + "/products", "Log in")
         page.get_by_label("User").fill(name)
         page.get_by_label("Password").fill(password)
-        watch.act("the hostile user logs in",
-                  page.get_by_role("button", name="Log in").click,
-                  until=("h3", "Bursts with products"))  # fmt: skip
+        watch.act(
+            "the hostile user logs in",
+            page.get_by_role("button", name="Log in").click,
+            until=("h3", "Bursts with products"),
+        )
 
 
-EXPLORERS = {"": explore_home, "telemetry": explore_telemetry, "alerts": explore_alerts,
-             "bias": lambda w, s: explore_calibration(w, s, "bias"),
-             "dark": lambda w, s: explore_calibration(w, s, "dark"),
-             "flat": lambda w, s: explore_calibration(w, s, "flat"),
-             "products": explore_products, "reprocess": explore_reprocess,
-             "login": explore_login}  # fmt: skip
+EXPLORERS = {
+    "": explore_home,
+    "telemetry": explore_telemetry,
+    "alerts": explore_alerts,
+    "bias": lambda w, s: explore_calibration(w, s, "bias"),
+    "dark": lambda w, s: explore_calibration(w, s, "dark"),
+    "flat": lambda w, s: explore_calibration(w, s, "flat"),
+    "products": explore_products,
+    "reprocess": explore_reprocess,
+    "login": explore_login,
+}
 
 
 @pytest.fixture(scope="module")
@@ -413,8 +451,9 @@ def explored(served_hostile, served_hostile_login, new_watch) -> Callable[[str],
 def visible_forms(text: str) -> set[str]:
     """The text as written, and with its format and control characters written ``[U+XXXX]``
     (how a page may show what would reorder or hide text)."""
-    marked = "".join(f"[U+{ord(c):04X}]" if unicodedata.category(c) in ("Cc", "Cf") else c
-                     for c in text)  # fmt: skip
+    marked = "".join(
+        f"[U+{ord(c):04X}]" if unicodedata.category(c) in ("Cc", "Cf") else c for c in text
+    )
     return {text, marked}
 
 
@@ -435,12 +474,16 @@ def test_stored_hostile_text_is_shown_as_text(explored, served_hostile, served_h
     shown = "\n".join(watch.shown)
     expected = hostile.shown_on(slug)
     assert expected, f"nothing hostile goes to /{slug}"
-    hidden = [f"{describe_mark(i.source.code * 100 + i.number)}: {i.shown!r}" for i in expected
-              if not any(form in shown for form in visible_forms(i.shown))]  # fmt: skip
+    hidden = [
+        f"{describe_mark(i.source.code * 100 + i.number)}: {i.shown!r}"
+        for i in expected
+        if not any(form in shown for form in visible_forms(i.shown))
+    ]
     assert not hidden and not watch.missed, (
         f"/{slug} does not show {len(hidden)} of {len(expected)} hostile texts as text, and "
         f"{len(watch.missed)} of its details could not be opened:\n"
-        + "\n".join(hidden + watch.missed))  # fmt: skip
+        + "\n".join(hidden + watch.missed)
+    )
 
 
 # -- every URL parameter of every page, with the payloads ------------------------------------------
@@ -472,8 +515,9 @@ def test_url_parameters_never_run(served_hostile, served_hostile_login, new_watc
     served = served_hostile_login if slug == "login" else served_hostile
     watch = new_watch(f"/{slug}")
     for step, query in url_loads(slug):
-        watch.open(f"{served.url}/{slug}?{query}", "Log in" if slug == "login" else READY[slug],
-                   step)  # fmt: skip
+        watch.open(
+            f"{served.url}/{slug}?{query}", "Log in" if slug == "login" else READY[slug], step
+        )
     watch.page.context.close()
     assert not watch.ran, "\n".join(sorted(set(watch.ran)))
 
@@ -499,8 +543,9 @@ def test_the_watch_sees_raw_payloads_run_and_escaped_ones_shown(new_watch):
     expected = {source.code * 100 + n for n in NUMBERS if n not in INERT_IN_HTML}
     assert raw.marks == expected, "\n".join(raw.ran)
     escaped = new_watch("a page of escaped payloads")
-    escaped.page.set_content("".join(c.format(html.escape(t)) for t in texts.values()
-                                     for c in TEXT_CONTEXTS))  # fmt: skip
+    escaped.page.set_content(
+        "".join(c.format(html.escape(t)) for t in texts.values() for c in TEXT_CONTEXTS)
+    )
     escaped.look()
     assert not escaped.ran
     assert all(text in escaped.shown[-1] for text in texts.values())
@@ -514,6 +559,11 @@ def test_every_path_takes_what_its_field_can_hold(hostile_template, served_hosti
     went_in = {(i.source.name, i.number) for w in workspaces for i in w.injected}
     refused = {(name, number) for w in workspaces for name, number, _ in w.refused}
     failed = [line for w in workspaces for line in w.failed]
-    missing = [f"{s.name}, payload {n}" for s in SOURCES.values() if not s.name.startswith("URL")
-               for n in NUMBERS if (s.name, n) not in went_in | refused]  # fmt: skip
+    missing = [
+        f"{s.name}, payload {n}"
+        for s in SOURCES.values()
+        if not s.name.startswith("URL")
+        for n in NUMBERS
+        if (s.name, n) not in went_in | refused
+    ]
     assert not failed and not missing, (failed, missing)

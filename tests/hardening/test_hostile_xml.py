@@ -19,16 +19,20 @@ BODY = make_packet().decode().split("?>", 1)[1]  # the packet without its XML de
 
 
 def _with_doctype(doctype: str, entity_use: str) -> bytes:
-    body = BODY.replace("<Param name=\"Instrument\" value=\"ECLAIRs\"/>",
-                        f"<Param name=\"Instrument\" value=\"ECLAIRs\"/><Description>{entity_use}</Description>")  # fmt: skip
+    body = BODY.replace(
+        '<Param name="Instrument" value="ECLAIRs"/>',
+        f'<Param name="Instrument" value="ECLAIRs"/><Description>{entity_use}</Description>',
+    )
     return f'<?xml version="1.0"?>\n{doctype}\n{body}'.encode()
 
 
 def hostile_packets(secret_file) -> dict[str, bytes]:
     laughs = '<!ENTITY lol "lol">' + "".join(
-        f'<!ENTITY lol{i} "{"&lol" + str(i - 1) + ";" if i > 1 else "&lol;"}' + (
-            f'{"&lol" + str(i - 1) + ";" if i > 1 else "&lol;"}' * 9) + '">' for i in range(1, 10)
-    )  # fmt: skip
+        f'<!ENTITY lol{i} "{"&lol" + str(i - 1) + ";" if i > 1 else "&lol;"}'
+        + (f"{'&lol' + str(i - 1) + ';' if i > 1 else '&lol;'}" * 9)
+        + '">'
+        for i in range(1, 10)
+    )
     return {
         "xxe-system": _with_doctype(
             f'<!DOCTYPE voe:VOEvent [<!ENTITY xxe SYSTEM "file://{secret_file}">]>', "&xxe;"
@@ -67,7 +71,7 @@ def test_xinclude_is_never_processed(secret_file):
     packet = BODY.replace(
         "<Who>",
         f'<Who><xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="file://{secret_file}" parse="text"/>',
-    )  # fmt: skip
+    )
     record = parse_voevent(f'<?xml version="1.0"?>{packet}'.encode())
     assert SECRET not in repr(record)
 

@@ -69,9 +69,13 @@ def test_the_login_cookie_expires_after_session_days_and_an_old_one_is_refused(s
     url, stores = served_with_login
     days = stores.workspace.config.auth.session_days
     xsrf = requests.get(f"{url}/login", timeout=30).cookies["_xsrf"]  # the form's CSRF token
-    answer = requests.post(f"{url}/login", data={"username": "alice", "password": "alice-pw",
-                           "_xsrf": xsrf}, cookies={"_xsrf": xsrf}, allow_redirects=False,
-                           timeout=30)  # fmt: skip
+    answer = requests.post(
+        f"{url}/login",
+        data={"username": "alice", "password": "alice-pw", "_xsrf": xsrf},
+        cookies={"_xsrf": xsrf},
+        allow_redirects=False,
+        timeout=30,
+    )
     assert answer.status_code in (302, 303), answer.text[:200]
     cookie = next(c for c in answer.cookies if c.name == "user")
     assert cookie.expires is not None
@@ -86,8 +90,11 @@ def test_the_login_cookie_expires_after_session_days_and_an_old_one_is_refused(s
     )
     fresh = create_signed_value(secret, "user", "alice")
     forged = create_signed_value("not-the-secret", "user", "alice")
-    for refused_cookies in ({"user": old.decode(), **session}, {"user": forged.decode(), **session},
-                            {"user": fresh.decode()}):  # fmt: skip
+    for refused_cookies in (
+        {"user": old.decode(), **session},
+        {"user": forged.decode(), **session},
+        {"user": fresh.decode()},
+    ):
         refused = requests.get(url, cookies=refused_cookies, allow_redirects=False, timeout=30)
         assert refused.status_code in (302, 303) and "login" in refused.headers["Location"]
     accepted = requests.get(
@@ -145,8 +152,13 @@ def test_secrets_never_reach_the_output_of_the_error_paths(tmp_path):
     for command in runs:
         run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
         outputs.append(f"$ {' '.join(command[3:])} -> {run.returncode}\n{run.stdout}{run.stderr}")
-    handler = subprocess.run([sys.executable, "-m", "app.alert_handler"], input=b"<not xml",
-                             env=env, capture_output=True, timeout=60)  # fmt: skip
+    handler = subprocess.run(
+        [sys.executable, "-m", "app.alert_handler"],
+        input=b"<not xml",
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
     outputs.append((handler.stdout + handler.stderr).decode("utf-8", "replace"))
     everything = "\n".join(outputs)
     logs = "".join(p.read_text("utf-8", "replace") for p in root.rglob("*.log"))

@@ -58,8 +58,12 @@ def post_login(url: str, name: str, password: str) -> requests.Response:
     with requests.Session() as browser:
         browser.get(f"{url}/login", timeout=30).raise_for_status()
         token = browser.cookies["_xsrf"]
-        return browser.post(f"{url}/login", timeout=60, allow_redirects=False,
-                            data={"username": name, "password": password, "_xsrf": token})  # fmt: skip
+        return browser.post(
+            f"{url}/login",
+            timeout=60,
+            allow_redirects=False,
+            data={"username": name, "password": password, "_xsrf": token},
+        )
 
 
 # -- the lockout -----------------------------------------------------------------------------
@@ -182,9 +186,15 @@ def test_a_login_without_its_csrf_token_is_refused(lenient):
             ({**credentials, "_xsrf": token}, {"_xsrf": ""}),  # no cookie
             ({**credentials, "_xsrf": "2|00|00|0"}, {}),
         ]:  # not the cookie's
-            refused = browser.post(f"{url}/login", data=data, cookies=cookies or None,
-                                   timeout=30, allow_redirects=False)  # fmt: skip
+            refused = browser.post(
+                f"{url}/login",
+                data=data,
+                cookies=cookies or None,
+                timeout=30,
+                allow_redirects=False,
+            )
             assert refused.status_code == 403 and "gic_session" not in refused.cookies
-        accepted = browser.post(f"{url}/login", data={**credentials, "_xsrf": token},
-                                timeout=60, allow_redirects=False)  # fmt: skip
+        accepted = browser.post(
+            f"{url}/login", data={**credentials, "_xsrf": token}, timeout=60, allow_redirects=False
+        )
     assert accepted.status_code == 302 and "gic_session" in accepted.cookies

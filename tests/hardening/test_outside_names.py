@@ -20,11 +20,33 @@ from sandbox.sdb import SandboxServer
 from tests.analysis.test_voevent import make_packet
 
 HOSTILE = [
-    "../../escaped", "/tmp/escaped-absolute", "..", ".", "", "nul\0byte", "a/../../escaped",
-    "..\\..\\escaped", "~root", "escaped/" * 30, "%2e%2e%2fescaped", "x" * 300,
-]  # fmt: skip
-IDS = ["dotdot", "absolute", "dots", "dot", "empty", "nul", "inner-dotdot", "backslash",
-       "tilde", "deep", "encoded", "long"]  # fmt: skip
+    "../../escaped",
+    "/tmp/escaped-absolute",
+    "..",
+    ".",
+    "",
+    "nul\0byte",
+    "a/../../escaped",
+    "..\\..\\escaped",
+    "~root",
+    "escaped/" * 30,
+    "%2e%2e%2fescaped",
+    "x" * 300,
+]
+IDS = [
+    "dotdot",
+    "absolute",
+    "dots",
+    "dot",
+    "empty",
+    "nul",
+    "inner-dotdot",
+    "backslash",
+    "tilde",
+    "deep",
+    "encoded",
+    "long",
+]
 
 
 def inside(path: Path, root: Path) -> bool:
@@ -67,8 +89,12 @@ def test_a_burst_id_never_becomes_a_trigger_file_outside_the_triggers_folder(sto
 @pytest.mark.parametrize("name", HOSTILE, ids=IDS)
 def test_a_packet_source_never_leaves_the_spool(tmp_path, name):
     (tmp_path / "ws" / "spool").mkdir(parents=True)
-    path = spool_packet(tmp_path / "ws" / "spool", b"<x/>", source=name,
-                        received_at=datetime(2026, 1, 1, tzinfo=UTC))  # fmt: skip
+    path = spool_packet(
+        tmp_path / "ws" / "spool",
+        b"<x/>",
+        source=name,
+        received_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
     assert inside(path, tmp_path / "ws" / "spool")
     nothing_escaped(tmp_path / "ws")
 
@@ -124,9 +150,11 @@ def sandbox(tmp_path):
 def test_the_sandbox_never_reads_or_writes_outside_its_storage(sandbox, tmp_path, name):
     storage = tmp_path / "sdb"
     safe = name.replace("\0", "%00")
-    for url in (f"{sandbox.url}/export/v0/images/{safe}/{safe}",
-                f"{sandbox.url}/export/v0/products/..%2F..%2F/secret.txt",
-                f"{sandbox.url}/export/v0/images/%2e%2e/%2e%2e%2fsecret.txt"):  # fmt: skip
+    for url in (
+        f"{sandbox.url}/export/v0/images/{safe}/{safe}",
+        f"{sandbox.url}/export/v0/products/..%2F..%2F/secret.txt",
+        f"{sandbox.url}/export/v0/images/%2e%2e/%2e%2e%2fsecret.txt",
+    ):
         answer = requests.get(url, timeout=5)
         assert answer.status_code in (400, 404) and b"TOP-SECRET" not in answer.content
     for field, path in (("spjson", "/import/v0/a_spjson"), ("product", "/import/v0/a_product")):

@@ -54,10 +54,17 @@ def deep_packet(depth: int = 100_000) -> bytes:
 # -- the nesting check itself -------------------------------------------------------------
 @pytest.mark.parametrize(
     ("text", "depth"),
-    [(b"1", 0), (b'"[[["', 0), (b"[[]]", 2), (b'[{"a": [1, "]]"]}, 2]', 3),
-     (rb'{"a\"[": "\\", "b": [[]]}', 3), ('["é", ["ü"]]', 2), ("[[]]".encode("utf-16"), 2),
-     (nested().encode(), DEEP)],
-)  # fmt: skip
+    [
+        (b"1", 0),
+        (b'"[[["', 0),
+        (b"[[]]", 2),
+        (b'[{"a": [1, "]]"]}, 2]', 3),
+        (rb'{"a\"[": "\\", "b": [[]]}', 3),
+        ('["é", ["ü"]]', 2),
+        ("[[]]".encode("utf-16"), 2),
+        (nested().encode(), DEEP),
+    ],
+)
 def test_json_depth_counts_brackets_outside_strings(text, depth):
     assert json_depth(text) == depth
 
@@ -83,8 +90,11 @@ def test_a_poisoned_status_file_among_good_ones_is_rejected_and_they_go_in(
     text = poisoned_status(status_record) if poison == "deep value" else nested()
     (drop / "b.json").write_text(text)
     summary = sync_status(stores)["files"]
-    assert sorted(path.rsplit("/", 1)[1] for path in summary.ingested) == ["a.json", "c.json",
-                                                                          "d.json"]  # fmt: skip
+    assert sorted(path.rsplit("/", 1)[1] for path in summary.ingested) == [
+        "a.json",
+        "c.json",
+        "d.json",
+    ]
     [(key, reason)] = summary.rejected
     assert key.endswith("/b.json") and reason.startswith(str(drop / "b.json"))
     expected = "value of 400000 characters" if poison == "deep value" else "Expected OBJECT"
@@ -103,10 +113,12 @@ def test_a_poisoned_postgres_row_is_rejected_and_the_rows_around_it_go_in(
         con.execute("CREATE TABLE status (id bigint PRIMARY KEY, data text, date timestamptz)")
         con.cursor().executemany(
             sql.SQL("INSERT INTO status VALUES (%s, %s, %s)"),
-            [(1, json.dumps([status_record("a")]), T0),
-             (2, poisoned_status(status_record), T0 + timedelta(minutes=1)),
-             (3, json.dumps([status_record("c")]), T0 + timedelta(minutes=2))],
-        )  # fmt: skip
+            [
+                (1, json.dumps([status_record("a")]), T0),
+                (2, poisoned_status(status_record), T0 + timedelta(minutes=1)),
+                (3, json.dumps([status_record("c")]), T0 + timedelta(minutes=2)),
+            ],
+        )
     stores = open_stores(f"[cdb.postgres]\ndsn = {json.dumps(pg_database)}\n")
     summary = sync_status(stores, environ={})["cdb-postgres"]
     assert sorted(summary.ingested) == ["status/1", "status/3"]
@@ -220,16 +232,28 @@ def _fits_without_end(path):
     ("parse", "error", "reason"),
     [
         (lambda _: parse_voevent(deep_packet(200)), HostileVOEventError, "more than 64 levels"),
-        (lambda _: parse_photometry_csv(_CSV_HEADER + "x" * 200_000, source="p.csv"),
-         PhotometryError, r"p.csv, line \d+: not CSV: field larger than field limit"),
-        (lambda _: parse_photometry_csv("x" * (17 << 20), source="p.csv"), PhotometryError,
-         "p.csv: 17825792 bytes, more than the 16777216 allowed"),
-        (lambda _: compile_product_tsv("#" * (MAX_DESCRIPTOR_CHARS + 1), source="d.tsv"),
-         DescriptorError, "d.tsv: 1048577 bytes, more than"),
-        (lambda tmp: _fits_without_end(tmp / "f.fits"), FrameError,
-         "f.fits: no END card in the first 3600 cards"),
+        (
+            lambda _: parse_photometry_csv(_CSV_HEADER + "x" * 200_000, source="p.csv"),
+            PhotometryError,
+            r"p.csv, line \d+: not CSV: field larger than field limit",
+        ),
+        (
+            lambda _: parse_photometry_csv("x" * (17 << 20), source="p.csv"),
+            PhotometryError,
+            "p.csv: 17825792 bytes, more than the 16777216 allowed",
+        ),
+        (
+            lambda _: compile_product_tsv("#" * (MAX_DESCRIPTOR_CHARS + 1), source="d.tsv"),
+            DescriptorError,
+            "d.tsv: 1048577 bytes, more than",
+        ),
+        (
+            lambda tmp: _fits_without_end(tmp / "f.fits"),
+            FrameError,
+            "f.fits: no END card in the first 3600 cards",
+        ),
     ],
-)  # fmt: skip
+)
 def test_each_parser_refuses_its_poison_with_its_own_error(tmp_path, parse, error, reason):
     with pytest.raises(error, match=reason):
         parse(tmp_path)

@@ -28,11 +28,14 @@ def _tables(stores) -> set[str]:
 def test_a_sensor_named_like_an_injection_is_stored_and_shown_as_text(
     stores, tmp_path, status_record, write_status_file
 ):
-    path = write_status_file(tmp_path / "s.json", [
-        status_record(name=INJECTION, value="+1.5", date="2024-03-01T00:00:00"),
-        status_record(name=INJECTION, value="+2.5", date="2024-03-01T00:05:00"),
-        status_record(name="it's", value="ok", type="string", date="2024-03-01T00:05:00"),
-    ])  # fmt: skip
+    path = write_status_file(
+        tmp_path / "s.json",
+        [
+            status_record(name=INJECTION, value="+1.5", date="2024-03-01T00:00:00"),
+            status_record(name=INJECTION, value="+2.5", date="2024-03-01T00:05:00"),
+            status_record(name="it's", value="ok", type="string", date="2024-03-01T00:05:00"),
+        ],
+    )
     summary = stores.status.ingest(documents_in([path]))
     assert not summary.rejected and summary.readings == 3
     assert set(TABLES[:2]) <= _tables(stores)
@@ -63,8 +66,9 @@ def test_a_burst_id_and_an_ivorn_with_quotes_are_stored_and_shown_as_text(stores
 
 def test_a_burst_id_and_a_user_with_quotes_go_through_products(stores):
     burst = Burst(QUOTES, Time("2026-03-05T04:10:00", scale="utc"), 150.0, 20.0, 0.05)
-    built = stores.products.build(burst, synthetic_photometry(burst, n_images=2),
-                                  user=INJECTION, comment="it's ok")  # fmt: skip
+    built = stores.products.build(
+        burst, synthetic_photometry(burst, n_images=2), user=INJECTION, comment="it's ok"
+    )
     assert len(built) == 7 and "product" in _tables(stores)
     queue = stores.products.queue(QUOTES)
     assert set(queue["burst_id"]) == {QUOTES}

@@ -37,8 +37,11 @@ def logged_in(url: str, name: str = "bob") -> requests.Session:
     """A client logged in as one of the test users, as a browser does (form, token, POST)."""
     client = requests.Session()
     client.get(f"{url}/login", timeout=30).raise_for_status()
-    answer = client.post(f"{url}/login", timeout=60, data={
-        "username": name, "password": LOGIN_USERS[name][0], "_xsrf": client.cookies["_xsrf"]})  # fmt: skip
+    answer = client.post(
+        f"{url}/login",
+        timeout=60,
+        data={"username": name, "password": LOGIN_USERS[name][0], "_xsrf": client.cookies["_xsrf"]},
+    )
     answer.raise_for_status()
     return client
 
@@ -47,7 +50,9 @@ def assert_protected(answer: requests.Response) -> None:
     """The policy and headers every response of the server carries."""
     for name, value in EXPECTED.items():
         assert answer.headers.get(name) == value, (answer.url, name)
-    policy = dict(part.strip().split(" ", 1) for part in answer.headers["Content-Security-Policy"].split(";"))  # fmt: skip
+    policy = dict(
+        part.strip().split(" ", 1) for part in answer.headers["Content-Security-Policy"].split(";")
+    )
     assert policy["frame-ancestors"] == "'none'"
     assert policy["object-src"] == "'none'"
     assert policy["base-uri"] == "'self'"
@@ -72,12 +77,19 @@ def test_every_kind_of_response_carries_the_policy_and_headers(bob):
         "static file": client.get(f"{url}/static/js/bokeh.min.js", timeout=30),
         "panel's static file": client.get(
             f"{url}/static/extensions/panel/css/loading.css", timeout=30
-        ),  # fmt: skip
+        ),
         "not found": client.get(f"{url}/no-such-page", timeout=30),
         "favicon": client.get(f"{url}/favicon.ico", timeout=30),
     }
-    expected = {"page": 200, "login page": 200, "sent to the login": 302, "static file": 200,
-                "panel's static file": 200, "not found": 404, "favicon": 200}  # fmt: skip
+    expected = {
+        "page": 200,
+        "login page": 200,
+        "sent to the login": 302,
+        "static file": 200,
+        "panel's static file": 200,
+        "not found": 404,
+        "favicon": 200,
+    }
     assert {kind: answer.status_code for kind, answer in answers.items()} == expected
     for answer in answers.values():
         assert_protected(answer)
@@ -106,8 +118,12 @@ def test_every_cookie_of_the_login_is_samesite_lax_and_not_secure_without_tls(se
     url, _ = served_with_login
     with requests.Session() as client:
         form = client.get(f"{url}/login", timeout=30)
-        answer = client.post(f"{url}/login", timeout=60, allow_redirects=False, data={
-            "username": "bob", "password": "bob-pw", "_xsrf": client.cookies["_xsrf"]})  # fmt: skip
+        answer = client.post(
+            f"{url}/login",
+            timeout=60,
+            allow_redirects=False,
+            data={"username": "bob", "password": "bob-pw", "_xsrf": client.cookies["_xsrf"]},
+        )
     cookies = [*form.raw.headers.getlist("Set-Cookie"), *answer.raw.headers.getlist("Set-Cookie")]
     names = {cookie.split("=", 1)[0] for cookie in cookies}
     assert {"_xsrf", "user", "gic_session"} <= names, names
@@ -146,8 +162,12 @@ def test_the_page_token_carries_no_cookie(bob):
 def test_a_post_without_its_xsrf_token_is_refused(bob):
     url, client = bob
     assert client.post(f"{url}/telemetry", timeout=30).status_code == 403
-    assert requests.post(f"{url}/login", timeout=30, data={
-        "username": "bob", "password": "bob-pw"}).status_code == 403  # fmt: skip
+    assert (
+        requests.post(
+            f"{url}/login", timeout=30, data={"username": "bob", "password": "bob-pw"}
+        ).status_code
+        == 403
+    )
 
 
 # -- the component route ----------------------------------------------------------------------

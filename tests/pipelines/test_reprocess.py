@@ -15,33 +15,44 @@ class FakeStatus:
 
     def nearest(self, names, moments, within):
         self.calls += 1
-        rows = [{"time": moment, "name": name,
-                 "value": None if name.startswith("dome") else f"{name}@{moment:%H%M}"}
-                for moment in moments for name in names]  # fmt: skip
+        rows = [
+            {
+                "time": moment,
+                "name": name,
+                "value": None if name.startswith("dome") else f"{name}@{moment:%H%M}",
+            }
+            for moment in moments
+            for name in names
+        ]
         return pd.DataFrame(rows)
 
 
 def test_each_image_takes_its_cameras_readings_from_one_query():
-    images = pd.DataFrame({
-        "name": ["a", "b", "c"],
-        "t_mid": pd.to_datetime(["2026-03-14T01:00", None, "2026-03-14T02:00"], utc=True),
-        "instrument": ["DDRAGO-B", "DDRAGO-R", "CAGIRE"],
-    }, index=[5, 7, 9])  # fmt: skip
+    images = pd.DataFrame(
+        {
+            "name": ["a", "b", "c"],
+            "t_mid": pd.to_datetime(["2026-03-14T01:00", None, "2026-03-14T02:00"], utc=True),
+            "instrument": ["DDRAGO-B", "DDRAGO-R", "CAGIRE"],
+        },
+        index=[5, 7, 9],
+    )
     status = FakeStatus()
     table = telemetry_at(status, images)
     assert status.calls == 1
     assert list(table["image"]) == ["a", "b", "c"]
     assert list(table["detector temperature (C)"]) == [
-        "instrument-ddrago-b-detector-temperature@0100", "",
+        "instrument-ddrago-b-detector-temperature@0100",
+        "",
         "instrument-cagire-detector-temperature@0200",
-    ]  # fmt: skip
+    ]
     assert list(table["humidity (%)"])[2] == "weather-station-ws1-air-humidity@0200"
     assert list(table["dome"]) == ["", "", ""]
 
 
 def test_images_without_times_ask_for_nothing():
-    images = pd.DataFrame({"name": ["b"], "t_mid": pd.to_datetime([None], utc=True),
-                           "instrument": ["CAGIRE"]})  # fmt: skip
+    images = pd.DataFrame(
+        {"name": ["b"], "t_mid": pd.to_datetime([None], utc=True), "instrument": ["CAGIRE"]}
+    )
     status = FakeStatus()
     table = telemetry_at(status, images)
     assert status.calls == 0

@@ -27,8 +27,9 @@ def comet_into_served(served_workbench, alert_handler, tmp_path):
         service_unavailable(f"Comet cannot start: {exc}")
     env = {**os.environ, "GIC_WORKSPACE": str(stores.workspace.root)}
     with open(tmp_path / "comet.log", "wb") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                   cwd=tmp_path)  # fmt: skip
+        process = subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path
+        )
     if not wait_for_port(port, process):
         stop_process(process)
         service_unavailable(f"Comet did not listen: {(tmp_path / 'comet.log').read_text()[-2000:]}")
@@ -45,12 +46,27 @@ def test_a_packet_sent_through_comet_appears_on_the_open_page(
     now = datetime.now(UTC).replace(tzinfo=None)
     burst = f"sb{now:%y%m%d}99"
     packet = tmp_path / "packet.xml"
-    packet.write_bytes(svom_voevent(DemoNotice(burst, ECLAIRS_WAKEUP, "ECLAIRs", now,
-                                               now + timedelta(seconds=60), 150.0, 20.0, 0.1)))  # fmt: skip
+    packet.write_bytes(
+        svom_voevent(
+            DemoNotice(
+                burst, ECLAIRS_WAKEUP, "ECLAIRs", now, now + timedelta(seconds=60), 150.0, 20.0, 0.1
+            )
+        )
+    )
     sent = subprocess.run(
-        [str(find_script("comet-sendvo")), "-f", str(packet), "-h", "127.0.0.1", "-p",
-         str(comet_into_served)], capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [
+            str(find_script("comet-sendvo")),
+            "-f",
+            str(packet),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(comet_into_served),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert sent.returncode == 0, sent.stdout + sent.stderr
     expect(page.get_by_role("gridcell", name=burst).first).to_be_visible(timeout=30000)
     assert (stores.workspace.root / "triggers" / f"trigger_{burst}.dat").exists()

@@ -37,9 +37,20 @@ def oidc_provider(tmp_path_factory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("oidc") / "provider.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-W", "ignore", "-m", "oidc_provider_mock", "--host", "127.0.0.1",
-             "--port", str(port)], stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-W",
+                "ignore",
+                "-m",
+                "oidc_provider_mock",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     if not wait_for_port(port, process):
         stop_process(process)
         service_unavailable(f"the OIDC provider mock did not listen: {log.read_text()[-2000:]}")
@@ -53,13 +64,18 @@ def served_with_oidc(tmp_path_factory, demo_root, oidc_provider):
 
     def prepare(root: Path) -> None:
         config = root / "gic.toml"
-        extra = [f"AUTHORIZE_URL={oidc_provider}/oauth2/authorize",
-                 f"TOKEN_URL={oidc_provider}/oauth2/token", f"USER_URL={oidc_provider}/userinfo"]  # fmt: skip
+        extra = [
+            f"AUTHORIZE_URL={oidc_provider}/oauth2/authorize",
+            f"TOKEN_URL={oidc_provider}/oauth2/token",
+            f"USER_URL={oidc_provider}/userinfo",
+        ]
         text = config.read_text()
-        for old, new in {'users_file = ""': 'users_file = "users.json"',
-                         'oauth_provider = ""': 'oauth_provider = "generic"',
-                         'oauth_key = ""': 'oauth_key = "gic-workbench"',
-                         "oauth_extra = []": f"oauth_extra = {extra!r}".replace("'", '"')}.items():  # fmt: skip
+        for old, new in {
+            'users_file = ""': 'users_file = "users.json"',
+            'oauth_provider = ""': 'oauth_provider = "generic"',
+            'oauth_key = ""': 'oauth_key = "gic-workbench"',
+            "oauth_extra = []": f"oauth_extra = {extra!r}".replace("'", '"'),
+        }.items():
             assert old in text, old
             text = text.replace(old, new)
         config.write_text(text)
@@ -87,8 +103,9 @@ def new_product(stores) -> tuple[str, int]:
 def test_the_users_file_gives_the_oidc_user_their_role(served_with_oidc, page):
     url, stores = served_with_oidc
     burst_id, product_id = new_product(stores)
-    authorize_at_the_provider(page, url, f"/products?burst={burst_id}&product={product_id}",
-                              APPROVER)  # fmt: skip
+    authorize_at_the_provider(
+        page, url, f"/products?burst={burst_id}&product={product_id}", APPROVER
+    )
     state = page.locator(".product-state")
     expect(state).to_have_text("new", timeout=30000)
     assert {"user", "gic_session"} <= {c["name"] for c in page.context.cookies()}

@@ -29,8 +29,12 @@ def test_a_crafted_link_shows_its_payload_as_text(served_workbench, page, link):
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.on("console", lambda message: console.append(message.text))
     page.on("pageerror", lambda error: console.append(str(error)))
-    page.on("request", lambda request: urlsplit(request.url).path.endswith("/gic-xss")
-            and loads.append(request.url))  # an <img> made of the payload  # fmt: skip
+    page.on(
+        "request",
+        lambda request: (
+            urlsplit(request.url).path.endswith("/gic-xss") and loads.append(request.url)
+        ),
+    )  # an <img> made of the payload
     page.goto(url + path)
     expect(page.get_by_text(shown).first).to_be_visible(timeout=30000)
     page.wait_for_timeout(500)  # time for a handler to fire, were there one

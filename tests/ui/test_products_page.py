@@ -24,8 +24,13 @@ def served_with_sdb(served_with_login, tmp_path):
     except OSError as exc:
         service_unavailable(f"the SDB sandbox cannot start: {exc}")
     original = stores.workspace
-    sdb = replace(original.config.sdb, import_url=sandbox.url, export_url=sandbox.url,
-                  retries=0, timeout_s=10.0)  # fmt: skip
+    sdb = replace(
+        original.config.sdb,
+        import_url=sandbox.url,
+        export_url=sandbox.url,
+        retries=0,
+        timeout_s=10.0,
+    )
     stores.workspace = replace(original, config=replace(original.config, sdb=sdb))
     yield url, stores, sandbox
     stores.workspace = original

@@ -41,8 +41,15 @@ def open_stores(tmp_path):
 def report(night: str, offset: float = 1.0, *, im_name: str | None = None) -> dict:
     """A bias report of DDRAGO1 (the notes' JSON): MEANDIFF = ``offset`` ADU."""
     data = np.random.default_rng(0).normal(1000, 1.0, (16, 16)).astype(np.float32)
-    header = fits.Header({"IMAGETYP": "MASTER BIAS", "CALTYPE": "bias", "INSTRUME": "DDRAGO1",
-                          "FILTER": "NONE", "DATE-OBS": f"{night}T23:00:00"})  # fmt: skip
+    header = fits.Header(
+        {
+            "IMAGETYP": "MASTER BIAS",
+            "CALTYPE": "bias",
+            "INSTRUME": "DDRAGO1",
+            "FILTER": "NONE",
+            "DATE-OBS": f"{night}T23:00:00",
+        }
+    )
     name = im_name or f"bias_DDRAGO1_NONE_{night.replace('-', '')}.fits"
     result = validate_master(data + offset, header, data, header, im_name=name)
     return result.to_dict()
@@ -63,8 +70,11 @@ def reports_in(stores: Stores) -> list[tuple[str, str, float]]:
 @pytest.mark.service
 def test_postgres_reports_go_in_once_and_a_bad_one_is_rejected(pg_database, open_stores):
     create_table(pg_database, "calibration")
-    rows = [(1, T0, report("2025-03-01")), (2, T0 + timedelta(days=1), broken("2025-03-02")),
-            (3, T0 + timedelta(days=2), report("2025-03-03", 0.5))]  # fmt: skip
+    rows = [
+        (1, T0, report("2025-03-01")),
+        (2, T0 + timedelta(days=1), broken("2025-03-02")),
+        (3, T0 + timedelta(days=2), report("2025-03-03", 0.5)),
+    ]
     insert_rows(pg_database, rows, table="calibration")
     stores = open_stores(f"[cdb.postgres]\ndsn = {json.dumps(pg_database)}\n")
     first = sync_calibration(stores, environ={})

@@ -117,19 +117,30 @@ def test_sync_of_the_drop_folder_alone_reads_only_new_or_changed_files(
 
 
 # -- PostgreSQL -------------------------------------------------------------------------
-def create_table(dsn: str, table: str = "status", *, id_type: str = "bigint",
-                 id_col: str = "id", json_col: str = "data", date_col: str = "date",
-                 date_type: str = "timestamptz") -> None:  # fmt: skip
+def create_table(
+    dsn: str,
+    table: str = "status",
+    *,
+    id_type: str = "bigint",
+    id_col: str = "id",
+    json_col: str = "data",
+    date_col: str = "date",
+    date_type: str = "timestamptz",
+) -> None:
     parts = table.split(".")
     with psycopg.connect(dsn, autocommit=True) as con:
         if len(parts) == 2:
             con.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(parts[0])))
         con.execute(
             sql.SQL("CREATE TABLE {} ({} {} PRIMARY KEY, {} jsonb, {} {})").format(
-                sql.Identifier(*parts), sql.Identifier(id_col), sql.SQL(id_type),
-                sql.Identifier(json_col), sql.Identifier(date_col), sql.SQL(date_type),
+                sql.Identifier(*parts),
+                sql.Identifier(id_col),
+                sql.SQL(id_type),
+                sql.Identifier(json_col),
+                sql.Identifier(date_col),
+                sql.SQL(date_type),
             )
-        )  # fmt: skip
+        )
 
 
 def insert_rows(dsn: str, rows: list[tuple], table: str = "status") -> None:
@@ -155,11 +166,20 @@ def pg_sync(stores: Stores, config: CdbPostgresConfig, **options) -> IngestSumma
 @pytest.mark.service
 def test_postgres_first_sync_takes_every_row_as_received(pg_database, open_stores, status_record):
     create_table(pg_database)
-    insert_rows(pg_database, [
-        (1, T0, [status_record("a", date="2024-03-01T00:00:00"),
-                 status_record("b", date="2024-03-01T00:00:00")]),
-        (2, T0 + timedelta(minutes=5), status_record("a", date="2024-03-01T00:05:00")),
-    ])  # fmt: skip
+    insert_rows(
+        pg_database,
+        [
+            (
+                1,
+                T0,
+                [
+                    status_record("a", date="2024-03-01T00:00:00"),
+                    status_record("b", date="2024-03-01T00:00:00"),
+                ],
+            ),
+            (2, T0 + timedelta(minutes=5), status_record("a", date="2024-03-01T00:05:00")),
+        ],
+    )
     stores = open_stores()
     summary = pg_sync(stores, pg_config(pg_database))
     assert sorted(summary.ingested) == ["status/1", "status/2"]
@@ -179,10 +199,13 @@ def test_postgres_first_sync_takes_every_row_as_received(pg_database, open_store
 def test_postgres_second_sync_adds_only_new_rows(pg_database, open_stores, status_record):
     create_table(pg_database)
     t1, t2 = T0 + timedelta(minutes=5), T0 + timedelta(minutes=10)
-    insert_rows(pg_database, [
-        (1, T0, [status_record("a", date="2024-03-01T00:00:00")]),
-        (2, t1, [status_record("a", date="2024-03-01T00:05:00")]),
-    ])  # fmt: skip
+    insert_rows(
+        pg_database,
+        [
+            (1, T0, [status_record("a", date="2024-03-01T00:00:00")]),
+            (2, t1, [status_record("a", date="2024-03-01T00:05:00")]),
+        ],
+    )
     stores = open_stores()
     config = pg_config(pg_database)
     pg_sync(stores, config)
@@ -190,10 +213,13 @@ def test_postgres_second_sync_adds_only_new_rows(pg_database, open_stores, statu
     row2 = stores.workspace.raw_status_dir / "cdb-postgres" / "status--2.json"
     row2_mtime = row2.stat().st_mtime_ns
     # a row dated exactly at the cursor, and a newer one
-    insert_rows(pg_database, [
-        (3, t1, [status_record("b", date="2024-03-01T00:05:00")]),
-        (4, t2, [status_record("a", date="2024-03-01T00:10:00")]),
-    ])  # fmt: skip
+    insert_rows(
+        pg_database,
+        [
+            (3, t1, [status_record("b", date="2024-03-01T00:05:00")]),
+            (4, t2, [status_record("a", date="2024-03-01T00:10:00")]),
+        ],
+    )
     second = pg_sync(stores, config)
     assert sorted(second.ingested) == ["status/3", "status/4"]
     assert second.unchanged == ["status/2"]  # read again at the cursor's date, not duplicated
@@ -214,10 +240,13 @@ def test_postgres_reads_in_pages(pg_database, open_stores, status_record):
         T0 + timedelta(minutes=5),
         T0 + timedelta(minutes=10),
     ]
-    insert_rows(pg_database, [
-        (n, when, [status_record(f"s{n}", date=when.strftime("%Y-%m-%dT%H:%M:%S"))])
-        for n, when in enumerate(dates, start=1)
-    ])  # fmt: skip
+    insert_rows(
+        pg_database,
+        [
+            (n, when, [status_record(f"s{n}", date=when.strftime("%Y-%m-%dT%H:%M:%S"))])
+            for n, when in enumerate(dates, start=1)
+        ],
+    )
     stores = open_stores()
     source = CdbPostgresSource(
         pg_config(pg_database), None, stores.workspace.raw_status_dir, page_rows=2
@@ -233,8 +262,15 @@ def test_postgres_schema_qualified_table_with_its_own_column_names(
     pg_database, open_stores, status_record
 ):
     table = "cdb.StatusDocs"
-    create_table(pg_database, table, id_type="text", id_col="Row Id", json_col="doc",
-                 date_col="taken_at", date_type="timestamp")  # fmt: skip
+    create_table(
+        pg_database,
+        table,
+        id_type="text",
+        id_col="Row Id",
+        json_col="doc",
+        date_col="taken_at",
+        date_type="timestamp",
+    )
     hostile = ["../../escape", "/etc/passwd", "a/b", "..", "plain-7"]
     rows = [
         (row_id, datetime(2024, 3, 1, 0, n), [status_record(f"s{n}", date=f"2024-03-01T00:0{n}")])
@@ -242,8 +278,13 @@ def test_postgres_schema_qualified_table_with_its_own_column_names(
     ]
     insert_rows(pg_database, rows, table=table)
     stores = open_stores()
-    config = pg_config(pg_database, status_table=table, id_column="Row Id",
-                       json_column="doc", date_column="taken_at")  # fmt: skip
+    config = pg_config(
+        pg_database,
+        status_table=table,
+        id_column="Row Id",
+        json_column="doc",
+        date_column="taken_at",
+    )
     summary = pg_sync(stores, config)
     assert sorted(summary.ingested) == sorted(f"{table}/{row_id}" for row_id in hostile)
     raw = stores.workspace.raw_status_dir / "cdb-postgres"
@@ -261,13 +302,16 @@ def test_postgres_malformed_rows_are_rejected_with_a_reason_and_the_others_go_in
     pg_database, open_stores, status_record
 ):
     create_table(pg_database)
-    insert_rows(pg_database, [
-        (1, T0, [status_record("a")]),
-        (2, T0 + timedelta(minutes=1), [status_record("b", drop=("unit",))]),
-        (3, T0 + timedelta(minutes=2), "just a string"),
-        (4, T0 + timedelta(minutes=3), [status_record("c")]),
-        (5, T0 + timedelta(minutes=4), [status_record("d", value="warm")]),
-    ])  # fmt: skip
+    insert_rows(
+        pg_database,
+        [
+            (1, T0, [status_record("a")]),
+            (2, T0 + timedelta(minutes=1), [status_record("b", drop=("unit",))]),
+            (3, T0 + timedelta(minutes=2), "just a string"),
+            (4, T0 + timedelta(minutes=3), [status_record("c")]),
+            (5, T0 + timedelta(minutes=4), [status_record("d", value="warm")]),
+        ],
+    )
     stores = open_stores()
     config = pg_config(pg_database)
     summary = pg_sync(stores, config)
@@ -313,8 +357,11 @@ class Recorder:
 def http_source(stores: Stores, url: str, **settings) -> tuple[CdbHttpSource, Recorder]:
     settings = {"timeout_s": 2.0, "retries": 2, "backoff_s": 0.5} | settings
     sleep = Recorder()
-    source = CdbHttpSource(CdbHttpConfig(url=url, **settings),
-                           stores.workspace.raw_status_dir / "cdb-http", sleep=sleep)  # fmt: skip
+    source = CdbHttpSource(
+        CdbHttpConfig(url=url, **settings),
+        stores.workspace.raw_status_dir / "cdb-http",
+        sleep=sleep,
+    )
     return source, sleep
 
 
@@ -337,8 +384,10 @@ def contract(records: list[dict]):
 
 @pytest.mark.service
 def test_http_sync_follows_the_cursor(http_server, open_stores, status_record):
-    records = [status_record("a", date="2024-03-01T00:00:00Z"),
-               status_record("b", date="2024-03-01T00:05:00Z")]  # fmt: skip
+    records = [
+        status_record("a", date="2024-03-01T00:00:00Z"),
+        status_record("b", date="2024-03-01T00:05:00Z"),
+    ]
     http_server.respond = contract(records)
     stores = open_stores()
     source, _ = http_source(stores, http_server.url)

@@ -112,8 +112,9 @@ def test_a_bad_record_rejects_its_whole_file(
         ("[1, 2]", "Expected OBJECT"),
     ],
 )
-def test_unreadable_files_are_rejected_with_reason(stores, tmp_path, status_record,
-                                                   write_status_file, content, reason):  # fmt: skip
+def test_unreadable_files_are_rejected_with_reason(
+    stores, tmp_path, status_record, write_status_file, content, reason
+):
     good = write_status_file(tmp_path / "good.json", [status_record()])
     bad = tmp_path / "bad.json"
     bad.write_text(content)
@@ -133,10 +134,13 @@ def test_rejected_file_fixed_later_goes_in(stores, tmp_path, status_record, writ
 
 
 def test_error_codes_are_kept_and_marked(stores, tmp_path, status_record, write_status_file):
-    path = write_status_file(tmp_path / "a.json", [
-        status_record(value="+1.0"),
-        status_record(value="-999", date="2024-03-01T00:05:00", error_code=17),
-    ])  # fmt: skip
+    path = write_status_file(
+        tmp_path / "a.json",
+        [
+            status_record(value="+1.0"),
+            status_record(value="-999", date="2024-03-01T00:05:00", error_code=17),
+        ],
+    )
     stores.status.ingest(documents_in([path]))
     errors = stores.status.errors(["dome-temperature"], *DAY)
     assert errors[["value", "error_code"]].values.tolist() == [["-999.0", 17]]
@@ -153,11 +157,14 @@ def test_series_buckets_start_on_the_hour(stores, tmp_path, status_record, write
     series = stores.status.series(["dome-temperature"], *DAY, timedelta(hours=1))
     assert series["bucket_start"].tolist() == [datetime(2024, 3, 1, 10), datetime(2024, 3, 1, 11)]
     assert series[["min", "mean", "max", "count"]].values.tolist() == [
-        [0, 27.5, 55, 12], [100, 100, 100, 1]]  # fmt: skip
+        [0, 27.5, 55, 12],
+        [100, 100, 100, 1],
+    ]
 
 
-def test_series_refuses_string_and_unknown_sensors(stores, tmp_path, status_record,
-                                                   write_status_file):  # fmt: skip
+def test_series_refuses_string_and_unknown_sensors(
+    stores, tmp_path, status_record, write_status_file
+):
     path = write_status_file(
         tmp_path / "a.json", [status_record(name="shutter", value="open", type="string", unit="")]
     )
@@ -169,11 +176,14 @@ def test_series_refuses_string_and_unknown_sensors(stores, tmp_path, status_reco
 
 
 def test_latest_marks_stale_sensors(stores, tmp_path, status_record, write_status_file):
-    path = write_status_file(tmp_path / "a.json", [
-        status_record(name="fresh", date="2024-03-01T00:10:00"),
-        status_record(name="old", date="2024-03-01T00:00:00"),
-        status_record(name="count", value="7", type="integer", date="2024-03-01T00:10:00"),
-    ])  # fmt: skip
+    path = write_status_file(
+        tmp_path / "a.json",
+        [
+            status_record(name="fresh", date="2024-03-01T00:10:00"),
+            status_record(name="old", date="2024-03-01T00:00:00"),
+            status_record(name="count", value="7", type="integer", date="2024-03-01T00:10:00"),
+        ],
+    )
     stores.status.ingest(documents_in([path]))
     latest = stores.status.latest(stale_after=timedelta(minutes=5), now=datetime(2024, 3, 1, 0, 12))
     table = latest.set_index("name")
@@ -194,9 +204,21 @@ def test_killed_mid_ingest_leaves_no_part_of_a_file(workspace, status_folder):
     config.write_text(config.read_text().replace("batch_files = 2000", "batch_files = 10"))
     env = {**os.environ, "GIC_KILL_AT": "status-ingest-before-commit:3"}
     run = subprocess.run(
-        [sys.executable, "-m", "app.cli", "--workspace", str(workspace.root), "ingest", "status",
-         str(status_folder)], env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "--workspace",
+            str(workspace.root),
+            "ingest",
+            "status",
+            str(status_folder),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == -9, run.stderr
     from data_access.stores import Stores
 
