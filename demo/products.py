@@ -81,6 +81,6 @@ def build_products_demo(stores: Stores, *, days: float, progress: Progress | Non
     built += int(frame["created"].sum())
     dt = frame.loc[frame["card"] == "DT_GFT_FGFT", "product_id"]
     if len(dt):
-        stores.products.approve(int(dt.iloc[0]), user=DEMO_USER, comment="demo: looks right")
+        stores.products.review.approve(int(dt.iloc[0]), user=DEMO_USER, comment="demo: looks right")
     names = ", ".join(b.burst_id for b in bursts)
     return f"products: {built} product versions of {len(bursts)} burst(s) ({names}), one approved"

@@ -377,14 +377,14 @@ class ProductReview(pn.viewable.Viewer):
     def approve(self) -> dict:
         """Approve the product shown, with :attr:`comment`, as :attr:`user`."""
         require(self.user, APPROVE_ROLE, "approve products")
-        record = self.store.approve(self._chosen(), user=self.user.name, comment=self.comment)
+        record = self.store.review.approve(self._chosen(), user=self.user.name, comment=self.comment)
         self._done(f"{record['file_name']} approved by {self.user.name}.")
         return record
 
     def reject(self) -> dict:
         """Reject the product shown, with :attr:`comment`, as :attr:`user`."""
         require(self.user, APPROVE_ROLE, "reject products")
-        record = self.store.reject(self._chosen(), user=self.user.name, comment=self.comment)
+        record = self.store.review.reject(self._chosen(), user=self.user.name, comment=self.comment)
         self._done(f"{record['file_name']} rejected by {self.user.name}.")
         return record
 

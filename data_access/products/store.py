@@ -47,6 +47,7 @@ from data_access.products.files import (
     read_product_file,
 )
 from data_access.products.push import ProductPushes, PushOutcome, now_utc
+from data_access.products.review import ProductReviews
 from data_access.products.sdb_client import RemoteFile, SdbClient
 from data_access.products.transfer import ProductTransfers, PulledFile, table_frame
 from data_access.safe_files import safe_file_stem, write_atomic
@@ -54,10 +55,6 @@ from data_access.workspace import Workspace
 
 STATES = ("new", "approved", "rejected", "pushing", "pushed", "push failed")
 Progress = Callable[[int, int], None]
-
-
-class ProductStateError(ValueError):
-    """An action the product's state does not allow; the message names the product."""
 
 
 _now = now_utc
@@ -74,6 +71,11 @@ class ProductStore:
     descriptors : DescriptorLibrary, optional
         The shipped descriptors by default.
     config : ProductsConfig, optional
+
+    Attributes
+    ----------
+    review : ProductReviews
+        Approve and reject versions.
     """
 
     def __init__(
@@ -89,6 +91,7 @@ class ProductStore:
         self.descriptors = descriptors or DescriptorLibrary()
         self.config = config or ProductsConfig()
         self.audit_log = AuditLog(cache)
+        self.review = ProductReviews(cache, self.audit_log, record=self.record)
 
     @classmethod
     def from_workspace(cls, workspace: Workspace, cache: Cache) -> ProductStore:
@@ -466,63 +469,6 @@ class ProductStore:
     def audit(self, burst_id: str | None = None, product_id: int | None = None) -> pd.DataFrame:
         """Who did what, of a burst or a product: :meth:`AuditLog.entries`."""
         return self.audit_log.entries(burst_id, product_id)
-
-    # -- review -------------------------------------------------------------------------
-    def _transition(
-        self,
-        product_id: int,
-        action: str,
-        allowed: tuple[str, ...],
-        target: str,
-        *,
-        user: str,
-        comment: str,
-    ) -> dict:
-        if not user:
-            raise ValueError("an action needs a user name")
-        with self.cache.transaction() as con:
-            row = con.execute(
-                "SELECT burst_id, card, version, state, n_deviations FROM product "
-                "WHERE product_id = ?",
-                [int(product_id)],
-            ).fetchone()
-            if row is None:
-                raise ValueError(f"no product with id {product_id}")
-            burst_id, card, version, state, n_deviations = row
-            name = f"{card} v{version} of {burst_id}"
-            if state not in allowed:
-                raise ProductStateError(f"{name} is {state}; {action} needs {' or '.join(allowed)}")
-            if action == "approve" and n_deviations:
-                raise ProductStateError(
-                    f"{name} has {n_deviations} deviation(s) from its descriptor; "
-                    "it cannot be approved"
-                )
-            now = _now()
-            con.execute(
-                "UPDATE product SET state = ?, updated_at = ? WHERE product_id = ?",
-                [target, now, int(product_id)],
-            )
-            self.audit_log.record(
-                con, int(product_id), burst_id, card, version, action, user, comment, now
-            )
-        return self.record(product_id)
-
-    def approve(self, product_id: int, *, user: str, comment: str = "") -> dict:
-        """Approve a new (or rejected) product for pushing; refused when it has deviations."""
-        return self._transition(
-            product_id, "approve", ("new", "rejected"), "approved", user=user, comment=comment
-        )
-
-    def reject(self, product_id: int, *, user: str, comment: str = "") -> dict:
-        """Reject a product that is new, approved or whose push failed."""
-        return self._transition(
-            product_id,
-            "reject",
-            ("new", "approved", "push failed"),
-            "rejected",
-            user=user,
-            comment=comment,
-        )
 
 
 def _summary(row: dict) -> dict:

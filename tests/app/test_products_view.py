@@ -229,7 +229,7 @@ def test_archive_of_the_burst_and_the_headline(products, stores):
 def test_refresh_sees_a_change_made_elsewhere(products):
     desk = desk_for(products, SARA)
     assert not desk.refresh()
-    products.approve(desk.selection.product_id, user="someone")
+    products.review.approve(desk.selection.product_id, user="someone")
     revision = desk.selection.revision
     assert desk.refresh() and desk.selection.revision == revision + 1
 

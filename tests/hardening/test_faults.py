@@ -178,7 +178,7 @@ def test_a_push_killed_after_the_server_answered_ok_is_finished_by_the_next_run_
     dt = int(
         stores.products.queue(BURST.burst_id).set_index("card").loc["DT_GFT_FGFT", "product_id"]
     )
-    stores.products.approve(dt, user="ana", comment="ok")
+    stores.products.review.approve(dt, user="ana", comment="ok")
     stores.close()
     try:
         sandbox = SandboxServer(tmp_path / "sdb").start()

@@ -73,7 +73,7 @@ def test_a_burst_id_and_a_user_with_quotes_go_through_products(stores):
     queue = stores.products.queue(QUOTES)
     assert set(queue["burst_id"]) == {QUOTES}
     dt = int(queue.set_index("card").loc["DT_GFT_FGFT", "product_id"])
-    stores.products.approve(dt, user=INJECTION, comment="'; DROP TABLE product; --")
+    stores.products.review.approve(dt, user=INJECTION, comment="'; DROP TABLE product; --")
     audit = stores.products.audit(burst_id=QUOTES)
     assert INJECTION in set(audit["user_name"]) and "'; DROP TABLE product; --" in set(
         audit["comment"]

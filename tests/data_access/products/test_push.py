@@ -51,7 +51,7 @@ def approved(stores):
     products = stores.products
     products.build(BURST, synthetic_photometry(BURST, n_images=3), user="ana")
     dt = int(products.queue(BURST.burst_id).set_index("card").loc["DT_GFT_FGFT", "product_id"])
-    products.approve(dt, user="ana", comment="ok")
+    products.review.approve(dt, user="ana", comment="ok")
     return products, dt
 
 

@@ -1,4 +1,4 @@
-"""Products in the workspace: versions, review states, audit log, diff, archive."""
+"""Products in the workspace: versions, audit log, diff, archive."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from astropy.time import Time
 from analysis.products import PRODUCT_CARDS, Burst
 from analysis.products.synthetic import synthetic_photometry
 from data_access.products.files import read_product_file
-from data_access.products.store import ProductStateError
 
 BURST = Burst("sb26030512", Time("2026-03-05T04:10:00", scale="utc"), 150.0, 20.0, 0.05)
 
@@ -46,32 +45,6 @@ def test_the_same_build_twice_makes_no_new_version_and_a_change_makes_one(built)
     assert {"extension": "LC_GFT_FGFT", "item": "rows", "old": 20, "new": 24} in diff.to_dict(
         "records"
     )
-
-
-def test_approve_and_reject_follow_the_states_and_are_audited(built):
-    queue = built.queue(BURST.burst_id).set_index("card")
-    dt = int(queue.loc["DT_GFT_FGFT", "product_id"])
-    assert built.approve(dt, user="ana", comment="looks right")["state"] == "approved"
-    with pytest.raises(
-        ProductStateError, match="DT_GFT_FGFT v1 of sb26030512 is approved; approve needs"
-    ):
-        built.approve(dt, user="bob")
-    assert built.reject(dt, user="bob", comment="wrong filter")["state"] == "rejected"
-    with pytest.raises(ValueError, match="needs a user"):
-        built.approve(dt, user="")
-    log = built.audit(BURST.burst_id, product_id=dt)
-    assert list(log["action"]) == ["build", "approve", "reject"]
-    assert list(log["user_name"]) == ["ana", "ana", "bob"]
-    assert list(log["comment"])[1:] == ["looks right", "wrong filter"]
-
-
-def test_a_product_with_deviations_cannot_be_approved(built, stores):
-    row = built.queue(BURST.burst_id).iloc[0]
-    stores.cache.execute(
-        "UPDATE product SET n_deviations = 2 WHERE product_id = ?", [int(row["product_id"])]
-    )
-    with pytest.raises(ProductStateError, match="2 deviation"):
-        built.approve(int(row["product_id"]), user="ana")
 
 
 def test_detail_and_light_curve(built):
