@@ -54,3 +54,50 @@ def burst_camera(filter_name: str) -> str:
     except KeyError:
         msg = f"no COLIBRI camera observes filter {filter_name!r} (filters: {', '.join(FILTERS)})"
         raise ValueError(msg) from None
+
+
+#: Filter names of other instruments and catalogues → the products' code (FILTER is 8A).
+#: ``w`` is the clear (white, unfiltered) band; names not here are kept as they are when
+#: they fit (:func:`product_filter`).
+FILTER_CODES: dict[str, str] = {
+    "clear": "w",
+    "unfiltered": "w",
+    "white": "w",
+    "uvot-white": "w",
+    "uvwh": "w",
+    "wh": "w",
+    "open": "w",
+    "none": "w",
+    "c": "w",
+    "cr": "w",
+    "g'": "g",
+    "r'": "r",
+    "i'": "i",
+    "z'": "z",
+}
+
+
+def product_filter(name: str, *, width: int = 8) -> str:
+    """The FILTER a product gives a filter name: its code from :data:`FILTER_CODES`
+    (case-insensitive), else the name itself when it fits ``width`` characters, else its
+    first ``width`` characters.
+
+    Parameters
+    ----------
+    name : str
+        The filter as the photometry names it (``UVOT-white``, ``clear``, ``r``).
+    width : int, optional
+        The card's FILTER width, characters.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> product_filter("UVOT-white"), product_filter("r"), product_filter("F850LP")
+    ('w', 'r', 'F850LP')
+    """
+    stripped = name.strip()
+    code = FILTER_CODES.get(stripped.lower(), stripped)
+    return code[:width]

@@ -21,6 +21,8 @@ MY_VERS, the reprocessing version, is in the file name (:func:`product_file_name
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +33,8 @@ from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.time import Time
 
-from analysis.afterglow import fit_decay
+from analysis.afterglow import SMOOTHNESS, DecayFit, fit_decay
+from analysis.colibri import product_filter
 from analysis.products.descriptor import ProductDescriptor
 from analysis.products.layout import make_product
 from analysis.products.photometry import Burst, Photometry
@@ -68,8 +71,9 @@ class BuildSettings:
         File creation time (DATE); now when None.
     quick_window_s : float
         Length of the quick window after T0 (QF, QLC), s.
-    qti_window_s : tuple of float or None
-        Times after T0 (s) the QTI fit uses; None fits the whole light curve.
+    fit_window_s : tuple of float or None
+        Start and end (s after T0, mid-exposure) of the window the decay fits use (QTI,
+        :func:`afterglow_fits`); None fits the whole light curve (:func:`fit_window`).
     """
 
     my_vers: int = 1
@@ -83,7 +87,35 @@ class BuildSettings:
     fchart: str = ""
     created: Time | None = None
     quick_window_s: float = QUICK_WINDOW_S
-    qti_window_s: tuple[float, float] | None = field(default=None)
+    fit_window_s: tuple[float, float] | None = field(default=None)
+
+
+def fit_window(start_s: float = 0.0, stop_s: float = 0.0) -> tuple[float, float] | None:
+    """The fit window from its two settings: 0 for the start is T0, 0 for the end is no end.
+
+    Parameters
+    ----------
+    start_s, stop_s : float
+        Start and end of the window, s after T0.
+
+    Returns
+    -------
+    tuple of float or None
+        ``(start_s, stop_s)`` (``stop_s`` infinite for 0), None for the whole curve.
+
+    Raises
+    ------
+    ValueError
+        If a bound is negative or not finite, or the end is not after the start; the
+        message gives both.
+    """
+    if not (math.isfinite(start_s) and math.isfinite(stop_s)) or start_s < 0 or stop_s < 0:
+        raise ValueError(f"fit window {start_s} to {stop_s} s: bounds must be finite and >= 0")
+    if stop_s == 0:
+        return None if start_s == 0 else (float(start_s), math.inf)
+    if stop_s <= start_s:
+        raise ValueError(f"fit window {start_s} to {stop_s} s: the end is not after the start")
+    return (float(start_s), float(stop_s))
 
 
 def product_file_name(card: str, burst_id: str, my_vers: int) -> str:
@@ -96,7 +128,62 @@ def _iso(moment: Time) -> str:
 
 
 def _sorted(photometry: Photometry) -> Photometry:
-    return photometry.take(np.argsort(photometry.t_start.mjd, kind="stable"))
+    """The rows in time order, each filter named by its product code (:func:`product_filter`)."""
+    ordered = photometry.take(np.argsort(photometry.t_start.mjd, kind="stable"))
+    codes = np.asarray([product_filter(name) for name in ordered.filter.tolist()], dtype=str)
+    return dataclasses.replace(ordered, filter=codes)
+
+
+def _filter_fits(
+    photometry: Photometry, burst: Burst, window_s: tuple[float, float] | None, *, broken: bool
+) -> dict[str, DecayFit]:
+    """Per filter (product codes, in order of appearance), the decay fit of its detections."""
+    t = photometry.since_t0(burst.t0)
+    fits = {}
+    for name in photometry.filters():
+        use = (photometry.filter == name) & (photometry.detected == 1)
+        fits[name] = fit_decay(
+            t[use], photometry.mag[use], photometry.mag_err[use], window_s=window_s, broken=broken
+        )
+    return fits
+
+
+def afterglow_fits(
+    photometry: Photometry, burst: Burst, *, window_s: tuple[float, float] | None = None
+) -> dict[str, Any]:
+    """The decay fits of a burst's photometry, as JSON: per filter the single power law (the
+    QTI's), the smoothly broken one and the model the BIC prefers.
+
+    Parameters
+    ----------
+    photometry : Photometry
+    burst : Burst
+    window_s : (float, float), optional
+        The fit window, s after T0 (mid-exposure); the whole curve when None.
+
+    Returns
+    -------
+    dict
+        ``burst_id``, ``window_s`` (``[start, end]``, end None for no end; None for the
+        whole curve), ``method`` (how errors and the model choice are made) and ``filters``
+        (filter → :meth:`DecayFit.to_dict`, with ``model`` "single" or "broken").
+    """
+    fits = _filter_fits(_sorted(photometry), burst, window_s, broken=True)
+    window = None if window_s is None else [window_s[0], _finite_or_none(window_s[1])]
+    return {
+        "burst_id": burst.burst_id,
+        "window_s": window,
+        "method": (
+            "weighted least squares on AB magnitudes at mid-exposure; errors scaled by "
+            "sqrt(chi2/dof) when chi2/dof > 1; smoothly broken power law (Beuermann form, "
+            f"smoothness {SMOOTHNESS:g} fixed) preferred when its BIC = chi2 + k ln n is lower"
+        ),
+        "filters": {name: fit.to_dict() for name, fit in fits.items()},
+    }
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
 
 
 def primary_values(photometry: Photometry, burst: Burst, settings: BuildSettings) -> dict[str, Any]:
@@ -247,42 +334,17 @@ def _position(photometry: Photometry, burst: Burst) -> dict:
 
 
 def _temporal_index(
-    photometry: Photometry, burst: Burst, filters: list[str], window_s: tuple[float, float] | None
+    photometry: Photometry, burst: Burst, window_s: tuple[float, float] | None
 ) -> dict:
-    """QTI: per filter, the power-law fit of the detections (see :func:`fit_decay`)."""
-    t = photometry.since_t0(burst.t0)
-    rows: dict[str, list] = {
-        k: []
-        for k in (
-            "FILTER",
-            "NFIT",
-            "TFITSTART",
-            "TFITSTOP",
-            "FITNORM",
-            "FITINDEX",
-            "ERFITINDEX",
-            "FITCHI2",
-            "FITVALID",
-        )
-    }
-    for name in filters:
-        use = (photometry.filter == name) & (photometry.detected == 1)
-        if window_s is not None:
-            use &= (t >= window_s[0]) & (t <= window_s[1])
-        fit = fit_decay(t[use], photometry.mag[use], photometry.mag_err[use])
-        values = [
-            name,
-            fit.n_points,
-            fit.t_first,
-            fit.t_last,
-            fit.norm_ujy,
-            fit.index,
-            fit.index_err,
-            fit.chi2,
-            int(fit.valid),
-        ]
-        if not fit.valid:  # the notes: one number missing, the five last columns null
-            values[4:] = [0.0, 0.0, 0.0, 0.0, 0]
+    """QTI: per filter, the single power-law fit of the detections in the window (see
+    :func:`fit_decay`)."""
+    columns = ("FILTER", "NFIT", "TFITSTART", "TFITSTOP", "FITNORM", "FITINDEX", "ERFITINDEX")
+    rows: dict[str, list] = {k: [] for k in (*columns, "FITCHI2", "FITCHI2R", "FITVALID")}
+    for name, fit in _filter_fits(photometry, burst, window_s, broken=False).items():
+        values = [name, fit.n_points, fit.t_first, fit.t_last, fit.norm_ujy, fit.index]
+        values += [fit.index_err, fit.chi2, fit.chi2_reduced, int(fit.valid)]
+        if not fit.valid:  # the notes: one number missing, the last columns null
+            values[4:] = [0.0, 0.0, 0.0, 0.0, 0.0, 0]
         for key, value in zip(rows, values, strict=True):
             rows[key].append(value)
     return rows
@@ -321,7 +383,7 @@ def product_tables(
         "PO": _position(photometry, burst),
         "LC": _light_curve(photometry, burst),
         "QLC": _light_curve(photometry, burst, limits_after_s=quick),
-        "QTI": _temporal_index(photometry, burst, filters, settings.qti_window_s),
+        "QTI": _temporal_index(photometry, burst, settings.fit_window_s),
         "META": _meta(photometry, burst),
     }
 
