@@ -332,7 +332,8 @@ def products_list(args) -> int:
 def products_review(args) -> int:
     stores = Stores(open_workspace(args))
     try:
-        act = stores.products.approve if args.action == "approve" else stores.products.reject
+        review = stores.products.review
+        act = review.approve if args.action == "approve" else review.reject
         for product_id in _targets(stores, args):
             record = act(product_id, user=_user(args), comment=args.comment)
             print(f"{record['file_name']}: {record['state']}")
@@ -351,7 +352,7 @@ def products_push(args) -> int:
     client = _client(workspace)
     try:
         outcomes = [
-            stores.products.push(i, client, user=_user(args), comment=args.comment)
+            stores.products.pushes.push(i, client, user=_user(args), comment=args.comment)
             for i in _targets(stores, args, approved_of_burst=True)
         ]
     finally:
@@ -369,11 +370,11 @@ def products_pull(args) -> int:
     stores = Stores(workspace)
     try:
         if args.list:
-            remote = stores.products.remote(args.burst, client)
+            remote = stores.products.transfers.remote(args.burst, client)
             write_frame(pd.DataFrame([r.to_dict() for r in remote]), args.format)
             return 0
         with progress_bar(f"pull {args.burst}") as update:
-            pulled = stores.products.pull(
+            pulled = stores.products.transfers.pull(
                 args.burst, client, names=args.name, user=_user(args), progress=update
             )
     except SdbError as exc:
@@ -391,7 +392,7 @@ def products_coherence(args) -> int:
     client = _client(workspace)
     stores = Stores(workspace, read_only=True)
     try:
-        frame = stores.products.coherence(args.burst, client)
+        frame = stores.products.transfers.coherence(args.burst, client)
     except SdbError as exc:
         raise UsageError(str(exc)) from exc
     finally:
@@ -405,7 +406,7 @@ def products_archive(args) -> int:
     stores = Stores(open_workspace(args), read_only=True)
     try:
         with progress_bar("archive") as update:
-            path = stores.products.archive(
+            path = stores.products.transfers.archive(
                 args.burst, Path(args.output), all_versions=args.all_versions, progress=update
             )
     finally:

@@ -107,7 +107,7 @@ class ProductExchange(pn.viewable.Viewer):
         if not self.selection.burst_id:
             raise ValueError("pick a burst first")
         with closing(self.client_factory()) as client:
-            files = self.store.remote(self.selection.burst_id, client)
+            files = self.store.transfers.remote(self.selection.burst_id, client)
         self.remote = pd.DataFrame([f.to_dict() for f in files], columns=REMOTE_COLUMNS)
         self.sdb_problem = ""
         return self.remote
@@ -118,7 +118,7 @@ class ProductExchange(pn.viewable.Viewer):
         if not names:
             raise ValueError("tick the files to pull in the SDB listing first")
         with closing(self.client_factory()) as client:
-            return self.store.pull(
+            return self.store.transfers.pull(
                 self.selection.burst_id, client, names=names, user=self.user.name, progress=progress
             )
 
@@ -127,7 +127,7 @@ class ProductExchange(pn.viewable.Viewer):
         if not self.selection.burst_id:
             raise ValueError("pick a burst first")
         with closing(self.client_factory()) as client:
-            self.coherence = self.store.coherence(self.selection.burst_id, client)
+            self.coherence = self.store.transfers.coherence(self.selection.burst_id, client)
         return self.coherence
 
     def archive_bytes(self) -> bytes:
@@ -136,7 +136,7 @@ class ProductExchange(pn.viewable.Viewer):
         if not bursts:
             raise ValueError("choose the bursts to put in the archive")
         with tempfile.TemporaryDirectory(prefix="gic-archive-") as folder:
-            return self.store.archive(bursts, Path(folder) / "products.zip").read_bytes()
+            return self.store.transfers.archive(bursts, Path(folder) / "products.zip").read_bytes()
 
     def _report(self, exc: Exception, doing: str) -> None:
         text = failure_text(exc, doing=doing, log=LOG)

@@ -377,7 +377,9 @@ class ProductReview(pn.viewable.Viewer):
     def approve(self) -> dict:
         """Approve the product shown, with :attr:`comment`, as :attr:`user`."""
         require(self.user, APPROVE_ROLE, "approve products")
-        record = self.store.review.approve(self._chosen(), user=self.user.name, comment=self.comment)
+        record = self.store.review.approve(
+            self._chosen(), user=self.user.name, comment=self.comment
+        )
         self._done(f"{record['file_name']} approved by {self.user.name}.")
         return record
 
@@ -393,7 +395,9 @@ class ProductReview(pn.viewable.Viewer):
         require(self.user, PUSH_ROLE, "push products to the SDB")
         product_id = self._chosen()
         with closing(self.client_factory()) as client:
-            outcome = self.store.push(product_id, client, user=self.user.name, comment=self.comment)
+            outcome = self.store.pushes.push(
+                product_id, client, user=self.user.name, comment=self.comment
+            )
         self.selection.revision += 1
         if not outcome.pushed:
             raise SdbError(f"{outcome.file_name} not pushed ({outcome.state}): {outcome.error}")
@@ -408,7 +412,7 @@ class ProductReview(pn.viewable.Viewer):
         if not self.selection.burst_id:
             raise ValueError("pick a burst first")
         with closing(self.client_factory()) as client:
-            outcomes = self.store.push_approved(
+            outcomes = self.store.pushes.push_approved(
                 client, user=self.user.name, burst_id=self.selection.burst_id
             )
         self.selection.revision += 1

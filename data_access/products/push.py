@@ -19,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from data_access.cache import Cache
 from data_access.faults import fault_point
 from data_access.products.audit import AuditLog
@@ -56,6 +58,8 @@ class ProductPushes:
         The descriptor sent before each product.
     burst_dir : callable
         The folder of a burst's products, from its ID.
+    queue : callable
+        The products of a burst (or all) as a DataFrame (``ProductStore.queue``).
     claim_s : float
         After how many seconds a claim left by a dead process is taken over.
     """
@@ -67,12 +71,14 @@ class ProductPushes:
         *,
         descriptors,
         burst_dir: Callable[[str], Path],
+        queue: Callable[..., pd.DataFrame],
         claim_s: float,
     ) -> None:
         self.cache = cache
         self.audit = audit
         self.descriptors = descriptors
         self.burst_dir = burst_dir
+        self.queue = queue
         self.claim_s = claim_s
 
     # -- push ---------------------------------------------------------------------------
@@ -161,6 +167,28 @@ class ProductPushes:
         fault_point("product-pushed")
         self._finish_push(product_id, claim, "pushed", answer, user, comment)
         return PushOutcome(int(product_id), claim["file_name"], "pushed", answer, pushed=True)
+
+    def push_approved(
+        self,
+        client: SdbClient,
+        *,
+        user: str,
+        burst_id: str | None = None,
+        progress: Progress | None = None,
+    ) -> list[PushOutcome]:
+        """Push every approved (or failed) latest version, of one burst or all, and finish the
+        pushes a dead process left claimed (``pushing``) once their claim is stale: the
+        server may have stored the file already, and sending the same bytes again only
+        makes it answer "Product updated." (one file there, not two)."""
+        queue = self.queue(burst_id)
+        states = ["approved", "push failed", "pushing"]
+        ids = queue.loc[queue["state"].isin(states), "product_id"].tolist()
+        outcomes = []
+        for done, product_id in enumerate(ids, start=1):
+            outcomes.append(self.push(int(product_id), client, user=user))
+            if progress:
+                progress(done, len(ids))
+        return outcomes
 
     def _finish_push(
         self, product_id: int, claim: dict, state: str, answer: Any, user: str, comment: str

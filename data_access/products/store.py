@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -46,15 +45,13 @@ from data_access.products.files import (
     fits_bytes,
     read_product_file,
 )
-from data_access.products.push import ProductPushes, PushOutcome, now_utc
+from data_access.products.push import ProductPushes, now_utc
 from data_access.products.review import ProductReviews
-from data_access.products.sdb_client import RemoteFile, SdbClient
-from data_access.products.transfer import ProductTransfers, PulledFile, table_frame
+from data_access.products.transfer import ProductTransfers, table_frame
 from data_access.safe_files import safe_file_stem, write_atomic
 from data_access.workspace import Workspace
 
 STATES = ("new", "approved", "rejected", "pushing", "pushed", "push failed")
-Progress = Callable[[int, int], None]
 
 
 _now = now_utc
@@ -76,6 +73,10 @@ class ProductStore:
     ----------
     review : ProductReviews
         Approve and reject versions.
+    pushes : ProductPushes
+        Pushes to the import API, with the store's cache, audit log and claim time.
+    transfers : ProductTransfers
+        Pulls, coherence checks and archives, over the store's queue and files.
     """
 
     def __init__(
@@ -92,6 +93,21 @@ class ProductStore:
         self.config = config or ProductsConfig()
         self.audit_log = AuditLog(cache)
         self.review = ProductReviews(cache, self.audit_log, record=self.record)
+        self.pushes = ProductPushes(
+            cache,
+            self.audit_log,
+            descriptors=self.descriptors,
+            burst_dir=self.burst_dir,
+            queue=self.queue,
+            claim_s=self.config.push_claim_s,
+        )
+        self.transfers = ProductTransfers(
+            descriptors=self.descriptors,
+            burst_dir=self.burst_dir,
+            record=self.record_file,
+            queue=self.queue,
+            path=self.path,
+        )
 
     @classmethod
     def from_workspace(cls, workspace: Workspace, cache: Cache) -> ProductStore:
@@ -268,90 +284,6 @@ class ProductStore:
             [burst_id, card],
         )
         return None if frame.empty else frame.iloc[0].to_dict()
-
-    # -- pushes and transfers ------------------------------------------------------------
-    @property
-    def pushes(self) -> ProductPushes:
-        """Pushes to the import API, with the store's cache, audit log and claim time."""
-        return ProductPushes(
-            self.cache,
-            self.audit_log,
-            descriptors=self.descriptors,
-            burst_dir=self.burst_dir,
-            claim_s=self.config.push_claim_s,
-        )
-
-    @property
-    def transfers(self) -> ProductTransfers:
-        """Pulls, coherence checks and archives, over the store's queue and files."""
-        return ProductTransfers(
-            descriptors=self.descriptors,
-            burst_dir=self.burst_dir,
-            record=self.record_file,
-            queue=self.queue,
-            path=self.path,
-        )
-
-    def push(
-        self, product_id: int, client: SdbClient, *, user: str, comment: str = ""
-    ) -> PushOutcome:
-        """Send an approved product to the import API: :meth:`ProductPushes.push`."""
-        return self.pushes.push(product_id, client, user=user, comment=comment)
-
-    def push_approved(
-        self,
-        client: SdbClient,
-        *,
-        user: str,
-        burst_id: str | None = None,
-        progress: Progress | None = None,
-    ) -> list[PushOutcome]:
-        """Push every approved (or failed) latest version, of one burst or all, and finish the
-        pushes a dead process left claimed (``pushing``) once their claim is stale: the
-        server may have stored the file already, and sending the same bytes again only
-        makes it answer "Product updated." (one file there, not two)."""
-        queue = self.queue(burst_id)
-        states = ["approved", "push failed", "pushing"]
-        ids = queue.loc[queue["state"].isin(states), "product_id"].tolist()
-        outcomes = []
-        for done, product_id in enumerate(ids, start=1):
-            outcomes.append(self.push(int(product_id), client, user=user))
-            if progress:
-                progress(done, len(ids))
-        return outcomes
-
-    def remote(self, burst_id: str, client: SdbClient) -> list[RemoteFile]:
-        """The burst's products and images on the export API: :meth:`ProductTransfers.remote`."""
-        return self.transfers.remote(burst_id, client)
-
-    def pull(
-        self,
-        burst_id: str,
-        client: SdbClient,
-        *,
-        names: Iterable[str] | None = None,
-        user: str = "gic",
-        progress: Progress | None = None,
-    ) -> list[PulledFile]:
-        """Bring a burst's products and images here: :meth:`ProductTransfers.pull`."""
-        return self.transfers.pull(burst_id, client, names=names, user=user, progress=progress)
-
-    def coherence(self, burst_id: str, client: SdbClient) -> pd.DataFrame:
-        """The checks between the workspace and the SDB: :meth:`ProductTransfers.coherence`."""
-        return self.transfers.coherence(burst_id, client)
-
-    def archive(
-        self,
-        burst_ids: Iterable[str],
-        output: Path,
-        *,
-        all_versions: bool = False,
-        progress: Progress | None = None,
-    ) -> Path:
-        """The products of bursts as one zip archive: :meth:`ProductTransfers.archive`."""
-        return self.transfers.archive(
-            burst_ids, output, all_versions=all_versions, progress=progress
-        )
 
     # -- queries ------------------------------------------------------------------------
     def bursts(self) -> pd.DataFrame:

@@ -614,7 +614,8 @@ def _hostile_reviews(hostile: HostileWorkspace, stores: Stores, product_id: int)
     approving = True
     for number in NUMBERS:
         texts = hostile._texts(("product_user", "product_comment"), number)
-        act = stores.products.approve if approving else stores.products.reject
+        review = stores.products.review
+        act = review.approve if approving else review.reject
         approving = not approving
         act(product_id, user=texts["product_user"], comment=texts["product_comment"])
         hostile._went_in(texts, number)

@@ -191,7 +191,7 @@ def test_a_push_killed_after_the_server_answered_ok_is_finished_by_the_next_run_
             from data_access.stores import Stores
             from tests.data_access.products.test_push import client_for
             stores = Stores.open({str(workspace.root)!r})
-            stores.products.push({dt}, client_for({sandbox.url!r}), user="ana")
+            stores.products.pushes.push({dt}, client_for({sandbox.url!r}), user="ana")
         """
         run = run_killed(workspace.root, "product-pushed", script)
         assert run.returncode == -9, run.stderr
@@ -202,14 +202,14 @@ def test_a_push_killed_after_the_server_answered_ok_is_finished_by_the_next_run_
             assert stores.products.record(dt)["state"] == "pushing"  # not marked pushed
             # the dead process's claim is stale at once (instead of after push_claim_s)
             stores.products.config = dataclasses.replace(stores.products.config, push_claim_s=0)
-            outcomes = stores.products.push_approved(client_for(sandbox.url), user="ana")
+            outcomes = stores.products.pushes.push_approved(client_for(sandbox.url), user="ana")
             assert [o.pushed for o in outcomes] == [True]
             assert outcomes[0].answer["OK"] == "Product updated."  # the same bytes, again
             assert stores.products.record(dt)["state"] == "pushed"
             assert list((tmp_path / "sdb" / "products").rglob("*.fits")) == on_server
             actions = stores.products.audit(product_id=dt)["action"].tolist()
             assert actions.count("push") == 1
-            assert stores.products.push_approved(client_for(sandbox.url), user="ana") == []
+            assert stores.products.pushes.push_approved(client_for(sandbox.url), user="ana") == []
         finally:
             stores.close()
     finally:

@@ -57,13 +57,13 @@ def approved(stores):
 
 def test_a_push_answered_ok_is_marked_pushed_with_the_answer(approved, sandbox):
     products, dt = approved
-    outcome = products.push(dt, client_for(sandbox.url), user="ana")
+    outcome = products.pushes.push(dt, client_for(sandbox.url), user="ana")
     assert outcome.pushed and outcome.answer["OK"] == "Product inserted."
     record = products.record(dt)
     assert record["state"] == "pushed" and record["push_answer"]["OK"] == "Product inserted."
     assert (sandbox.storage.root / "products" / BURST.burst_id / record["file_name"]).is_file()
     assert sandbox.storage.cards() == ["DT_GFT_FGFT"]
-    again = products.push(dt, client_for(sandbox.url), user="bob")
+    again = products.pushes.push(dt, client_for(sandbox.url), user="bob")
     assert not again.pushed and again.state == "pushed"
     assert list(products.audit(product_id=dt)["action"]) == [
         "build",
@@ -76,24 +76,24 @@ def test_a_push_answered_ok_is_marked_pushed_with_the_answer(approved, sandbox):
 def test_http_500_then_a_retry_later(approved, sandbox):
     products, dt = approved
     sandbox.inject(("status", 500), ("status", 500))  # the card, then its one retry
-    outcome = products.push(dt, client_for(sandbox.url, retries=1), user="ana")
+    outcome = products.pushes.push(dt, client_for(sandbox.url, retries=1), user="ana")
     assert not outcome.pushed and "HTTP 500" in outcome.error and "after 2 attempt" in outcome.error
     record = products.record(dt)
     assert record["state"] == "push failed" and "HTTP 500" in record["push_answer"]["error"]
-    assert products.push(dt, client_for(sandbox.url), user="ana").pushed
+    assert products.pushes.push(dt, client_for(sandbox.url), user="ana").pushed
     assert products.record(dt)["state"] == "pushed"
 
 
 def test_a_500_that_clears_within_the_retries_still_pushes(approved, sandbox):
     products, dt = approved
     sandbox.inject(("status", 503))
-    assert products.push(dt, client_for(sandbox.url, retries=1), user="ana").pushed
+    assert products.pushes.push(dt, client_for(sandbox.url, retries=1), user="ana").pushed
 
 
 def test_a_timeout_marks_push_failed(approved, sandbox):
     products, dt = approved
     sandbox.inject(("delay", 1.0))
-    outcome = products.push(dt, client_for(sandbox.url, retries=0, timeout=0.2), user="ana")
+    outcome = products.pushes.push(dt, client_for(sandbox.url, retries=0, timeout=0.2), user="ana")
     assert not outcome.pushed and "no answer within 0.2 s" in outcome.error
     assert products.record(dt)["state"] == "push failed"
 
@@ -101,10 +101,10 @@ def test_a_timeout_marks_push_failed(approved, sandbox):
 def test_a_closed_connection_and_a_refused_one_mark_push_failed(approved, sandbox, closed_port_url):
     products, dt = approved
     sandbox.inject(("close", 0))
-    outcome = products.push(dt, client_for(sandbox.url, retries=0), user="ana")
+    outcome = products.pushes.push(dt, client_for(sandbox.url, retries=0), user="ana")
     assert not outcome.pushed and "cannot connect" in outcome.error
     refused = closed_port_url.rsplit("/", 1)[0]
-    outcome = products.push(dt, client_for(refused, retries=1), user="ana")
+    outcome = products.pushes.push(dt, client_for(refused, retries=1), user="ana")
     assert not outcome.pushed and "cannot connect" in outcome.error
     assert products.record(dt)["state"] == "push failed"
 
@@ -115,7 +115,7 @@ def test_the_sandbox_refuses_a_product_that_does_not_match_its_card(approved, sa
     hdul = read_product_file(path)
     hdul[0].header["INSTRUME"] = "CAGIRE"
     path.write_bytes(fits_bytes(hdul))
-    outcome = products.push(dt, client_for(sandbox.url), user="ana")
+    outcome = products.pushes.push(dt, client_for(sandbox.url), user="ana")
     assert not outcome.pushed and outcome.state == "push failed"
     assert any("INSTRUME" in d for d in outcome.answer["deviations"])
     assert (
@@ -131,7 +131,7 @@ def test_two_concurrent_pushes_of_one_product_make_one_push(approved, sandbox):
 
     def push(user: str) -> None:
         start.wait()
-        outcomes.append(products.push(dt, client_for(sandbox.url), user=user))
+        outcomes.append(products.pushes.push(dt, client_for(sandbox.url), user=user))
 
     threads = [threading.Thread(target=push, args=(user,)) for user in ("ana", "bob")]
     for thread in threads:
@@ -150,17 +150,17 @@ def test_a_claim_left_by_a_dead_push_is_taken_over_after_the_claim_time(approved
         "TIMESTAMP '2020-01-01 00:00:00' WHERE product_id = ?",
         [dt],
     )
-    assert products.push(dt, client_for(sandbox.url), user="ana").pushed
+    assert products.pushes.push(dt, client_for(sandbox.url), user="ana").pushed
 
 
 def test_pull_and_coherence_between_two_workspaces(approved, sandbox, tmp_path):
     products, dt = approved
     client = client_for(sandbox.url)
-    assert products.push(dt, client, user="ana").pushed
+    assert products.pushes.push(dt, client, user="ana").pushed
     sandbox.storage.put_file(
         "images", BURST.burst_id, "S_r_0001.fits", b"SIMPLE  = T" + b" " * 2869
     )
-    coherence = products.coherence(BURST.burst_id, client).set_index("card")
+    coherence = products.transfers.coherence(BURST.burst_id, client).set_index("card")
     assert (
         coherence.loc["DT_GFT_FGFT", "where"] == "both"
         and coherence.loc["DT_GFT_FGFT", "problems"] == ""
@@ -170,20 +170,20 @@ def test_pull_and_coherence_between_two_workspaces(approved, sandbox, tmp_path):
     other = Stores(Workspace.open(tmp_path / "elsewhere"))
     try:
         seen = []
-        pulled = other.products.pull(
+        pulled = other.products.transfers.pull(
             BURST.burst_id, client, progress=lambda d, t: seen.append((d, t))
         )
         assert {(p.kind, p.status) for p in pulled} == {("products", "new"), ("images", "new")}
         assert seen[-1] == (2, 2)
         queue = other.products.queue(BURST.burst_id)
         assert list(queue["state"]) == ["pushed"] and list(queue["source"]) == ["pull"]
-        assert {p.status for p in other.products.pull(BURST.burst_id, client)} == {"same"}
+        assert {p.status for p in other.products.transfers.pull(BURST.burst_id, client)} == {"same"}
         path = other.products.path(int(queue["product_id"][0]))
         hdul = read_product_file(path)
         hdul[0].header["FCHART"] = "http://example.org/chart.png"
         del hdul[0].header["UPLIMIT"]
         path.write_bytes(fits_bytes(hdul))
-        problems = other.products.coherence(BURST.burst_id, client)["problems"][0]
+        problems = other.products.transfers.coherence(BURST.burst_id, client)["problems"][0]
         assert "bytes differ" in problems and "only in the SDB: UPLIMIT" in problems
         assert "PrimaryHDU: 36 keywords in the workspace, 37 in the SDB" in problems
     finally:

@@ -61,14 +61,16 @@ def test_detail_and_light_curve(built):
 def test_archive_holds_many_bursts_and_a_manifest(built, tmp_path):
     other = Burst("sb26030601", Time("2026-03-06T01:00:00", scale="utc"), 10.0, -5.0)
     built.build(other, synthetic_photometry(other, n_images=2), user="ana")
-    path = built.archive([BURST.burst_id, other.burst_id], tmp_path / "out" / "products.zip")
+    path = built.transfers.archive(
+        [BURST.burst_id, other.burst_id], tmp_path / "out" / "products.zip"
+    )
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
         manifest = json.loads(archive.read("manifest.json"))
     assert len(names) == 15 and "sb26030601/DT_GFT_FGFT_sb26030601_v01.fits" in names
     assert {m["burst_id"] for m in manifest} == {BURST.burst_id, other.burst_id}
     with pytest.raises(ValueError, match="burst nothing has no product"):
-        built.archive(["nothing"], tmp_path / "none.zip")
+        built.transfers.archive(["nothing"], tmp_path / "none.zip")
     assert not (tmp_path / "none.zip").exists()
 
 
