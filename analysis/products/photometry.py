@@ -8,7 +8,10 @@ The photometry CSV (one row per image and filter) has at least the columns::
 ``mag``/``mag_err``/``limit_mag`` AB magnitudes, ``detected`` 1 or 0, ``ra``/``dec`` of
 the counterpart in degrees (ICRS; may be empty when not detected). Optional columns:
 ``instrument`` (DDRAGO1, DDRAGO2, CAGIRE; default FGFT) and ``obs_id`` (GFT_OBID).
-For a non-detection, ``mag`` and ``mag_err`` may be empty.
+For a non-detection, ``mag`` and ``mag_err`` may be empty. An empty ``limit_mag`` is an
+unknown limit (0 in the products, their "none"). Refused: a detection with ``mag_err`` 0
+(in compiled catalogues an upper limit or an unknown error: give the error, or
+``detected`` 0 for a limit) and an ``image_id`` given twice; the message names the rows.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ OPTIONAL_COLUMNS = ("instrument", "obs_id")
 #: Largest photometry table read, in characters (a burst's table is a few kB).
 MAX_PHOTOMETRY_CHARS = 16 * 1024 * 1024
 IMAGEID_WIDTH = 50
+UNKNOWN_LIMIT = 0.0
+"""``limit_mag`` of a row whose limit is not known (empty in the CSV)."""
 
 
 class PhotometryError(ValueError):
@@ -157,7 +162,7 @@ def _row(record: dict[str, str], where: str) -> dict:
         "exptime": _number(record["exptime"], "exptime", where),
         "mag": _number(record["mag"], "mag", where, empty=empty),
         "mag_err": _number(record["mag_err"], "mag_err", where, empty=empty),
-        "limit_mag": _number(record["limit_mag"], "limit_mag", where),
+        "limit_mag": _number(record["limit_mag"], "limit_mag", where, empty=UNKNOWN_LIMIT),
         "detected": int(seen),
         "ra": _number(record["ra"], "ra", where, empty=empty),
         "dec": _number(record["dec"], "dec", where, empty=empty),
@@ -203,6 +208,29 @@ def _records(reader: csv.DictReader, source: str) -> list[dict]:
     return rows
 
 
+def _row_list(numbers: list[int]) -> str:
+    shown = ", ".join(str(n) for n in numbers[:20])
+    return shown + (f" and {len(numbers) - 20} more" if len(numbers) > 20 else "")
+
+
+def _check_rows(rows: list[dict], source: str) -> None:
+    """Refuse detections without an error and image IDs given twice (rows counted from 2)."""
+    zero = [n for n, r in enumerate(rows, start=2) if r["detected"] and r["mag_err"] == 0]
+    if zero:
+        raise PhotometryError(
+            f"{source}, row(s) {_row_list(zero)}: mag_err 0 on a detection (an upper limit or "
+            "an unknown error); give the error, or detected 0 for a limit"
+        )
+    first: dict[str, int] = {}
+    repeated = []
+    for number, row in enumerate(rows, start=2):
+        if row["image_id"] in first:
+            repeated.append(f"{row['image_id']!r} (rows {first[row['image_id']]} and {number})")
+        first.setdefault(row["image_id"], number)
+    if repeated:
+        raise PhotometryError(f"{source}: image_id given twice: {'; '.join(repeated[:10])}")
+
+
 def parse_photometry_csv(text: str, *, source: str = "<photometry>") -> Photometry:
     """Read a photometry CSV (see the module docstring) into a :class:`Photometry`.
 
@@ -229,6 +257,7 @@ def parse_photometry_csv(text: str, *, source: str = "<photometry>") -> Photomet
         raise PhotometryError(f"{source}, line {reader.line_num}: not CSV: {exc}") from None
     if not rows:
         raise PhotometryError(f"{source}: no measurement")
+    _check_rows(rows, source)
     t_start = _times([r["t_start"] for r in rows], "t_start", source)
     t_end = _times([r["t_end"] for r in rows], "t_end", source)
     if np.any((t_end - t_start).to_value("s") < 0):
@@ -268,7 +297,7 @@ def photometry_csv(photometry: Photometry) -> str:
                 f"{photometry.exptime[i]:g}",
                 f"{photometry.mag[i]:.4f}" if seen else "",
                 f"{photometry.mag_err[i]:.4f}" if seen else "",
-                f"{photometry.limit_mag[i]:.3f}",
+                f"{photometry.limit_mag[i]:.3f}" if photometry.limit_mag[i] else "",
                 int(seen),
                 f"{photometry.ra[i]:.7f}" if seen else "",
                 f"{photometry.dec[i]:.7f}" if seen else "",
