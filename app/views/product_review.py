@@ -1,0 +1,253 @@
+"""The review of one GFT product: approve (with a comment), reject and push it, or push every
+approved product of its burst, and the audit log.
+
+Every action checks the user's role on the server side (:func:`app.auth.require`):
+approving and rejecting need ``scientist``, pushing needs ``approver``; the buttons of a
+user without the role are disabled as well. Part of the Products page
+(:mod:`app.views.products` composes it).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import closing
+
+import panel as pn
+import param
+
+from app.auth import LOCAL_USER, require
+from app.markup import SafeHTML, html, markdown
+from app.views.feedback import failure_text, message_pane, notify
+from app.views.product_exchange import ClientFactory, busy
+from app.views.tables import table as _table
+from data_access.products.sdb_client import SdbError
+from data_access.products.store import ProductStore
+from data_access.users import User
+
+LOG = logging.getLogger("gic.products")
+#: What each action needs (roles of :mod:`data_access.users`).
+APPROVE_ROLE, PUSH_ROLE = "scientist", "approver"
+
+STATE_COLORS = {
+    "new": "#1f77b4",
+    "approved": "#2ca02c",
+    "rejected": "#7f7f7f",
+    "pushing": "#ff7f0e",
+    "pushed": "#17803d",
+    "push failed": "#d62728",
+}
+
+
+def state_badge(state: str) -> SafeHTML:
+    """A product state as a coloured HTML badge (class ``product-state``, for the tests)."""
+    return html(
+        "<span class='product-state' style='background:{color};color:white;"
+        "padding:2px 8px;border-radius:4px'>{state}</span>",
+        color=STATE_COLORS.get(state, "#444"),
+        state=state,
+    )
+
+
+class ProductReview(pn.viewable.Viewer):
+    """Approve (with a comment), reject and push the product shown, and the audit log.
+
+    Pushing sends the product to the SDB import API (timeout and retries from ``[sdb]``);
+    the product is marked pushed only when the SDB answered OK.
+    """
+
+    store = param.ClassSelector(class_=ProductStore, constant=True)
+    selection = param.Parameter(constant=True, doc="a ProductSelection (burst_id, product_id)")
+    user = param.ClassSelector(class_=User, default=LOCAL_USER, constant=True)
+    client_factory = param.Callable(constant=True, doc="makes the SDB client of an action")
+    comment = param.String(default="", doc="why: stored with the action in the audit log")
+    message = param.String(default="", doc="what the last action did")
+    failed = param.Boolean(default=False, doc="whether the last action failed")
+
+    def __init__(
+        self,
+        store: ProductStore,
+        selection,
+        *,
+        user: User,
+        client_factory: ClientFactory,
+        **params,
+    ) -> None:
+        super().__init__(
+            store=store, selection=selection, user=user, client_factory=client_factory, **params
+        )
+        self._layout: pn.Column | None = None
+        self._make_buttons()
+
+    # -- actions (each checks the role first) -------------------------------------------
+    def _chosen(self) -> int:
+        if self.selection.product_id is None:
+            raise ValueError("pick a product first")
+        return self.selection.product_id
+
+    def _done(self, text: str) -> None:
+        self.param.update(message=text, failed=False, comment="")
+        self.selection.revision += 1
+
+    def approve(self) -> dict:
+        """Approve the product shown, with :attr:`comment`, as :attr:`user`."""
+        require(self.user, APPROVE_ROLE, "approve products")
+        record = self.store.review.approve(
+            self._chosen(), user=self.user.name, comment=self.comment
+        )
+        self._done(f"{record['file_name']} approved by {self.user.name}.")
+        return record
+
+    def reject(self) -> dict:
+        """Reject the product shown, with :attr:`comment`, as :attr:`user`."""
+        require(self.user, APPROVE_ROLE, "reject products")
+        record = self.store.review.reject(self._chosen(), user=self.user.name, comment=self.comment)
+        self._done(f"{record['file_name']} rejected by {self.user.name}.")
+        return record
+
+    def push(self):
+        """Push the product shown to the SDB import API; SdbError when it was not pushed."""
+        require(self.user, PUSH_ROLE, "push products to the SDB")
+        product_id = self._chosen()
+        with closing(self.client_factory()) as client:
+            outcome = self.store.pushes.push(
+                product_id, client, user=self.user.name, comment=self.comment
+            )
+        self.selection.revision += 1
+        if not outcome.pushed:
+            raise SdbError(f"{outcome.file_name} not pushed ({outcome.state}): {outcome.error}")
+        self._done(
+            f"{outcome.file_name} pushed by {self.user.name}: the SDB answered {outcome.answer}."
+        )
+        return outcome
+
+    def push_burst(self) -> list:
+        """Push every approved (or failed) product of the burst shown."""
+        require(self.user, PUSH_ROLE, "push products to the SDB")
+        if not self.selection.burst_id:
+            raise ValueError("pick a burst first")
+        with closing(self.client_factory()) as client:
+            outcomes = self.store.pushes.push_approved(
+                client, user=self.user.name, burst_id=self.selection.burst_id
+            )
+        self.selection.revision += 1
+        failures = [o for o in outcomes if not o.pushed]
+        if failures:
+            raise SdbError(
+                f"{len(failures)} of {len(outcomes)} not pushed: "
+                + "; ".join(f"{o.file_name}: {o.error}" for o in failures)
+            )
+        self._done(f"{len(outcomes)} product(s) of {self.selection.burst_id} pushed.")
+        return outcomes
+
+    def _clicked(self, action: Callable, doing: str) -> None:
+        with busy(self._layout):
+            try:
+                action()
+            except Exception as exc:  # the page says why; an unexpected one is logged
+                text = failure_text(exc, doing=doing, log=LOG)
+                self.param.update(message=text, failed=True)
+                notify("error", text)
+                return
+        notify("success", self.message)
+
+    # -- display ------------------------------------------------------------------------
+    def enabled(self) -> dict[str, bool]:
+        """Which review buttons the user may press for the product shown, by label."""
+        record = (
+            None
+            if self.selection.product_id is None
+            else self.store.record(self.selection.product_id)
+        )
+        state = record["state"] if record else ""
+        can_review, can_push = self.user.can(APPROVE_ROLE), self.user.can(PUSH_ROLE)
+        return {
+            "Approve": can_review and state in ("new", "rejected") and not record["n_deviations"],
+            "Reject": can_review and state in ("new", "approved", "push failed"),
+            "Push": can_push and state in ("approved", "push failed"),
+            "Push all approved of the burst": can_push and bool(self.selection.burst_id),
+        }
+
+    def _make_buttons(self) -> None:
+        actions = {
+            "Approve": ("success", self.approve),
+            "Reject": ("danger", self.reject),
+            "Push": ("primary", self.push),
+            "Push all approved of the burst": ("primary", self.push_burst),
+        }
+        self._buttons: dict[str, pn.widgets.Button] = {}
+        for label, (color, action) in actions.items():
+            button = pn.widgets.Button(label=label, color=color, disabled=True)
+            button.on_click(lambda _, action=action, label=label: self._clicked(action, label))
+            self._buttons[label] = button
+        self._title = pn.pane.Markdown("", margin=(5, 10, 0, 10))
+        self._badge = pn.pane.HTML("", margin=(18, 10))
+        self._show_state()
+
+    @param.depends("selection.product_id", "selection.revision", watch=True)
+    def _show_state(self) -> None:
+        """Bring the title, the state badge and the buttons up to date (widgets kept)."""
+        record = (
+            None
+            if self.selection.product_id is None
+            else self.store.record(self.selection.product_id)
+        )
+        self._title.object = (
+            markdown("#### {name}", name=record["file_name"])
+            if record
+            else "#### No product chosen"
+        )
+        self._badge.object = state_badge(record["state"]) if record else ""
+        for label, enabled in self.enabled().items():
+            self._buttons[label].disabled = not enabled
+
+    def _roles_note(self) -> pn.pane.Markdown:
+        roles = ", ".join(self.user.roles) or "no role"
+        lacking = [
+            f"{what} needs the {role} role"
+            for what, role in (("approving and rejecting", APPROVE_ROLE), ("pushing", PUSH_ROLE))
+            if not self.user.can(role)
+        ]
+        note = markdown(
+            "Signed in as **{name}** ({roles}).{lacking}",
+            name=self.user.name,
+            roles=roles,
+            lacking=" " + "; ".join(lacking) + "." if lacking else "",
+        )
+        return pn.pane.Markdown(note)
+
+    @param.depends("message", "failed")
+    def _message(self):
+        return message_pane(self.message, failed=self.failed)
+
+    @param.depends("selection.burst_id", "selection.revision")
+    def _audit(self):
+        log = self.store.audit(self.selection.burst_id or None)
+        log = log.sort_values("acted_at", ascending=False)
+        return _table(
+            log[["acted_at", "user_name", "action", "card", "version", "comment"]],
+            pagination="local",
+            page_size=10,
+        )
+
+    def actions(self) -> pn.Column:
+        """Who is signed in, the product and its state, the buttons, the comment, the outcome."""
+        comment = pn.widgets.TextInput.from_param(
+            self.param.comment, label="Comment", placeholder="why", width=420
+        )
+        self._layout = pn.Column(
+            self._roles_note(),
+            pn.Row(self._title, self._badge),
+            pn.Row(*self._buttons.values()),
+            comment,
+            self._message,
+            sizing_mode="stretch_width",
+        )
+        return self._layout
+
+    def audit_log(self) -> pn.Column:
+        """The burst's audit log, newest first."""
+        return pn.Column("#### Who did what, when (UTC)", self._audit, sizing_mode="stretch_width")
+
+    def __panel__(self):
+        return pn.Column(self.actions(), self.audit_log(), sizing_mode="stretch_width")
