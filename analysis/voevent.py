@@ -51,6 +51,13 @@ MISSIONS: tuple[tuple[str, str], ...] = (
     ("ivo://nasa.gsfc.gcn/fermi", "Fermi"),
     ("ivo://nasa.gsfc.gcn/swift", "Swift"),
     ("ivo://nasa.gsfc.gcn/gcn", "GCN"),
+    ("ivo://nasa.gsfc.gcn/agile", "AGILE"),
+    ("ivo://nasa.gsfc.gcn/integral", "INTEGRAL"),
+    ("ivo://nasa.gsfc.gcn/snews", "SNEWS"),
+    ("ivo://nasa.gsfc.gcn/amon", "AMON"),
+    ("ivo://voevent.4pisky.org/asassn", "ASAS-SN"),
+    ("ivo://gaia.cam.uk", "Gaia"),
+    ("ivo://voevent.4pisky.org/gaia", "Gaia"),
     ("ivo://gwnet", "LVK"),
 )
 _MJD_UNIX_EPOCH = 40587.0  # MJD of 1970-01-01T00:00:00 UTC
@@ -108,8 +115,10 @@ class AlertRecord:
     t0_mjd : float or None
         The same time as a UTC Modified Julian Date, in days.
     ra_deg, dec_deg, error_deg : float or None
-        Position (ICRS/FK5, degrees) and its error radius (degrees). None where the packet
-        gives none, or gives the "unavailable" position 0, 0 with a zero radius (GCN, Fermi).
+        Position (ICRS/FK5, degrees) and its error radius (degrees, always > 0). None where
+        the packet gives none, gives the "unavailable" position 0, 0 with a zero radius (GCN,
+        Fermi), or an error radius of zero or less (SVOM GRM's ``Error2Radius = -1``: no
+        localisation).
     params : dict of str to str
         Every ``Param`` of ``What``, by name; grouped ones as ``"Group.Param"``.
     units : dict of str to str
@@ -117,6 +126,11 @@ class AlertRecord:
     citations : tuple of Citation
     description : str or None
         ``How/Description`` (or the packet's top-level ``Description``).
+    alert_type : str or None
+        A JSON notice's ``alert_type`` (initial, subsequent, update, retraction); None for
+        a VOEvent.
+    notice_format : str
+        ``voevent`` or ``json`` (a GCN JSON notice, :mod:`analysis.gcn_notice`).
     """
 
     ivorn: str
@@ -138,12 +152,19 @@ class AlertRecord:
     units: dict[str, str] = field(default_factory=dict)
     citations: tuple[Citation, ...] = ()
     description: str | None = None
+    alert_type: str | None = None
+    notice_format: str = "voevent"
 
     @property
     def retraction(self) -> bool:
-        """True for a retraction: SVOM Packet_Type 219, or any ``cite="retraction"`` citation."""
+        """True for a retraction: SVOM Packet_Type 219, a JSON notice of alert_type
+        ``retraction``, or any ``cite="retraction"`` citation."""
         svom_retraction = self.mission == "SVOM" and self.packet_type == SVOM_RETRACTION_PACKET_TYPE
-        return svom_retraction or any(c.cite == "retraction" for c in self.citations)
+        return (
+            svom_retraction
+            or self.alert_type == "retraction"
+            or any(c.cite == "retraction" for c in self.citations)
+        )
 
     @property
     def retracted_ivorns(self) -> tuple[str, ...]:
@@ -174,6 +195,8 @@ class AlertRecord:
             "units": dict(self.units),
             "citations": [{"ivorn": c.ivorn, "cite": c.cite} for c in self.citations],
             "description": self.description,
+            "alert_type": self.alert_type,
+            "notice_format": self.notice_format,
         }
 
 
@@ -463,6 +486,8 @@ def _where_when(
     error = _float(ivorn, "Position2D Error2Radius", _text(_child(position, "Error2Radius")))
     if ra is None or dec is None or (ra == 0.0 and dec == 0.0 and not error):
         return t0, None, None, None  # no position, or GCN's "unavailable" 0, 0, 0
+    if error is not None and error <= 0.0:
+        return t0, None, None, None  # "no localisation" (SVOM GRM's Error2Radius = -1)
     if not -90.0 <= dec * scale <= 90.0:
         raise VOEventError(f"{ivorn}: declination {dec} {unit or 'deg'} is outside [-90, 90] deg")
     return t0, (ra * scale) % 360.0, dec * scale, None if error is None else error * scale
@@ -476,6 +501,27 @@ def _citations(citations: ET.Element | None) -> tuple[Citation, ...]:
         for c in citations
         if _local(c.tag) == "EventIVORN" and _text(c)
     )
+
+
+def record_differences(old: AlertRecord, new: AlertRecord) -> list[str]:
+    """What two readings of one ivorn say differently, one ``field: old -> new`` per line.
+
+    Fields are those of :meth:`AlertRecord.to_dict`; params and units are compared by name
+    (``params.Burst_Id: 'sb26020401' -> 'sb26020402'``). Empty when they say the same.
+    """
+    before, after = old.to_dict(), new.to_dict()
+    differences = []
+    for key in before:
+        if key in ("params", "units"):
+            names = sorted(set(before[key]) | set(after[key]))
+            differences += [
+                f"{key}.{name}: {before[key].get(name)!r} -> {after[key].get(name)!r}"
+                for name in names
+                if before[key].get(name) != after[key].get(name)
+            ]
+        elif before[key] != after[key]:
+            differences.append(f"{key}: {before[key]!r} -> {after[key]!r}")
+    return differences
 
 
 # -- times ---------------------------------------------------------------------------------

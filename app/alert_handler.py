@@ -12,8 +12,10 @@ light modules imported (about 0.1 s after the packet arrives), and only then are
 cache's libraries imported to store it, or to spool it while the cache is busy. This
 module therefore imports nothing from :mod:`app.commands` (which loads every command).
 
-Exit codes: 0 for any well-formed packet (with or without a burst ID), 1 for a malformed
-or hostile one (kept in the quarantine folder with its reason), 2 without ``GIC_WORKSPACE``.
+Exit codes: 0 for any well-formed packet, VOEvent or GCN JSON notice (with or without a
+burst ID), 1 for a malformed or hostile one, one that is neither XML nor JSON, or one whose
+ivorn was stored before with other content (each kept in the quarantine folder with its
+reason), 2 without ``GIC_WORKSPACE``.
 Comet drops its commands' output, so the handler also logs to
 ``WORKSPACE/logs/alert-handler.log``.
 """
@@ -80,14 +82,19 @@ def receive_stdin(root: Path, source: str, stream: BinaryIO | None = None) -> in
     from data_access.alerts.store import keep_packet  # the heavy part: DuckDB, pandas
     from data_access.workspace import Workspace
 
-    receipt = keep_packet(
-        Workspace.open(root),
-        record,
-        packet,
-        trigger=trigger,
-        source=source,
-        received_at=received_at,
-    )
+    try:
+        receipt = keep_packet(
+            Workspace.open(root),
+            record,
+            packet,
+            trigger=trigger,
+            source=source,
+            received_at=received_at,
+        )
+    except QuarantinedPacketError as exc:  # its ivorn was stored before with other content
+        print(f"quarantined: {exc}", file=sys.stderr)
+        log.info("quarantined: %s", exc)
+        return 1
     print(receipt.describe())
     log.info(receipt.describe())
     return 0

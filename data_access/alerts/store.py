@@ -3,16 +3,19 @@
 Receiving one packet (:func:`receive_packet`, what ``gic-alert-handler`` and
 ``gic alerts ingest`` run):
 
-1. The packet is parsed safely (:func:`analysis.voevent.parse_voevent`). A malformed or
-   hostile one is copied into the quarantine folder beside a ``.reason`` file, and
-   :class:`QuarantinedPacketError` is raised; nothing else is written.
+1. The packet is parsed safely (:func:`analysis.gcn_notice.parse_notice`: a VOEvent, or a
+   GCN JSON notice checked against its schema). A malformed or hostile one, or one that is
+   neither XML nor JSON, is copied into the quarantine folder beside a ``.reason`` file,
+   and :class:`QuarantinedPacketError` is raised; nothing else is written.
 2. A packet with an SVOM burst ID updates ``trigger_<burstid>.dat`` in the triggers
    folder, atomically (a temporary file renamed over it) and under a file lock, so two
    handlers running at once never interleave. The file itself carries the state needed
    to update it (the packet date shown, the retraction flag), so this step needs no
    cache: the telescope gets its trigger even while the cache is busy.
-3. The packet is stored in the cache (raw XML kept; one row per ivorn, a packet seen
-   again only counts a duplicate).
+3. The packet is stored in the cache (the document kept as received, XML or JSON; one row
+   per ivorn, the same packet seen again only counts a duplicate). A packet whose ivorn
+   was stored before with other content is quarantined with the differences named
+   (:class:`ConflictingPacketError`) and the first one kept.
 
 **When the cache is busy.** DuckDB allows one writer process. Comet runs the handler as a
 new process per packet; while the workbench server (or another handler) holds the cache,
@@ -38,9 +41,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from analysis.gcn_notice import packet_kind, parse_notice
 from analysis.operations import OperationsMessage, read_operations_message
 from analysis.trigger_file import trigger_file_name
-from analysis.voevent import AlertRecord
+from analysis.voevent import AlertRecord, VOEventError, record_differences
 from data_access.alerts.trigger_files import (  # noqa: F401 - re-exported: the chain's file steps
     _STAMP,
     AlertFolders,
@@ -57,6 +61,13 @@ from data_access.cache import Cache, CacheBusyError, CacheError
 from data_access.workspace import Workspace
 
 log = logging.getLogger(__name__)
+
+#: How many differences a conflicting packet's reason names.
+MAX_DIFFERENCES_NAMED = 8
+
+
+class ConflictingPacketError(QuarantinedPacketError):
+    """A packet whose ivorn was stored before with other content; it was quarantined."""
 
 
 @dataclass(frozen=True)
@@ -337,13 +348,21 @@ class AlertStore:
     def insert(
         self, record: AlertRecord, packet: bytes, *, source: str, received_at: datetime
     ) -> bool:
-        """Put a parsed packet in the cache; True if new, False if its ivorn was there (counted)."""
+        """Put a parsed packet in the cache; True if new, False if its ivorn was there (counted).
+
+        Raises
+        ------
+        ConflictingPacketError
+            If the ivorn was stored before with content that says something else (the
+            packet is quarantined, the reason names each difference; the first one stays).
+        """
         received = _naive_utc(received_at)
         with self.cache.transaction() as con:
             seen = con.execute(
-                "SELECT received_at FROM alert WHERE ivorn = ?", [record.ivorn]
+                "SELECT received_at, sha256, raw_xml FROM alert WHERE ivorn = ?", [record.ivorn]
             ).fetchone()
-            if seen is not None:
+            differences = [] if seen is None else self._differences(seen, record, packet)
+            if seen is not None and not differences:
                 if seen[0] != received:  # the same spooled packet again is not a duplicate
                     con.execute(
                         "UPDATE alert SET duplicates = duplicates + 1, last_duplicate_at = ? "
@@ -351,17 +370,41 @@ class AlertStore:
                         [received, record.ivorn],
                     )
                 return False
-            row = self._row(record, packet, source, received)
-            placeholders = ", ".join("?" for _ in _ALERT_COLUMNS)
-            con.execute(
-                f"INSERT INTO alert ({', '.join(_ALERT_COLUMNS)}) VALUES ({placeholders})", row
+            if seen is None:
+                self._insert_new(con, record, packet, source, received)
+                return True
+        named = "; ".join(differences[:MAX_DIFFERENCES_NAMED])
+        more = len(differences) - MAX_DIFFERENCES_NAMED
+        reason = (
+            f"{record.ivorn} was received before ({seen[0]:%Y-%m-%dT%H:%M:%S}Z) with other "
+            f"content: {named}{f'; and {more} more' if more > 0 else ''}"
+        )
+        path = quarantine_packet(
+            self.quarantine_dir, packet, reason, source=source, received_at=received_at
+        )
+        raise ConflictingPacketError(f"{reason} (kept as {path})", path)
+
+    def _differences(self, seen: tuple, record: AlertRecord, packet: bytes) -> list[str]:
+        """What a packet says differently from the stored one of its ivorn (empty: the same)."""
+        if seen[1] == hashlib.sha256(packet).hexdigest():
+            return []
+        try:
+            stored = parse_notice(bytes(seen[2]), max_bytes=len(seen[2]) + 1)
+        except VOEventError as exc:  # the stored copy no longer parses: say so
+            return [f"the stored copy cannot be read again ({exc})"]
+        return record_differences(stored, record)
+
+    def _insert_new(
+        self, con, record: AlertRecord, packet: bytes, source: str, received: datetime
+    ) -> None:
+        row = self._row(record, packet, source, received)
+        placeholders = ", ".join("?" for _ in _ALERT_COLUMNS)
+        con.execute(f"INSERT INTO alert ({', '.join(_ALERT_COLUMNS)}) VALUES ({placeholders})", row)
+        if record.citations:
+            con.executemany(
+                "INSERT INTO alert_citation VALUES (?, ?, ?)",
+                [[record.ivorn, c.ivorn, c.cite] for c in record.citations],
             )
-            if record.citations:
-                con.executemany(
-                    "INSERT INTO alert_citation VALUES (?, ?, ?)",
-                    [[record.ivorn, c.ivorn, c.cite] for c in record.citations],
-                )
-        return True
 
     @staticmethod
     def _row(record: AlertRecord, packet: bytes, source: str, received: datetime) -> list:
@@ -397,7 +440,9 @@ class AlertStore:
         """Store the packets and messages spooled while the cache was busy, then delete them."""
         summary = SpoolSummary()
         if self.spool_dir is not None and Path(self.spool_dir).is_dir():
-            for path in sorted(Path(self.spool_dir).glob("[0-9]*.xml")):
+            spooled = [*Path(self.spool_dir).glob("[0-9]*.xml")]
+            spooled += Path(self.spool_dir).glob("[0-9]*.json")
+            for path in sorted(spooled):
                 self._ingest_spooled_packet(path, summary)
         if self.operations_spool_dir is not None and Path(self.operations_spool_dir).is_dir():
             for path in sorted(Path(self.operations_spool_dir).glob("[0-9]*.json")):
@@ -426,8 +471,12 @@ class AlertStore:
             summary.quarantined.append(path.name)
             path.unlink()
             return
-        new = self.insert(record, packet, source=source, received_at=received_at)
-        (summary.stored if new else summary.duplicates).append(record.ivorn)
+        try:
+            new = self.insert(record, packet, source=source, received_at=received_at)
+        except ConflictingPacketError:
+            summary.quarantined.append(path.name)
+        else:
+            (summary.stored if new else summary.duplicates).append(record.ivorn)
         path.unlink()
 
     def record_operations_message(
@@ -493,8 +542,10 @@ class AlertStore:
         return int(alerts), int(duplicates), int(messages)
 
     def alert(self, ivorn: str) -> dict | None:
-        """One alert in full: every column, ``params``/``units`` as dicts, the raw XML as text,
-        its citations, and the ivorns of the packets that retract it; None if unknown."""
+        """One alert in full: every column, ``params``/``units`` as dicts, the document as
+        received (``raw_xml``: the VOEvent XML or the JSON notice, as text; ``notice_format``
+        says which), its citations, and the ivorns of the packets that retract it; None if
+        unknown."""
         frame = self.cache.query_df(
             f"SELECT a.*, {_RETRACTED} AS retracted FROM alert a WHERE a.ivorn = ?", [ivorn]
         )
@@ -503,6 +554,9 @@ class AlertStore:
         detail = frame.iloc[0].to_dict()
         detail["params"] = json.loads(detail["params"])
         detail["units"] = json.loads(detail["units"])
+        detail["notice_format"] = (
+            "json" if packet_kind(bytes(detail["raw_xml"])) == "json" else "voevent"
+        )
         detail["raw_xml"] = bytes(detail["raw_xml"]).decode("utf-8", errors="replace")
         detail["citations"] = self.cache.query_df(
             "SELECT cited_ivorn AS ivorn, cite FROM alert_citation WHERE ivorn = ?", [ivorn]
@@ -520,11 +574,13 @@ class AlertStore:
 
     def bursts(self) -> pd.DataFrame:
         """One row per SVOM burst, newest first: burst_id, packets, first and last packet dates,
-        the smallest error radius (deg) and whether it was retracted."""
+        the smallest real error radius (deg; a zero or negative one means no position) and
+        whether it was retracted."""
         return self.cache.query_df(
             """
             SELECT burst_id, count(*) AS packets, min(packet_date) AS first_packet,
-                   max(packet_date) AS last_packet, min(error_deg) AS best_error_deg,
+                   max(packet_date) AS last_packet,
+                   min(error_deg) FILTER (WHERE error_deg > 0) AS best_error_deg,
                    bool_or(retraction) AS retracted
             FROM alert WHERE burst_id IS NOT NULL
             GROUP BY burst_id ORDER BY last_packet DESC NULLS LAST, burst_id DESC
@@ -545,7 +601,8 @@ class AlertStore:
                 for line in note.read_text(encoding="utf-8").splitlines()
                 if " = " in line
             )
-            rows.append({"file": str(note.with_suffix(".xml")), **values})
+            kept = [p for p in note.parent.glob(f"{note.stem}.*") if p.suffix != ".reason"]
+            rows.append({"file": str(kept[0] if kept else note.with_suffix(".xml")), **values})
         return pd.DataFrame(
             rows, columns=["file", "reason", "source", "received", "size", "sha256"]
         )

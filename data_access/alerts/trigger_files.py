@@ -1,7 +1,8 @@
 """The file steps of the alert chain, light enough to run before anything heavy is imported.
 
 ``gic-alert-handler`` runs once per packet; it parses the packet, quarantines it or writes
-the trigger file with only this module, :mod:`analysis.voevent` and the settings loaded,
+the trigger file with only this module, :mod:`analysis.voevent` (VOEvents),
+:mod:`analysis.gcn_notice` (GCN JSON notices) and the settings loaded,
 so the telescope's trigger is on disk about a tenth of a second after the packet arrives.
 Only then does it import the cache (DuckDB, pandas) to store the packet
 (see :mod:`data_access.alerts.store`).
@@ -18,14 +19,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from analysis.gcn_notice import packet_kind, parse_notice
 from analysis.trigger_file import next_trigger_text, trigger_file_name
-from analysis.voevent import AlertRecord, VOEventError, parse_voevent
+from analysis.voevent import AlertRecord, VOEventError
 from data_access.config import Config
 from data_access.safe_files import write_atomic
 
 log = logging.getLogger(__name__)
 
 _STAMP = "%Y%m%dT%H%M%S%fZ"
+#: The file suffix of a kept packet, by :func:`analysis.gcn_notice.packet_kind`.
+PACKET_SUFFIXES: dict[str, str] = {"xml": ".xml", "json": ".json", "unknown": ".bin"}
 
 
 class QuarantinedPacketError(VOEventError):
@@ -93,7 +97,8 @@ def _write_atomically(path: Path, data: bytes) -> None:
 def quarantine_packet(
     quarantine_dir: Path, packet: bytes, reason: str, *, source: str, received_at: datetime
 ) -> Path:
-    """Keep a refused packet aside: ``<time>_<sha>.xml`` and ``<time>_<sha>.reason`` beside it.
+    """Keep a refused packet aside: ``<time>_<sha>.xml`` (``.json`` for a JSON document,
+    ``.bin`` for one that is neither) and ``<time>_<sha>.reason`` beside it.
 
     Returns
     -------
@@ -102,7 +107,7 @@ def quarantine_packet(
     """
     digest = hashlib.sha256(packet).hexdigest()
     stem = f"{received_at.astimezone(UTC):{_STAMP}}_{digest[:16]}"
-    path = Path(quarantine_dir) / f"{stem}.xml"
+    path = Path(quarantine_dir) / f"{stem}{PACKET_SUFFIXES[packet_kind(packet)]}"
     _write_atomically(path, bytes(packet))
     note = (
         f"reason = {reason}\nsource = {source}\nreceived = {received_at.isoformat()}\n"
@@ -116,9 +121,10 @@ def quarantine_packet(
 def parse_or_quarantine(
     packet: bytes, quarantine_dir: Path, *, source: str, received_at: datetime, max_bytes: int
 ) -> AlertRecord:
-    """Parse a packet, or quarantine it and raise :class:`QuarantinedPacketError`."""
+    """Parse a packet (VOEvent or GCN JSON notice: :func:`analysis.gcn_notice.parse_notice`),
+    or quarantine it and raise :class:`QuarantinedPacketError`."""
     try:
-        return parse_voevent(packet, max_bytes=max_bytes)
+        return parse_notice(packet, max_bytes=max_bytes)
     except VOEventError as exc:
         path = quarantine_packet(
             quarantine_dir, packet, str(exc), source=source, received_at=received_at
@@ -137,10 +143,12 @@ def _locked(folder: Path) -> Iterator[None]:
 
 
 def update_trigger_file(
-    triggers_dir: Path, record: AlertRecord, received_at: datetime
+    triggers_dir: Path, record: AlertRecord, received_at: datetime, *, site=None
 ) -> Path | None:
     """Write or rewrite ``trigger_<burstid>.dat`` for a packet (see
-    :func:`analysis.voevent.next_trigger_text` for which packet the file shows).
+    :func:`analysis.voevent.next_trigger_text` for which packet the file shows), then log the
+    write and add the burst's observability from ``site`` (a ``SiteConfig``, the ``[site]``
+    defaults by default; :func:`data_access.alerts.trigger_extras.after_trigger_write`).
 
     Returns
     -------
@@ -155,13 +163,20 @@ def update_trigger_file(
         text = next_trigger_text(existing, record, received=received_at)
         if text is not None:
             _write_atomically(path, text.encode("utf-8"))
+            from data_access.alerts.trigger_extras import after_trigger_write  # heavy, after
+
+            after_trigger_write(path, record.ivorn, received_at, site=site)
     return path
 
 
 def spool_packet(spool_dir: Path, packet: bytes, *, source: str, received_at: datetime) -> Path:
-    """Keep a parsed packet for a later ingest: ``<time>_<source>_<sha>.xml``, atomically."""
+    """Keep a parsed packet for a later ingest: ``<time>_<source>_<sha>.xml`` (``.json`` for
+    a JSON notice), atomically."""
     digest = hashlib.sha256(packet).hexdigest()[:16]
     safe_source = "".join(c if c.isascii() and c.isalnum() else "-" for c in source)[:40]
-    path = Path(spool_dir) / f"{received_at.astimezone(UTC):{_STAMP}}_{safe_source}_{digest}.xml"
+    suffix = PACKET_SUFFIXES[packet_kind(packet)]
+    path = (
+        Path(spool_dir) / f"{received_at.astimezone(UTC):{_STAMP}}_{safe_source}_{digest}{suffix}"
+    )
     _write_atomically(path, bytes(packet))
     return path

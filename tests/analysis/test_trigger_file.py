@@ -72,3 +72,65 @@ def test_retraction_marks_the_trigger_and_stays():
     )
     alone = next_trigger_text(None, retraction, received=RECEIVED)
     assert read_trigger_file(alone)["retracted"] == "true"
+
+
+# -- positions ------------------------------------------------------------------------------
+GRM_POSITION = (
+    '<Position2D unit="deg"><Name1>RA</Name1><Name2>Dec</Name2><Value2><C1>204.7</C1>'
+    "<C2>45.1</C2></Value2><Error2Radius>-1</Error2Radius></Position2D>"
+)
+
+
+def svom_packet(shared_data, name: str) -> bytes:
+    folder = name.split("_")[0]
+    return (shared_data / "voevents" / "svom" / folder / f"{name}.xml").read_bytes()
+
+
+def grm_without_localisation(shared_data, burst_id: str) -> bytes:
+    """The real GRM trigger grm_284 as GRM packets with ``Error2Radius = -1`` are written."""
+    packet = svom_packet(shared_data, "grm_284").replace(b"sb26020401", burst_id.encode())
+    return packet.replace(b"</Time>", b"</Time>" + GRM_POSITION.encode(), 1)
+
+
+def trigger_after(packets: list[bytes]) -> dict[str, str]:
+    text = None
+    for packet in packets:
+        text = next_trigger_text(text, parse_voevent(packet), received=RECEIVED) or text
+    return read_trigger_file(text)
+
+
+def test_grm_error_radius_of_minus_one_is_no_position(shared_data):
+    record = parse_voevent(grm_without_localisation(shared_data, "sb26020401"))
+    assert (record.ra_deg, record.dec_deg, record.error_deg) == (None, None, None)
+    values = trigger_after([grm_without_localisation(shared_data, "sb26020401")])
+    assert values["error_deg"] == values["ra_deg"] == values["position_ivorn"] == "none"
+
+
+def test_best_position_is_the_smallest_real_error_whatever_the_order(shared_data):
+    grm = grm_without_localisation(shared_data, "sb26022501")
+    names = ["eclairs_299", "mxt_40", "eclairs_300"]  # ECLAIRs 0.0981, MXT 0.0643, ECLAIRs 0.0854
+    for packets in (
+        [grm, *(svom_packet(shared_data, n) for n in names)],
+        [svom_packet(shared_data, n) for n in reversed(names)] + [grm],
+    ):
+        values = trigger_after(packets)
+        assert (values["ra_deg"], values["error_deg"]) == ("204.8665", "0.0643")
+        assert values["position_ivorn"] == "ivo://org.svom/fsc#sb26022501_mxt-initial_qf1"
+        assert values["position_instrument"] == "MXT"
+        assert values["packet_type"] == "209"  # the newest packet, MXT's at 10:17
+
+
+def test_a_late_packet_with_a_better_position_moves_only_the_position(shared_data):
+    update, initial = svom_packet(shared_data, "mxt_42"), svom_packet(shared_data, "mxt_41")
+    values = trigger_after([svom_packet(shared_data, "eclairs_301"), update, initial])
+    assert values["error_deg"] == "0.034" and values["position_instrument"] == "MXT"
+    assert values["ivorn"] == values["position_ivorn"] == parse_voevent(update).ivorn
+
+
+def test_an_old_file_with_a_negative_radius_is_no_position():
+    old = format_trigger_file(
+        parse_voevent(make_packet(position=None)), received=RECEIVED, retracted=False
+    ).replace("error_deg = none", "error_deg = -1")
+    better = parse_voevent(make_packet(ivorn="ivo://org.svom/fsc#b", date="2026-02-11T19:20:00"))
+    values = read_trigger_file(next_trigger_text(old, better, received=RECEIVED))
+    assert values["error_deg"] == "0.1057" and values["position_ivorn"] == "ivo://org.svom/fsc#b"

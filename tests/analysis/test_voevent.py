@@ -169,3 +169,31 @@ def test_real_other_missions(shared_data):
     assert (swift.mission, swift.instrument, swift.ra_deg) == ("Swift", "BAT", 64.7373)
     bare = parse_voevent((folder / "edge_cases" / "no_namespace_packet.xml").read_bytes())
     assert bare.role == "test" and bare.params["Subscribe.Port"] == "8099"
+
+
+@pytest.mark.parametrize(
+    ("ivorn", "mission"),
+    [
+        ("ivo://nasa.gsfc.gcn/AGILE#MCAL_Trigger_2024-01-01T00:00:00.00_12345-0-001", "AGILE"),
+        ("ivo://nasa.gsfc.gcn/INTEGRAL#Wakeup_2024-01-01T00:00:00.00_012345-0-001", "INTEGRAL"),
+        ("ivo://nasa.gsfc.gcn/SNEWS#Alert_2024-01-01T00:00:00.00_000001-0-001", "SNEWS"),
+        ("ivo://nasa.gsfc.gcn/AMON#ICECUBE_GOLD_Event2024-01-01T00:00:00.00_1_2_3", "AMON"),
+        ("ivo://voevent.4pisky.org/ASASSN#2016-01-09.28_ASASSN-16ad", "ASAS-SN"),
+        ("ivo://gaia.cam.uk/alerts#Gaia16aac", "Gaia"),
+    ],
+)
+def test_missions_from_ivorn(ivorn, mission):
+    assert parse_voevent(make_packet(ivorn, burst_id=None)).mission == mission
+
+
+def test_record_differences_name_the_fields():
+    from analysis.voevent import record_differences
+
+    first = parse_voevent(make_packet())
+    moved = parse_voevent(make_packet(position=(87.0, -0.4379, 0.1057), packet_type=203))
+    assert record_differences(first, first) == []
+    assert record_differences(first, moved) == [
+        "packet_type: 202 -> 203",
+        "ra: 86.9755 -> 87.0",
+        "params.Packet_Type: '202' -> '203'",
+    ]
