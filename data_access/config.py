@@ -382,6 +382,18 @@ class Gp2Config:
         "page offers as frame folders, beside input_dir",
     )
     gp1_poll_s: float = _setting(2.0, "Seconds between two looks of gic gp1 at its input folder")
+    saturate_key: str = _setting(
+        "SATURATE", "Header keyword GP2 reads the saturation level from (absent: no saturation)"
+    )
+    exptime_key: str = _setting("EXPTIME", "Header keyword GP2 reads the exposure time from, s")
+    filter_key: str = _setting("FILTER", "Header keyword GP2 reads the filter from")
+    instrument_key: str = _setting(
+        "INSTRUME", "Header keyword GP2 reads the instrument from (absent: no instrument)"
+    )
+    date_obs_key: str = _setting(
+        "DATE-OBS",
+        "Header keyword GP2 reads the start of the exposure from, ISO 8601 UTC (else MJD-OBS)",
+    )
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,7 @@ def reduce_frame(
     gain: float = 1.0,
     sat_level: float | None = None,
     exptime_key: str = "EXPTIME",
+    saturate_key: str = "SATURATE",
 ) -> Reduced:
     """Apply bias, dark and flat to a raw frame, convert it to electrons, mask saturation.
 
@@ -79,6 +80,8 @@ def reduce_frame(
         saturation mask.
     exptime_key : str, optional
         Header keyword of the exposure time.
+    saturate_key : str, optional
+        Header keyword the saturation level (electrons) is written to.
 
     Returns
     -------
@@ -125,6 +128,6 @@ def reduce_frame(
     out["GAINRAW"] = (float(gain), "gain applied by the reduction, e-/ADU")
     out["GAIN"] = (1.0, "e-/count: the data are in electrons")
     if sat_level is not None:
-        out["SATURATE"] = (float(sat_level) * gain, "saturation level of the raw frame, e-")
+        out[saturate_key] = (float(sat_level) * gain, "saturation level of the raw frame, e-")
     out["NSATMASK"] = (int(np.count_nonzero(mask)), "pixels masked by the reduction")
     return Reduced(data=data, mask=mask, header=out)

@@ -17,6 +17,7 @@ gic.toml when set; ``--local`` runs in this process. A progress bar is drawn on 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import sys
@@ -33,7 +34,14 @@ from data_access.gp2.config import (
     read_pipeline_config,
 )
 from pipelines.gp2.gp1 import Gp1Runner
-from pipelines.gp2.runner import RunPlan, RunResult, masters_from_store, open_client, run_burst
+from pipelines.gp2.runner import (
+    HeaderKeywords,
+    RunPlan,
+    RunResult,
+    masters_from_store,
+    open_client,
+    run_burst,
+)
 
 MODULE_HELP = {
     "reduction": "bias, dark and flat from the masters, gain, saturation mask → reduced/",
@@ -175,6 +183,7 @@ def _report(result: RunResult, output: Path) -> int:
 
 def _run(args, plan: RunPlan, inputs, output: Path) -> int:
     config, masters = _workspace_parts(args)
+    plan = dataclasses.replace(plan, keywords=HeaderKeywords.from_config(config))
     _logging()
     with _client(args, config) as client, progress_bar(f"gp2 {', '.join(plan.steps)}") as progress:
         result = run_burst(
@@ -224,6 +233,8 @@ def gp1_run(args) -> int:
         )
 
     with _client(args, config) as client:
-        runner = Gp1Runner(settings, client=client, masters=masters)
+        runner = Gp1Runner(
+            settings, client=client, masters=masters, keywords=HeaderKeywords.from_config(config)
+        )
         runner.watch(max_seconds=args.max_seconds, once=args.once, on_outcome=show)
     return 1 if failed else 0

@@ -241,7 +241,7 @@ class ReprocessDesk(pn.viewable.Viewer):
         if not self.folder:
             raise ReprocessError("pick a burst or a folder of frames first")
         self.frames.check(self.folder)
-        plan = self.form.plan(t0=self.t0())
+        plan = dataclasses.replace(self.form.plan(t0=self.t0()), keywords=self.store.keywords)
         run_id, folder = self.store.new_run(self.burst_id())
         return plan, run_id, folder
 

@@ -45,7 +45,9 @@ class FrameFolders:
         root (the extra root's name, '' for the workspace's)."""
         found = [self.store.folders().assign(root="")]
         found += [
-            ReprocessStore(root, self.store.runs_dir).folders().assign(root=root.name)
+            ReprocessStore(root, self.store.runs_dir, keywords=self.store.keywords)
+            .folders()
+            .assign(root=root.name)
             for root in self.roots
             if root.is_dir()
         ]

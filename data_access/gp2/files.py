@@ -20,6 +20,7 @@ from analysis.gp2.simulate import SimulatedBurst
 from analysis.gp2.stacking import exposure_times
 from analysis.gp2.summary import PHOTOMETRY_COLUMNS
 from data_access.fits_frames import FitsFrame, FrameError, fits_files_in
+from data_access.gp2.records import HeaderKeywords
 from data_access.safe_files import open_atomic, write_atomic
 
 __all__ = [
@@ -77,29 +78,48 @@ def read_image(path: Path | str) -> tuple[np.ndarray, fits.Header]:
         return frame.read_all(), frame.header.copy()
 
 
-def describe_image(path: Path | str) -> ImageInfo:
-    """Header-only description of a science frame (see :class:`ImageInfo`)."""
+def describe_image(path: Path | str, keywords: HeaderKeywords | None = None) -> ImageInfo:
+    """Header-only description of a science frame (see :class:`ImageInfo`).
+
+    Parameters
+    ----------
+    path : path
+    keywords : HeaderKeywords, optional
+        The keywords read (default: ``[gp2]``'s defaults); the instrument may be absent.
+
+    Raises
+    ------
+    FrameError
+        If the file is not a frame, or its header lacks the filter, the exposure time or
+        the start of the exposure; the message names the file and the keyword.
+    """
     path = Path(path)
+    keywords = keywords or HeaderKeywords()
     with FitsFrame(path) as frame:
         header = frame.header.copy()
+    filter_name = str(keywords.required(header, "filter", str(path))).strip()
+    exptime = keywords.required(header, "exptime", str(path))
     try:
-        start, end = exposure_times(header)
-        t_start, t_end = start.isot, end.isot
-    except ValueError:
-        t_start = t_end = ""
+        start, end = exposure_times(
+            header, exptime_key=keywords.exptime, date_key=keywords.date_obs
+        )
+    except ValueError as exc:
+        raise FrameError(f"{path}: {exc} ([gp2] date_obs_key names the keyword)") from None
     return ImageInfo(
         path=path,
         name=image_name(path),
         header=header,
-        instrument=str(header.get("INSTRUME", "")).strip(),
-        filter=str(header.get("FILTER", "")).strip(),
-        exptime=float(header.get("EXPTIME", 0.0) or 0.0),
-        t_start=t_start,
-        t_end=t_end,
+        instrument=keywords.text(header, "instrument"),
+        filter=filter_name,
+        exptime=float(exptime or 0.0),
+        t_start=start.isot,
+        t_end=end.isot,
     )
 
 
-def scan_images(paths: list[Path | str]) -> tuple[list[ImageInfo], list[tuple[str, str]]]:
+def scan_images(
+    paths: list[Path | str], *, keywords: HeaderKeywords | None = None
+) -> tuple[list[ImageInfo], list[tuple[str, str]]]:
     """Describe every FITS file among ``paths`` (files or folders), time-ordered.
 
     Returns
@@ -110,7 +130,7 @@ def scan_images(paths: list[Path | str]) -> tuple[list[ImageInfo], list[tuple[st
     images, unreadable = [], []
     for path in fits_files_in(paths):
         try:
-            images.append(describe_image(path))
+            images.append(describe_image(path, keywords))
         except (FrameError, OSError) as exc:
             unreadable.append((str(path), str(exc)))
     images.sort(key=lambda i: (i.t_start, i.name))

@@ -11,7 +11,66 @@ from astropy.io import fits
 from astropy.table import Table
 
 from analysis.afterglow import JointDecayFit
+from data_access.config import Gp2Config
+from data_access.fits_frames import FrameError
 from data_access.gp2.config import PREREQUISITES, STEPS, ModuleSettings, PipelineSettings
+
+_DEFAULTS = Gp2Config()
+
+#: What each keyword of :class:`HeaderKeywords` holds, for the error of a missing one.
+_MEANING = {
+    "saturate": "saturation level",
+    "exptime": "exposure time in s",
+    "filter": "filter",
+    "instrument": "instrument",
+    "date_obs": "start of the exposure",
+}
+
+
+@dataclass(frozen=True)
+class HeaderKeywords:
+    """The header keywords GP2 reads (``[gp2] *_key`` of gic.toml; their defaults here).
+
+    The plan carries them to every step, so that a Dask worker reads the same keywords as
+    the process that planned the run.
+    """
+
+    saturate: str = _DEFAULTS.saturate_key
+    exptime: str = _DEFAULTS.exptime_key
+    filter: str = _DEFAULTS.filter_key
+    instrument: str = _DEFAULTS.instrument_key
+    date_obs: str = _DEFAULTS.date_obs_key
+
+    @classmethod
+    def from_config(cls, config: Gp2Config) -> HeaderKeywords:
+        """The keywords of a workspace's ``[gp2]`` settings."""
+        return cls(
+            saturate=config.saturate_key,
+            exptime=config.exptime_key,
+            filter=config.filter_key,
+            instrument=config.instrument_key,
+            date_obs=config.date_obs_key,
+        )
+
+    def required(self, header: fits.Header, what: str, source: str):
+        """The value of the keyword for ``what`` (a field name, e.g. ``"exptime"``).
+
+        Raises
+        ------
+        FrameError
+            If the header lacks it; the message names the file, the keyword and the setting.
+        """
+        key = getattr(self, what)
+        if key not in header:
+            raise FrameError(
+                f"{source}: header keyword {key} is missing (expected the {_MEANING[what]}; "
+                f"[gp2] {what}_key names the keyword)"
+            )
+        return header[key]
+
+    def text(self, header: fits.Header, what: str) -> str:
+        """The keyword's value as stripped text, empty when the header lacks it."""
+        return str(header.get(getattr(self, what), "")).strip()
 
 
 @dataclass(frozen=True)
@@ -28,24 +87,42 @@ class RunPlan:
         Header keywords building the output folders (empty: everything in ``output``).
     t0 : str
         Trigger time, ISO UTC, for the decay fit (empty: no fit).
+    keywords : HeaderKeywords
+        The header keywords the steps read.
     """
 
     steps: tuple[str, ...]
     settings: dict = field(default_factory=dict)
     headers: tuple[str, ...] = ()
     t0: str = ""
+    keywords: HeaderKeywords = field(default_factory=HeaderKeywords)
 
     @classmethod
-    def from_pipeline(cls, pipeline: PipelineSettings, *, t0: str = "") -> RunPlan:
+    def from_pipeline(
+        cls, pipeline: PipelineSettings, *, t0: str = "", keywords: HeaderKeywords | None = None
+    ) -> RunPlan:
         """The plan of the notes' pipeline level ([Structure of pipeline], [Workspace] headers)."""
-        return cls(pipeline.steps, dict(pipeline.modules), pipeline.headers, t0)
+        return cls(
+            pipeline.steps,
+            dict(pipeline.modules),
+            pipeline.headers,
+            t0,
+            keywords or HeaderKeywords(),
+        )
 
     @classmethod
-    def for_module(cls, step: str, settings: ModuleSettings, *, t0: str = "") -> RunPlan:
+    def for_module(
+        cls,
+        step: str,
+        settings: ModuleSettings,
+        *,
+        t0: str = "",
+        keywords: HeaderKeywords | None = None,
+    ) -> RunPlan:
         """The plan of the notes' module level: one module, outputs straight into ``output``."""
         if step not in STEPS:
             raise ValueError(f"unknown module {step!r}; modules are {', '.join(STEPS)}")
-        return cls((step,), {"pipeline": settings}, (), t0)
+        return cls((step,), {"pipeline": settings}, (), t0, keywords or HeaderKeywords())
 
     def settings_for(self, step: str) -> ModuleSettings:
         return self.settings.get(step) or self.settings.get("pipeline") or ModuleSettings()

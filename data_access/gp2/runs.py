@@ -40,7 +40,7 @@ from analysis.gp2.alignment import celestial_wcs
 from analysis.images import block_mean, block_size
 from data_access.gp2.config import ModuleSettings, PipelineSettings, read_pipeline_config
 from data_access.gp2.files import read_image, scan_images, write_photometry, write_table
-from data_access.gp2.records import RunPlan, RunResult
+from data_access.gp2.records import HeaderKeywords, RunPlan, RunResult
 from data_access.safe_files import open_atomic
 
 _RUN_ID = re.compile(r"^[A-Za-z0-9_.+-]+$")
@@ -106,16 +106,25 @@ class ReprocessStore:
         Folder of frame folders (``[gp2] input_dir`` of the workspace).
     runs_dir : Path
         Folder of the runs (``[gp2] output_dir`` of the workspace).
+    keywords : HeaderKeywords, optional
+        The header keywords the frames are read with (``[gp2] *_key``).
     """
 
-    def __init__(self, input_dir: Path, runs_dir: Path) -> None:
+    def __init__(
+        self, input_dir: Path, runs_dir: Path, *, keywords: HeaderKeywords | None = None
+    ) -> None:
         self.input_dir = Path(input_dir)
         self.runs_dir = Path(runs_dir)
+        self.keywords = keywords or HeaderKeywords()
 
     @classmethod
     def from_workspace(cls, workspace) -> ReprocessStore:
         gp2 = workspace.config.gp2
-        return cls(workspace.path(gp2.input_dir), workspace.path(gp2.output_dir))
+        return cls(
+            workspace.path(gp2.input_dir),
+            workspace.path(gp2.output_dir),
+            keywords=HeaderKeywords.from_config(gp2),
+        )
 
     # -- frames ---------------------------------------------------------------------------
     def folders(self) -> pd.DataFrame:
@@ -123,7 +132,7 @@ class ReprocessStore:
         its name), n_images, first (start of the first exposure, ISO UTC)."""
         rows = []
         for folder in sorted(p for p in self.input_dir.iterdir() if p.is_dir()):
-            infos, _ = scan_images([self.frames_dir(folder)])
+            infos, _ = scan_images([self.frames_dir(folder)], keywords=self.keywords)
             if not infos:
                 continue
             trigger = str(infos[0].header.get("TRGID", "")).strip()
@@ -162,7 +171,7 @@ class ReprocessStore:
         folder = Path(folder)
         if not folder.is_dir():
             raise ReprocessError(f"{folder}: no such folder of frames")
-        infos, unreadable = scan_images([self.frames_dir(folder)])
+        infos, unreadable = scan_images([self.frames_dir(folder)], keywords=self.keywords)
         if not infos:
             reasons = "; ".join(reason for _, reason in unreadable[:3])
             raise ReprocessError(

@@ -24,6 +24,7 @@ from pathlib import Path
 from data_access.fits_frames import FrameError, fits_files_in
 from data_access.gp2.config import Gp1Instance, Gp1Settings, read_pipeline_config
 from data_access.gp2.files import describe_image
+from data_access.gp2.records import HeaderKeywords
 from pipelines.gp2.runner import MasterResolver, RunPlan, run_burst
 
 log = logging.getLogger("gic.gp1")
@@ -55,6 +56,8 @@ class Gp1Runner:
     settle_s : float, optional
         A file younger than this (s since its last change) is left for the next look,
         so that a frame still being written is not read half-way.
+    keywords : HeaderKeywords, optional
+        The header keywords the frames are read with (``[gp2] *_key``).
     """
 
     def __init__(
@@ -64,8 +67,10 @@ class Gp1Runner:
         client=None,
         masters: MasterResolver | None = None,
         settle_s: float = 1.0,
+        keywords: HeaderKeywords | None = None,
     ) -> None:
         self.settings = settings
+        self.keywords = keywords or HeaderKeywords()
         self.client = client
         self.masters = masters
         self.settle_s = settle_s
@@ -101,7 +106,7 @@ class Gp1Runner:
         """The instance's pipeline (read once), its per-image modules only (online mode)."""
         if instance.name not in self._plans:
             pipeline = read_pipeline_config(instance.configuration_path_dir)
-            plan = RunPlan.from_pipeline(pipeline)
+            plan = RunPlan.from_pipeline(pipeline, keywords=self.keywords)
             self._plans[instance.name] = dataclasses.replace(
                 plan,
                 steps=tuple(s for s in plan.steps if s not in ("stacking", "summary"))
@@ -120,7 +125,7 @@ class Gp1Runner:
 
     def route(self, path: Path) -> Gp1Instance | None:
         """The first instance whose identifiers match the image's header (None: no instance)."""
-        header = describe_image(path).header
+        header = describe_image(path, self.keywords).header
         matching = [i for i in self.settings.instances if i.matches(header)]
         if len(matching) > 1:
             log.warning(

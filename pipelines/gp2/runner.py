@@ -53,7 +53,7 @@ from data_access.gp2.files import (
     write_photometry,
     write_table,
 )
-from data_access.gp2.records import ImageResult, RunPlan, RunResult
+from data_access.gp2.records import HeaderKeywords, ImageResult, RunPlan, RunResult
 from pipelines.gp2 import steps
 from pipelines.gp2.steps import ImageInputs, ImageState, StepContext
 
@@ -74,6 +74,7 @@ def step_context(plan: RunPlan, keep_images: bool) -> StepContext:
         settings={s: plan.settings_for(s) for s in STEPS},
         explicit=frozenset(plan.steps),
         keep_images=keep_images,
+        keywords=plan.keywords,
     )
 
 
@@ -227,9 +228,11 @@ def _candidate_positions(state: ImageState) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(state.candidates["ra"], float), np.asarray(state.candidates["dec"], float)
 
 
-def _times(state: ImageState) -> tuple[str, str, float]:
-    start, end = exposure_times(state.header)
-    return start.isot, end.isot, float(state.header["EXPTIME"])
+def _times(state: ImageState, keywords: HeaderKeywords) -> tuple[str, str, float]:
+    start, end = exposure_times(
+        state.header, exptime_key=keywords.exptime, date_key=keywords.date_obs
+    )
+    return start.isot, end.isot, float(state.header[keywords.exptime])
 
 
 def measure(state: ImageState, context: StepContext, ra: float, dec: float) -> dict | None:
@@ -237,10 +240,10 @@ def measure(state: ImageState, context: StepContext, ra: float, dec: float) -> d
     if state.error is not None or state.difference is None:
         return None
     p = context.parameters("summary")
-    t_start, t_end, exptime = _times(state)
+    t_start, t_end, exptime = _times(state, context.keywords)
     row = {
         "image_id": state.name,
-        "filter": str(state.header.get("FILTER", "")).strip(),
+        "filter": context.keywords.text(state.header, "filter"),
         "t_start": t_start,
         "t_end": t_end,
         "exptime": exptime,
@@ -273,10 +276,13 @@ def measure(state: ImageState, context: StepContext, ra: float, dec: float) -> d
     }
 
 
-def image_result(state: ImageState, keep_images: bool) -> ImageResult:
+def image_result(state: ImageState, context: StepContext) -> ImageResult:
     """The page's view of one image's state."""
+    keywords, keep_images = context.keywords, context.keep_images
     try:
-        t_start, t_end, exptime = _times(state) if state.header is not None else ("", "", math.nan)
+        t_start, t_end, exptime = (
+            _times(state, keywords) if state.header is not None else ("", "", math.nan)
+        )
     except (ValueError, KeyError):
         t_start, t_end, exptime = "", "", math.nan
     zp = state.diff_zp or state.zp
@@ -284,7 +290,7 @@ def image_result(state: ImageState, keep_images: bool) -> ImageResult:
         name=state.name,
         path=state.path,
         header=state.header,
-        filter=str(state.header.get("FILTER", "")).strip() if state.header is not None else "",
+        filter=keywords.text(state.header, "filter") if state.header is not None else "",
         t_start=t_start,
         t_end=t_end,
         exptime=exptime,
@@ -346,7 +352,7 @@ def run_burst(
     RunResult
     """
     output = Path(output)
-    infos_list, unreadable = scan_images(list(paths))
+    infos_list, unreadable = scan_images(list(paths), keywords=plan.keywords)
     failures = list(unreadable)
     infos, out_dirs, summary_dirs = {}, {}, {}
     for info in infos_list:
@@ -415,9 +421,7 @@ def run_burst(
     rows, transients = {}, {}
     if "summary" in chain:
         rows, transients = _summary(executor, futures, plan, context, summary_dirs)
-    results = executor.gather(
-        [executor.submit(image_result, futures[n], keep_images) for n in futures]
-    )
+    results = executor.gather([executor.submit(image_result, futures[n], context) for n in futures])
     failures += [(r.path, r.error) for r in results if r.error]
     for name, reason in failures:
         log.warning("left out: %s: %s", name, reason)
@@ -571,8 +575,10 @@ def _write_log(path: Path, results: list[ImageResult], failures: list) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def image_times(paths: Sequence[Path | str]) -> Table:
+def image_times(paths: Sequence[Path | str], *, keywords: HeaderKeywords | None = None) -> Table:
     """Start and end of every frame's exposure (the telemetry rendezvous input).
+
+    ``keywords`` are the header keywords read (default: ``[gp2]``'s defaults).
 
     Returns
     -------
@@ -580,7 +586,7 @@ def image_times(paths: Sequence[Path | str]) -> Table:
         ``image_id``, ``path``, ``instrument``, ``filter``, ``t_start``, ``t_end`` (ISO UTC),
         ``exptime`` (s), time-ordered; unreadable files are left out.
     """
-    infos, _ = scan_images(list(paths))
+    infos, _ = scan_images(list(paths), keywords=keywords)
     return Table(
         rows=[
             (i.name, str(i.path), i.instrument, i.filter, i.t_start, i.t_end, i.exptime)
@@ -593,6 +599,7 @@ def image_times(paths: Sequence[Path | str]) -> Table:
 
 __all__ = [
     "PHOTOMETRY_COLUMNS",
+    "HeaderKeywords",
     "ImageResult",
     "MasterResolver",
     "RunPlan",

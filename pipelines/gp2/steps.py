@@ -49,6 +49,7 @@ from analysis.gp2.photometry import magnitudes
 from analysis.gp2.subtraction import Difference, known_source_radius, psf_broadened
 from data_access.gp2.config import ModuleSettings, Parameters
 from data_access.gp2.files import read_catalogue, read_image, write_image, write_table
+from data_access.gp2.records import HeaderKeywords
 
 log = logging.getLogger("gic.gp2")
 
@@ -98,11 +99,13 @@ class ImageState:
 
 @dataclass(frozen=True)
 class StepContext:
-    """What every step of a run shares: settings per module, the modules asked for by name."""
+    """What every step of a run shares: settings per module, the modules asked for by name,
+    the header keywords read."""
 
     settings: dict = field(default_factory=dict)  # step -> ModuleSettings
     explicit: frozenset = frozenset()
     keep_images: bool = True
+    keywords: HeaderKeywords = field(default_factory=HeaderKeywords)
 
     def parameters(self, step: str) -> Parameters:
         return self.settings.get(step, ModuleSettings()).parameters
@@ -274,15 +277,16 @@ def reduction(state: ImageState, context: StepContext, inputs: ImageInputs) -> I
             state, log=state.log + ("reduction: already reduced, left as is",)
         )
     p = context.parameters("reduction")
+    exptime_key = context.keywords.exptime
     bias = _master(inputs.bias)[0] if inputs.bias else None
     dark, dark_exptime = None, None
     if inputs.dark:
         dark, dark_header = _master(inputs.dark)
         if (
             not str(dark_header.get("BUNIT", "")).strip().endswith("/s")
-            and "EXPTIME" in dark_header
+            and exptime_key in dark_header
         ):
-            dark_exptime = float(dark_header["EXPTIME"])
+            dark_exptime = float(dark_header[exptime_key])
     flat = _master(inputs.flat)[0] if inputs.flat else None
     reduced = reduce_frame(
         state.data,
@@ -293,6 +297,8 @@ def reduction(state: ImageState, context: StepContext, inputs: ImageInputs) -> I
         flat=flat,
         gain=p.gain,
         sat_level=p.sat_level,
+        exptime_key=exptime_key,
+        saturate_key=context.keywords.saturate,
     )
     out = reduced.header
     out[REDUCED_KEY] = (True, "reduced by gic gp2")
@@ -315,7 +321,7 @@ def reduction(state: ImageState, context: StepContext, inputs: ImageInputs) -> I
 
 def cosmics(state: ImageState, context: StepContext) -> ImageState:
     p = context.parameters("cosmics")
-    saturation = float(state.header.get("SATURATE", NO_SATURATION))
+    saturation = float(state.header.get(context.keywords.saturate, NO_SATURATION))
     cleaned = remove_cosmics(
         state.data,
         mask=state.mask,
@@ -339,7 +345,7 @@ def cosmics(state: ImageState, context: StepContext) -> ImageState:
 
 def findstars(state: ImageState, context: StepContext) -> ImageState:
     p = context.parameters("findstars")
-    saturation = state.header.get("SATURATE")
+    saturation = state.header.get(context.keywords.saturate)
     found = find_stars(
         state.data,
         mask=state.mask,
@@ -381,7 +387,10 @@ def _grid_of(
     """The header, shape and sources of the frame an image is aligned onto."""
     if inputs.reference:
         reference = load_reference(
-            inputs.reference, inputs.catalog, _filter(state), context.parameters("subtraction")
+            inputs.reference,
+            inputs.catalog,
+            _filter(state, context),
+            context.parameters("subtraction"),
         )
         return reference.header, reference.data.shape, reference.sources
     if anchor is None or anchor.name == state.name:
@@ -436,6 +445,8 @@ def stacking(states: list[ImageState], context: StepContext, name: str) -> Image
         masks=[s.mask for s in good],
         names=[s.name for s in good],
         method=p.stack_method,
+        exptime_key=context.keywords.exptime,
+        date_key=context.keywords.date_obs,
     )
     state = ImageState(
         name=name,
@@ -455,8 +466,8 @@ def stacking(states: list[ImageState], context: StepContext, name: str) -> Image
     return dataclasses.replace(state, outputs=outputs, done=("stacking",))
 
 
-def _filter(state: ImageState) -> str:
-    return str(state.header.get("FILTER", "")).strip()
+def _filter(state: ImageState, context: StepContext) -> str:
+    return context.keywords.text(state.header, "filter")
 
 
 def _radius(p: Parameters, fwhm: float, path: str) -> float:
@@ -481,7 +492,7 @@ def photometry(state: ImageState, context: StepContext, inputs: ImageInputs) -> 
             state.rms,
             radius,
             _catalogue(inputs.catalog),
-            _filter(state),
+            _filter(state, context),
             p,
             mask=state.mask,
         )
@@ -516,12 +527,12 @@ def photometry(state: ImageState, context: StepContext, inputs: ImageInputs) -> 
     )
 
 
-def _known_sources(state: ImageState, inputs: ImageInputs, limit: float):
+def _known_sources(state: ImageState, inputs: ImageInputs, filter_name: str):
     """Pixel positions and brightness of the catalogue's stars on the image's grid."""
     wcs = celestial_wcs(state.header)
     if not inputs.catalog or wcs is None:
         return None, None, None
-    ra, dec, mag = catalogue_magnitudes(_catalogue(inputs.catalog), _filter(state))
+    ra, dec, mag = catalogue_magnitudes(_catalogue(inputs.catalog), filter_name)
     x, y = wcs.world_to_pixel_values(ra, dec)
     return np.asarray(x), np.asarray(y), mag
 
@@ -530,7 +541,7 @@ def subtraction(state: ImageState, context: StepContext, inputs: ImageInputs) ->
     p = context.parameters("subtraction")
     science = _subtracted(state)
     if inputs.reference:
-        reference = load_reference(inputs.reference, inputs.catalog, _filter(state), p)
+        reference = load_reference(inputs.reference, inputs.catalog, _filter(state, context), p)
         if reference.data.shape != science.shape:
             raise ValueError(
                 f"reference {inputs.reference} is {reference.data.shape}, the aligned image "
@@ -566,13 +577,13 @@ def subtraction(state: ImageState, context: StepContext, inputs: ImageInputs) ->
             state.rms,
             p.aperture * difference.fwhm,
             _catalogue(inputs.catalog),
-            _filter(state),
+            _filter(state, context),
             p,
             mask=state.mask,
         )
     radius = p.aperture * difference.fwhm
     limit = limiting_magnitude(difference.rms, radius, diff_zp.value, nsigma=p.limit_nsigma)
-    known_x, known_y, known_mag = _known_sources(state, inputs, limit)
+    known_x, known_y, known_mag = _known_sources(state, inputs, _filter(state, context))
     known_radius = 0.0
     if known_x is not None:
         known_radius = known_source_radius(p.mask_radius * difference.fwhm, limit, known_mag)

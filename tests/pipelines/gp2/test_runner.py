@@ -3,6 +3,7 @@ and on a 2-worker LocalCluster), a bad image among good ones, and GP1's routing.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from data_access.gp2.config import (
 )
 from data_access.gp2.files import write_simulated_burst
 from pipelines.gp2.gp1 import Gp1Runner
-from pipelines.gp2.runner import RunPlan, image_times, open_client, run_burst
+from pipelines.gp2.runner import HeaderKeywords, RunPlan, image_times, open_client, run_burst
 
 # The design notes' three INI files, copied as they are (trailing blank, tab and all).
 NOTES_MODULE_INI = (
@@ -156,6 +157,59 @@ def test_same_results_on_a_two_worker_local_cluster(burst_files, local_run, tmp_
     for column in PHOTOMETRY_COLUMNS:
         assert list(distributed.light_curve[column]) == list(local[column]), column
     assert distributed.decay == local_run[0].decay
+
+
+#: A camera that names the keywords GP2 reads otherwise (the [gp2] *_key settings).
+RENAMED = HeaderKeywords(
+    saturate="SATLEVEL", exptime="EXPOSURE", filter="FILT", instrument="CAMERA", date_obs="OBSSTART"
+)
+
+
+def _renamed_frames(raw: Path, folder: Path) -> Path:
+    folder.mkdir()
+    for path in sorted(raw.glob("*.fits")):
+        with fits.open(path) as hdul:
+            header = hdul[0].header
+            del header["MJD-OBS"]
+            for field in dataclasses.fields(RENAMED):
+                header.rename_keyword(field.default, getattr(RENAMED, field.name))
+            hdul.writeto(folder / path.name)
+    return folder
+
+
+def test_renamed_keywords_are_read_when_the_settings_name_them(burst_files, local_run, tmp_path):
+    burst, files = burst_files
+    raw = _renamed_frames(files["raw"], tmp_path / "renamed")
+    plan = RunPlan.from_pipeline(
+        read_pipeline_config(files["config"]), t0=burst.t0, keywords=RENAMED
+    )
+    plan = dataclasses.replace(plan, headers=("TRGID", "CAMERA", "FILT"))
+    with open_client(n_workers=2, processes=False) as client:
+        renamed = run_burst([raw], plan, output=tmp_path / "out", client=client)
+    assert renamed.failures == []
+    local = local_run[0].light_curve
+    for column in PHOTOMETRY_COLUMNS:
+        assert list(renamed.light_curve[column]) == list(local[column]), column
+    times = image_times([raw], keywords=RENAMED)
+    assert list(times["t_start"]) == list(image_times([files["raw"]])["t_start"])
+
+
+def test_a_missing_keyword_is_named_with_its_file(burst_files, tmp_path):
+    burst, files = burst_files
+    raw = _renamed_frames(files["raw"], tmp_path / "renamed")
+    settings = read_module_config(files["config"] / "module.cfg")
+    result = run_burst([raw], RunPlan.for_module("findstars", settings), output=tmp_path / "out")
+    assert len(result.failures) == len(burst.frames) and result.images == []
+    for path, reason in result.failures:
+        assert reason.startswith(f"{path}: header keyword FILTER is missing")
+        assert "[gp2] filter_key" in reason
+    without_exptime = dataclasses.replace(RENAMED, exptime="EXPTIME")
+    result = run_burst(
+        [raw],
+        RunPlan.for_module("findstars", settings, keywords=without_exptime),
+        output=tmp_path / "out2",
+    )
+    assert all("header keyword EXPTIME is missing" in reason for _, reason in result.failures)
 
 
 def test_a_bad_image_is_reported_and_the_others_go_on(burst_files, tmp_path):
