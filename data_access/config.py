@@ -317,6 +317,12 @@ class ProductsConfig:
         "Folder of product descriptors (JSON) to use instead of the shipped ones; empty = shipped",
     )
     quick_window_s: float = _setting(_BUILD.quick_window_s, "Quick window after T0 (QF, QLC), s")
+    fit_start_s: float = _setting(
+        0.0, "Start of the decay fits' window (QTI, broken law), s after T0; 0 = from T0"
+    )
+    fit_stop_s: float = _setting(
+        0.0, "End of the decay fits' window, s after T0; 0 = no end (with 0 start: whole curve)"
+    )
     proc_ver: str = _setting(_BUILD.proc_ver, "PROC_VER written in every product")
     pip_ver: str = _setting(_BUILD.pip_ver, "PIP_VER written in every product")
     creator: str = _setting(_BUILD.creator, "CREATOR written in every product")

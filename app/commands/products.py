@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 from astropy.time import Time
 
+from analysis.products.builders import afterglow_fits, fit_window
 from analysis.products.photometry import Burst
 from analysis.products.validate import validate_product
 from app.commands.common import UsageError, open_workspace, progress_bar, write_frame
@@ -29,6 +30,7 @@ from data_access.products.files import (
     read_product_file,
 )
 from data_access.products.sdb_client import SdbClient, SdbError
+from data_access.safe_files import write_atomic
 from data_access.stores import Stores
 from sandbox.sdb import SandboxServer
 
@@ -97,6 +99,23 @@ def _register_files(what) -> None:
     build.add_argument("--ra", type=float, metavar="DEG")
     build.add_argument("--dec", type=float, metavar="DEG")
     build.add_argument("--error", type=float, default=0.0, metavar="DEG", help="alert error radius")
+    build.add_argument(
+        "--fit-start",
+        type=float,
+        metavar="S",
+        help="start of the decay fits' window, s after T0 (default: [products] fit_start_s)",
+    )
+    build.add_argument(
+        "--fit-stop",
+        type=float,
+        metavar="S",
+        help="end of the window, s after T0; 0 = no end (default: [products] fit_stop_s)",
+    )
+    build.add_argument(
+        "--fits",
+        metavar="JSON",
+        help="also write the decay fits (single and broken power law per filter) to this file",
+    )
     build.add_argument("--user", default=None, help="default: the login name")
     build.add_argument("--format", choices=FORMATS, default="table")
     build.set_defaults(handler=products_build)
@@ -275,14 +294,34 @@ def _burst(stores: Stores, args) -> Burst:
     return Burst(args.burst, t0, args.ra, args.dec, args.error)
 
 
+def _fit_window(args, config) -> tuple[float, float] | None:
+    """The fit window of the options, each bound not given taken from [products]."""
+    start = config.fit_start_s if args.fit_start is None else args.fit_start
+    stop = config.fit_stop_s if args.fit_stop is None else args.fit_stop
+    try:
+        return fit_window(start, stop)
+    except ValueError as exc:
+        raise UsageError(f"--fit-start/--fit-stop: {exc}") from None
+
+
 def products_build(args) -> int:
     photometry = read_photometry_file(Path(args.photometry))
-    stores = Stores(open_workspace(args))
+    workspace = open_workspace(args)
+    window = _fit_window(args, workspace.config.products)
+    stores = Stores(workspace)
     try:
         burst = _burst(stores, args)
         built = stores.products.build(
-            burst, photometry, user=_user(args), comment=f"from {Path(args.photometry).name}"
+            burst,
+            photometry,
+            user=_user(args),
+            comment=f"from {Path(args.photometry).name}",
+            fit_window_s=window,
         )
+        if args.fits:
+            fits = afterglow_fits(photometry, burst, window_s=window)
+            target = Path(args.fits)
+            write_atomic(target.parent, target.name, (json.dumps(fits, indent=2) + "\n").encode())
         write_frame(built, args.format)
         return 1 if (built["n_deviations"] > 0).any() else 0
     finally:

@@ -31,6 +31,7 @@ from analysis.products.builders import (
     PRODUCT_CARDS,
     BuildSettings,
     build_products,
+    fit_window,
     product_file_name,
 )
 from analysis.products.compare import diff_products, product_fingerprint
@@ -124,8 +125,13 @@ class ProductStore:
         return self.products_dir / safe_file_stem(burst_id)
 
     # -- build --------------------------------------------------------------------------
-    def settings(self, burst_id: str, my_vers: int) -> BuildSettings:
+    def settings(
+        self, burst_id: str, my_vers: int, fit_window_s: tuple[float, float] | None = None
+    ) -> BuildSettings:
+        """The build's settings; the fit window is ``fit_window_s`` when given, else the
+        configured one ([products] fit_start_s, fit_stop_s)."""
         fchart = self.config.fchart_url.replace("{burst_id}", burst_id)
+        configured = fit_window(self.config.fit_start_s, self.config.fit_stop_s)
         return BuildSettings(
             my_vers=my_vers,
             proc_ver=self.config.proc_ver,
@@ -134,16 +140,24 @@ class ProductStore:
             origin=self.config.origin,
             fchart=fchart,
             quick_window_s=self.config.quick_window_s,
+            fit_window_s=fit_window_s or configured,
         )
 
     def build(
-        self, burst: Burst, photometry: Photometry, *, user: str, comment: str = ""
+        self,
+        burst: Burst,
+        photometry: Photometry,
+        *,
+        user: str,
+        comment: str = "",
+        fit_window_s: tuple[float, float] | None = None,
     ) -> pd.DataFrame:
         """Build the seven products of a burst and record each new version (state new).
 
         A product whose content (all but DATE and MY_VERS) equals its latest version makes
         no new version. The reprocessing version MY_VERS is one more than the burst's
-        highest so far.
+        highest so far. ``fit_window_s`` (start, end in s after T0) overrides the
+        configured fit window.
 
         Returns
         -------
@@ -153,7 +167,10 @@ class ProductStore:
         """
         my_vers = self._max_version(burst.burst_id) + 1
         products = build_products(
-            photometry, burst, self.descriptors.as_dict(), self.settings(burst.burst_id, my_vers)
+            photometry,
+            burst,
+            self.descriptors.as_dict(),
+            self.settings(burst.burst_id, my_vers, fit_window_s),
         )
         rows, written = [], []
         for card, hdul in products.items():

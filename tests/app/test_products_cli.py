@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from astropy.io import fits
 from astropy.time import Time
 
 from analysis.products import Burst
@@ -260,3 +261,53 @@ def test_sandbox_serve_is_a_real_server(tmp_path):
     finally:
         os.kill(process.pid, signal.SIGINT)
         process.communicate(timeout=10)
+
+
+def qti_rows(ws: Path, version: int = 1):
+    path = ws / "products" / BURST.burst_id / f"QTI_GFT_FGFT_{BURST.burst_id}_v{version:02d}.fits"
+    with fits.open(path) as hdul:
+        return hdul[1].data.copy()
+
+
+def test_build_fit_window_from_options_and_fits_json(tmp_path, capsys):
+    photometry = tmp_path / "lc.csv"
+    photometry.write_text(photometry_csv(synthetic_photometry(BURST, n_images=12)))
+    ws, out = tmp_path / "ws", tmp_path / "fits.json"
+    options = ("--fit-start", "200", "--fit-stop", "5000", "--fits", str(out))
+    assert gic(ws, "products", "build", *build_args(photometry), *options) == 0
+    for row in qti_rows(ws):
+        assert row["TFITSTART"] >= 200 and row["TFITSTOP"] <= 5000 and row["FITVALID"] == 1
+        assert row["FITCHI2R"] > 0
+    written = json.loads(out.read_text())
+    assert written["window_s"] == [200.0, 5000.0] and "BIC" in written["method"]
+    for fit in written["filters"].values():
+        assert fit["model"] in ("single", "broken") and 200 <= fit["t_first"] <= fit["t_last"]
+        assert "index1" in fit["broken"]
+
+
+def test_build_fit_window_from_gic_toml_and_a_bad_window(tmp_path, photometry, capsys):
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "gic.toml").write_text("[products]\nfit_start_s = 100.0\n")
+    assert gic(ws, "products", "build", *build_args(photometry)) == 0
+    assert min(qti_rows(ws)["TFITSTART"]) >= 100
+    capsys.readouterr()
+    bad = gic(ws, "products", "build", *build_args(photometry), "--fit-stop", "50")
+    assert bad == 2 and "the end is not after the start" in capsys.readouterr().err
+
+
+def build_args(photometry: Path) -> tuple[str, ...]:
+    return (
+        "--burst",
+        BURST.burst_id,
+        "--photometry",
+        str(photometry),
+        "--t0",
+        "2026-03-05T04:10:00",
+        "--ra",
+        "150",
+        "--dec",
+        "20",
+        "--user",
+        "ana",
+    )
