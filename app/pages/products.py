@@ -43,4 +43,4 @@ def create(stores: Stores):
         period = round(stores.workspace.config.products.refresh_s * 1000)
         pn.state.add_periodic_callback(desk.refresh, period=period)
         pn.state.onload(desk.exchange.check_sdb)
-    return page("Products", desk, slug="products")
+    return page("Products", desk.display(), sidebar=desk.controls(), slug="products")

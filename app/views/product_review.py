@@ -17,15 +17,29 @@ import panel as pn
 import param
 
 from app.auth import LOCAL_USER, require
-from app.markup import SafeHTML, html, markdown
+from app.markup import SafeHTML, SafeMarkdown, html, markdown, paragraphs
 from app.views.feedback import failure_text, message_pane, notify
 from app.views.product_exchange import ClientFactory, busy
 from app.views.tables import table as _table
-from data_access.products.sdb_client import SdbError
+from data_access.products.push import PUSHABLE
+from data_access.products.review import APPROVABLE, REJECTABLE
+from data_access.products.sdb_client import SdbError, answer_sentence
 from data_access.products.store import ProductStore
+from data_access.redact import redact_url
 from data_access.users import User
 
 LOG = logging.getLogger("gic.products")
+
+#: The pushes that ask for a confirmation first (the others act at once).
+PUSHES = ("Push", "Push all approved of the burst")
+
+#: Why a product in this state cannot be pushed.
+NOT_PUSHABLE = {
+    "new": "not approved yet",
+    "rejected": "rejected (approve it again first)",
+    "pushing": "a push of it is under way",
+    "pushed": "already pushed",
+}
 #: What each action needs (roles of :mod:`data_access.users`).
 APPROVE_ROLE, PUSH_ROLE = "scientist", "approver"
 
@@ -63,6 +77,8 @@ class ProductReview(pn.viewable.Viewer):
     comment = param.String(default="", doc="why: stored with the action in the audit log")
     message = param.String(default="", doc="what the last action did")
     failed = param.Boolean(default=False, doc="whether the last action failed")
+    pending = param.String(default="", doc="the push awaiting confirmation ('': none)")
+    question = param.String(default="", doc="what the confirmation asks")
 
     def __init__(
         self,
@@ -116,9 +132,8 @@ class ProductReview(pn.viewable.Viewer):
         self.selection.revision += 1
         if not outcome.pushed:
             raise SdbError(f"{outcome.file_name} not pushed ({outcome.state}): {outcome.error}")
-        self._done(
-            f"{outcome.file_name} pushed by {self.user.name}: the SDB answered {outcome.answer}."
-        )
+        said = answer_sentence(outcome.answer)
+        self._done(f"{outcome.file_name} pushed by {self.user.name}; the SDB answered: {said}")
         return outcome
 
     def push_burst(self) -> list:
@@ -137,36 +152,112 @@ class ProductReview(pn.viewable.Viewer):
                 f"{len(failures)} of {len(outcomes)} not pushed: "
                 + "; ".join(f"{o.file_name}: {o.error}" for o in failures)
             )
-        self._done(f"{len(outcomes)} product(s) of {self.selection.burst_id} pushed.")
+        said = "; ".join(f"{o.file_name}: {answer_sentence(o.answer)}" for o in outcomes)
+        self._done(
+            f"{len(outcomes)} product(s) of {self.selection.burst_id} pushed by "
+            f"{self.user.name}; the SDB answered: {said or 'nothing to push.'}"
+        )
         return outcomes
+
+    def _to_push(self, label: str) -> list[str]:
+        """The files a push button would send."""
+        if label == "Push":
+            return [self.store.record(self._chosen())["file_name"]]
+        queue = self.store.queue(self.selection.burst_id)
+        return queue.loc[queue["state"].isin([*PUSHABLE, "pushing"]), "file_name"].tolist()
+
+    def sdb_url(self) -> str:
+        """The import API the pushes go to, without its password or token."""
+        with closing(self.client_factory()) as client:
+            return redact_url(client.base_url)
+
+    def ask(self, label: str) -> str:
+        """Ask for the confirmation of a push (one of :data:`PUSHES`): the question names
+        the files and the SDB; :meth:`confirm` then pushes, :meth:`cancel` does not."""
+        names = self._to_push(label)
+        self.question = (
+            f"Push {len(names)} product(s) ({', '.join(names)}) to the SDB at {self.sdb_url()}? "
+            "They go to the SVOM archive."
+        )
+        self.pending = label
+        return self.question
+
+    def confirm(self) -> None:
+        """Do the push asked for (the outcome in :attr:`message`)."""
+        label, self.pending = self.pending, ""
+        if label:
+            self._clicked(self.push if label == "Push" else self.push_burst, label)
+
+    def cancel(self) -> None:
+        self.pending = ""
+
+    def _failed(self, exc: Exception, doing: str) -> None:
+        text = failure_text(exc, doing=doing, log=LOG)
+        self.param.update(message=text, failed=True)
+        notify("error", text)
 
     def _clicked(self, action: Callable, doing: str) -> None:
         with busy(self._layout):
             try:
                 action()
             except Exception as exc:  # the page says why; an unexpected one is logged
-                text = failure_text(exc, doing=doing, log=LOG)
-                self.param.update(message=text, failed=True)
-                notify("error", text)
+                self._failed(exc, doing)
                 return
         notify("success", self.message)
 
+    def _ask_clicked(self, label: str) -> None:
+        try:
+            self.ask(label)
+        except Exception as exc:  # the page says why; an unexpected one is logged
+            self._failed(exc, label)
+
     # -- display ------------------------------------------------------------------------
-    def enabled(self) -> dict[str, bool]:
-        """Which review buttons the user may press for the product shown, by label."""
+    def _lacks(self, role: str) -> str:
+        if self.user.can(role):
+            return ""
+        return (
+            f"needs the {role} role ({self.user.name} has {', '.join(self.user.roles) or 'none'})"
+        )
+
+    def why_not(self) -> dict[str, str]:
+        """Why each review button cannot be pressed for the product shown, by label ('' when
+        it can): the role the user lacks, or what the product's state does not allow."""
         record = (
             None
             if self.selection.product_id is None
             else self.store.record(self.selection.product_id)
         )
         state = record["state"] if record else ""
-        can_review, can_push = self.user.can(APPROVE_ROLE), self.user.can(PUSH_ROLE)
+        unchosen = "" if record else "no product chosen"
+        deviations = record["n_deviations"] if record else 0
+        burst = self.selection.burst_id
         return {
-            "Approve": can_review and state in ("new", "rejected") and not record["n_deviations"],
-            "Reject": can_review and state in ("new", "approved", "push failed"),
-            "Push": can_push and state in ("approved", "push failed"),
-            "Push all approved of the burst": can_push and bool(self.selection.burst_id),
+            "Approve": self._lacks(APPROVE_ROLE)
+            or unchosen
+            or (f"it is {state}" if state not in APPROVABLE else "")
+            or (f"it has {deviations} deviation(s) from its descriptor" if deviations else ""),
+            "Reject": self._lacks(APPROVE_ROLE)
+            or unchosen
+            or (f"it is {state}" if state not in REJECTABLE else ""),
+            "Push": self._lacks(PUSH_ROLE)
+            or unchosen
+            or ("" if state in PUSHABLE else NOT_PUSHABLE.get(state, f"it is {state}")),
+            "Push all approved of the burst": self._lacks(PUSH_ROLE)
+            or ("" if burst else "no burst chosen")
+            or ("" if self._to_push("Push all approved of the burst") else "nothing approved"),
         }
+
+    def enabled(self) -> dict[str, bool]:
+        """Which review buttons the user may press for the product shown, by label."""
+        return {label: not reason for label, reason in self.why_not().items()}
+
+    def _reasons(self, reasons: dict[str, str]) -> SafeMarkdown:
+        lines = [
+            markdown("*{label}* is unavailable: {reason}.", label=label, reason=reason)
+            for label, reason in reasons.items()
+            if reason
+        ]
+        return paragraphs(*lines)
 
     def _make_buttons(self) -> None:
         actions = {
@@ -178,8 +269,12 @@ class ProductReview(pn.viewable.Viewer):
         self._buttons: dict[str, pn.widgets.Button] = {}
         for label, (color, action) in actions.items():
             button = pn.widgets.Button(label=label, color=color, disabled=True)
-            button.on_click(lambda _, action=action, label=label: self._clicked(action, label))
+            if label in PUSHES:
+                button.on_click(lambda _, label=label: self._ask_clicked(label))
+            else:
+                button.on_click(lambda _, action=action, label=label: self._clicked(action, label))
             self._buttons[label] = button
+        self._why = pn.pane.Markdown("", css_classes=["review-why-not"], margin=(0, 10))
         self._title = pn.pane.Markdown("", margin=(5, 10, 0, 10))
         self._badge = pn.pane.HTML("", margin=(18, 10))
         self._show_state()
@@ -193,13 +288,14 @@ class ProductReview(pn.viewable.Viewer):
             else self.store.record(self.selection.product_id)
         )
         self._title.object = (
-            markdown("#### {name}", name=record["file_name"])
-            if record
-            else "#### No product chosen"
+            markdown("### {name}", name=record["file_name"]) if record else "### No product chosen"
         )
         self._badge.object = state_badge(record["state"]) if record else ""
-        for label, enabled in self.enabled().items():
-            self._buttons[label].disabled = not enabled
+        reasons = self.why_not()
+        for label, reason in reasons.items():
+            self._buttons[label].disabled = bool(reason)
+        self._why.object = self._reasons(reasons)
+        self.pending = ""
 
     def _roles_note(self) -> pn.pane.Markdown:
         roles = ", ".join(self.user.roles) or "no role"
@@ -220,6 +316,19 @@ class ProductReview(pn.viewable.Viewer):
     def _message(self):
         return message_pane(self.message, failed=self.failed)
 
+    @param.depends("pending", "question")
+    def _confirmation(self):
+        if not self.pending:
+            return pn.Spacer(height=0)
+        yes = pn.widgets.Button(label="Yes, push to the SDB", color="primary")
+        yes.on_click(lambda _: self.confirm())
+        no = pn.widgets.Button(label="Cancel", color="light")
+        no.on_click(lambda _: self.cancel())
+        question = pn.pane.Alert(
+            markdown("{question}", question=self.question), alert_type="warning"
+        )
+        return pn.Column(question, pn.Row(yes, no), css_classes=["push-confirmation"])
+
     @param.depends("selection.burst_id", "selection.revision")
     def _audit(self):
         log = self.store.audit(self.selection.burst_id or None)
@@ -239,6 +348,8 @@ class ProductReview(pn.viewable.Viewer):
             self._roles_note(),
             pn.Row(self._title, self._badge),
             pn.Row(*self._buttons.values()),
+            self._why,
+            self._confirmation,
             comment,
             self._message,
             sizing_mode="stretch_width",
@@ -247,7 +358,7 @@ class ProductReview(pn.viewable.Viewer):
 
     def audit_log(self) -> pn.Column:
         """The burst's audit log, newest first."""
-        return pn.Column("#### Who did what, when (UTC)", self._audit, sizing_mode="stretch_width")
+        return pn.Column("### Who did what, when (UTC)", self._audit, sizing_mode="stretch_width")
 
     def __panel__(self):
         return pn.Column(self.actions(), self.audit_log(), sizing_mode="stretch_width")

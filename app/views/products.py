@@ -126,7 +126,7 @@ class ProductQueue(pn.viewable.Viewer):
                 self.selection.product_id = int(frame.iloc[event.new[0]]["product_id"])
 
         table.param.watch(choose, "selection")
-        title = markdown("#### Products of {burst}", burst=self.selection.burst_id)
+        title = markdown("### Products of {burst}", burst=self.selection.burst_id)
         return pn.Column(pn.pane.Markdown(title), table, sizing_mode="stretch_width")
 
     def __panel__(self):
@@ -371,5 +371,11 @@ class ProductsDesk(pn.viewable.Viewer):
             self.exchange.status, self.review.actions(), tabs, sizing_mode="stretch_width"
         )
 
+    def controls(self) -> ProductQueue:
+        """What the page's sidebar holds: the bursts and the chosen burst's products."""
+        return self.queue
+
     def __panel__(self):
-        return pn.Row(pn.Column(self.queue, width=440), self.display(), sizing_mode="stretch_width")
+        return pn.Row(
+            pn.Column(self.controls(), width=440), self.display(), sizing_mode="stretch_width"
+        )

@@ -28,6 +28,9 @@ from data_access.products.sdb_client import SdbClient, SdbError
 
 Progress = Callable[[int, int], None]
 
+#: The states a version may be pushed from (a stale ``pushing`` claim is taken over too).
+PUSHABLE: tuple[str, ...] = ("approved", "push failed")
+
 
 def now_utc() -> datetime:
     """Now, UTC, as the naive timestamp the cache stores."""
@@ -97,7 +100,7 @@ class ProductPushes:
             if row is None:
                 raise ValueError(f"no product with id {product_id}")
             burst_id, card, version, file_name, state, claimed_at = row
-            free = state in ("approved", "push failed") or (
+            free = state in PUSHABLE or (
                 state == "pushing" and claimed_at is not None and claimed_at < stale
             )
             if not free:
@@ -181,7 +184,7 @@ class ProductPushes:
         server may have stored the file already, and sending the same bytes again only
         makes it answer "Product updated." (one file there, not two)."""
         queue = self.queue(burst_id)
-        states = ["approved", "push failed", "pushing"]
+        states = [*PUSHABLE, "pushing"]
         ids = queue.loc[queue["state"].isin(states), "product_id"].tolist()
         outcomes = []
         for done, product_id in enumerate(ids, start=1):

@@ -14,6 +14,10 @@ from data_access.cache import Cache
 from data_access.products.audit import AuditLog
 from data_access.products.push import now_utc
 
+#: The states a version may be approved from, and rejected from.
+APPROVABLE: tuple[str, ...] = ("new", "rejected")
+REJECTABLE: tuple[str, ...] = ("new", "approved", "push failed")
+
 
 class ProductStateError(ValueError):
     """An action the product's state does not allow; the message names the product."""
@@ -78,16 +82,11 @@ class ProductReviews:
     def approve(self, product_id: int, *, user: str, comment: str = "") -> dict:
         """Approve a new (or rejected) product for pushing; refused when it has deviations."""
         return self._transition(
-            product_id, "approve", ("new", "rejected"), "approved", user=user, comment=comment
+            product_id, "approve", APPROVABLE, "approved", user=user, comment=comment
         )
 
     def reject(self, product_id: int, *, user: str, comment: str = "") -> dict:
         """Reject a product that is new, approved or whose push failed."""
         return self._transition(
-            product_id,
-            "reject",
-            ("new", "approved", "push failed"),
-            "rejected",
-            user=user,
-            comment=comment,
+            product_id, "reject", REJECTABLE, "rejected", user=user, comment=comment
         )

@@ -257,6 +257,21 @@ class SdbClient:
         self._session.close()
 
 
+def answer_sentence(answer: Any) -> str:
+    """What the SDB said, as a sentence for a person: the text of its ``OK`` (or ``error``,
+    ``message``), ended with a full stop; "no answer" when there is none.
+
+    >>> answer_sentence({"OK": "Product inserted.", "card": "DT_GFT_FGFT"})
+    'Product inserted.'
+    """
+    if not answer:
+        return "no answer."
+    ok = answer.get("OK") if isinstance(answer, dict) else None
+    said = (ok if isinstance(ok, str) else _message(answer) if ok is None else "OK").strip()
+    said = said[:500] or "OK"
+    return said if said.endswith((".", "!", "?")) else said + "."
+
+
 def _message(answer: Any) -> str:
     if isinstance(answer, dict):
         return str(answer.get("error") or answer.get("message") or answer)[:500]

@@ -185,6 +185,45 @@ def test_an_approver_pushes_and_the_state_becomes_pushed(products, sandbox):
     assert (coherence["where"] == "workspace only").sum() == 13  # every version counts
 
 
+def test_a_push_asks_first_naming_the_products_and_the_sdb_without_its_secrets(products):
+    desk = desk_for(products, ALICE, "https://gic:s3cret@sdb.example/api?token=abc")
+    desk.review.approve()
+    file_name = products.record(desk.selection.product_id)["file_name"]
+    question = desk.review.ask("Push")
+    assert f"Push 1 product(s) ({file_name}) to the SDB at https://" in question
+    assert "sdb.example/api" in question and "s3cret" not in question and "abc" not in question
+    assert desk.review.pending == "Push"
+    desk.review.cancel()
+    assert not desk.review.pending and products.record(desk.selection.product_id)["state"] == (
+        "approved"
+    )
+    burst_question = desk.review.ask("Push all approved of the burst")
+    assert f"Push 1 product(s) ({file_name})" in burst_question
+
+
+def test_a_confirmed_push_says_the_sdb_answer_in_words(products, sandbox):
+    desk = desk_for(products, ALICE, sandbox.url)
+    desk.review.approve()
+    desk.review.ask("Push")
+    desk.review.confirm()
+    assert not desk.review.failed and not desk.review.pending
+    assert desk.review.message.endswith("pushed by alice; the SDB answered: Product inserted.")
+    assert "{" not in desk.review.message
+    assert products.record(desk.selection.product_id)["state"] == "pushed"
+
+
+def test_a_disabled_button_says_why(products):
+    reasons = desk_for(products, ALICE).review.why_not()
+    assert reasons["Push"] == "not approved yet" and reasons["Approve"] == ""
+    assert reasons["Push all approved of the burst"] == "nothing approved"
+    sara = desk_for(products, SARA).review
+    assert sara.why_not()["Push"] == "needs the approver role (sara has scientist)"
+    assert "*Push* is unavailable: needs the approver role" in sara._why.object
+    sara.approve()
+    assert sara.why_not()["Approve"] == "it is approved"
+    assert desk_for(products, BOB).review.why_not()["Reject"].startswith("needs the scientist")
+
+
 def test_the_sdb_down_is_said_and_the_push_fails(products, closed_port_url):
     url = closed_port_url.rsplit("/", 1)[0]
     desk = desk_for(products, ALICE, url)

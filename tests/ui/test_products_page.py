@@ -1,5 +1,7 @@
 """The Products page in a browser: an approver approves and pushes a product to the SDB
-sandbox and sees its state change; a viewer sees the review buttons disabled."""
+sandbox (after a confirmation naming it and the SDB) and sees its state change and the
+SDB's answer in words; a viewer sees the review buttons disabled and why; the queue is in
+the sidebar as on the other pages."""
 
 from __future__ import annotations
 
@@ -66,8 +68,15 @@ def test_an_approver_approves_and_pushes_and_sees_the_state_change(served_with_s
     page.get_by_role("button", name="Approve", exact=True).click()
     expect(state).to_have_text("approved", timeout=20000)
     page.get_by_role("button", name="Push", exact=True).click()
+    question = page.locator(".push-confirmation")
+    expect(question).to_contain_text(f"Push 1 product(s) ({file_name}) to the SDB at {sandbox.url}")
+    assert stores.products.record(product_id)["state"] == "approved"  # nothing sent yet
+    question.get_by_role("button", name="Yes, push to the SDB").click()
     expect(state).to_have_text("pushed", timeout=30000)
-    expect(page.get_by_text(f"{file_name} pushed by alice").first).to_be_visible()
+    said = f"{file_name} pushed by alice; the SDB answered: Product inserted."
+    expect(page.get_by_text(said).first).to_be_visible()
+    expect(page.get_by_text("{'OK'")).to_have_count(0)
+    expect(question).to_have_count(0)
     assert stores.products.record(product_id)["state"] == "pushed"
     audit = stores.products.audit(product_id=product_id).set_index("action")
     assert audit.loc["approve", "user_name"] == "alice"
@@ -85,5 +94,8 @@ def test_a_viewer_cannot_approve_or_push(served_with_sdb, page):
     expect(page.get_by_text("pushing needs the approver role").first).to_be_visible()
     for label in ("Approve", "Reject", "Push"):
         expect(page.get_by_role("button", name=label, exact=True)).to_be_disabled()
+    why = page.locator(".review-why-not")
+    expect(why).to_contain_text("Push is unavailable: needs the approver role (bob has viewer)")
+    expect(page.locator("#sidebar").get_by_text("Bursts with products")).to_be_visible()
     assert stores.products.record(product_id)["state"] == "new"
     assert page.external_requests == []
