@@ -31,6 +31,7 @@ __all__ = [
     "read_catalogue",
     "read_image",
     "scan_images",
+    "write_fits",
     "write_image",
     "write_photometry",
     "write_table",
@@ -158,17 +159,22 @@ def output_folder(
     return folder
 
 
+def write_fits(path: Path | str, hdus: list) -> Path:
+    """Write HDUs as one FITS file, atomically (replacing a file of that name)."""
+    path = Path(path)
+    with open_atomic(path.parent, path.name) as out:
+        fits.HDUList(hdus).writeto(out)
+    return path
+
+
 def write_image(
     path: Path | str, data: np.ndarray, header: fits.Header, *, mask: np.ndarray | None = None
 ) -> Path:
     """Write an image as plain FITS (float32), with its mask as a ``MASK`` extension."""
-    path = Path(path)
     hdus = [fits.PrimaryHDU(np.asarray(data, np.float32), header)]
     if mask is not None:
         hdus.append(fits.ImageHDU(np.asarray(mask, np.uint8), name="MASK"))
-    with open_atomic(path.parent, path.name) as out:
-        fits.HDUList(hdus).writeto(out)
-    return path
+    return write_fits(path, hdus)
 
 
 def write_table(path: Path | str, table: Table) -> Path:
@@ -236,35 +242,23 @@ def write_simulated_burst(
     """
     folder = Path(folder)
     raw = folder / "raw"
-    raw.mkdir(parents=True, exist_ok=True)
     for frame in burst.frames:
         if compress:
-            hdul = fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(frame.data, frame.header)])
-            hdul.writeto(raw / f"{frame.name}.fits.fz", overwrite=True)
+            hdus = [fits.PrimaryHDU(), fits.CompImageHDU(frame.data, frame.header)]
+            write_fits(raw / f"{frame.name}.fits.fz", hdus)
         else:
-            fits.PrimaryHDU(frame.data, frame.header).writeto(
-                raw / f"{frame.name}.fits", overwrite=True
-            )
+            write_fits(raw / f"{frame.name}.fits", [fits.PrimaryHDU(frame.data, frame.header)])
     masters = folder / "masters"
-    masters.mkdir(exist_ok=True)
-    fits.PrimaryHDU(burst.bias, fits.Header({"BUNIT": "ADU"})).writeto(
-        masters / "bias.fits", overwrite=True
-    )
-    fits.PrimaryHDU(burst.dark, fits.Header({"BUNIT": "ADU/s"})).writeto(
-        masters / "dark.fits", overwrite=True
-    )
+    for name, data, unit in (("bias", burst.bias, "ADU"), ("dark", burst.dark, "ADU/s")):
+        write_fits(masters / f"{name}.fits", [fits.PrimaryHDU(data, fits.Header({"BUNIT": unit}))])
     for f, flat in burst.flats.items():
-        fits.PrimaryHDU(flat, fits.Header({"FILTER": f})).writeto(
-            masters / f"flat_{f}.fits", overwrite=True
-        )
+        write_fits(masters / f"flat_{f}.fits", [fits.PrimaryHDU(flat, fits.Header({"FILTER": f}))])
     reference = folder / "reference"
-    reference.mkdir(exist_ok=True)
     for f, (data, header) in burst.references.items():
-        fits.PrimaryHDU(data, header).writeto(reference / f"ref_{f}.fits", overwrite=True)
-    burst.catalogue.write(folder / "catalogue.csv", format="ascii.csv", overwrite=True)
-    burst.truth.write(folder / "truth.csv", format="ascii.csv", overwrite=True)
+        write_fits(reference / f"ref_{f}.fits", [fits.PrimaryHDU(data, header)])
+    write_table(folder / "catalogue.csv", burst.catalogue)
+    write_table(folder / "truth.csv", burst.truth)
     config = folder / "config"
-    config.mkdir(exist_ok=True)
     calibration = (
         f"[Calibration]\ndark = {masters / 'dark.fits'}\nflat = {masters / 'flat_{FILTER}.fits'}\n"
         f"bias = {masters / 'bias.fits'}\nreference = {reference / 'ref_{FILTER}.fits'}\n"
@@ -274,7 +268,7 @@ def write_simulated_burst(
         f"[Parameters]\nps            = {burst.pixel_scale}\ngain          = {burst.gain}\n"
         f"sat_level     = {burst.saturation:g}\ndetect_thresh = 3\n"
     )
-    (config / "pipeline.cfg").write_text(
+    pipeline = (
         "[Workspace]\nheaders = TRGID,INSTRUME,FILTER\n\n"
         f"[Input and Output]\ninput  = {raw}\noutput = {folder / 'output'}\n\n"
         + calibration
@@ -282,15 +276,15 @@ def write_simulated_burst(
         + "\n[Structure of pipeline]\nreduction = yes\nfindstars = yes\nalignment = yes\n"
         "stacking  = no\n"
         "Photometry = yes\nImage subtraction = yes\nSummary = yes\n\n"
-        "[Strategy processing]\nmode = standard\n",
-        encoding="utf-8",
+        "[Strategy processing]\nmode = standard\n"
     )
-    (config / "module.cfg").write_text(
+    module = (
         f"[Input and Output]\ninput  = {raw}\noutput = {folder / 'module_output'}\n\n"
         + calibration
-        + parameters,
-        encoding="utf-8",
+        + parameters
     )
+    write_atomic(config, "pipeline.cfg", pipeline.encode("utf-8"))
+    write_atomic(config, "module.cfg", module.encode("utf-8"))
     return {
         "raw": raw,
         "masters": masters,

@@ -39,9 +39,15 @@ from astropy.table import Table
 from analysis.gp2.alignment import celestial_wcs
 from analysis.images import block_mean, block_size
 from data_access.gp2.config import ModuleSettings, PipelineSettings, read_pipeline_config
-from data_access.gp2.files import read_image, scan_images, write_photometry, write_table
+from data_access.gp2.files import (
+    read_image,
+    scan_images,
+    write_fits,
+    write_photometry,
+    write_table,
+)
 from data_access.gp2.records import HeaderKeywords, RunPlan, RunResult
-from data_access.safe_files import open_atomic
+from data_access.safe_files import write_atomic
 
 _RUN_ID = re.compile(r"^[A-Za-z0-9_.+-]+$")
 
@@ -269,7 +275,7 @@ class ReprocessStore:
             "transient": list(result.transient) if result.transient else None,
             "decay": dataclasses.asdict(result.decay) if result.decay else None,
         }
-        (folder / "run.json").write_text(json.dumps(meta, indent=1, default=_json), "utf-8")
+        write_atomic(folder, "run.json", json.dumps(meta, indent=1, default=_json).encode("utf-8"))
         return self.load(run_id)
 
     def runs(self) -> pd.DataFrame:
@@ -448,8 +454,7 @@ def _write_display(path: Path, results) -> None:
                 continue
             header = fits.Header([("BLOCK", block_size(data.shape), "frame pixels per pixel")])
             hdus.append(fits.ImageHDU(block_mean(data), header, name=f"{r.name}:{kind}"))
-    with open_atomic(path.parent, path.name) as out:
-        fits.HDUList(hdus).writeto(out)
+    write_fits(path, hdus)
 
 
 def _read_csv(path: Path) -> pd.DataFrame:

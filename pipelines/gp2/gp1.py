@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import logging
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from data_access.fits_frames import FrameError, fits_files_in
 from data_access.gp2.config import Gp1Instance, Gp1Settings, read_pipeline_config
 from data_access.gp2.files import describe_image
 from data_access.gp2.records import HeaderKeywords
+from data_access.safe_files import write_atomic
 from pipelines.gp2.runner import MasterResolver, RunPlan, run_burst
 
 log = logging.getLogger("gic.gp1")
@@ -77,20 +79,22 @@ class Gp1Runner:
         self.log_dir = Path(settings.log_path or settings.input)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.ledger = self.log_dir / LEDGER
-        self.seen = self._read_ledger()
+        self._ledger_text = self.ledger.read_bytes().decode("utf-8") if self.ledger.exists() else ""
+        self.seen = {
+            row[0]
+            for row in csv.reader(io.StringIO(self._ledger_text, newline=""), delimiter="\t")
+            if row
+        }
         self._plans: dict[str, RunPlan] = {}
 
-    def _read_ledger(self) -> set[str]:
-        if not self.ledger.exists():
-            return set()
-        with open(self.ledger, newline="", encoding="utf-8") as handle:
-            return {row[0] for row in csv.reader(handle, delimiter="\t") if row}
-
     def _record(self, outcome: Gp1Outcome) -> None:
-        with open(self.ledger, "a", newline="", encoding="utf-8") as handle:
-            csv.writer(handle, delimiter="\t").writerow(
-                [outcome.path, outcome.instance, outcome.status, outcome.reason.replace("\n", " ")]
-            )
+        """Add the outcome to the ledger (the whole ledger rewritten atomically)."""
+        row = io.StringIO(newline="")
+        csv.writer(row, delimiter="\t").writerow(
+            [outcome.path, outcome.instance, outcome.status, outcome.reason.replace("\n", " ")]
+        )
+        self._ledger_text += row.getvalue()
+        write_atomic(self.ledger.parent, self.ledger.name, self._ledger_text.encode("utf-8"))
         self.seen.add(outcome.path)
         level = logging.INFO if outcome.status == "processed" else logging.WARNING
         log.log(

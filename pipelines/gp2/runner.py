@@ -54,6 +54,7 @@ from data_access.gp2.files import (
     write_table,
 )
 from data_access.gp2.records import HeaderKeywords, ImageResult, RunPlan, RunResult
+from data_access.safe_files import write_atomic
 from pipelines.gp2 import steps
 from pipelines.gp2.steps import ImageInputs, ImageState, StepContext
 
@@ -571,8 +572,7 @@ def _write_log(path: Path, results: list[ImageResult], failures: list) -> None:
     for r in results:
         lines += [f"{r.name}: {line}" for line in r.log]
     lines += [f"FAILED {name}: {reason}" for name, reason in failures]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_atomic(path.parent, path.name, ("\n".join(lines) + "\n").encode("utf-8"))
 
 
 def image_times(paths: Sequence[Path | str], *, keywords: HeaderKeywords | None = None) -> Table:
