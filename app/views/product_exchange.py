@@ -212,7 +212,24 @@ class ProductExchange(pn.viewable.Viewer):
             return pn.pane.Markdown("*Check the coherence to compare the workspace with the SDB.*")
         if self.coherence.empty:
             return pn.pane.Markdown("No product on either side.")
-        return table(self.coherence, pagination="local", page_size=12)
+        frame = self.coherence
+        conflicts = frame[frame["status"] == "conflict"]
+        counts = frame["status"].value_counts()
+        summary = markdown(
+            "{conflicts} conflict(s) between the workspace and the SDB; {same} the same on "
+            "both; {unpushed} not pushed yet; {unpulled} on the SDB only (not pulled yet).",
+            conflicts=len(conflicts),
+            same=int(counts.get("same", 0)),
+            unpushed=int(counts.get("not pushed yet", 0)),
+            unpulled=int(counts.get("not pulled yet", 0)),
+        )
+        shown = [pn.pane.Markdown(summary, css_classes=["coherence-summary"])]
+        if len(conflicts):
+            shown.append(table(conflicts, pagination="local", page_size=12))
+        others = frame[frame["status"] != "conflict"].drop(columns="problems")
+        if len(others):
+            shown += ["#### Not in conflict", table(others, pagination="local", page_size=12)]
+        return pn.Column(*shown, sizing_mode="stretch_width")
 
     @param.depends("message", "failed")
     def _message(self):

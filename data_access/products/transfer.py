@@ -27,6 +27,12 @@ from data_access.safe_files import safe_file_stem, write_atomic
 
 Progress = Callable[[int, int], None]
 
+#: The columns of a coherence check, and the statuses of its rows.
+COHERENCE_COLUMNS = ["name", "card", "where", "state", "status", "problems"]
+COHERENCE_STATUSES = ("same", "not pushed yet", "not pulled yet", "conflict")
+#: The status of a row without problem, by where the file is.
+_AGREEING = {"both": "same", "workspace only": "not pushed yet", "SDB only": "not pulled yet"}
+
 
 @dataclass(frozen=True)
 class PulledFile:
@@ -141,44 +147,52 @@ class ProductTransfers:
         return PulledFile(item.kind, item.name, "new", self.burst_dir(burst_id) / row["file_name"])
 
     def coherence(self, burst_id: str, client: SdbClient) -> pd.DataFrame:
-        """The notes' checks between the workspace and the SDB for one burst's products: present
-        on one side only, or present on both and differing (bytes, number of headers,
-        keywords). Columns: name, card, where, problems (empty string when coherent)."""
+        """The notes' checks between the workspace and the SDB for one burst's products.
+
+        Columns: name, card, where (workspace only, SDB only, both), state (in the
+        workspace; '' for the SDB only), status and problems. ``status`` is one of
+        :data:`COHERENCE_STATUSES`: ``same`` on both sides; ``not pushed yet`` (here only
+        and never pushed) and ``not pulled yet`` (on the SDB only) are not problems; a
+        ``conflict`` is: both sides differ (bytes, number of headers, keywords), or a
+        version marked pushed here is not in the SDB. ``problems`` says what, '' otherwise.
+        """
         local = self.queue(burst_id, all_versions=True)
-        local_names = dict(zip(local["file_name"], local["product_id"], strict=True))
+        states = dict(zip(local["file_name"], local["state"], strict=True))
+        ids = dict(zip(local["file_name"], local["product_id"], strict=True))
         remote = {r.name: r for r in client.search(burst_id, kind="products")}
         rows = []
-        for name in sorted(set(local_names) | set(remote)):
-            card = name.split("_" + safe_file_stem(burst_id))[0]
-            if name not in remote:
-                rows.append(
-                    {
-                        "name": name,
-                        "card": card,
-                        "where": "workspace only",
-                        "problems": "not in the SDB",
-                    }
-                )
-                continue
-            if name not in local_names:
-                rows.append(
-                    {
-                        "name": name,
-                        "card": card,
-                        "where": "SDB only",
-                        "problems": "not in the workspace",
-                    }
-                )
-                continue
-            problems = []
-            mine = self.path(local_names[name]).read_bytes()
-            if hashlib.sha256(mine).hexdigest() != remote[name].sha256:
-                theirs = read_fits_bytes(client.download(remote[name]), name)
-                problems = ["bytes differ"] + compare_structure(read_fits_bytes(mine, name), theirs)
-            rows.append(
-                {"name": name, "card": card, "where": "both", "problems": "; ".join(problems)}
+        for name in sorted(set(states) | set(remote)):
+            where = (
+                "both"
+                if name in states and name in remote
+                else ("workspace only" if name in states else "SDB only")
             )
-        return pd.DataFrame(rows, columns=["name", "card", "where", "problems"])
+            if where == "both":
+                problems = self._differences(name, self.path(ids[name]), remote[name], client)
+            elif where == "SDB only":
+                problems = ""
+            else:
+                problems = "marked pushed but not in the SDB" if states[name] == "pushed" else ""
+            rows.append(
+                {
+                    "name": name,
+                    "card": name.split("_" + safe_file_stem(burst_id))[0],
+                    "where": where,
+                    "state": states.get(name, ""),
+                    "status": "conflict" if problems else _AGREEING[where],
+                    "problems": problems,
+                }
+            )
+        return pd.DataFrame(rows, columns=COHERENCE_COLUMNS)
+
+    @staticmethod
+    def _differences(name: str, path: Path, theirs: RemoteFile, client: SdbClient) -> str:
+        """How a file here differs from the SDB's ('' when the bytes are the same)."""
+        mine = path.read_bytes()
+        if hashlib.sha256(mine).hexdigest() == theirs.sha256:
+            return ""
+        other = read_fits_bytes(client.download(theirs), name)
+        return "; ".join(["bytes differ"] + compare_structure(read_fits_bytes(mine, name), other))
 
     def archive(
         self,

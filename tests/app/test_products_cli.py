@@ -194,9 +194,11 @@ def test_push_pull_and_coherence_against_the_sandbox(tmp_path, photometry, capsy
         capsys.readouterr()
         assert gic(ws, "products", "push", "--burst", BURST.burst_id, "--user", "ana") == 0
         assert "PO_GFT_FGFT_sb26030512_v01.fits: pushed:" in capsys.readouterr().out
-        assert gic(ws, "products", "coherence", "--burst", BURST.burst_id, "--format", "json") == 1
+        # not pushed yet is no conflict: the exit status is 0
+        assert gic(ws, "products", "coherence", "--burst", BURST.burst_id, "--format", "json") == 0
         rows = json.loads(capsys.readouterr().out)
         assert [r["where"] for r in rows].count("workspace only") == 6
+        assert [r["status"] for r in rows].count("not pushed yet") == 6
         assert gic(tmp_path / "other", "products", "pull", "--burst", BURST.burst_id) == 0
         assert "products PO_GFT_FGFT_sb26030512_v01.fits: new" in capsys.readouterr().out
         sandbox.inject(("status", 500))

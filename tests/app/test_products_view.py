@@ -183,6 +183,10 @@ def test_an_approver_pushes_and_the_state_becomes_pushed(products, sandbox):
     coherence = desk.exchange.check_coherence().set_index("name")
     assert coherence.loc[outcome.file_name, "where"] == "both"
     assert (coherence["where"] == "workspace only").sum() == 13  # every version counts
+    assert set(coherence["status"]) == {"same", "not pushed yet"}
+    summary = shown_text(desk.exchange._coherence()[0])
+    assert summary.startswith("0 conflict(s) between the workspace and the SDB; 1 the same")
+    assert "13 not pushed yet" in summary
 
 
 def test_a_push_asks_first_naming_the_products_and_the_sdb_without_its_secrets(products):
@@ -286,6 +290,6 @@ def test_a_burst_named_by_a_link_stays_text(products):
     assert "img" not in said.tags and f"burst {hostile} has no light curve" in said.text
     desk.queue.queue = lambda: products.queue(BURST.burst_id)  # as if it had products
     heading = parse(pane_html(desk.queue._products()[0]))
-    assert heading.tags == {"h4"} and heading.text.strip() == f"Products of {hostile}"
+    assert heading.tags == {"h3"} and heading.text.strip() == f"Products of {hostile}"
     note = parse(pane_html(desk.review._roles_note()))
     assert "bob" in note.text and "img" not in note.tags

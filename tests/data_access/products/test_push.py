@@ -165,7 +165,10 @@ def test_pull_and_coherence_between_two_workspaces(approved, sandbox, tmp_path):
         coherence.loc["DT_GFT_FGFT", "where"] == "both"
         and coherence.loc["DT_GFT_FGFT", "problems"] == ""
     )
+    assert coherence.loc["DT_GFT_FGFT", "status"] == "same"
     assert coherence.loc["LC_GFT_FGFT", "where"] == "workspace only"
+    assert coherence.loc["LC_GFT_FGFT", "status"] == "not pushed yet"
+    assert coherence.loc["LC_GFT_FGFT", "problems"] == ""
 
     other = Stores(Workspace.open(tmp_path / "elsewhere"))
     try:
@@ -186,6 +189,9 @@ def test_pull_and_coherence_between_two_workspaces(approved, sandbox, tmp_path):
         problems = other.products.transfers.coherence(BURST.burst_id, client)["problems"][0]
         assert "bytes differ" in problems and "only in the SDB: UPLIMIT" in problems
         assert "PrimaryHDU: 36 keywords in the workspace, 37 in the SDB" in problems
+        assert other.products.transfers.coherence(BURST.burst_id, client)["status"][0] == (
+            "conflict"
+        )
     finally:
         other.close()
 
@@ -233,3 +239,22 @@ def test_the_client_sends_the_token_and_builds_payloads_offline(tmp_path):
             client_for(server.url).upload_card("DT", json.dumps({}).encode())
     with pytest.raises(SdbUnavailable):
         client_for(server.url, retries=0).search("sb1")
+
+
+def test_coherence_tells_a_product_marked_pushed_but_missing_from_one_not_pushed_yet(
+    approved, sandbox, stores
+):
+    products, dt = approved
+    lc = int(products.queue(BURST.burst_id).set_index("card").loc["LC_GFT_FGFT", "product_id"])
+    stores.cache.execute("UPDATE product SET state = 'pushed' WHERE product_id = ?", [lc])
+    coherence = products.transfers.coherence(BURST.burst_id, client_for(sandbox.url))
+    rows = coherence.set_index("card")
+    assert (rows.loc["LC_GFT_FGFT", "status"], rows.loc["LC_GFT_FGFT", "problems"]) == (
+        "conflict",
+        "marked pushed but not in the SDB",
+    )
+    assert (rows.loc["DT_GFT_FGFT", "status"], rows.loc["DT_GFT_FGFT", "state"]) == (
+        "not pushed yet",
+        "approved",
+    )
+    assert set(coherence["status"]) == {"conflict", "not pushed yet"}
