@@ -403,6 +403,16 @@ class Gp2Config:
 
 
 @dataclass(frozen=True)
+class SiteConfig:
+    name: str = _setting("OAN San Pedro Martir", "The telescope's site, as pages name it")
+    latitude_deg: float = _setting(31.0439, "Geodetic latitude of the telescope, deg (north > 0)")
+    longitude_deg: float = _setting(
+        -115.4637, "Geodetic longitude of the telescope, deg (east > 0, so SPM's is negative)"
+    )
+    elevation_m: float = _setting(2800.0, "Height of the telescope above sea level, m")
+
+
+@dataclass(frozen=True)
 class Config:
     """Every setting of a workspace; see ``gic config --show``."""
 
@@ -415,6 +425,7 @@ class Config:
     products: ProductsConfig = field(default_factory=ProductsConfig)
     sdb: SdbConfig = field(default_factory=SdbConfig)
     gp2: Gp2Config = field(default_factory=Gp2Config)
+    site: SiteConfig = field(default_factory=SiteConfig)
 
 
 def _section_type(f: dataclasses.Field) -> type:
