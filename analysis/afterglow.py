@@ -402,7 +402,9 @@ def fit_broken_decay(
     """Fit the smoothly broken power law (:func:`broken_magnitude`) to one filter.
 
     The fit starts from :data:`BREAK_STARTS` trial breaks across the fitted range and keeps
-    the lowest χ²; the break is bounded to that range.
+    the lowest χ²; the break is bounded to that range. With ``s > 0`` the model steepens
+    (``index1 < index2``: a rise to a decay, a plateau's end, a jet break); a flattening
+    (a late supernova or host) is not this model, and is best left out with the window.
 
     Parameters
     ----------
@@ -448,11 +450,15 @@ def fit_broken_decay(
     if best is None:
         return BrokenDecayFit(n_points=n, reason="no convergence from any trial break")
     (m, lb, a1, a2), errors, chi2, reduced = best
+    if a1 > a2:  # the model is symmetric in the two indices: the earlier is the smaller
+        a1, a2, errors = a2, a1, errors[[0, 1, 3, 2]]
     sides = min(int(np.sum(log_t < lb)), int(np.sum(log_t > lb)))
     if sides < MIN_SIDE_DETECTIONS:
         return BrokenDecayFit(
             n_points=n, reason=f"the break at {10**lb:.4g} s has {sides} detection(s) on one side"
         )
+    if np.max(errors[1:]) > MAX_INDEX:
+        return BrokenDecayFit(n_points=n, reason="degenerate fit: the break is unconstrained")
     return BrokenDecayFit(
         n_points=n,
         t_break=float(10**lb),

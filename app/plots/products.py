@@ -1,7 +1,9 @@
-"""Product plots: a burst's light curve with its upper limits and the QTI power-law fits."""
+"""Product plots: a burst's light curve with its upper limits and its decay fits (the QTI
+power law, or the smoothly broken one where the BIC prefers it)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 import numpy as np
@@ -9,7 +11,7 @@ import pandas as pd
 from bokeh.models import Line, Scatter, Segment
 from bokeh.plotting import figure
 
-from analysis.afterglow import DecayFit
+from analysis.afterglow import BrokenDecayFit, DecayFit, fit_broken_decay
 from app.plots.figures import add_hover, add_legend, column_source, new_figure
 
 #: One colour per COLIBRI filter (others cycle through the rest).
@@ -35,15 +37,26 @@ def fit_label(filter_name: str, index: float, index_err: float) -> str:
     return f"{filter_name}: α = {index:.2f} ± {index_err:.2g}"
 
 
+def broken_fit_label(filter_name: str, fit: BrokenDecayFit) -> str:
+    """The legend of a preferred broken fit: ``r: α₁ = 0.52 ± 0.02, α₂ = 1.60 ± 0.03,
+    t_b = 8.1e+03 ± 5e+02 s``."""
+    return (
+        f"{filter_name}: α₁ = {fit.index1:.2f} ± {fit.index1_err:.2g}, α₂ = {fit.index2:.2f} ± "
+        f"{fit.index2_err:.2g}, t_b = {fit.t_break:.3g} ± {fit.t_break_err:.2g} s (broken, BIC)"
+    )
+
+
 def fit_curve(fit: DecayFit, *, points: int = 50) -> pd.DataFrame:
-    """The magnitudes of one fit between its first and last fitted times (s after T0)."""
+    """The magnitudes of one fit between its first and last fitted times (s after T0): the
+    broken law's when the BIC prefers it."""
     t_s = np.geomspace(max(fit.t_first, 1e-3), max(fit.t_last, fit.t_first * 1.01, 1e-3), points)
-    return pd.DataFrame({"t_s": t_s, "mag": fit.magnitude(t_s)})
+    model = fit.broken if fit.prefers_broken else fit
+    return pd.DataFrame({"t_s": t_s, "mag": model.magnitude(t_s)})
 
 
 def qti_fits(table: pd.DataFrame) -> dict[str, DecayFit]:
     """The valid fits of a QTI table (FILTER, NFIT, TFITSTART, TFITSTOP, FITNORM, FITINDEX,
-    ERFITINDEX, FITVALID) by filter."""
+    ERFITINDEX, FITCHI2, FITVALID; FITCHI2R when the product has it) by filter."""
     if not len(table):
         return {}
     return {
@@ -54,10 +67,33 @@ def qti_fits(table: pd.DataFrame) -> dict[str, DecayFit]:
             norm_ujy=float(row["FITNORM"]),
             index=float(row["FITINDEX"]),
             index_err=float(row["ERFITINDEX"]),
+            chi2=float(row.get("FITCHI2", 0.0)),
+            chi2_reduced=float(row.get("FITCHI2R", 0.0)),
+            bic=float(row.get("FITCHI2", 0.0)) + 2 * np.log(max(int(row["NFIT"]), 1)),
             valid=True,
         )
         for _, row in table[table["FITVALID"].astype(bool)].iterrows()
     }
+
+
+def with_broken_fits(points: pd.DataFrame, fits: Mapping[str, DecayFit]) -> dict[str, DecayFit]:
+    """The fits, each with its broken power law fitted to the filter's detections over the
+    fit's range where it has none (a QTI keeps only the single law)."""
+    out = {}
+    for name, fit in fits.items():
+        if fit.valid and fit.broken is None and len(points):
+            rows = points[(points["filter"] == name) & points["detected"].astype(bool)]
+            window = (fit.t_first, fit.t_last)
+            broken = fit_broken_decay(rows["t_s"], rows["mag"], rows["mag_err"], window_s=window)
+            fit = dataclasses.replace(fit, broken=broken)
+        out[name] = fit
+    return out
+
+
+def _fit_line(name: str, fit: DecayFit) -> tuple[str, pd.DataFrame]:
+    if fit.prefers_broken:
+        return broken_fit_label(name, fit.broken), fit_curve(fit)
+    return fit_label(name, fit.index, fit.index_err), fit_curve(fit)
 
 
 #: Per filter, the (legend, DataFrame of t_s and mag) of each fitted decay line drawn.
@@ -168,9 +204,11 @@ def plot_light_curve(
     title: str = "",
     height: int = 380,
 ) -> figure:
-    """A burst's light curve (:func:`light_curve_figure`) with each filter's valid power-law
-    fit drawn over its fitted range, its index in the legend: the Products page's QTI fits
+    """A burst's light curve (:func:`light_curve_figure`) with each filter's valid decay fit
+    drawn over its fitted range, its indices in the legend: the Products page's QTI fits
     and the Reprocess page's fits of a run, the same :func:`analysis.afterglow.fit_decay`.
+    Where the BIC prefers the smoothly broken power law (:func:`with_broken_fits`), that is
+    the line drawn, with both indices and the break.
 
     Parameters
     ----------
@@ -188,10 +226,6 @@ def plot_light_curve(
     -------
     bokeh.plotting.figure
     """
-    by_filter = qti_fits(fits) if isinstance(fits, pd.DataFrame) else fits
-    fit_lines = {
-        name: [(fit_label(name, fit.index, fit.index_err), fit_curve(fit))]
-        for name, fit in by_filter.items()
-        if fit.valid
-    }
+    by_filter = with_broken_fits(points, qti_fits(fits) if isinstance(fits, pd.DataFrame) else fits)
+    fit_lines = {name: [_fit_line(name, fit)] for name, fit in by_filter.items() if fit.valid}
     return light_curve_figure(points, fit_lines, title=title, height=height)
