@@ -352,7 +352,7 @@ def explore_products(watch: Watch, served: Served) -> None:
     main = hostile.product_bursts[0]
     watch.open(f"{served.url}/products?{urlencode({'burst': main})}", READY["products"])
     meta = page.get_by_role("gridcell", name="META_GFT_FGFT", exact=True).first
-    if watch.act("the META product clicked", meta.click, until=("h4", "META_GFT_FGFT")):
+    if watch.act("the META product clicked", meta.click, until=("h3", "META_GFT_FGFT")):
         watch.act(
             "its headers and tables shown",
             tab(page, "Headers, tables and validation").click,
@@ -371,7 +371,7 @@ def explore_products(watch: Watch, served: Served) -> None:
         watch.act(
             f"burst of payload {number} clicked",
             cell.click,
-            until=("h4", _marker("product_burst", number)),
+            until=("h3", _marker("product_burst", number)),
         )
 
 
