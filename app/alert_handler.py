@@ -78,7 +78,7 @@ def receive_stdin(root: Path, source: str, stream: BinaryIO | None = None) -> in
         print(f"quarantined: {exc}", file=sys.stderr)
         log.info("quarantined: %s", exc)
         return 1
-    trigger = update_trigger_file(folders.triggers, record, received_at)
+    trigger = update_trigger_file(folders.triggers, record, received_at, site=config.site)
     from data_access.alerts.store import keep_packet  # the heavy part: DuckDB, pandas
     from data_access.workspace import Workspace
 

@@ -158,7 +158,7 @@ def receive_packet(
         received_at=received_at,
         max_bytes=workspace.config.alerts.max_packet_kb * 1000,
     )
-    trigger = update_trigger_file(folders.triggers, record, received_at)
+    trigger = update_trigger_file(folders.triggers, record, received_at, site=workspace.config.site)
     return keep_packet(
         workspace, record, packet, trigger=trigger, source=source, received_at=received_at
     )
@@ -270,6 +270,8 @@ class AlertStore:
         Folders of packets and messages received while the cache was busy.
     max_packet_bytes : int, optional
         Largest packet accepted.
+    site : SiteConfig, optional
+        The telescope's site, for the observability in the trigger files (``[site]``).
     """
 
     def __init__(
@@ -281,6 +283,7 @@ class AlertStore:
         spool_dir: Path | None = None,
         operations_spool_dir: Path | None = None,
         max_packet_bytes: int = 1_000_000,
+        site=None,
     ) -> None:
         self.cache = cache
         self.triggers_dir = Path(triggers_dir)
@@ -288,6 +291,7 @@ class AlertStore:
         self.spool_dir = spool_dir
         self.operations_spool_dir = operations_spool_dir
         self.max_packet_bytes = max_packet_bytes
+        self.site = site
         for folder in (self.triggers_dir, self.quarantine_dir):
             folder.mkdir(parents=True, exist_ok=True)
 
@@ -302,6 +306,7 @@ class AlertStore:
             spool_dir=folders.spool,
             operations_spool_dir=folders.operations_spool,
             max_packet_bytes=workspace.config.alerts.max_packet_kb * 1000,
+            site=workspace.config.site,
         )
 
     # -- writing -------------------------------------------------------------------------
@@ -323,7 +328,7 @@ class AlertStore:
             received_at=received_at,
             max_bytes=self.max_packet_bytes,
         )
-        trigger = update_trigger_file(self.triggers_dir, record, received_at)
+        trigger = update_trigger_file(self.triggers_dir, record, received_at, site=self.site)
         new = self.insert(record, packet, source=source, received_at=received_at)
         return Receipt(record, trigger, stored=new, duplicate=not new)
 
