@@ -189,9 +189,17 @@ def alert_burst(alerts, burst_id: str) -> Burst | None:
     return Burst(burst_id, t0, float(best["ra"]) % 360.0, float(best["dec"]), error)
 
 
-def save_as_product(run: StoredRun, products, burst: Burst, *, user: str) -> pd.DataFrame:
+def save_as_product(
+    run: StoredRun,
+    products,
+    burst: Burst,
+    *,
+    user: str,
+    fit_window_s: tuple[float, float] | None = None,
+) -> pd.DataFrame:
     """Build the run's photometry into the burst's products: a new version (MY_VERS + 1) of
-    each product whose content changed, left in the review queue.
+    each product whose content changed, left in the review queue. ``fit_window_s`` (start,
+    end in s after T0) overrides the configured window of the decay fits.
 
     Raises
     ------
@@ -206,7 +214,11 @@ def save_as_product(run: StoredRun, products, burst: Burst, *, user: str) -> pd.
     photometry = read_photometry_file(run.photometry_path)
     steps = ", ".join(run.meta["steps"])
     return products.build(
-        burst, photometry, user=user, comment=f"GP2 reprocessing run {run.run_id} ({steps})"
+        burst,
+        photometry,
+        user=user,
+        comment=f"GP2 reprocessing run {run.run_id} ({steps})",
+        fit_window_s=fit_window_s,
     )
 
 

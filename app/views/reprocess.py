@@ -31,6 +31,7 @@ import panel as pn
 import param
 
 from analysis.products import Burst
+from analysis.products.builders import fit_window
 from app.auth import LOCAL_USER, require
 from app.views.feedback import failure_text, message_pane, notify
 from app.views.reprocess_folders import FrameFolders, frame_roots
@@ -125,6 +126,8 @@ class ReprocessDesk(pn.viewable.Viewer):
     message = param.String(default="")
     failed = param.Boolean(default=False, doc="whether the message says what failed")
     revision = param.Integer(default=0, doc="bumped when a run is added")
+    fit_start_s = param.Number(default=0.0, bounds=(0, None), doc="decay fits from (s after T0)")
+    fit_stop_s = param.Number(default=0.0, bounds=(0, None), doc="decay fits to; 0 = no end")
 
     def __init__(
         self,
@@ -316,7 +319,10 @@ class ReprocessDesk(pn.viewable.Viewer):
         burst = alert_burst(self.alerts, run.meta["burst_id"]) if self.alerts is not None else None
         if burst is None:
             raise ReprocessError(f"no alert gives T0 and a position for {run.meta['burst_id']}")
-        built = save_as_product(run, self.products, burst, user=self._user_name())
+        window = fit_window(self.fit_start_s, self.fit_stop_s)  # both 0: the configured one
+        built = save_as_product(
+            run, self.products, burst, user=self._user_name(), fit_window_s=window
+        )
         created = built[built["created"]]
         versions = sorted(set(created["version"])) if len(created) else []
         self._say(
@@ -379,6 +385,14 @@ class ReprocessDesk(pn.viewable.Viewer):
             ),
             self._message,
             self._run_choices,
+            pn.Row(
+                pn.widgets.FloatInput.from_param(
+                    self.param.fit_start_s, name="Fit from (s after T0)", width=150
+                ),
+                pn.widgets.FloatInput.from_param(
+                    self.param.fit_stop_s, name="Fit to (s, 0 = no end)", width=150
+                ),
+            ),
             save,
             sizing_mode="stretch_width",
         )

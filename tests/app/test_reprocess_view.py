@@ -162,6 +162,11 @@ def test_two_runs_compared_and_a_run_saved_as_a_product(stores, full_run, desk):
     assert len(stores.products.queue(desk.burst_id())) == 7
     desk.save_product()
     assert desk.message == "The products already hold this photometry."
+    desk.fit_start_s = max(fit.t_first for fit in shown.values()) + 1.0  # the page's window
+    desk.save_product()
+    _, qti = stores.products.light_curve(desk.burst_id())
+    assert (qti["TFITSTART"] >= desk.fit_start_s).all()
+    assert sum(qti["NFIT"]) < sum(fit.n_points for fit in shown.values())
 
 
 def test_a_run_in_a_thread_reports_its_progress(desk):
