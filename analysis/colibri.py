@@ -56,6 +56,26 @@ def burst_camera(filter_name: str) -> str:
         raise ValueError(msg) from None
 
 
+#: One colour per filter, the same on every page and notebook: the colour-blind-safe palette
+#: of Okabe & Ito (2008), r and i far apart (vermillion, reddish purple); yellow, too pale on
+#: white, is left out. Other filters take :data:`OTHER_FILTER_COLORS` in turn.
+FILTER_COLORS: dict[str, str] = {
+    "g": "#009E73",  # bluish green
+    "r": "#D55E00",  # vermillion
+    "i": "#CC79A7",  # reddish purple
+    "z": "#000000",  # black
+    "J": "#E69F00",  # orange
+    "H": "#0072B2",  # blue
+}
+OTHER_FILTER_COLORS: tuple[str, ...] = ("#56B4E9", "#999999")  # sky blue, grey
+
+
+def filter_color(filter_name: str, index: int = 0) -> str:
+    """The colour of a filter on every plot: :data:`FILTER_COLORS`, or for another filter
+    the ``index``-th of :data:`OTHER_FILTER_COLORS` (cycled)."""
+    return FILTER_COLORS.get(filter_name, OTHER_FILTER_COLORS[index % len(OTHER_FILTER_COLORS)])
+
+
 #: Filter names of other instruments and catalogues → the products' code (FILTER is 8A).
 #: ``w`` is the clear (white, unfiltered) band; names not here are kept as they are when
 #: they fit (:func:`product_filter`).

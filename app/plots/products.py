@@ -12,23 +12,8 @@ from bokeh.models import Line, Scatter, Segment
 from bokeh.plotting import figure
 
 from analysis.afterglow import BrokenDecayFit, DecayFit, fit_broken_decay
+from analysis.colibri import filter_color
 from app.plots.figures import add_hover, add_legend, column_source, new_figure
-
-#: One colour per COLIBRI filter (others cycle through the rest).
-FILTER_COLORS = {
-    "g": "#2ca02c",
-    "r": "#d62728",
-    "i": "#8c564b",
-    "z": "#7f7f7f",
-    "J": "#1f77b4",
-    "H": "#9467bd",
-}
-OTHER_COLORS = ("#ff7f0e", "#e377c2", "#bcbd22", "#17becf")
-
-
-def filter_color(name: str, index: int = 0) -> str:
-    """The colour of a filter on every product plot."""
-    return FILTER_COLORS.get(name, OTHER_COLORS[index % len(OTHER_COLORS)])
 
 
 def fit_label(filter_name: str, index: float, index_err: float) -> str:

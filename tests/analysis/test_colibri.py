@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.colibri import BURST_CAMERA, BURST_FILTERS, CAMERAS, FILTERS, burst_camera
+from analysis.colibri import (
+    BURST_CAMERA,
+    BURST_FILTERS,
+    CAMERAS,
+    FILTER_COLORS,
+    FILTERS,
+    OTHER_FILTER_COLORS,
+    burst_camera,
+    filter_color,
+)
 
 
 def test_each_camera_observes_in_a_burst_only_filters_it_carries():
@@ -23,3 +32,24 @@ def test_every_filter_has_one_camera_in_a_burst():
 def test_an_unknown_filter_is_named():
     with pytest.raises(ValueError, match="'Y'"):
         burst_camera("Y")
+
+
+#: The eight colours of Okabe & Ito (2008), "Color Universal Design".
+OKABE_ITO = {
+    "#000000",
+    "#E69F00",
+    "#56B4E9",
+    "#009E73",
+    "#F0E442",
+    "#0072B2",
+    "#D55E00",
+    "#CC79A7",
+}
+
+
+def test_every_filter_has_its_own_colour_blind_safe_colour():
+    assert set(FILTER_COLORS) == set(FILTERS)
+    assert len(set(FILTER_COLORS.values())) == len(FILTERS)
+    assert set(FILTER_COLORS.values()) | set(OTHER_FILTER_COLORS) <= OKABE_ITO | {"#999999"}
+    assert filter_color("r") == FILTER_COLORS["r"] != filter_color("i")
+    assert filter_color("Y", 0) != filter_color("w", 1)

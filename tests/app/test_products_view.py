@@ -12,6 +12,7 @@ import pytest
 from astropy.time import Time
 from bokeh.models import HoverTool, LogScale
 
+from analysis.colibri import FILTER_COLORS
 from analysis.products import Burst
 from analysis.products.synthetic import synthetic_photometry
 from app.auth import PermissionDenied
@@ -108,6 +109,7 @@ def test_light_curve_plot_has_log_time_inverted_magnitudes_limits_and_fit():
     [limits] = entries["r upper limit"]
     assert list(limits.data_source.data["mag"]) == [19.6]
     assert limits.glyph.marker == "inverted_triangle"
+    assert seen.glyph.fill_color == limits.glyph.line_color == FILTER_COLORS["r"]
     [fit] = entries["r: α = 1.00 ± 0.05"]
     assert fit.glyph.line_dash == [6]  # dashed
     line = fit.data_source.data["mag"]
