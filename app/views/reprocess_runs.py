@@ -101,13 +101,27 @@ class RunView(pn.viewable.Viewer):
     def _fit_line(name: str, fit: DecayFit) -> SafeMarkdown:
         if not fit.valid:
             return markdown("{name}: no fit ({reason})", name=name, reason=fit.reason)
-        return markdown(
+        line = markdown(
             "{name}: α = {index:.3f} ± {err:.3f} ({n} detections, χ² {chi2:.1f})",
             name=name,
             index=fit.index,
             err=fit.index_err,
             n=fit.n_points,
             chi2=fit.chi2,
+        )
+        if not fit.prefers_broken:
+            return line
+        broken = fit.broken
+        return markdown(
+            "{line}; broken power law preferred (BIC): α₁ = {a1:.3f} ± {e1:.3f}, "
+            "α₂ = {a2:.3f} ± {e2:.3f}, break at {tb:.4g} ± {etb:.2g} s",
+            line=line,
+            a1=broken.index1,
+            e1=broken.index1_err,
+            a2=broken.index2,
+            e2=broken.index2_err,
+            tb=broken.t_break,
+            etb=broken.t_break_err,
         )
 
     def decay_fits(self) -> dict[str, DecayFit]:

@@ -17,6 +17,7 @@ import pandas as pd
 import panel as pn
 import pytest
 
+from analysis.afterglow import broken_magnitude, fit_decay
 from analysis.images import block_mean
 from app.pages.reprocess import headline
 from app.plots.images import plot_image
@@ -24,6 +25,7 @@ from app.plots.products import plot_light_curve
 from app.plots.reprocess import plot_frame
 from app.views.reprocess import ReprocessDesk, thumbnail_png
 from app.views.reprocess_folders import frame_roots
+from app.views.reprocess_runs import RunView
 from data_access.config import config_from_dict
 from data_access.gp2.runs import ReprocessError
 from data_access.stores import Stores
@@ -294,3 +296,11 @@ def test_header_values_from_outside_stay_text_in_the_thumbnails(desk, tmp_path):
     attributes = parsed.elements[1][1]
     assert attributes["alt"] == attributes["title"] == "a'b<i>"  # the frame's name
     assert parsed.text.startswith(hostile + " ")
+
+
+def test_a_preferred_broken_fit_is_said_with_both_indices_and_the_break():
+    t = np.geomspace(60.0, 5e5, 30)
+    fit = fit_decay(t, broken_magnitude(t, 17.0, np.log10(8000.0), 0.6, 1.7), np.full(30, 0.05))
+    said = shown_text(pn.pane.Markdown(RunView._fit_line("r", fit)))
+    assert "broken power law preferred (BIC): α₁ = 0.600" in said and "α₂ = 1.700" in said
+    assert "break at 8000" in said
