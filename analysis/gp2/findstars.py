@@ -3,7 +3,8 @@
 The sky background is measured on a grid of boxes and subtracted; sources are groups
 of at least ``minarea`` connected pixels ``detect_thresh`` times the background noise
 above it. The PSF FWHM is the median over isolated, unsaturated, round stars of twice
-their half-light radius (exact for a Gaussian PSF).
+their half-light radius (exact for a Gaussian PSF); hot pixels and cosmic-ray streaks are
+left out of it (see :func:`estimate_fwhm`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,22 @@ PIXSTACK = 10_000_000
 
 #: FWHM = 2 × half-light radius for a Gaussian profile.
 FWHM_PER_HALF_LIGHT_RADIUS = 2.0
+
+#: Largest fraction of a star's flux in its brightest pixel: a Gaussian PSF puts
+#: 4 ln 2 / (π FWHM²) there (0.39 at 1.5 px); a hot pixel nearly all of it.
+MAX_PEAK_FRACTION = 0.5
+
+#: Smallest FWHM of a star, pixels (below it a detection is a cosmic ray or noise).
+MIN_FWHM = 1.0
+
+#: Smallest minor/major axis ratio of a star (a cosmic-ray streak is long and thin).
+MIN_AXIS_RATIO = 0.6
+
+#: Relative distance from the bright stars' FWHM within which a source counts as a star.
+PSF_TOLERANCE = 0.3
+
+#: Stars the FWHM median is taken over (the brightest).
+MAX_FWHM_STARS = 50
 
 
 @dataclass(frozen=True)
@@ -49,15 +66,44 @@ class Sources:
     n_stars_fwhm: int
 
 
+def _stellar(table: Table, saturation: float | None) -> np.ndarray:
+    """Which sources may be stars: unflagged, unsaturated, round, resolved and not too small."""
+    flux = np.asarray(table["flux"], float)
+    fwhm = np.asarray(table["fwhm"], float)
+    peak = np.asarray(table["peak"], float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        good = (np.asarray(table["flag"]) == 0) & np.isfinite(fwhm) & (fwhm >= MIN_FWHM)
+        good &= (flux > 0) & (peak / flux <= MAX_PEAK_FRACTION)
+        good &= np.asarray(table["b"]) >= MIN_AXIS_RATIO * np.asarray(table["a"])
+    if saturation is not None:
+        good &= peak < 0.8 * saturation
+    return good
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
+
+
 def estimate_fwhm(
     table: Table, *, saturation: float | None = None, min_stars: int = 3
 ) -> tuple[float, int]:
-    """The PSF FWHM from extracted sources: median of unflagged, round, unsaturated stars.
+    """The PSF FWHM from extracted sources, following the stars rather than cosmic rays.
+
+    A source may be a star when it is unflagged, unsaturated, round (minor axis at least
+    :data:`MIN_AXIS_RATIO` of the major), at least :data:`MIN_FWHM` across and has at most
+    :data:`MAX_PEAK_FRACTION` of its flux in its brightest pixel (a hot pixel has nearly
+    all of it there). Cosmic rays that pass are still sharper than the PSF: the stars'
+    FWHM is first taken as the flux-weighted median of the candidates (the bright stars
+    carry the light), then as the median of the brightest 50 candidates within
+    :data:`PSF_TOLERANCE` of it.
 
     Parameters
     ----------
     table : astropy.table.Table
-        Sources with ``fwhm``, ``flag``, ``a``, ``b`` and ``peak`` columns (see :class:`Sources`).
+        Sources with ``fwhm``, ``flux``, ``flag``, ``a``, ``b`` and ``peak`` columns
+        (see :class:`Sources`), sorted by decreasing flux.
     saturation : float, optional
         Peak level above which a star is saturated, in the frame's unit.
     min_stars : int, optional
@@ -72,15 +118,15 @@ def estimate_fwhm(
     """
     if len(table) == 0:
         return float("nan"), 0
-    good = (np.asarray(table["flag"]) == 0) & np.isfinite(table["fwhm"]) & (table["fwhm"] > 0.5)
-    good &= np.asarray(table["b"]) > 0.6 * np.asarray(table["a"])
-    if saturation is not None:
-        good &= np.asarray(table["peak"]) < 0.8 * saturation
-    values = np.asarray(table["fwhm"])[good]
+    good = _stellar(table, saturation)
+    values = np.asarray(table["fwhm"], float)[good]
     if values.size < min_stars:
         return float("nan"), int(values.size)
-    brightest = values[: max(min_stars, min(values.size, 50))]  # table sorted by flux
-    return float(np.median(brightest)), int(brightest.size)
+    first = _weighted_median(values, np.asarray(table["flux"], float)[good])
+    stars = values[np.abs(values / first - 1.0) <= PSF_TOLERANCE][:MAX_FWHM_STARS]
+    if stars.size < min_stars:
+        return float("nan"), int(stars.size)
+    return float(np.median(stars)), int(stars.size)
 
 
 def find_stars(

@@ -31,6 +31,37 @@ def test_findstars_measures_the_psf_and_finds_the_stars():
     assert list(found.table["flux"]) == sorted(found.table["flux"], reverse=True)
 
 
+def _with_cosmic_rays(image: np.ndarray, seed: int, *, n_hot=60, n_streaks=15) -> np.ndarray:
+    """Single hot pixels and short 1-pixel-wide streaks (3 to 8 pixels, any angle)."""
+    rng = np.random.default_rng(seed)
+    out = image.copy()
+    hy, hx = rng.integers(0, image.shape[0], (2, n_hot))
+    out[hy, hx] += rng.uniform(1000, 20000, n_hot)
+    for _ in range(n_streaks):
+        steps = np.arange(rng.integers(3, 9))
+        angle = rng.uniform(0, np.pi)
+        cy, cx = rng.uniform(10, image.shape[0] - 10, 2)
+        sy = np.round(cy + steps * np.sin(angle)).astype(int)
+        sx = np.round(cx + steps * np.cos(angle)).astype(int)
+        out[sy, sx] += rng.uniform(1000, 10000)
+    return out
+
+
+@pytest.mark.parametrize("fwhm", [5.0, 7.5, 10.0])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_psf_follows_the_stars_and_not_the_cosmic_rays(fwhm, seed):
+    rng = np.random.default_rng(seed)
+    size, n = 400, 25
+    x, y = rng.uniform(3 * fwhm, size - 3 * fwhm, (2, n))
+    image = render_stars((size, size), x, y, 10 ** rng.uniform(4.3, 5.5, n), fwhm) + 100.0
+    image = _with_cosmic_rays(rng.normal(image, np.sqrt(image)), seed).astype(np.float32)
+    found = find_stars(image, detect_thresh=5)
+    sharp = np.count_nonzero(found.table["fwhm"] < 2.0)
+    assert sharp >= 40  # the cosmic rays are detected, and outnumber the stars
+    assert found.fwhm == pytest.approx(fwhm, rel=0.1)
+    assert found.n_stars_fwhm >= 5
+
+
 def test_findstars_refuses_a_bad_threshold():
     with pytest.raises(ValueError, match="detect_thresh must be positive"):
         find_stars(np.zeros((10, 10), np.float32), detect_thresh=0)
@@ -87,3 +118,14 @@ def test_real_star_field_gives_sources_and_a_psf(shared_data):
     found = find_stars(data, detect_thresh=5)
     assert len(found.table) > 50
     assert 1.5 < found.fwhm < 10
+
+
+@pytest.mark.shared_data
+def test_a_raw_frame_with_cosmic_rays_gives_the_stars_psf(shared_data):
+    """SAAO 1.0 m STE3, 150 s, raw: two bright stars of about 9.8 px FWHM, a few faint
+    ones, and more cosmic rays than stars (the sharp detections measure about 1 px)."""
+    data, header = read_image(shared_data / "fits" / "saao_1m_ste3" / "a8280271.fits")
+    assert header["TRIMSEC"].strip() == "[  17: 528,   1: 520]"
+    found = find_stars(data[:, 16:528], detect_thresh=5)
+    assert np.count_nonzero(found.table["fwhm"] < 2.0) > found.n_stars_fwhm
+    assert found.fwhm == pytest.approx(9.8, rel=0.1)
