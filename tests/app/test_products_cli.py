@@ -41,11 +41,8 @@ def photometry(tmp_path) -> Path:
     return path
 
 
-def build(ws: Path, photometry: Path) -> int:
-    return gic(
-        ws,
-        "products",
-        "build",
+def build_args(photometry: Path) -> tuple[str, ...]:
+    return (
         "--burst",
         BURST.burst_id,
         "--photometry",
@@ -56,11 +53,13 @@ def build(ws: Path, photometry: Path) -> int:
         "150",
         "--dec",
         "20",
-        "--error",
-        "0.05",
         "--user",
         "ana",
     )
+
+
+def build(ws: Path, photometry: Path) -> int:
+    return gic(ws, "products", "build", *build_args(photometry), "--error", "0.05")
 
 
 @pytest.mark.parametrize(
@@ -296,20 +295,3 @@ def test_build_fit_window_from_gic_toml_and_a_bad_window(tmp_path, photometry, c
     capsys.readouterr()
     bad = gic(ws, "products", "build", *build_args(photometry), "--fit-stop", "50")
     assert bad == 2 and "the end is not after the start" in capsys.readouterr().err
-
-
-def build_args(photometry: Path) -> tuple[str, ...]:
-    return (
-        "--burst",
-        BURST.burst_id,
-        "--photometry",
-        str(photometry),
-        "--t0",
-        "2026-03-05T04:10:00",
-        "--ra",
-        "150",
-        "--dec",
-        "20",
-        "--user",
-        "ana",
-    )
