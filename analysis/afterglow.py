@@ -8,16 +8,17 @@ t - T0 = 1 s. α > 0 is a fading source.
 Times are mid-exposure, in seconds after T0, everywhere (:func:`mid_exposure`): the QTI
 product, the Reprocess page and the GP2 summary give the same α for the same photometry.
 
-Two fits of that model:
+Three fits:
 
 - :func:`fit_decay`, one filter (the QTI product's FITINDEX, the Reprocess page's α per
-  filter), with :func:`scipy.optimize.curve_fit` weighted by the errors (absolute sigma).
-  There is no fit (``valid`` False, every number 0, as the products want no NaN) with
-  fewer than :data:`MIN_DETECTIONS` detections, or when the fit does not converge or its
+  filter), with :func:`scipy.optimize.curve_fit` weighted by the errors. There is no fit
+  (``valid`` False, every number 0, as the products want no NaN) with fewer than
+  :data:`MIN_DETECTIONS` detections, fewer distinct times than parameters, an error that
+  is not positive, an index left unconstrained, or when the fit does not converge or its
   covariance cannot be estimated (scipy's OptimizeWarning, the notes' "mettre nul sur
   OptimizeWarning"). :func:`fit_filters` applies it to every filter of a light curve.
 - :func:`fit_joint_decay`, every filter at once: one α, one offset per filter (the GP2
-  summary's decay), by weighted linear least squares.
+  summary's decay), by weighted linear least squares (its error is not scaled).
 - :func:`fit_broken_decay`, one filter: the smoothly broken power law of Beuermann et al.
   (1999), ``F = F_b [(t/t_b)^(s α1) + (t/t_b)^(s α2)]^(-1/s)``, with the smoothness ``s``
   fixed (:data:`SMOOTHNESS`; fitting it as well leaves ``t_b`` and ``s`` degenerate on a
