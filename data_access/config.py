@@ -178,6 +178,20 @@ class AlertsKafkaConfig:
         ),
         "Kafka topics of VOEvent packets to consume",
     )
+    json_topics: tuple = _setting(
+        ("gcn.notices.svom", "gcn.notices.einstein_probe.wxt.alert"),
+        "Kafka topics of GCN JSON notices to consume (SVOM, Einstein Probe WXT)",
+    )
+    bootstrap_servers: str = _setting(
+        "",
+        "host:port of a Kafka broker read without GCN credentials (a local or test broker); "
+        "empty = GCN Kafka at the domain above",
+    )
+    session_timeout_s: float = _setting(
+        45.0,
+        "Seconds the broker waits for a silent consumer before another consumer of the group "
+        "takes its topics over (Kafka session.timeout.ms)",
+    )
 
 
 @dataclass(frozen=True)

@@ -60,11 +60,13 @@ def register(subparsers, groups) -> None:
 
     ingest = what.add_parser(
         "ingest",
-        help="store VOEvent packets (one on stdin, or files and folders)",
+        help="store alert packets, VOEvent or GCN JSON (one on stdin, or files and folders)",
         description="Store one packet read on stdin (what gic-alert-handler does for Comet), "
-        "or the *.xml packets of the given files and folders. A packet with an SVOM burst ID "
-        "writes trigger_<burstid>.dat. Exit 0 when every packet was well formed, 1 when one "
-        "was malformed or hostile (it is kept in the quarantine folder with the reason).",
+        "or the packets of the given files and folders (every file of a folder but hidden "
+        "ones, which are listed as skipped). A packet with an SVOM burst ID writes "
+        "trigger_<burstid>.dat. Exit 0 when every packet was well formed, 1 when one was "
+        "malformed, hostile, neither XML nor JSON, or an ivorn seen before with other content "
+        "(it is kept in the quarantine folder with the reason, and named on stderr).",
     )
     ingest.add_argument("paths", nargs="*", metavar="PATH", help="packet files or folders")
     ingest.set_defaults(handler=ingest_alerts)
@@ -119,10 +121,12 @@ def register(subparsers, groups) -> None:
 
     kafka = what.add_parser(
         "kafka",
-        help="consume SVOM VOEvents from GCN Kafka",
-        description="Consume the [alerts.kafka] topics in the configured consumer group; each "
-        "packet's offset is committed only once it is stored. Secret from the environment "
-        "variable named by [alerts.kafka] client_secret_env.",
+        help="consume SVOM VOEvents and GCN JSON notices from GCN Kafka",
+        description="Consume the [alerts.kafka] topics and json_topics in the configured "
+        "consumer group; each packet's offset is committed only once it is stored (or "
+        "quarantined). Secret from the environment variable named by [alerts.kafka] "
+        "client_secret_env; with [alerts.kafka] bootstrap_servers set, that broker is read "
+        "without credentials.",
     )
     kafka.add_argument("--since", default=None, help="replay from this ISO date (UTC)")
     kafka.add_argument("--max-messages", type=int, default=None)
@@ -155,36 +159,45 @@ def _receive_stdin(workspace: Workspace, source: str) -> int:
     return receive_stdin(workspace.root, source)
 
 
-def _packet_files(paths: list[str]) -> list[Path]:
-    files = []
+def _packet_files(paths: list[str]) -> tuple[list[Path], list[str]]:
+    """The files to ingest (every file of a folder, whatever its name: one that is no packet
+    is quarantined with the reason), and one line per file of a folder left out (hidden)."""
+    files, skipped = [], []
     for given in paths:
         path = Path(given).expanduser()
         if path.is_dir():
-            files += sorted(p for p in path.rglob("*.xml") if p.is_file())
+            for found in sorted(p for p in path.rglob("*") if p.is_file()):
+                if any(part.startswith(".") for part in found.relative_to(path).parts):
+                    skipped.append(f"{found}: hidden file, not read")
+                else:
+                    files.append(found)
         elif path.exists():
             files.append(path)
         else:
             raise FileNotFoundError(f"{path}: no such file or folder")
-    return files
+    return files, skipped
 
 
 def ingest_alerts(args) -> int:
     workspace = open_workspace(args)
     if not args.paths:
         return _receive_stdin(workspace, "stdin")
+    files, skipped = _packet_files(args.paths)
     stores = Stores(workspace)
     try:
-        receipts, refused = stores.alerts.store_files(_packet_files(args.paths))
+        receipts, refused = stores.alerts.store_files(files)
     finally:
         stores.close()
     new = sum(r.stored for r in receipts)
     triggers = len({r.trigger_file for r in receipts if r.trigger_file})
     print(
-        f"{new} stored, {len(receipts) - new} duplicates, {len(refused)} quarantined; "
-        f"{triggers} trigger files"
+        f"{new} stored, {len(receipts) - new} duplicates, {len(refused)} quarantined, "
+        f"{len(skipped)} skipped; {triggers} trigger files"
     )
     for line in refused:
         print(f"quarantined: {line}", file=sys.stderr)
+    for line in skipped:
+        print(f"skipped: {line}", file=sys.stderr)
     return 1 if refused else 0
 
 
@@ -273,15 +286,20 @@ def listen_comet(args) -> int:
 
 
 def consume_kafka(args) -> int:
-    from data_access.alerts.sources import consume_alerts, open_gcn_consumer, replay_from
+    from data_access.alerts.sources import (
+        consume_alerts,
+        kafka_topics,
+        open_kafka_consumer,
+        replay_from,
+    )
 
     workspace = open_workspace(args)
     settings = workspace.config.alerts.kafka
-    consumer = open_gcn_consumer(settings, os.environ.get(settings.client_secret_env, ""))
+    consumer = open_kafka_consumer(settings, os.environ.get(settings.client_secret_env, ""))
     if args.since:
-        replay_from(consumer, settings.topics, datetime.fromisoformat(args.since))
+        replay_from(consumer, kafka_topics(settings), datetime.fromisoformat(args.since))
     else:
-        consumer.subscribe(list(settings.topics))
+        consumer.subscribe(kafka_topics(settings))
     try:
         summary = consume_alerts(
             consumer,
@@ -291,6 +309,11 @@ def consume_kafka(args) -> int:
     finally:
         consumer.close()
     print(f"{summary.received} packets, {summary.quarantined} quarantined")
+    if summary.errors:
+        print(
+            f"kafka: {len(summary.errors)} broker errors, the last: {summary.errors[-1]}",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -9,10 +9,13 @@ Every source hands its bytes to the same functions of :mod:`data_access.alerts.s
   ``gic-alert-handler`` on every packet, with Comet's ivorn database and saved events
   inside the workspace.
 - **GCN Kafka**: :func:`consume_alerts` is the consumer loop, written against the small
-  part of the confluent-kafka ``Consumer`` interface it uses (``consume``, ``commit``), so it
-  is tested with the real packets as message values and no broker; offsets are committed
-  only after the packet is stored (or spooled, or quarantined). :func:`open_gcn_consumer`
-  is the thin path to the real client, :func:`replay_from` rewinds to a date.
+  part of the confluent-kafka ``Consumer`` interface it uses (``consume``, ``commit``); it
+  reads the VOEvent and the JSON topics (:func:`kafka_topics`) alike. Offsets are committed
+  only after the packet is stored (or spooled, or quarantined); a commit refused while the
+  broker is away is retried until it comes back. :func:`open_kafka_consumer` opens GCN
+  Kafka with the credentials (:func:`open_gcn_consumer`), or a broker named by
+  ``[alerts.kafka] bootstrap_servers`` without them (a local broker; the tests use
+  librdkafka's mock cluster); :func:`replay_from` rewinds to a date.
 - **NATS**: :func:`watch_operations` subscribes to the configured subjects, hands every
   message on, and reconnects for ever when the server goes away.
 """
@@ -24,11 +27,14 @@ import contextlib
 import logging
 import shutil
 import sys
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
+
+from confluent_kafka import KafkaException
 
 from analysis.voevent import VOEventError
 from data_access.config import AlertsKafkaConfig
@@ -135,6 +141,7 @@ class ConsumeSummary:
     received: int = 0
     quarantined: int = 0
     errors: list[str] = field(default_factory=list)
+    commit_retries: int = 0
 
 
 def consume_alerts(
@@ -146,7 +153,8 @@ def consume_alerts(
     batch: int = 10,
     timeout_s: float = 1.0,
 ) -> ConsumeSummary:
-    """Consume VOEvent packets, hand each to ``receive``, commit its offset once it is kept.
+    """Consume alert packets (VOEvents or GCN JSON notices), hand each to ``receive``, commit
+    its offset once it is kept.
 
     Parameters
     ----------
@@ -162,7 +170,8 @@ def consume_alerts(
     max_messages : int, optional
         Stop after this many messages (for tests and replays).
     batch, timeout_s : int, float, optional
-        Messages and seconds of one ``consume`` call.
+        Messages and seconds of one ``consume`` call; ``timeout_s`` is also the wait between
+        two tries of a commit the broker refused (it is away: the packet is already kept).
 
     Raises
     ------
@@ -185,11 +194,75 @@ def consume_alerts(
             except VOEventError as exc:  # already quarantined; do not read it again
                 log.warning("GCN Kafka %s: %s", where, exc)
                 summary.quarantined += 1
-            consumer.commit(message=message, asynchronous=False)
+            _commit(consumer, message, summary, stop=stop, retry_s=timeout_s)
             summary.received += 1
             if max_messages is not None and summary.received >= max_messages:
                 return summary
     return summary
+
+
+def _commit(
+    consumer: KafkaConsumer,
+    message: KafkaMessage,
+    summary: ConsumeSummary,
+    *,
+    stop: Callable[[], bool],
+    retry_s: float,
+) -> None:
+    """Commit a kept packet's offset, trying again while the broker is away (until ``stop``:
+    then the offset stays uncommitted and the packet, already kept, comes again).
+
+    Raises
+    ------
+    RuntimeError
+        On a fatal Kafka error.
+    """
+    while True:
+        try:
+            consumer.commit(message=message, asynchronous=False)
+            return
+        except KafkaException as exc:
+            error = exc.args[0] if exc.args else exc
+            if getattr(error, "fatal", lambda: False)():
+                raise RuntimeError(f"GCN Kafka: fatal error on commit: {error}") from exc
+            log.warning(
+                "GCN Kafka: commit of offset %s refused (%s); retrying", message.offset(), error
+            )
+            summary.commit_retries += 1
+            if stop():  # the packet is kept: it comes again after a restart, a duplicate
+                return
+            time.sleep(retry_s)
+
+
+def kafka_topics(settings: AlertsKafkaConfig) -> list[str]:
+    """The VOEvent topics, then the JSON topics, each once."""
+    return list(dict.fromkeys([*settings.topics, *settings.json_topics]))
+
+
+def open_kafka_consumer(settings: AlertsKafkaConfig, client_secret: str) -> Any:
+    """The consumer of ``gic alerts kafka``: GCN Kafka with the credentials, or the broker of
+    ``[alerts.kafka] bootstrap_servers`` without them; auto-commit off, in the group.
+
+    Raises
+    ------
+    ValueError
+        If GCN Kafka is meant and no client ID or secret is configured.
+    """
+    if not settings.bootstrap_servers:
+        return open_gcn_consumer(settings, client_secret)
+    from confluent_kafka import Consumer
+
+    return Consumer({"bootstrap.servers": settings.bootstrap_servers, **_consumer_config(settings)})
+
+
+def _consumer_config(settings: AlertsKafkaConfig) -> dict[str, Any]:
+    return {
+        "group.id": settings.group_id,
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+        "session.timeout.ms": round(settings.session_timeout_s * 1000),
+        "heartbeat.interval.ms": round(settings.session_timeout_s * 100),
+    }
 
 
 def replay_from(consumer: Any, topics: Iterable[str], since: datetime) -> None:
@@ -233,11 +306,7 @@ def open_gcn_consumer(settings: AlertsKafkaConfig, client_secret: str) -> Any:
         client_id=settings.client_id,
         client_secret=client_secret,
         domain=settings.domain,
-        config={
-            "group.id": settings.group_id,
-            "enable.auto.commit": False,
-            "auto.offset.reset": "earliest",
-        },
+        config=_consumer_config(settings),
     )
 
 

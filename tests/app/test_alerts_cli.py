@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from app.cli import main
+from tests.conftest import REPO
 from tests.analysis.test_voevent import XXE, make_packet
 
 GW = make_packet(
@@ -98,8 +99,34 @@ def test_show_gives_every_param_and_the_raw_xml(tmp_path, monkeypatch, capsys):
 @pytest.mark.shared_data
 def test_ingest_the_real_packets_folder(tmp_path, shared_data, capsys):
     ws = tmp_path / "ws"
-    assert gic(ws, "alerts", "ingest", str(shared_data / "voevents")) == 0
-    assert "40 stored, 0 duplicates, 0 quarantined; 19 trigger files" in capsys.readouterr().out
+    assert gic(ws, "alerts", "ingest", str(shared_data / "voevents")) == 1
+    out, err = capsys.readouterr()
+    assert "40 stored, 0 duplicates, 1 quarantined, 0 skipped; 19 trigger files" in out
+    # the folder's JSON file is the schema itself, not a notice: named, never skipped in silence
+    assert "trigger.schema.json: JSON notice field '$schema' is" in err
+
+
+def test_ingest_a_folder_of_json_notices_and_other_files(tmp_path, capsys):
+    examples = REPO / "tests" / "data" / "gcn_notices"
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for path in examples.glob("*.json"):
+        (folder / path.name).write_bytes(path.read_bytes())
+    (folder / "notes.txt").write_text("not a packet")
+    (folder / ".hidden.json").write_text("{}")
+    ws = tmp_path / "ws"
+    assert gic(ws, "alerts", "ingest", str(folder)) == 1
+    out, err = capsys.readouterr()
+    assert "6 stored, 0 duplicates, 1 quarantined, 1 skipped; 1 trigger files" in out
+    assert "notes.txt: packet is neither XML nor JSON: it starts with b'not a pa'" in err
+    assert ".hidden.json: hidden file, not read" in err
+    assert [p.suffix for p in (ws / "quarantine").iterdir() if p.suffix != ".reason"] == [".bin"]
+    assert gic(ws, "alerts", "list", "--format", "json", "--burst", "sb24022203") == 0
+    alerts = json.loads(capsys.readouterr().out)
+    assert {a["instrument"] for a in alerts} == {"ECLAIRs", "GRM"} and len(alerts) == 5
+    assert gic(ws, "alerts", "show", alerts[0]["ivorn"]) == 0
+    detail = json.loads(capsys.readouterr().out)
+    assert detail["notice_format"] == "json" and json.loads(detail["raw_xml"])["id"]
 
 
 def test_listen_dry_run_prints_the_comet_command(tmp_path, monkeypatch, capsys):

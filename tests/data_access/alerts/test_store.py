@@ -4,6 +4,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from analysis.trigger_file import read_trigger_file
@@ -184,3 +185,68 @@ def test_triggers_folder_may_lie_outside_the_workspace(tmp_path):
         received_at=datetime(2026, 2, 11, 19, 26, tzinfo=UTC),
     )
     assert receipt.trigger_file == tmp_path / "telescope" / "trigger_sb26021102.dat"
+
+
+# -- JSON notices, conflicting ivorns, positions ---------------------------------------------
+EXAMPLES = Path(__file__).resolve().parents[2] / "data" / "gcn_notices"
+GRM_POSITION = (
+    b'<Position2D unit="deg"><Value2><C1>86.9</C1><C2>-0.4</C2></Value2>'
+    b"<Error2Radius>-1</Error2Radius></Position2D>"
+)
+
+
+def json_notice(name: str, **changes) -> bytes:
+    document = json.loads((EXAMPLES / f"{name}.example.json").read_text(encoding="utf-8"))
+    return json.dumps(document | changes).encode()
+
+
+@pytest.mark.shared_data
+def test_one_burst_as_voevent_and_as_json_is_one_burst(store, voevents):
+    voevent = (voevents / "svom" / "eclairs" / "eclairs_296.xml").read_bytes()
+    grm = json_notice(
+        "svom_grm_trigger",
+        id=["sb26021102"],
+        alert_tense="current",
+        ra_dec_error=-1,
+        alert_datetime="2026-02-11T19:25:00",
+    )
+    store.store(voevent)
+    receipt = store.store(grm, source="kafka")
+    assert receipt.stored and receipt.trigger_file.name == "trigger_sb26021102.dat"
+    bursts = store.bursts()
+    assert bursts["burst_id"].tolist() == ["sb26021102"] and bursts.loc[0, "packets"] == 2
+    assert bursts.loc[0, "best_error_deg"] == pytest.approx(0.1057)  # never the GRM's -1
+    notices = store.alerts(burst_id="sb26021102")
+    assert set(notices["instrument"]) == {"ECLAIRs", "GRM"}
+    values = triggers(store)["trigger_sb26021102.dat"]
+    assert values["error_deg"] == "0.1057" and values["position_instrument"] == "ECLAIRs"
+    detail = store.alert(receipt.record.ivorn)
+    assert detail["notice_format"] == "json" and pd.isna(detail["error_deg"])
+
+
+def test_json_retraction_retracts_the_burst(store):
+    store.store(json_notice("svom_eclairs_trigger.wakeup"))
+    store.store(json_notice("svom_eclairs_trigger.wakeup", alert_type="retraction"))
+    assert store.bursts().loc[0, "retracted"]
+    assert triggers(store)["trigger_sb24022203.dat"]["retracted"] == "true"
+
+
+def test_grm_error_of_minus_one_is_never_the_best_error(store):
+    grm = make_packet(ivorn="ivo://org.svom/fsc#sb26021102_grm-trigger", position=None)
+    grm = grm.replace(b"</Time>", b"</Time>" + GRM_POSITION, 1)
+    store.store(grm)
+    assert store.alerts()["error_deg"].isna().all()
+    assert triggers(store)["trigger_sb26021102.dat"]["error_deg"] == "none"
+    store.store(make_packet(date="2026-02-11T19:20:00+00:00"))  # older, but a real position
+    assert triggers(store)["trigger_sb26021102.dat"]["error_deg"] == "0.1057"
+
+
+def test_known_ivorn_with_other_content_is_quarantined_with_the_difference(store):
+    store.store(make_packet())
+    store.store(make_packet().replace(b"<Who>", b"\n  <Who>"))  # same content, other bytes
+    with pytest.raises(QuarantinedPacketError, match=r"with other content: ra: 86\.9755 -> 87\.5"):
+        store.store(make_packet(position=(87.5, -0.4379, 0.1057)))
+    assert store.alerts().loc[0, "ra"] == 86.9755 and store.alerts().loc[0, "duplicates"] == 1
+    reasons = store.quarantined()
+    assert len(reasons) == 1 and "was received before" in reasons.loc[0, "reason"]
+    assert reasons.loc[0, "file"].endswith(".xml")
