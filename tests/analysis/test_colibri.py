@@ -13,6 +13,7 @@ from analysis.colibri import (
     OTHER_FILTER_COLORS,
     burst_camera,
     filter_color,
+    product_filter,
 )
 
 
@@ -53,3 +54,10 @@ def test_every_filter_has_its_own_colour_blind_safe_colour():
     assert set(FILTER_COLORS.values()) | set(OTHER_FILTER_COLORS) <= OKABE_ITO | {"#999999"}
     assert filter_color("r") == FILTER_COLORS["r"] != filter_color("i")
     assert filter_color("Y", 0) != filter_color("w", 1)
+
+
+def test_filter_names_of_other_instruments_map_to_the_products_codes():
+    for name in ("unfiltered", "UVOT-white", "clear", "Clear", " white ", "CR"):
+        assert product_filter(name) == "w", name
+    assert [product_filter(n) for n in ("r", "r'", "J", "F850LP")] == ["r", "r", "J", "F850LP"]
+    assert product_filter("a-very-long-filter-name") == "a-very-l"  # the card's 8 characters

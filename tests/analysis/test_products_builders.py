@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -238,3 +239,30 @@ def test_a_real_afterglow_grb130427a(shared_data, descriptors):
         slope = np.polyfit(np.log10(t[use]), photometry.mag[use], 1, w=weights)[0]
         assert row["FITINDEX"] == pytest.approx(slope / 2.5, rel=1e-6)  # numpy's answer
         assert abs(row["FITINDEX"] - slope / 2.5) <= row["ERFITINDEX"]
+
+
+def test_filters_named_otherwise_map_to_the_card_codes_and_never_abort_the_others(descriptors):
+    photometry = synthetic_photometry(BURST, alpha=1.7, filters=("r", "i"), seed=2)
+    renamed = np.where(photometry.filter == "i", "UVOT-white", photometry.filter)
+    products = build_products(dataclasses.replace(photometry, filter=renamed), BURST, descriptors)
+    for card, hdul in products.items():
+        assert validate_product(hdul, descriptors[card]).valid, card
+    qti = products["QTI_GFT_FGFT"][1].data
+    assert sorted(qti["FILTER"]) == ["r", "w"] and set(qti["FITVALID"]) == {1}
+    assert set(products["LC_GFT_FGFT"][1].data["FILTER"]) == {"r", "w"}
+
+
+def test_qti_keeps_the_single_law_over_the_window(descriptors):
+    photometry = synthetic_photometry(BURST, alpha=1.7, seed=1)
+    settings = BuildSettings(created=Time("2026-03-05T06:00:00"), fit_window_s=(300.0, 3000.0))
+    qti = build_products(photometry, BURST, descriptors, settings)["QTI_GFT_FGFT"][1].data
+    t = photometry.since_t0(BURST.t0)
+    for row in qti:
+        use = (photometry.filter == row["FILTER"]) & (photometry.detected == 1)
+        inside = use & (t >= 300) & (t <= 3000)
+        assert row["NFIT"] == inside.sum() and 300 <= row["TFITSTART"] <= row["TFITSTOP"] <= 3000
+        expected = fit_decay(
+            t[use], photometry.mag[use], photometry.mag_err[use], window_s=(300, 3000)
+        )
+        assert row["FITINDEX"] == pytest.approx(expected.index)
+        assert row["FITCHI2R"] == pytest.approx(expected.chi2_reduced)
