@@ -242,10 +242,32 @@ class CalibrationLimitsConfig:
     bias_meandiff_max: float = _setting(2.0, "Highest MEANDIFF (ADU) of a valid master bias")
     bias_rmsdiff_min: float = _setting(0.0, "Lowest RMSDIFF (ADU) of a valid master bias")
     bias_rmsdiff_max: float = _setting(3.0, "Highest RMSDIFF (ADU) of a valid master bias")
-    dark_meandiff_min: float = _setting(-2.0, "Lowest MEANDIFF of a valid master dark (its unit)")
-    dark_meandiff_max: float = _setting(2.0, "Highest MEANDIFF of a valid master dark (its unit)")
-    dark_rmsdiff_min: float = _setting(0.0, "Lowest RMSDIFF of a valid master dark (its unit)")
-    dark_rmsdiff_max: float = _setting(3.0, "Highest RMSDIFF of a valid master dark (its unit)")
+    bias_meandiff_mode: str = _setting(
+        "absolute",
+        "How the bias MEANDIFF limits are read: absolute (ADU), relative (× the reference's "
+        "MEAN) or noise (× the reference's RMS)",
+    )
+    bias_rmsdiff_mode: str = _setting(
+        "absolute", "How the bias RMSDIFF limits are read: absolute, relative or noise"
+    )
+    dark_meandiff_min: float = _setting(
+        -0.2, "Lowest MEANDIFF of a valid master dark (by default × the reference's MEAN)"
+    )
+    dark_meandiff_max: float = _setting(
+        0.2, "Highest MEANDIFF of a valid master dark (by default: a 20 % change is flagged)"
+    )
+    dark_rmsdiff_min: float = _setting(
+        0.0, "Lowest RMSDIFF of a valid master dark (by default × the reference's RMS)"
+    )
+    dark_rmsdiff_max: float = _setting(
+        3.0, "Highest RMSDIFF of a valid master dark (by default × the reference's RMS)"
+    )
+    dark_meandiff_mode: str = _setting(
+        "relative", "How the dark MEANDIFF limits are read: absolute, relative or noise"
+    )
+    dark_rmsdiff_mode: str = _setting(
+        "noise", "How the dark RMSDIFF limits are read: absolute, relative or noise"
+    )
     flat_meandiff_min: float = _setting(0.99, "Lowest mean of the ratio new/ref of a valid flat")
     flat_meandiff_max: float = _setting(1.01, "Highest mean of the ratio new/ref of a valid flat")
     flat_rmsdiff_min: float = _setting(0.0, "Lowest RMS of the ratio new/ref of a valid flat")
@@ -253,7 +275,7 @@ class CalibrationLimitsConfig:
     overrides: tuple = _setting(
         (),
         "Limits for one instrument/filter: 'TYPE INSTRUMENT FILTER meandiff=LO:HI rmsdiff=LO:HI' "
-        "(FILTER may be *; either limit may be left out)",
+        "(FILTER may be *; either limit may be left out; LO:HI:MODE sets its mode too)",
     )
 
 
@@ -263,6 +285,12 @@ class CalibrationConfig:
         "raw/calibration", "Folder (relative to the workspace) of raw calibration frames"
     )
     night_folder: str = _setting(
+    flat_meandiff_mode: str = _setting(
+        "absolute", "How the flat MEANDIFF limits are read: absolute (a ratio), relative or noise"
+    )
+    flat_rmsdiff_mode: str = _setting(
+        "absolute", "How the flat RMSDIFF limits are read: absolute, relative or noise"
+    )
         "{night}", "Sub-folder of raw_dir holding one night's frames; {night} is YYYYMMDD"
     )
     masters_dir: str = _setting(
@@ -296,11 +324,27 @@ class CalibrationConfig:
     filter_free_types: tuple = _setting(
         ("bias", "dark"), "Types built per instrument whatever the filter (their FILTER is NONE)"
     )
+    temperature_key: str = _setting("CCD-TEMP", "Header keyword of the CCD temperature, °C")
+    binning_keys: tuple = _setting(
+        ("XBINNING", "YBINNING"), "Header keywords of the binning (x, y)"
+    )
+    temperature_tolerance: float = _setting(
+        1.0,
+        "A frame whose CCD temperature is farther than this from the series' median (°C) is "
+        "left out",
+    )
+    reference_temperature_tolerance: float = _setting(
+        2.0,
+        "A master whose CCD temperature is farther than this (°C) from its reference's, or "
+        "from the bias or dark it subtracted, is invalid (the report says why)",
+    )
     night_offset_h: float = _setting(
         -19.0, "Hours added to a UTC time to get its night's date (SPM: UTC-7, then -12 h)"
     )
-    origin: str = _setting("OAN/SPM", "ORIGIN of the reports")
-    telescope: str = _setting("COLIBRI", "TELESCOP of the reports when the frames have none")
+    origin: str = _setting("OAN/SPM", "ORIGIN of the masters and reports when the frames have none")
+    telescope: str = _setting(
+        "COLIBRI", "TELESCOP of the masters and reports when the frames have none"
+    )
     expected: tuple = _setting(
         (),
         "Series expected every night, as 'INSTRUMENT/FILTER/TYPE' (e.g. 'DDRAGO1/g/flat'); "

@@ -29,6 +29,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.utils.exceptions import AstropyUserWarning
 
+from analysis.calibration import binning_of
 from analysis.calibration.frames import FrameInfo, normalise_type
 from data_access.safe_files import open_atomic
 
@@ -66,6 +67,8 @@ class HeaderKeys:
     exptime: str = "EXPTIME"
     date: str = "DATE-OBS"
     saturation: str = "SATURATE"
+    temperature: str = "CCD-TEMP"
+    binning: tuple[str, str] = ("XBINNING", "YBINNING")
 
 
 def is_fits_name(path: Path) -> bool:
@@ -362,7 +365,19 @@ def describe_frame(
         median=float(np.median(finite)) if finite.size else math.nan,
         saturated_fraction=float(np.count_nonzero(finite >= level)) / max(1, sample.size),
         finite_fraction=finite.size / max(1, sample.size),
+        temperature=_number(header, keys.temperature),
+        binning=binning_of(header, keys.binning),
+        origin=str(header.get("ORIGIN") or "").strip(),
+        telescope=str(header.get("TELESCOP") or "").strip(),
     )
+
+
+def _number(header: fits.Header, key: str) -> float:
+    """A keyword's value as a float, NaN when absent or not a number."""
+    try:
+        return float(header[key]) if key in header else math.nan
+    except (TypeError, ValueError, OverflowError):
+        return math.nan
 
 
 def open_frame(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,10 +29,14 @@ from analysis.calibration import (
     ValidationReport,
     build_master,
     check_frames,
+    correction_problems,
     normalise_type,
+    temperature_problems,
     validate_master,
     verify_master,
 )
+from analysis.calibration.frames import FrameInfo
+from analysis.calibration.validate import CORRECTION_TEMPERATURE_KEYS
 from data_access.calibration.store import CalibrationStore, limits_for
 from data_access.config import CalibrationConfig
 from data_access.fits_frames import (
@@ -42,6 +47,7 @@ from data_access.fits_frames import (
     open_frame,
     read_master,
 )
+from data_access.safe_files import write_atomic
 
 Progress = Callable[[int, int], None]
 
@@ -55,13 +61,16 @@ class CalibrationBuildError(ValueError):
 
 @dataclass(frozen=True)
 class BuiltMaster:
-    """A master built from files, with the frames left out and the residual check."""
+    """A master built from files, with the frames left out, the residual check and the
+    warnings (``notes``: what could not be checked of the masters subtracted, a bias or
+    dark taken at another temperature)."""
 
     master: Master
     selection: FrameSelection
     unreadable: tuple[tuple[str, str], ...]
     residual: ResidualCheck | None
     n_frames: int
+    notes: tuple[str, ...] = ()
 
     @property
     def left_out(self) -> tuple[tuple[str, str], ...]:
@@ -91,7 +100,17 @@ def header_keys(config: CalibrationConfig) -> HeaderKeys:
         exptime=config.exptime_key,
         date=config.date_key,
         saturation=config.saturation_key,
+        temperature=config.temperature_key,
+        binning=_binning_keys(config),
     )
+
+
+def _binning_keys(config: CalibrationConfig) -> tuple[str, str]:
+    if len(config.binning_keys) != 2:
+        raise ValueError(
+            f"calibration.binning_keys must name two keywords (x, y), got {config.binning_keys}"
+        )
+    return tuple(config.binning_keys)  # type: ignore[return-value]
 
 
 def frame_rules(config: CalibrationConfig) -> FrameRules:
@@ -102,6 +121,8 @@ def frame_rules(config: CalibrationConfig) -> FrameRules:
         max_saturated_fraction=config.max_saturated_fraction,
         same_exptime_types=() if config.dark_per_second else ("dark",),
         filter_free_types=tuple(config.filter_free_types),
+        temperature_tolerance=config.temperature_tolerance,
+        temperature_key=config.temperature_key,
     )
 
 
@@ -146,7 +167,8 @@ def build_from_files(
     CalibrationBuildError
         If too few frames are good; the message lists why each one was left out.
     FrameError
-        If a master bias or dark cannot be read.
+        If a master bias or dark cannot be read, or is not one that suits the frames
+        (another type, instrument, binning or shape; both values named).
     """
     config = config or CalibrationConfig()
     if caltype not in CALIBRATION_TYPES:
@@ -175,13 +197,14 @@ def build_from_files(
             )
         keep = {info.name for info in selection.good}
         chosen = [(f, i) for f, i in zip(frames, infos, strict=True) if i.name in keep]
-        corrections = _corrections(stack, caltype, config, bias, dark)
         good_frames = [f for f, _ in chosen]
         good_infos = [i for _, i in chosen]
+        corrections, notes = _corrections(stack, caltype, config, bias, dark, good_infos[0])
         extra = {
             "FILTER": master_filter(caltype, good_infos[0].filter, config),
-            "ORIGIN": config.origin,
-            "TELESCOP": config.telescope,
+            "ORIGIN": good_infos[0].origin or config.origin,
+            "TELESCOP": good_infos[0].telescope or config.telescope,
+            **_correction_cards(corrections, config),
         }
         if bias:
             extra["BIASFILE"] = Path(bias).name
@@ -197,6 +220,13 @@ def build_from_files(
             block_bytes=config.block_mib * 2**20,
             progress=progress,
             provenance=extra,
+            temperature_key=config.temperature_key,
+            binning_keys=_binning_keys(config),
+        )
+        notes += temperature_problems(
+            master.header,
+            key=config.temperature_key,
+            tolerance=config.reference_temperature_tolerance,
         )
         residual = None
         if verify and len(good_frames) > 1:
@@ -209,25 +239,65 @@ def build_from_files(
                 max_mean_in_noise=config.residual_max_mean_noise,
                 max_noise_ratio=config.residual_max_noise_ratio,
             )
-        return BuiltMaster(master, selection, tuple(unreadable), residual, len(files))
+        return BuiltMaster(master, selection, tuple(unreadable), residual, len(files), tuple(notes))
 
 
-def _corrections(stack, caltype, config, bias, dark) -> Corrections:
+def _corrections(
+    stack, caltype, config, bias, dark, series: FrameInfo
+) -> tuple[Corrections, list[str]]:
+    """The masters to subtract, opened and checked against the series, and the notes of
+    what their headers do not say."""
     if caltype == "bias":
-        return Corrections()
+        return Corrections(), []
     if bias is None:
         raise CalibrationBuildError(f"a {caltype} master needs a master bias (--bias)")
-    bias_frame = stack.enter_context(FitsFrame(Path(bias), max_pixels=config.max_pixels))
+    notes: list[str] = []
+    bias_frame = _correction(stack, Path(bias), "bias", config, series, notes)
     dark_frame, dark_exptime = None, None
     if dark is not None and caltype == "flat":
-        dark_frame = stack.enter_context(FitsFrame(Path(dark), max_pixels=config.max_pixels))
+        dark_frame = _correction(stack, Path(dark), "dark", config, series, notes)
         dark_exptime = _dark_exptime(dark_frame.header)
-    return Corrections(
+    corrections = Corrections(
         bias=bias_frame,
         dark=dark_frame,
         dark_exptime=dark_exptime,
         per_second=config.dark_per_second,
     )
+    return corrections, notes
+
+
+def _correction(stack, path: Path, kind: str, config, series: FrameInfo, notes: list) -> FitsFrame:
+    """A master bias or dark opened for subtraction, refused when it does not suit the
+    series (another type, instrument, binning or shape)."""
+    frame = stack.enter_context(FitsFrame(path, max_pixels=config.max_pixels))
+    problems, unchecked = correction_problems(
+        frame.header,
+        frame.shape,
+        kind,
+        series,
+        type_key=config.type_key,
+        instrument_key=config.instrument_key,
+        binning_keys=_binning_keys(config),
+    )
+    if problems:
+        raise FrameError(f"{path}: not a master {kind} for these frames: {'; '.join(problems)}")
+    notes += [f"{path.name}: {note}" for note in unchecked]
+    return frame
+
+
+def _correction_cards(corrections: Corrections, config: CalibrationConfig) -> dict:
+    """BIASTEMP and DARKTEMP: the CCD temperature (°C) of the masters subtracted."""
+    cards = {}
+    for kind, frame in (("bias", corrections.bias), ("dark", corrections.dark)):
+        value = None if frame is None else frame.header.get(config.temperature_key)
+        try:
+            value = float(value) if value is not None else math.nan
+        except (TypeError, ValueError):
+            value = math.nan
+        if math.isfinite(value):
+            key = CORRECTION_TEMPERATURE_KEYS[kind]
+            cards[key] = (value, f"C, CCD-TEMP of the master {kind} subtracted")
+    return cards
 
 
 def _explain(problem: str, left_out: Sequence[tuple[str, str]]) -> str:
@@ -249,7 +319,7 @@ def validate_files(
     FrameError
         If a file is unreadable, truncated or all NaN (names the file).
     HeaderMismatch
-        If type, instrument, filter or shape differ.
+        If type, instrument, filter, binning or shape differ.
     """
     config = config or CalibrationConfig()
     new, new_header = read_master(candidate, max_pixels=config.max_pixels)
@@ -272,10 +342,20 @@ def validate_files(
         ref_header,
         limits=limits,
         im_name=Path(candidate).name,
-        origin=config.origin,
-        telescope=config.telescope,
         residual=residual,
+        **validation_settings(config),
     )
+
+
+def validation_settings(config: CalibrationConfig) -> dict:
+    """The keyword arguments of ``validate_master`` that ``[calibration]`` gives."""
+    return {
+        "origin": config.origin,
+        "telescope": config.telescope,
+        "temperature_key": config.temperature_key,
+        "temperature_tolerance": config.reference_temperature_tolerance,
+        "binning_keys": _binning_keys(config),
+    }
 
 
 def scan_night(folder: Path, config: CalibrationConfig) -> tuple[dict, list[tuple[str, str]]]:
@@ -345,7 +425,7 @@ def _run_one(store, night, paths, outcome: NightOutcome, config, reports_dir) ->
     dark = store.in_force("dark", instrument, master_filter("dark", filter_, config))
     try:
         built = build_from_files(paths, caltype, config=config, bias=bias, dark=dark)
-    except CalibrationBuildError as exc:
+    except (CalibrationBuildError, FrameError) as exc:  # no master: the series says why
         outcome.detail = str(exc).splitlines()[0]
         store.record_series(
             night, instrument, filter_, caltype, n_frames=len(paths), n_good=0, problem=str(exc)
@@ -360,9 +440,8 @@ def _run_one(store, night, paths, outcome: NightOutcome, config, reports_dir) ->
         ref_header,
         limits=limits_for(config, caltype, instrument, filter_),
         im_name=f"{caltype}_{_name(instrument)}_{_name(filter_)}_{night:%Y%m%d}.fits",
-        origin=config.origin,
-        telescope=config.telescope,
         residual=built.residual,
+        **validation_settings(config),
     )
     del ref_data
     master_id, report_id = store.add(built.master, report, night, reference_id=ref_id)
@@ -377,13 +456,17 @@ def _run_one(store, night, paths, outcome: NightOutcome, config, reports_dir) ->
         report_id=report_id,
     )
     if reports_dir is not None:
-        reports_dir.mkdir(parents=True, exist_ok=True)
-        target = reports_dir / f"{Path(report.im_name).stem}.json"
-        target.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+        write_report(reports_dir, f"{Path(report.im_name).stem}.json", report)
     outcome.report = report
     outcome.left_out = list(built.left_out)
     outcome.action = "promoted" if report.valid else "rejected"
-    outcome.detail = "; ".join(report.reasons)
+    outcome.detail = "; ".join((*report.reasons, *built.notes))
+
+
+def write_report(folder: Path, name: str, report: ValidationReport) -> Path:
+    """A report as the notes' JSON, written atomically as ``folder/name``."""
+    text = json.dumps(report.to_dict(), indent=2) + "\n"
+    return write_atomic(folder, name, text.encode("utf-8"))
 
 
 def _name(text: str) -> str:

@@ -24,8 +24,10 @@ def write_raw(
     seed: int = 0,
     compressed: bool = False,
     prefix: str | None = None,
+    cards: dict | None = None,
 ) -> list[Path]:
-    """n raw frames (uint16) of one type: level + Gaussian noise, with a COLIBRI header."""
+    """n raw frames (uint16) of one type: level + Gaussian noise, with a COLIBRI header
+    (and ``cards``: a value, or a list of one value per frame)."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     exptime = {"bias": 0.0, "dark": 30.0, "flat": 5.0}[caltype] if exptime is None else exptime
@@ -41,6 +43,8 @@ def write_raw(
                 "DATE-OBS": f"{night}T23:{k:02d}:00",
             }
         )
+        for key, value in (cards or {}).items():
+            header[key] = value[k] if isinstance(value, list) else value
         name = f"{prefix or caltype}_{instrument}_{filter_}_{k:02d}.fits"
         path = folder / (name + (".fz" if compressed else ""))
         if compressed:

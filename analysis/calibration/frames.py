@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import statistics
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -84,6 +85,12 @@ class FrameInfo:
         Fraction of the sampled pixels at or above the saturation level.
     finite_fraction : float
         Fraction of the sampled pixels that are finite.
+    temperature : float
+        CCD temperature, °C (NaN when the header has none).
+    binning : (int, int) or None
+        Binning (x, y) in pixels (None when the header has none).
+    origin, telescope : str
+        ORIGIN and TELESCOP ("" when absent).
     """
 
     name: str
@@ -96,6 +103,10 @@ class FrameInfo:
     median: float = math.nan
     saturated_fraction: float = 0.0
     finite_fraction: float = 1.0
+    temperature: float = math.nan
+    binning: tuple[int, int] | None = None
+    origin: str = ""
+    telescope: str = ""
 
 
 @dataclass(frozen=True)
@@ -114,6 +125,11 @@ class FrameRules:
         Types whose frames must share one exposure time (darks kept at one exposure time).
     filter_free_types : tuple of str
         Types whose frames may come with any filter (shutter closed).
+    temperature_tolerance : float or None
+        Largest distance (°C) of a frame's CCD temperature from the series' median;
+        None: not checked.
+    temperature_key : str
+        The header keyword of the temperature, for the reasons.
     """
 
     min_frames: int = 3
@@ -121,6 +137,8 @@ class FrameRules:
     max_saturated_fraction: float = 0.01
     same_exptime_types: tuple[str, ...] = ()
     filter_free_types: tuple[str, ...] = ("bias", "dark")
+    temperature_tolerance: float | None = None
+    temperature_key: str = "CCD-TEMP"
 
 
 @dataclass(frozen=True)
@@ -160,8 +178,10 @@ def check_frames(frames: Sequence[FrameInfo], caltype: str, rules: FrameRules) -
 
     Each frame must have the expected type, a finite pixel, an exposure time allowed for
     its type and few saturated pixels; then the good frames must agree with the majority
-    on shape, instrument and filter (filter only for types not in
-    ``rules.filter_free_types``) and, for ``rules.same_exptime_types``, exposure time.
+    on shape, instrument, binning and filter (filter only for types not in
+    ``rules.filter_free_types``) and, for ``rules.same_exptime_types``, exposure time;
+    last, when the frames give a CCD temperature, each must lie within
+    ``rules.temperature_tolerance`` of the series' median temperature.
 
     Parameters
     ----------
@@ -187,7 +207,11 @@ def check_frames(frames: Sequence[FrameInfo], caltype: str, rules: FrameRules) -
             rejected.append((frame.name, problem))
         else:
             good.append(frame)
-    checks = [("shape", lambda f: f.shape), ("instrument", lambda f: f.instrument)]
+    checks = [
+        ("shape", lambda f: f.shape),
+        ("instrument", lambda f: f.instrument),
+        ("binning", lambda f: f.binning),
+    ]
     if caltype not in rules.filter_free_types:
         checks.append(("filter", lambda f: f.filter))
     if caltype in rules.same_exptime_types:
@@ -201,6 +225,8 @@ def check_frames(frames: Sequence[FrameInfo], caltype: str, rules: FrameRules) -
                 (frame.name, f"{what} {key(frame)!r} differs from the series' {majority!r}")
             )
         good = [f for f in good if key(f) == majority]
+    if rules.temperature_tolerance is not None:
+        good = _temperature_check(good, rules, rejected)
     problem = None
     if len(good) < rules.min_frames:
         problem = (
@@ -208,3 +234,30 @@ def check_frames(frames: Sequence[FrameInfo], caltype: str, rules: FrameRules) -
             f"fewer than the minimum of {rules.min_frames}"
         )
     return FrameSelection(good=tuple(good), rejected=tuple(rejected), problem=problem)
+
+
+def _temperature_check(
+    good: list[FrameInfo], rules: FrameRules, rejected: list[tuple[str, str]]
+) -> list[FrameInfo]:
+    """The frames within the tolerance of the series' median CCD temperature; the others
+    (and, when the series has temperatures, the frames without one) go to ``rejected``."""
+    known = [f.temperature for f in good if math.isfinite(f.temperature)]
+    if not known:
+        return good
+    median = statistics.median(known)
+    key, tolerance = rules.temperature_key, rules.temperature_tolerance
+    kept = []
+    for frame in good:
+        if not math.isfinite(frame.temperature):
+            rejected.append((frame.name, f"no {key}, while the series' frames have one"))
+        elif abs(frame.temperature - median) > tolerance:
+            rejected.append(
+                (
+                    frame.name,
+                    f"{key} {frame.temperature:g} °C, {abs(frame.temperature - median):.3g} °C "
+                    f"from the series' median {median:g} °C (tolerance {tolerance:g} °C)",
+                )
+            )
+        else:
+            kept.append(frame)
+    return kept

@@ -71,7 +71,8 @@ class Master:
     header : astropy.io.fits.Header
         IMAGETYP 'MASTER <TYPE>', CALTYPE, INSTRUME, FILTER, DATE-OBS (first frame),
         DATE-END (last frame), NCOMBINE, IMCMBnnn (input names), COMBMETH, BUNIT,
-        EXPTIME, SOFTWARE and HISTORY lines.
+        EXPTIME, the binning and the inputs' CCD temperature (mean under the frames' own
+        keyword, TEMP-MIN, TEMP-MAX) when the frames give them, SOFTWARE and HISTORY.
     """
 
     data: np.ndarray
@@ -224,6 +225,8 @@ def build_master(
     progress: Callable[[int, int], None] | None = None,
     provenance: dict[str, Any] | None = None,
     workers: int = WORKERS,
+    temperature_key: str = "CCD-TEMP",
+    binning_keys: tuple[str, str] = ("XBINNING", "YBINNING"),
 ) -> Master:
     """Combine checked frames of one instrument, filter and type into a master.
 
@@ -249,6 +252,10 @@ def build_master(
     workers : int, optional
         Threads combining blocks at once (NumPy releases the GIL); each holds its own
         block, so ``block_bytes`` is shared among them.
+    temperature_key : str, optional
+        Keyword of the mean CCD temperature of the inputs (°C) in the master's header.
+    binning_keys : (str, str), optional
+        Keywords of the binning (x, y) in the master's header.
 
     Returns
     -------
@@ -302,7 +309,28 @@ def build_master(
             raise ValueError(f"the combined flat has median {norm}, cannot normalise it to 1")
         master /= np.float32(norm)
     header = _provenance(infos, caltype, method, sigma, corrections, levels, provenance or {})
+    _add_conditions(header, infos, temperature_key, binning_keys)
     return Master(data=master, header=header)
+
+
+def _add_conditions(
+    header: fits.Header,
+    infos: Sequence[FrameInfo],
+    temperature_key: str,
+    binning_keys: tuple[str, str],
+) -> None:
+    """The inputs' binning and CCD temperature (mean, min, max) into the master's header."""
+    if infos[0].binning is not None:
+        for key, value in zip(binning_keys, infos[0].binning, strict=True):
+            header[key] = (value, "binning of the inputs")
+    temperatures = [i.temperature for i in infos if math.isfinite(i.temperature)]
+    if temperatures:
+        header[temperature_key] = (
+            round(sum(temperatures) / len(temperatures), 3),
+            "C, mean CCD temperature of inputs",
+        )
+        header["TEMP-MIN"] = (min(temperatures), "C, lowest of the inputs")
+        header["TEMP-MAX"] = (max(temperatures), "C, highest of the inputs")
 
 
 def _check_inputs(frames, infos, caltype, method, corrections) -> None:

@@ -59,8 +59,11 @@ class ValidationReport:
     """A candidate master's statistics and verdict (see the module docstring for the JSON).
 
     ``meandiff``, ``mediandif`` and ``rmsdiff`` are None without a reference; for flats
-    they describe the ratio new/ref. ``limits``, ``reasons``, the histogram and the
-    residual check travel beside the notes' JSON (in the cache), not inside it.
+    they describe the ratio new/ref. ``limits`` (in the difference's unit), ``reasons``,
+    the histogram, the residual check, the limits as configured when they are relative
+    (``limit_rule``, with the reference's MEAN and RMS they were scaled by), the quadrants'
+    levels and the CCD temperatures (°C) of candidate and reference travel beside the
+    notes' JSON (in the cache), not inside it.
     """
 
     im_name: str
@@ -83,6 +86,19 @@ class ValidationReport:
     histogram_edges: tuple[float, ...] | None = None
     residual: ResidualCheck | None = None
     unit: str = ""
+    limit_rule: Limits | None = None
+    reference_level: float | None = None
+    reference_noise: float | None = None
+    quadrants: tuple[float, ...] | None = None
+    temperature: float | None = None
+    reference_temperature: float | None = None
+
+    @property
+    def quadrant_spread(self) -> float | None:
+        """Highest minus lowest of the quadrants' medians (the master's unit), or None."""
+        if not self.quadrants or not all(math.isfinite(q) for q in self.quadrants):
+            return None
+        return max(self.quadrants) - min(self.quadrants)
 
     def _errorcode(self, key: str, value: float | None) -> int:
         if key in ("MEANDIFF", "MEDIANDIF", "RMSDIFF") and value is None:

@@ -9,7 +9,6 @@ In the module style of the design notes: ``--input/-s`` (folder or file list),
 from __future__ import annotations
 
 import getpass
-import json
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -18,7 +17,7 @@ from app.commands.common import UsageError, open_workspace, progress_bar, write_
 from data_access.config import CalibrationConfig, load_config
 from data_access.fits_frames import write_master
 from data_access.stores import Stores
-from pipelines.calibration_night import build_from_files, run_night, validate_files
+from pipelines.calibration_night import build_from_files, run_night, validate_files, write_report
 
 TYPES = ("bias", "dark", "flat")
 
@@ -149,6 +148,8 @@ def calib_build(args) -> int:
         )
     for name, reason in built.left_out:
         print(f"left out {name}: {reason}", file=sys.stderr)
+    for note in built.notes:
+        print(f"warning: {note}", file=sys.stderr)
     write_master(output, built.master.data, built.master.header)
     print(
         f"{output}: master {args.type} of {len(built.selection.good)} frame(s) "
@@ -166,8 +167,7 @@ def calib_build(args) -> int:
 def calib_validate(args) -> int:
     report = validate_files(args.candidate, args.reference, config=_config(args))
     target = Path(args.json)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+    write_report(target.parent, target.name, report)
     verdict = "VALID" if report.valid else "INVALID: " + "; ".join(report.reasons)
     print(
         f"{args.candidate}: MEANDIFF {report.meandiff:.4g}, RMSDIFF {report.rmsdiff:.4g}: {verdict}"

@@ -61,12 +61,16 @@ class Trend:
         The figure's title and the y axis unit.
     limits : sequence of (low, high)
         Validity limits, drawn as dashed red lines (every distinct finite value).
+    bounds : (str, str), optional
+        Columns of each master's own limits (low, high), drawn as red dashes at its date:
+        limits relative to the reference's level or noise differ from master to master.
     """
 
     column: str
     title: str
     unit: str = ""
     limits: Sequence[tuple[float, float]] = ()
+    bounds: tuple[str, str] | None = None
 
 
 def plot_trends(trend: pd.DataFrame, statistics: Sequence[Trend]) -> list[figure]:
@@ -75,14 +79,17 @@ def plot_trends(trend: pd.DataFrame, statistics: Sequence[Trend]) -> list[figure
     The figures share their data and their DATE axis: zooming one zooms all, and a master
     selected in one is selected in all. A figure holds three renderers whatever the number
     of instruments and filters (which keeps a page of ten flat series quick to build): a
-    line per instrument and filter (one ``MultiLine``), the masters as points coloured by
-    instrument and filter, and a red cross on each master whose verdict in force is bad.
+    line per instrument and filter (one ``MultiLine``, broken where a night has no master:
+    a line drawn across a missing night would invent it), the masters as points coloured
+    by instrument and filter, and a red cross on each master whose verdict in force is bad;
+    a statistic with ``bounds`` also gets each master's limits as red dashes.
 
     Parameters
     ----------
     trend : DataFrame
         ``CalibrationStore.trend`` rows: date, instrument, filter, verdict, report_id,
-        im_name and every statistic's column.
+        im_name, every statistic's column and its bounds' columns; ``night`` when given
+        (else the date's day) tells the missing nights.
     statistics : sequence of Trend
 
     Returns
@@ -93,6 +100,7 @@ def plot_trends(trend: pd.DataFrame, statistics: Sequence[Trend]) -> list[figure
         label), im_name, report_id and the statistics, one row per master.
     """
     columns = [statistic.column for statistic in statistics]
+    columns += [c for statistic in statistics for c in statistic.bounds or () if c not in columns]
     frame = trend.assign(
         kind=[kind_label(i, f) for i, f in zip(trend["instrument"], trend["filter"], strict=True)]
     )
@@ -104,18 +112,19 @@ def plot_trends(trend: pd.DataFrame, statistics: Sequence[Trend]) -> list[figure
     fields = ["date", "instrument", "filter", "kind", "color", "im_name", "report_id", *columns]
     masters = column_source(frame, fields)
     bad = column_source(frame[~frame["verdict"].astype(bool)], fields)
-    groups = [frame[frame["kind"] == kind] for kind in kinds]
+    groups = [_with_breaks(frame[frame["kind"] == kind], columns) for kind in kinds]
     lines = ColumnDataSource(
         {
             "xs": [rows["date"].to_numpy() for rows in groups],
             "color": [colors[kind] for kind in kinds],
-            **{c: [rows[c].to_numpy() for rows in groups] for c in columns},
+            **{c: [rows[c].to_numpy(dtype=float) for rows in groups] for c in columns},
         }
     )
     figures: list[figure] = []
     for statistic in statistics:
         column = statistic.column
-        y_range = _y_range(frame[column], statistic.limits)
+        own = [frame[c] for c in statistic.bounds or ()]
+        y_range = _y_range(pd.concat([frame[column], *own]), statistic.limits)
         fig = new_figure(
             title=statistic.title,
             x_label="DATE (UTC)",
@@ -141,6 +150,11 @@ def plot_trends(trend: pd.DataFrame, statistics: Sequence[Trend]) -> list[figure
             name=POINTS,
         )
         add_limit_lines(fig, [value for pair in statistic.limits for value in pair])
+        for bound in statistic.bounds or ():
+            fig.add_glyph(
+                masters,
+                Scatter(x="date", y=bound, marker="dash", size=14, line_color=LIMIT_COLOR),
+            )
         add_hover(
             fig,
             [points, crosses],
@@ -171,6 +185,21 @@ def plot_trends(trend: pd.DataFrame, statistics: Sequence[Trend]) -> list[figure
             )
         figures.append(fig)
     return figures
+
+
+def _with_breaks(rows: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """One kind's rows (by date) with a row of NaN statistics between two masters whose
+    nights are more than one night apart, so that the line stops there."""
+    nights = pd.to_datetime(rows["night"] if "night" in rows else rows["date"]).dt.normalize()
+    gaps = np.flatnonzero(np.diff(nights.to_numpy()) > np.timedelta64(1, "D"))
+    if not gaps.size:
+        return rows
+    dates = rows["date"].to_numpy()
+    breaks = pd.DataFrame({"date": dates[gaps] + (dates[gaps + 1] - dates[gaps]) / 2})
+    for column in columns:
+        breaks[column] = np.nan
+    parts = [rows[["date", *columns]], breaks]
+    return pd.concat(parts, ignore_index=True).sort_values("date", kind="stable")
 
 
 def _y_range(values, limits: Sequence[tuple[float, float]]) -> tuple[float, float] | None:

@@ -213,7 +213,7 @@ class MasterDetail(pn.viewable.Viewer):
             plot = plot_histogram(
                 counts,
                 edges,
-                title="histogram (limits dashed)",
+                title=f"new {'/' if flat else '−'} ref: MEANDIFF limits dashed, MEDIANDIF solid",
                 limits=None if limits is None else limits.meandiff,
                 center=info["values"]["MEDIANDIF"],
                 xlabel="new / ref" if flat else "new − ref",
@@ -367,18 +367,32 @@ class CalibrationTrends(pn.viewable.Viewer):
             grid = grid[grid["filter"] == self.filter]
         return grid.reset_index(drop=True)
 
-    def limits(self, statistic: str) -> list[tuple[float, float]]:
-        """The distinct limits on ``meandiff`` or ``rmsdiff`` of the kinds selected."""
+    def _selected_limits(self) -> list:
         kinds = self._kinds
         for column, value in (("instrument", self.instrument), ("filter", self.filter)):
             if value != ALL:
                 kinds = kinds[kinds[column] == value]
+        return [
+            limits_for(self.store.config, self.caltype, i, f)
+            for i, f in zip(kinds["instrument"], kinds["filter"], strict=True)
+        ]
+
+    def limits(self, statistic: str) -> list[tuple[float, float]]:
+        """The distinct absolute limits on ``meandiff`` or ``rmsdiff`` of the kinds selected
+        (limits relative to the reference are each master's own: see :meth:`bounds`)."""
         return sorted(
             {
-                getattr(limits_for(self.store.config, self.caltype, i, f), statistic)
-                for i, f in zip(kinds["instrument"], kinds["filter"], strict=True)
+                getattr(limits, statistic)
+                for limits in self._selected_limits()
+                if getattr(limits, f"{statistic}_mode") == "absolute"
             }
         )
+
+    def bounds(self, statistic: str) -> tuple[str, str] | None:
+        """The trend's columns of each master's limits on ``statistic`` when a kind selected
+        has limits relative to its reference, else None."""
+        modes = {getattr(limits, f"{statistic}_mode") for limits in self._selected_limits()}
+        return None if modes <= {"absolute"} else (f"{statistic}_low", f"{statistic}_high")
 
     # -- display ------------------------------------------------------------------------
     def _unit(self, frame: pd.DataFrame, difference: bool) -> str:
@@ -395,20 +409,28 @@ class CalibrationTrends(pn.viewable.Viewer):
     def _plots(self):
         frame = self.trend()
         name = self.caltype
+        sign = "/" if name == "flat" else "−"
+        level = (  # a flat's MEDIAN is 1 by construction: its quadrants' levels vary
+            Trend("quadrant_spread", "Quadrant spread of the master flat (highest − lowest median)")
+            if name == "flat"
+            else Trend("median", f"MEDIAN of the master {name}", self._unit(frame, False))
+        )
         trends = [
-            Trend("median", f"MEDIAN of the master {name}", self._unit(frame, False)),
+            level,
             Trend("rms", f"RMS of the master {name}", self._unit(frame, False)),
             Trend(
                 "mediandif",
-                "MEDIANDIF (new vs ref), MEANDIFF limits dashed",
+                f"MEDIANDIF (new {sign} ref); red: the limits on MEANDIFF",
                 self._unit(frame, True),
                 self.limits("meandiff"),
+                self.bounds("meandiff"),
             ),
             Trend(
                 "rmsdiff",
-                "RMSDIFF (new vs ref), limits dashed",
+                f"RMSDIFF (new {sign} ref); red: its limits",
                 self._unit(frame, True),
                 self.limits("rmsdiff"),
+                self.bounds("rmsdiff"),
             ),
         ]
         figures = plot_trends(frame, trends)

@@ -89,11 +89,23 @@ def _report_extra(report: ValidationReport) -> str:
             "reasons": list(report.reasons),
             "limits": None
             if report.limits is None
-            else {"meandiff": list(report.limits.meandiff), "rmsdiff": list(report.limits.rmsdiff)},
+            else {
+                "meandiff": [_finite(v) for v in report.limits.meandiff],
+                "rmsdiff": [_finite(v) for v in report.limits.rmsdiff],
+            },
             "histogram": None
             if report.histogram_counts is None
             else {"counts": list(report.histogram_counts), "edges": list(report.histogram_edges)},
             "residual": None if report.residual is None else report.residual.to_dict(),
+            "limit_rule": None if report.limit_rule is None else report.limit_rule.describe(),
+            "reference_level": _finite(report.reference_level),
+            "reference_noise": _finite(report.reference_noise),
+            "quadrants": None
+            if report.quadrants is None
+            else [_finite(q) for q in report.quadrants],
+            "quadrant_spread": _finite(report.quadrant_spread),
+            "temperature": _finite(report.temperature),
+            "reference_temperature": _finite(report.reference_temperature),
         },
         default=_json_default,
     )
@@ -295,7 +307,9 @@ class CalibrationReports:
             unit, valid (automatic), certified (latest hand verdict or NA), verdict (the
             one in force), comment, certified_by, certified_at, status (of the master
             file: master, old, history, rejected, candidate; NA when only the report came),
-            source.
+            source, quadrant_spread (highest minus lowest quadrant median), meandiff_low,
+            meandiff_high, rmsdiff_low, rmsdiff_high (the limits the report was judged by,
+            in the difference's unit; NA when it came without them), temperature (°C).
         """
         return self.cache.query_df(
             f"""{_REPORTS}
@@ -427,7 +441,9 @@ class CalibrationReports:
         return (
             np.asarray(extra["histogram"]["counts"]),
             np.asarray(extra["histogram"]["edges"]),
-            None if limits is None else Limits(tuple(limits["meandiff"]), tuple(limits["rmsdiff"])),
+            None
+            if limits is None
+            else Limits(_bounds(limits["meandiff"]), _bounds(limits["rmsdiff"])),
         )
 
 
@@ -438,7 +454,16 @@ _REPORTS = """SELECT * EXCLUDE (obs_time, instrume) FROM (
            r.meandiff, r.mediandif, r.rmsdiff, r.unit, r.valid,
            c.verdict AS certified, coalesce(c.verdict, r.valid) AS verdict,
            c.comment, c.user_name AS certified_by, c.certified_at,
-           m.status, r.source, r.obs_time, r.instrume
+           m.status, r.source,
+           TRY_CAST(json_extract_string(r.extra, '$.quadrant_spread') AS DOUBLE)
+               AS quadrant_spread,
+           TRY_CAST(json_extract_string(r.extra, '$.limits.meandiff[0]') AS DOUBLE) AS meandiff_low,
+           TRY_CAST(json_extract_string(r.extra, '$.limits.meandiff[1]') AS DOUBLE)
+               AS meandiff_high,
+           TRY_CAST(json_extract_string(r.extra, '$.limits.rmsdiff[0]') AS DOUBLE) AS rmsdiff_low,
+           TRY_CAST(json_extract_string(r.extra, '$.limits.rmsdiff[1]') AS DOUBLE) AS rmsdiff_high,
+           TRY_CAST(json_extract_string(r.extra, '$.temperature') AS DOUBLE) AS temperature,
+           r.obs_time, r.instrume
     FROM calibration_report r
     LEFT JOIN (SELECT report_id, arg_max(verdict, certified_at) AS verdict,
                       arg_max(comment, certified_at) AS comment,
@@ -451,6 +476,11 @@ _REPORTS = """SELECT * EXCLUDE (obs_time, instrume) FROM (
 
 def _finite(value: float | None) -> float | None:
     return None if value is None or not np.isfinite(value) else float(value)
+
+
+def _bounds(values: list) -> tuple[float, float]:
+    """Two stored bounds (null when they could not be computed: NaN)."""
+    return tuple(np.nan if v is None else float(v) for v in values)  # type: ignore[return-value]
 
 
 def _naive(moment: datetime | None) -> datetime | None:

@@ -60,14 +60,17 @@ def limits_for(config: CalibrationConfig, caltype: str, instrument: str, filter_
     Raises
     ------
     ConfigError
-        If an override cannot be read; the message quotes it.
+        If an override or a mode cannot be read; the message quotes it.
     """
     table = config.limits
-    meandiff = (
-        getattr(table, f"{caltype}_meandiff_min"),
-        getattr(table, f"{caltype}_meandiff_max"),
-    )
-    rmsdiff = (getattr(table, f"{caltype}_rmsdiff_min"), getattr(table, f"{caltype}_rmsdiff_max"))
+    windows = {
+        name: [
+            getattr(table, f"{caltype}_{name}_min"),
+            getattr(table, f"{caltype}_{name}_max"),
+            getattr(table, f"{caltype}_{name}_mode"),
+        ]
+        for name in ("meandiff", "rmsdiff")
+    }
     for entry in table.overrides:
         words = entry.split()
         if len(words) < 4 or words[0] not in CALIBRATION_TYPES:
@@ -78,23 +81,37 @@ def limits_for(config: CalibrationConfig, caltype: str, instrument: str, filter_
         if words[0] != caltype or words[1] != instrument or words[2] not in ("*", filter_):
             continue
         for item in words[3:]:
-            name, _, bounds = item.partition("=")
-            try:
-                low, high = (float(v) for v in bounds.split(":"))
-            except ValueError:
-                raise ConfigError(
-                    f"calibration.limits.overrides: '{item}' in '{entry}' is not NAME=LO:HI"
-                ) from None
-            if name == "meandiff":
-                meandiff = (low, high)
-            elif name == "rmsdiff":
-                rmsdiff = (low, high)
-            else:
+            name = item.partition("=")[0]
+            window = _override_window(item, entry, windows.get(name, [0, 0, "absolute"])[2])
+            if name not in windows:
                 raise ConfigError(
                     f"calibration.limits.overrides: '{name}' in '{entry}' is not "
                     "meandiff or rmsdiff"
                 )
-    return Limits(meandiff=meandiff, rmsdiff=rmsdiff)
+            windows[name] = window
+    try:
+        return Limits(
+            meandiff=tuple(windows["meandiff"][:2]),
+            rmsdiff=tuple(windows["rmsdiff"][:2]),
+            meandiff_mode=windows["meandiff"][2],
+            rmsdiff_mode=windows["rmsdiff"][2],
+        )
+    except ValueError as exc:
+        raise ConfigError(f"calibration.limits, {caltype}: {exc}") from None
+
+
+def _override_window(item: str, entry: str, mode: str) -> list:
+    """``[low, high, mode]`` of an override's ``NAME=LO:HI`` or ``NAME=LO:HI:MODE``."""
+    parts = item.partition("=")[2].split(":")
+    try:
+        if len(parts) not in (2, 3):
+            raise ValueError
+        low, high = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise ConfigError(
+            f"calibration.limits.overrides: '{item}' in '{entry}' is not NAME=LO:HI[:MODE]"
+        ) from None
+    return [low, high, parts[2] if len(parts) == 3 else mode]
 
 
 class CalibrationStore:

@@ -237,7 +237,7 @@ def test_out_of_limits_is_invalid_with_reasons():
     reference = np.full(SHAPE, 1000.0, np.float32)
     report = validate_master(candidate, master_header(), reference, master_header())
     assert not report.valid
-    assert report.reasons == ("MEANDIFF 5 outside [-2.0, 2.0]",)
+    assert report.reasons == ("MEANDIFF 5 outside [-2, 2]",)
     data = report.to_dict()
     assert data["MEANDIFF"]["errorcode"] == 1 and data["VALID"]["value"] is False
 
@@ -315,7 +315,13 @@ def test_report_is_exactly_the_notes_json():
     header = master_header()
     header["TELESCOP"] = "COLIBRI"
     report = validate_master(
-        data, header, data + 0.5, header, im_name="bias_DDRAGO1_NONE_20250301.fits"
+        data,
+        header,
+        data + 0.5,
+        header,
+        im_name="bias_DDRAGO1_NONE_20250301.fits",
+        origin="OAN/SPM",  # the configuration's, as the header has no ORIGIN
+        telescope="elsewhere",  # the header's TELESCOP wins
     )
     out = json.loads(json.dumps(report.to_dict()))
     assert list(out) == list(REPORT_KEYS)

@@ -353,6 +353,37 @@ def test_real_frames_build_and_validate_with_sane_statistics(shared_data, tmp_pa
     assert np.allclose(fits.getdata(tmp_path / "b.fits"), np.median(stack, axis=0))
 
 
+def test_real_darks_refuse_a_dark_as_bias_and_flag_a_bias_taken_colder(
+    shared_data, tmp_path, capsys
+):
+    qsi = shared_data / "fits" / "qsi583ws_darks_3x3"
+    darks = sorted(qsi.glob("DARK_*.fit"))
+    bias = next((qsi / "master_bias_by_author").glob("*.fit"))  # at -10 C, no INSTRUME
+    build = ["calib", "build", "--type", "dark", "-s", *map(str, darks)]
+    assert main([*build, "-r", str(tmp_path / "x.fits"), "--bias", str(darks[0])]) == 2
+    assert "IMAGETYP 'Dark Frame' is a dark, expected a bias" in capsys.readouterr().err
+    assert not (tmp_path / "x.fits").exists()
+    for frames, name in ((darks, "dark4.fits"), (darks[:3], "dark3.fits")):
+        build = ["calib", "build", "--type", "dark", "-s", *map(str, frames)]
+        assert main([*build, "-r", str(tmp_path / name), "--bias", str(bias)]) == 0
+    err = capsys.readouterr().err
+    assert "the master bias has no INSTRUME: instrument not checked" in err
+    assert "CCD-TEMP -7 °C here, -10 °C in the master bias subtracted (BIASTEMP)" in err
+    header = fits.getheader(tmp_path / "dark4.fits")
+    assert (header["CCD-TEMP"], header["TEMP-MIN"], header["TEMP-MAX"]) == (-7.0, -7.0, -7.0)
+    assert (header["BIASTEMP"], header["XBINNING"], header["YBINNING"]) == (-10.0, 3, 3)
+    assert (header["ORIGIN"], header["TELESCOP"]) == ("OAN/SPM", "COLIBRI")  # the settings'
+    validate = ["calib", "validate", "--candidate", str(tmp_path / "dark4.fits")]
+    validate += ["--reference", str(tmp_path / "dark3.fits"), "--json", str(tmp_path / "r.json")]
+    assert main(validate) == 0
+    assert "INVALID: CCD-TEMP -7 °C here, -10 °C in the master bias" in capsys.readouterr().out
+    assert json.loads((tmp_path / "r.json").read_text())["VALID"]["value"] is False
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # atomic
+    (tmp_path / "gic.toml").write_text("[calibration]\nreference_temperature_tolerance = 5.0\n")
+    assert main([*validate, "-c", str(tmp_path / "gic.toml")]) == 0
+    assert json.loads((tmp_path / "r.json").read_text())["VALID"]["value"] is True
+
+
 @pytest.mark.service
 def test_sync_calibration_pulls_reports_and_exits_1_on_a_rejected_one(
     tmp_path, capsys, http_server

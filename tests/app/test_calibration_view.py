@@ -83,6 +83,35 @@ def test_trends_mark_invalid_draw_limits_and_share_data_and_axis():
     assert not rms.select(Span)
 
 
+def test_trend_lines_break_across_a_missing_night_and_draw_each_masters_limits():
+    nights = pd.to_datetime(["2026-01-01", "2026-01-02", "2026-01-05", "2026-01-06"])
+    trend = pd.DataFrame(
+        {
+            "date": nights + pd.Timedelta(hours=13),
+            "night": nights,
+            "instrument": ["DDRAGO1"] * 4,
+            "filter": ["NONE"] * 4,
+            "mediandif": [0.001, 0.002, 0.001, 0.003],
+            "meandiff_low": [-0.006, -0.006, -0.007, -0.007],
+            "meandiff_high": [0.006, 0.006, 0.007, 0.007],
+            "verdict": [True] * 4,
+            "im_name": list("abcd"),
+            "report_id": [1, 2, 3, 4],
+        }
+    )
+    (fig,) = plot_trends(
+        trend, [Trend("mediandif", "t", "ADU/s", (), ("meandiff_low", "meandiff_high"))]
+    )
+    lines = fig.renderers[0].data_source.data
+    ys = list(lines["mediandif"][0])
+    assert len(ys) == 5 and np.isnan(ys[2])  # the line stops between the 2nd and 5th nights
+    assert lines["xs"][0][1] < lines["xs"][0][2] < lines["xs"][0][3]
+    dashes = [r for r in fig.renderers if getattr(r.glyph, "marker", None) == "dash"]
+    assert sorted(d.glyph.y for d in dashes) == ["meandiff_high", "meandiff_low"]
+    assert fig.y_range.start < -0.007 and fig.y_range.end > 0.007
+    assert not fig.select(Span)
+
+
 def test_zscale_and_image_keep_pixel_coordinates():
     rng = np.random.default_rng(1)
     data = rng.normal(1000, 3, (64, 80)).astype(np.float32)

@@ -52,7 +52,7 @@ def test_bias_page_warns_and_shows_a_clicked_master(served_workbench, page):
         timeout=20000,
     )  # the master and its difference image
     glyphs = page.evaluate(GLYPHS_DRAWN)
-    assert any(kind == "Quad" and n > 50 for kind, n in glyphs)  # the histogram's bins
+    assert any(kind == "Quad" and n > 20 for kind, n in glyphs)  # bins of 0.5 ADU steps
     assert page.external_requests == []
 
 

@@ -233,3 +233,54 @@ def test_run_night_builds_validates_and_promotes_each_kind(store, tmp_path):
     grid = store.completeness(date(2025, 3, 1), date(2025, 3, 1))
     verdicts = {(r.caltype, r.filter): r.verdict for r in grid.itertuples()}
     assert verdicts[("flat", "i")] == "invalid" and verdicts[("flat", "r")] == "OK"
+
+
+def test_run_night_leaves_out_a_warm_frame_refuses_a_bias_of_another_binning_and_writes_json(
+    store, tmp_path
+):
+    night = tmp_path / "raw" / "20250301"
+    temperatures = {"CCD-TEMP": [-10.0, -10.2, -9.9, -10.1, -4.0], "XBINNING": 1, "YBINNING": 1}
+    write_raw(night, "bias", 5, seed=1, cards=temperatures)
+    binned = {"CCD-TEMP": -10.0, "XBINNING": 2, "YBINNING": 1}
+    write_raw(night, "dark", 5, level=1060, seed=2, cards=binned)
+    reports = tmp_path / "reports"
+    outcomes = {
+        o.caltype: o for o in run_night(store, date(2025, 3, 1), night, reports_dir=reports)
+    }
+    bias = outcomes["bias"]
+    assert bias.action == "promoted"
+    assert bias.left_out == [
+        (
+            "bias_DDRAGO1_g_04.fits",
+            "CCD-TEMP -4 °C, 6 °C from the series' median -10 °C (tolerance 1 °C)",
+        )
+    ]
+    header = fits.getheader(store.in_force("bias", "DDRAGO1", "NONE"))
+    assert (header["CCD-TEMP"], header["TEMP-MIN"], header["TEMP-MAX"]) == (-10.05, -10.2, -9.9)
+    assert outcomes["dark"].action == "no master"
+    assert "binning 1x1 in the master bias, 2x1 in the frames" in outcomes["dark"].detail
+    assert [p.name for p in reports.iterdir()] == ["bias_DDRAGO1_NONE_20250301.json"]
+    series = store.completeness(date(2025, 3, 1), date(2025, 3, 1), "dark")
+    assert "binning 1x1" in series["problem"].iloc[0]
+
+
+def test_limits_have_modes_and_an_override_may_set_one():
+    calib = CalibrationConfig()
+    dark = limits_for(calib, "dark", "DDRAGO1", "NONE")
+    assert (dark.meandiff, dark.meandiff_mode, dark.rmsdiff_mode) == (
+        (-0.2, 0.2),
+        "relative",
+        "noise",
+    )
+    config = config_from_dict(
+        {"calibration": {"limits": {"overrides": ["bias CAGIRE * meandiff=-0.01:0.01:relative"]}}}
+    )
+    bias = limits_for(config.calibration, "bias", "CAGIRE", "NONE")
+    assert (bias.meandiff, bias.meandiff_mode, bias.rmsdiff_mode) == (
+        (-0.01, 0.01),
+        "relative",
+        "absolute",
+    )
+    broken = config_from_dict({"calibration": {"limits": {"dark_meandiff_mode": "percent"}}})
+    with pytest.raises(ConfigError, match="calibration.limits, dark: limit mode 'percent'"):
+        limits_for(broken.calibration, "dark", "DDRAGO1", "NONE")
