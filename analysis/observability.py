@@ -384,3 +384,13 @@ def with_observability(trigger_text: str, site: Site, at: Time) -> str:
     }
     lines = [f"{key} = {'none' if extra[key] is None else extra[key]}" for key in extra]
     return "\n".join(own + lines) + "\n"
+
+
+def above(
+    site: Site, ra_deg: np.ndarray, dec_deg: np.ndarray, times: Time, *, min_altitude_deg=0.0
+) -> np.ndarray:
+    """Whether each of the positions (1-D arrays, deg) stands above ``min_altitude_deg`` at
+    one instant at least of ``times`` (an instant, or a 1-D array of them)."""
+    when = times.reshape(-1, 1) if not times.isscalar else times
+    altitude = altitudes(site, np.asarray(ra_deg)[None, :], np.asarray(dec_deg)[None, :], when)
+    return (np.atleast_2d(altitude) > min_altitude_deg).any(axis=0)

@@ -1,4 +1,5 @@
-"""The Alerts page: the browser, kept live as packets arrive, the chosen alert in the URL."""
+"""The Alerts page: the browser, kept live as packets arrive, the chosen burst and packet in
+the URL."""
 
 from __future__ import annotations
 
@@ -21,9 +22,11 @@ def headline(stores: Stores) -> str:
 
 @shown_safely
 def create(stores: Stores):
-    browser = AlertsBrowser(stores.alerts)
+    browser = AlertsBrowser(stores.alerts, site=stores.workspace.config.site)
     if pn.state.location is not None:
-        pn.state.location.sync(browser, {"ivorn": "ivorn", "include_tests": "tests"})
+        pn.state.location.sync(
+            browser, {"burst": "burst", "ivorn": "ivorn", "include_tests": "tests"}
+        )
     if pn.state.curdoc is not None:
         period = round(stores.workspace.config.alerts.refresh_s * 1000)
         pn.state.add_periodic_callback(browser.refresh, period=period)
