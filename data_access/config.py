@@ -272,6 +272,12 @@ class CalibrationLimitsConfig:
     flat_meandiff_max: float = _setting(1.01, "Highest mean of the ratio new/ref of a valid flat")
     flat_rmsdiff_min: float = _setting(0.0, "Lowest RMS of the ratio new/ref of a valid flat")
     flat_rmsdiff_max: float = _setting(0.02, "Highest RMS of the ratio new/ref of a valid flat")
+    flat_meandiff_mode: str = _setting(
+        "absolute", "How the flat MEANDIFF limits are read: absolute (a ratio), relative or noise"
+    )
+    flat_rmsdiff_mode: str = _setting(
+        "absolute", "How the flat RMSDIFF limits are read: absolute, relative or noise"
+    )
     overrides: tuple = _setting(
         (),
         "Limits for one instrument/filter: 'TYPE INSTRUMENT FILTER meandiff=LO:HI rmsdiff=LO:HI' "
@@ -285,12 +291,6 @@ class CalibrationConfig:
         "raw/calibration", "Folder (relative to the workspace) of raw calibration frames"
     )
     night_folder: str = _setting(
-    flat_meandiff_mode: str = _setting(
-        "absolute", "How the flat MEANDIFF limits are read: absolute (a ratio), relative or noise"
-    )
-    flat_rmsdiff_mode: str = _setting(
-        "absolute", "How the flat RMSDIFF limits are read: absolute, relative or noise"
-    )
         "{night}", "Sub-folder of raw_dir holding one night's frames; {night} is YYYYMMDD"
     )
     masters_dir: str = _setting(
@@ -311,19 +311,6 @@ class CalibrationConfig:
         "SATURATE", "Header keyword of the saturation level, ADU (else saturation_level)"
     )
     saturation_level: float = _setting(65535.0, "Saturation level, ADU, when the header has none")
-    max_saturated_fraction: float = _setting(
-        0.01, "A frame with a larger fraction of saturated pixels is left out"
-    )
-    min_frames: int = _setting(3, "Fewest good frames a master is built from")
-    max_bias_exptime: float = _setting(0.0, "Longest exposure time a bias may have, s")
-    method: str = _setting("median", "Combine method: median, or mean (sigma-clipped)")
-    sigma: float = _setting(3.0, "Clipping threshold of the mean, robust standard deviations")
-    dark_per_second: bool = _setting(
-        True, "Darks in counts per second; false keeps them at one exposure time (all equal)"
-    )
-    filter_free_types: tuple = _setting(
-        ("bias", "dark"), "Types built per instrument whatever the filter (their FILTER is NONE)"
-    )
     temperature_key: str = _setting("CCD-TEMP", "Header keyword of the CCD temperature, °C")
     binning_keys: tuple = _setting(
         ("XBINNING", "YBINNING"), "Header keywords of the binning (x, y)"
@@ -337,6 +324,19 @@ class CalibrationConfig:
         2.0,
         "A master whose CCD temperature is farther than this (°C) from its reference's, or "
         "from the bias or dark it subtracted, is invalid (the report says why)",
+    )
+    max_saturated_fraction: float = _setting(
+        0.01, "A frame with a larger fraction of saturated pixels is left out"
+    )
+    min_frames: int = _setting(3, "Fewest good frames a master is built from")
+    max_bias_exptime: float = _setting(0.0, "Longest exposure time a bias may have, s")
+    method: str = _setting("median", "Combine method: median, or mean (sigma-clipped)")
+    sigma: float = _setting(3.0, "Clipping threshold of the mean, robust standard deviations")
+    dark_per_second: bool = _setting(
+        True, "Darks in counts per second; false keeps them at one exposure time (all equal)"
+    )
+    filter_free_types: tuple = _setting(
+        ("bias", "dark"), "Types built per instrument whatever the filter (their FILTER is NONE)"
     )
     night_offset_h: float = _setting(
         -19.0, "Hours added to a UTC time to get its night's date (SPM: UTC-7, then -12 h)"
