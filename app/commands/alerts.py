@@ -23,9 +23,10 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
+from analysis.voevent import BURST_ID_PATTERN
 from app.alert_handler import main as alert_handler_main
 from app.alert_handler import receive_stdin
 from app.commands.common import UsageError, open_workspace, write_frame
@@ -83,8 +84,13 @@ def register(subparsers, groups) -> None:
     listing.add_argument("--burst", default=None, metavar="BURST_ID", help="only this burst")
     listing.set_defaults(handler=list_alerts)
 
-    show = what.add_parser("show", help="one alert with every Param and the raw XML")
-    show.add_argument("ivorn")
+    show = what.add_parser(
+        "show",
+        help="one alert with every Param and the raw XML, or one burst: its notices with their "
+        "latency and its observability from the site",
+    )
+    show.add_argument("ivorn", metavar="IVORN_OR_BURST_ID")
+    show.add_argument("--format", choices=["json"], default="json", help="output format")
     show.add_argument("--xml", action="store_true", help="print only the raw XML")
     show.set_defaults(handler=show_alert)
 
@@ -230,6 +236,8 @@ def list_alerts(args) -> int:
 def show_alert(args) -> int:
     stores = Stores(open_workspace(args))
     try:
+        if BURST_ID_PATTERN.match(args.ivorn):
+            return show_burst(stores, args.ivorn)
         detail = stores.alerts.alert(args.ivorn)
     finally:
         stores.close()
@@ -239,6 +247,22 @@ def show_alert(args) -> int:
         print(detail["raw_xml"])
     else:
         print(json.dumps(detail, indent=2, default=str))
+    return 0
+
+
+def show_burst(stores: Stores, burst_id: str) -> int:
+    """Print a burst's report (:meth:`BurstQueries.report`) as JSON, seen from now."""
+    from data_access.alerts.bursts import BurstQueries
+    from data_access.alerts.trigger_extras import telescope_site
+
+    alerts = stores.alerts
+    site = telescope_site(stores.workspace.config.site)
+    report = BurstQueries(alerts.cache, alerts.triggers_dir).report(
+        burst_id, site=site, at=datetime.now(UTC)
+    )
+    if report is None:
+        raise UsageError(f"no notice names burst {burst_id!r} in the cache")
+    print(json.dumps(report, indent=2))
     return 0
 
 
