@@ -106,16 +106,8 @@ def packet_kind(packet: bytes) -> str:
 def parse_notice(packet: bytes, *, max_bytes: int = MAX_PACKET_BYTES) -> AlertRecord:
     """Read one alert packet, VOEvent or GCN JSON notice, into an :class:`AlertRecord`.
 
-    Parameters
-    ----------
-    packet : bytes
-        The packet as received (Comet's stdin, a Kafka message value, a file's bytes).
-    max_bytes : int, optional
-        Largest accepted packet, in bytes.
-
-    Returns
-    -------
-    AlertRecord
+    The parameters and the record are those of :func:`~analysis.voevent.parse_voevent`;
+    what a JSON notice gives is in the module's table.
 
     Raises
     ------
@@ -127,10 +119,7 @@ def parse_notice(packet: bytes, *, max_bytes: int = MAX_PACKET_BYTES) -> AlertRe
     """
     if not isinstance(packet, bytes | bytearray):
         raise VOEventError(f"packet must be bytes, got {type(packet).__name__}")
-    if len(packet) > max_bytes:
-        raise HostileVOEventError(
-            f"packet of {len(packet)} bytes exceeds the {max_bytes}-byte limit"
-        )
+    _refuse_oversized(packet, max_bytes)
     kind = packet_kind(packet)
     if kind == "json":
         return parse_json_notice(packet, max_bytes=max_bytes)
@@ -141,6 +130,13 @@ def parse_notice(packet: bytes, *, max_bytes: int = MAX_PACKET_BYTES) -> AlertRe
         f"packet is neither XML nor JSON: it starts with {start!r}, expected '<' of a VOEvent "
         "or '{' of a GCN JSON notice"
     )
+
+
+def _refuse_oversized(packet: bytes, max_bytes: int) -> None:
+    if len(packet) > max_bytes:
+        raise HostileVOEventError(
+            f"packet of {len(packet)} bytes exceeds the {max_bytes}-byte limit"
+        )
 
 
 # -- JSON notices --------------------------------------------------------------------------
@@ -243,10 +239,7 @@ def parse_json_notice(packet: bytes, *, max_bytes: int = MAX_PACKET_BYTES) -> Al
         SVOM ``id`` that is no burst ID or a declination outside [-90, 90]; the message
         names the field.
     """
-    if len(packet) > max_bytes:
-        raise HostileVOEventError(
-            f"packet of {len(packet)} bytes exceeds the {max_bytes}-byte limit"
-        )
+    _refuse_oversized(packet, max_bytes)
     document = _load_json(packet)
     path, version = _schema_of(document)
     validate_json_notice(document, path)

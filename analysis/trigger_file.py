@@ -197,7 +197,9 @@ def next_trigger_text(
     every packet seen (:func:`best_position`: a late packet with a smaller error radius
     still moves it), and ``retracted = true`` once a retraction has arrived (kept by every
     later rewrite). A retraction keeps the position already in the file; with no file yet,
-    it describes itself.
+    it describes itself. A packet whose ivorn the file already names (as the newest packet
+    or as the position's) changes nothing, even if its content differs (the store
+    quarantines such a packet).
 
     Parameters
     ----------
@@ -217,6 +219,8 @@ def next_trigger_text(
     if existing is None:
         return format_trigger_file(record, received=received, retracted=record.retraction)
     current = read_trigger_file(existing)
+    if record.ivorn in (current.get("ivorn"), current.get("position_ivorn")):
+        return None  # a packet the file already shows (a second reading changes nothing)
     was_retracted = current.get("retracted") == "true"
     if record.retraction:
         return None if was_retracted else _replace_values(existing, {"retracted": "true"})

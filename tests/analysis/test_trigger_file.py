@@ -134,3 +134,10 @@ def test_an_old_file_with_a_negative_radius_is_no_position():
     better = parse_voevent(make_packet(ivorn="ivo://org.svom/fsc#b", date="2026-02-11T19:20:00"))
     values = read_trigger_file(next_trigger_text(old, better, received=RECEIVED))
     assert values["error_deg"] == "0.1057" and values["position_ivorn"] == "ivo://org.svom/fsc#b"
+
+
+def test_a_second_reading_of_a_shown_ivorn_changes_nothing():
+    first = parse_voevent(make_packet())
+    text = format_trigger_file(first, received=RECEIVED, retracted=False)
+    sharper = parse_voevent(make_packet(position=(86.9, -0.43, 0.001)))  # same ivorn
+    assert next_trigger_text(text, sharper, received=RECEIVED) is None

@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from app.cli import main
-from tests.conftest import REPO
 from tests.analysis.test_voevent import XXE, make_packet
+from tests.conftest import REPO
 
 GW = make_packet(
     "ivo://gwnet/LVC#S1-1-Initial", burst_id=None, position=None, date="2026-02-12T00:00:00"
@@ -53,6 +53,18 @@ def test_ingest_stdin_exit_codes(tmp_path, monkeypatch, capsys):
     assert "quarantined: packet declares a DOCTYPE" in err
     assert [p.name for p in (ws / "triggers").glob("*.dat")] == ["trigger_sb26021102.dat"]
     assert len(list((ws / "quarantine").glob("*.reason"))) == 1
+
+
+def test_ingest_stdin_json_notice_and_a_changed_packet(tmp_path, monkeypatch, capsys):
+    ws = tmp_path / "ws"
+    notice = REPO / "tests" / "data" / "gcn_notices" / "svom_grm_trigger.example.json"
+    assert gic_stdin(ws, monkeypatch, notice.read_bytes()) == 0
+    assert (ws / "triggers" / "trigger_sb24022203.dat").exists()
+    assert gic_stdin(ws, monkeypatch, make_packet()) == 0
+    assert gic_stdin(ws, monkeypatch, make_packet(packet_type=205)) == 1
+    assert "quarantined: ivo://org.svom/fsc#sb26021102_eclairs-wakeup was received before" in (
+        capsys.readouterr().err
+    )
 
 
 def test_list_json_newest_first(tmp_path, monkeypatch, capsys):
