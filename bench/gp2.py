@@ -21,6 +21,7 @@ Run: ``.venv/bin/python bench/gp2.py`` (needs ccdproc and photutils; several min
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -89,7 +90,7 @@ def gic_child(folder: Path, workers: int) -> dict:
         flat=str(folder / "flat.fits"),
         parameters=Parameters(gain=GAIN, detect_thresh=5.0),
     )
-    plan = RunPlan.for_module("photometry", settings)
+    plan = dataclasses.replace(RunPlan.for_module("photometry", settings), instrumental=True)
     config = Gp2Config(n_workers=workers, threads_per_worker=1, processes=True, memory_limit="4GiB")
     with open_client(config) as client:
         client.run(lambda: None)

@@ -70,6 +70,16 @@ def _execution_options(parser) -> None:
     )
 
 
+def _run_options(parser) -> None:
+    _execution_options(parser)
+    parser.add_argument(
+        "--instrumental",
+        action="store_true",
+        help="photometry without a reference catalogue writes instrumental magnitudes "
+        "(inst_mag, inst_mag_err) instead of failing",
+    )
+
+
 def register(subparsers, groups) -> None:
     module = subparsers.add_parser(
         "module",
@@ -85,7 +95,7 @@ def register(subparsers, groups) -> None:
     module.add_argument("--input", "-s", nargs="+", metavar="PATH", help="folder or FITS files")
     module.add_argument("--output", "-r", metavar="DIR", help="output folder")
     module.add_argument("--config", "-c", metavar="FILE", help="the module's INI file")
-    _execution_options(module)
+    _run_options(module)
     module.set_defaults(handler=module_run)
 
     pipeline = subparsers.add_parser(
@@ -103,7 +113,7 @@ def register(subparsers, groups) -> None:
     pipeline.add_argument(
         "--output", "-r", metavar="DIR", help="override [Input and Output] output"
     )
-    _execution_options(pipeline)
+    _run_options(pipeline)
     pipeline.set_defaults(handler=pipeline_run)
 
     gp1 = subparsers.add_parser(
@@ -183,7 +193,9 @@ def _report(result: RunResult, output: Path) -> int:
 
 def _run(args, plan: RunPlan, inputs, output: Path) -> int:
     config, masters = _workspace_parts(args)
-    plan = dataclasses.replace(plan, keywords=HeaderKeywords.from_config(config))
+    plan = dataclasses.replace(
+        plan, keywords=HeaderKeywords.from_config(config), instrumental=args.instrumental
+    )
     _logging()
     with _client(args, config) as client, progress_bar(f"gp2 {', '.join(plan.steps)}") as progress:
         result = run_burst(

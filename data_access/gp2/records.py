@@ -89,6 +89,9 @@ class RunPlan:
         Trigger time, ISO UTC, for the decay fit (empty: no fit).
     keywords : HeaderKeywords
         The header keywords the steps read.
+    instrumental : bool
+        Photometry of an image without a reference catalogue writes instrumental
+        magnitudes (``inst_mag``, −2.5 log10 of the electrons); False: such an image fails.
     """
 
     steps: tuple[str, ...]
@@ -96,6 +99,7 @@ class RunPlan:
     headers: tuple[str, ...] = ()
     t0: str = ""
     keywords: HeaderKeywords = field(default_factory=HeaderKeywords)
+    instrumental: bool = False
 
     @classmethod
     def from_pipeline(

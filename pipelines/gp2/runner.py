@@ -76,6 +76,7 @@ def step_context(plan: RunPlan, keep_images: bool) -> StepContext:
         explicit=frozenset(plan.steps),
         keep_images=keep_images,
         keywords=plan.keywords,
+        instrumental=plan.instrumental,
     )
 
 
@@ -366,6 +367,10 @@ def run_burst(
             failures.append((str(info.path), str(exc)))
             continue
         infos[info.name] = info
+    inputs = {name: resolve_inputs(info, plan, masters) for name, info in infos.items()}
+    for name in _uncalibrated(plan, inputs):
+        failures.append((str(infos[name].path), f"{infos[name].path}: {steps.NO_CATALOGUE}"))
+        del infos[name]
     chain = plan.chain()
     context = step_context(plan, keep_images)
     names = list(infos)
@@ -383,7 +388,6 @@ def run_burst(
         + n_final * (len(after) + 2 + (2 if "summary" in chain else 0))
     )
     executor = _Executor(client, progress, max(total, 1))
-    inputs = {name: resolve_inputs(infos[name], plan, masters) for name in names}
     # depth-first: each image's whole chain is submitted before the next image's, so that a
     # worker finishes (and frees) one frame before it reads another
     futures, anchors = {}, {}
@@ -427,6 +431,13 @@ def run_burst(
     for name, reason in failures:
         log.warning("left out: %s: %s", name, reason)
     return _finish(plan, results, rows, transients, failures, summary_dirs, context)
+
+
+def _uncalibrated(plan: RunPlan, inputs: dict) -> list[str]:
+    """The images that photometry, asked for by name, has no catalogue to calibrate."""
+    if "photometry" not in plan.steps or plan.instrumental:
+        return []
+    return [name for name, found in inputs.items() if not found.catalog]
 
 
 def _submit_step(executor, step, future, context, inputs, anchors, group):

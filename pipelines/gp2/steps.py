@@ -56,6 +56,15 @@ log = logging.getLogger("gic.gp2")
 #: Header keyword marking a frame this pipeline has reduced (reduction is not done twice).
 REDUCED_KEY = "GP2RED"
 
+#: The zero point of instrumental magnitudes: −2.5 log10 of the electrons in the aperture.
+INSTRUMENTAL = ZeroPoint(0.0, 0.0, 0.0, 0)
+
+#: Why photometry asked for by name refuses an image without a reference catalogue.
+NO_CATALOGUE = (
+    "photometry: no reference catalogue to calibrate the magnitudes on ([Calibration] catalog "
+    "of the module's file); give one, or ask for instrumental magnitudes (--instrumental)"
+)
+
 
 @dataclass(frozen=True)
 class ImageInputs:
@@ -106,6 +115,7 @@ class StepContext:
     explicit: frozenset = frozenset()
     keep_images: bool = True
     keywords: HeaderKeywords = field(default_factory=HeaderKeywords)
+    instrumental: bool = False
 
     def parameters(self, step: str) -> Parameters:
         return self.settings.get(step, ModuleSettings()).parameters
@@ -215,6 +225,8 @@ def _describe(step: str, state: ImageState) -> str:
         return (
             f"{len(state.sources)} sources, FWHM {state.fwhm:.2f} px, sky noise {state.rms:.1f} e-"
         )
+    if step == "photometry" and "inst_mag" in state.photometry.colnames:
+        return f"instrumental magnitudes of {len(state.photometry)} sources (no catalogue)"
     if step == "photometry" and state.zp is not None:
         zp = state.zp
         stars = f"({zp.n_stars} stars), limit {state.limit:.2f}"
@@ -496,7 +508,12 @@ def photometry(state: ImageState, context: StepContext, inputs: ImageInputs) -> 
             p,
             mask=state.mask,
         )
-    table["mag"], table["mag_err"] = magnitudes(table["flux"], table["flux_err"], zp)
+    if inputs.catalog or not context.instrumental:
+        table["mag"], table["mag_err"] = magnitudes(table["flux"], table["flux_err"], zp)
+    else:
+        table["inst_mag"], table["inst_mag_err"] = magnitudes(
+            table["flux"], table["flux_err"], INSTRUMENTAL
+        )
     where = sky_positions(table["x"], table["y"], state.header)
     if where is not None:
         table["ra"], table["dec"] = where
@@ -508,6 +525,7 @@ def photometry(state: ImageState, context: StepContext, inputs: ImageInputs) -> 
         ("ZPSTARS", zp.n_stars, "stars of the zero point"),
         ("LIMMAG", limit, f"{p.limit_nsigma:g} sigma limiting magnitude, AB"),
         ("APRADIUS", radius, "aperture radius, pixels"),
+        ("MAGTYPE", "AB" if inputs.catalog else "instrumental", "AB (catalogue) or instrumental"),
     ):
         header[key] = (
             round(value, 4)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from astropy.table import Table
 
@@ -62,6 +63,43 @@ def test_pipeline_writes_the_photometry_csv(burst, tmp_path, capsys):
     table = Table.read(tmp_path / "out" / simulated.trigger_id / "photometry.csv")
     assert tuple(table.colnames) == PHOTOMETRY_COLUMNS
     assert "transient at RA" in capsys.readouterr().out
+
+
+def _photometry(files, tmp_path, *extra: str) -> int:
+    """``gic module photometry`` with the module's file less its catalogue."""
+    text = (files["config"] / "module.cfg").read_text(encoding="utf-8")
+    config = tmp_path / "photometry.cfg"
+    config.write_text(
+        "".join(line for line in text.splitlines(True) if not line.startswith("catalog"))
+    )
+    return main(
+        ["module", "photometry", "-s", str(files["raw"]), "-r", str(tmp_path / "out")]
+        + ["-c", str(config), "--local", *extra]
+    )
+
+
+def test_photometry_without_a_catalogue_fails_naming_it(burst, tmp_path, capsys):
+    simulated, files = burst
+    assert _photometry(files, tmp_path) == 1
+    captured = capsys.readouterr()
+    assert f"0 image(s) processed, {len(simulated.frames)} left out" in captured.out
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == len(simulated.frames)
+    assert all("no reference catalogue" in line and "--instrumental" in line for line in lines)
+    assert not (tmp_path / "out" / "photometry").exists()
+
+
+def test_photometry_without_a_catalogue_writes_instrumental_magnitudes_when_asked(
+    burst, tmp_path, capsys
+):
+    simulated, files = burst
+    assert _photometry(files, tmp_path, "--instrumental") == 0
+    tables = sorted((tmp_path / "out" / "photometry").glob("*.csv"))
+    assert len(tables) == len(simulated.frames)
+    table = Table.read(tables[0])
+    assert {"inst_mag", "inst_mag_err"} <= set(table.colnames) and "mag" not in table.colnames
+    bright = table[table["flux"] > 0]
+    assert len(bright) > 10 and np.allclose(bright["inst_mag"], -2.5 * np.log10(bright["flux"]))
 
 
 def test_gp1_once(burst, tmp_path, capsys):
