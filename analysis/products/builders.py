@@ -38,6 +38,7 @@ from analysis.colibri import product_filter
 from analysis.products.descriptor import ProductDescriptor
 from analysis.products.layout import make_product
 from analysis.products.photometry import Burst, Photometry
+from analysis.products.position import counterpart_position
 
 PRODUCT_CARDS = {
     "DT": "DT_GFT_FGFT",
@@ -309,23 +310,23 @@ def _light_curve(
 
 
 def _position(photometry: Photometry, burst: Burst) -> dict:
-    """PO: the counterpart's mean position over its detections (none: no row)."""
+    """PO: the counterpart's mean position over its detections and its error
+    (:func:`counterpart_position`); none: no row."""
     seen = photometry.detected == 1
     if not seen.any():
         return {}
-    points = SkyCoord(photometry.ra[seen] * u.deg, photometry.dec[seen] * u.deg, frame="icrs")
-    mean = SkyCoord(points.cartesian.mean(), frame="icrs", representation_type="cartesian")
-    mean = SkyCoord(mean.spherical.lon, mean.spherical.lat, frame="icrs")
-    n = int(seen.sum())
-    error = float(np.sqrt(np.mean(points.separation(mean).arcsec ** 2) / (n - 1))) if n > 1 else 0.0
+    position = counterpart_position(
+        photometry.ra[seen], photometry.dec[seen], photometry.pos_err[seen], name=burst.burst_id
+    )
     first = int(np.flatnonzero(seen)[np.argmin(photometry.t_start.mjd[seen])])
-    galactic = mean.galactic
+    galactic = SkyCoord(position.ra_deg * u.deg, position.dec_deg * u.deg).galactic
+    n = position.n_detections
     return {
         "IMAGEID": [photometry.image_id[first]],
         "FILTER": [photometry.filter[first]],
-        "RA": [float(mean.ra.deg)],
-        "DEC": [float(mean.dec.deg)],
-        "POSERR": [error],
+        "RA": [position.ra_deg],
+        "DEC": [position.dec_deg],
+        "POSERR": [position.error_arcsec],
         "GLON": [float(galactic.l.deg)],
         "GLAT": [float(galactic.b.deg)],
         "FOM": [1],

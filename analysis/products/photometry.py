@@ -7,7 +7,10 @@ The photometry CSV (one row per image and filter) has at least the columns::
 ``t_start``/``t_end`` ISO 8601 UTC (``2026-03-05T04:12:30.5``), ``exptime`` in seconds,
 ``mag``/``mag_err``/``limit_mag`` AB magnitudes, ``detected`` 1 or 0, ``ra``/``dec`` of
 the counterpart in degrees (ICRS; may be empty when not detected). Optional columns:
-``instrument`` (DDRAGO1, DDRAGO2, CAGIRE; default FGFT) and ``obs_id`` (GFT_OBID).
+``instrument`` (DDRAGO1, DDRAGO2, CAGIRE; default FGFT), ``obs_id`` (GFT_OBID) and
+``pos_err`` (the detection's position error in arcsec, from its centroid; empty: unknown,
+then PO's POSERR comes from the positions' scatter and the astrometric fit, see
+:mod:`analysis.products.position`).
 For a non-detection, ``mag`` and ``mag_err`` may be empty. An empty ``limit_mag`` is an
 unknown limit (0 in the products, their "none"). Refused: a detection with ``mag_err`` 0
 (in compiled catalogues an upper limit or an unknown error: give the error, or
@@ -41,7 +44,7 @@ REQUIRED_COLUMNS = (
     "ra",
     "dec",
 )
-OPTIONAL_COLUMNS = ("instrument", "obs_id")
+OPTIONAL_COLUMNS = ("instrument", "obs_id", "pos_err")
 #: Largest photometry table read, in characters (a burst's table is a few kB).
 MAX_PHOTOMETRY_CHARS = 16 * 1024 * 1024
 IMAGEID_WIDTH = 50
@@ -93,7 +96,8 @@ class Photometry:
     """One burst's measurements, one entry per image and filter (numpy arrays, equal length).
 
     ``t_start``/``t_end`` are :class:`~astropy.time.Time` (UTC); magnitudes AB; ``mag`` and
-    ``mag_err`` are 0 for a non-detection; ``ra``/``dec`` degrees, 0 when not detected.
+    ``mag_err`` are 0 for a non-detection; ``ra``/``dec`` degrees, 0 when not detected;
+    ``pos_err`` arcsec, NaN when unknown.
     """
 
     image_id: np.ndarray
@@ -109,6 +113,7 @@ class Photometry:
     dec: np.ndarray
     instrument: np.ndarray
     obs_id: np.ndarray
+    pos_err: np.ndarray
 
     def __len__(self) -> int:
         return len(self.image_id)
@@ -168,9 +173,12 @@ def _row(record: dict[str, str], where: str) -> dict:
         "dec": _number(record["dec"], "dec", where, empty=empty),
         "instrument": (record.get("instrument") or "FGFT").strip(),
         "obs_id": (record.get("obs_id") or "").strip(),
+        "pos_err": _number(record.get("pos_err") or "", "pos_err", where, empty=math.nan),
     }
     if row["exptime"] < 0 or (seen and row["mag_err"] < 0):
         raise PhotometryError(f"{where}: exptime and mag_err must not be negative")
+    if not row["pos_err"] > 0 and not math.isnan(row["pos_err"]):
+        raise PhotometryError(f"{where}: pos_err must be positive (arcsec), or empty if unknown")
     return row
 
 
@@ -278,6 +286,7 @@ def parse_photometry_csv(text: str, *, source: str = "<photometry>") -> Photomet
         dec=column("dec", float),
         instrument=column("instrument", str),
         obs_id=column("obs_id", str),
+        pos_err=column("pos_err", float),
     )
 
 
@@ -303,6 +312,7 @@ def photometry_csv(photometry: Photometry) -> str:
                 f"{photometry.dec[i]:.7f}" if seen else "",
                 photometry.instrument[i],
                 photometry.obs_id[i],
+                f"{photometry.pos_err[i]:.4f}" if np.isfinite(photometry.pos_err[i]) else "",
             ]
         )
     return out.getvalue()

@@ -18,6 +18,9 @@ from analysis.products.photometry import Burst, Photometry
 #: Colour of the afterglow in each filter, mag relative to r.
 COLOUR_OFFSETS = {"g": 0.3, "r": 0.0, "i": -0.2, "z": -0.35, "J": -0.6, "H": -0.8}
 
+#: Scatter of the measured positions about the true one, degrees (each detection's pos_err).
+POSITION_SCATTER_DEG = 1e-5
+
 
 def synthetic_photometry(
     burst: Burst,
@@ -105,8 +108,13 @@ def synthetic_photometry(
         mag_err=np.asarray(rows["mag_err"]),
         limit_mag=np.asarray(rows["limit"]),
         detected=detected,
-        ra=np.where(detected == 1, (burst.ra_deg + offset_deg + rng.normal(0, 1e-5, n)) % 360, 0.0),
-        dec=np.where(detected == 1, burst.dec_deg + rng.normal(0, 1e-5, n), 0.0),
+        ra=np.where(
+            detected == 1,
+            (burst.ra_deg + offset_deg + rng.normal(0, POSITION_SCATTER_DEG, n)) % 360,
+            0.0,
+        ),
+        dec=np.where(detected == 1, burst.dec_deg + rng.normal(0, POSITION_SCATTER_DEG, n), 0.0),
         instrument=np.asarray(rows["instrument"]),
         obs_id=np.asarray([f"{burst.burst_id}_01"] * n),
+        pos_err=np.where(detected == 1, POSITION_SCATTER_DEG * 3600.0, np.nan),
     )
