@@ -15,6 +15,11 @@ error) is stored. A push first claims the product in one transaction (state
 ``pushing``), so two people pushing the same product at once produce one push; a claim
 left by a process that died is taken over after ``[products] push_claim_s``. Every
 action is in the audit log (``product_action``) with the user, the time and a comment.
+
+The store builds and records versions and answers the queries; it hands the review
+(``store.review``: :mod:`~data_access.products.review`), the pushes (``store.pushes``:
+:mod:`~data_access.products.push`) and the transfers with the SDB (``store.transfers``:
+:mod:`~data_access.products.transfer`) to one object each.
 """
 
 from __future__ import annotations
@@ -51,9 +56,6 @@ from data_access.products.review import ProductReviews
 from data_access.products.transfer import ProductTransfers, table_frame
 from data_access.safe_files import safe_file_stem, write_atomic
 from data_access.workspace import Workspace
-
-STATES = ("new", "approved", "rejected", "pushing", "pushed", "push failed")
-
 
 _now = now_utc
 
