@@ -30,6 +30,7 @@ import pandas as pd
 import panel as pn
 import param
 
+from analysis.gp2.parameters import PARAMETER_HELP
 from analysis.products import Burst
 from analysis.products.builders import fit_window
 from app.auth import LOCAL_USER, require
@@ -57,10 +58,12 @@ class StepsForm(pn.viewable.Viewer):
         self.pipeline = PipelineSettings()
         self.defaults = Parameters()
         self.widgets = {f.name: self._widget(f) for f in dataclasses.fields(Parameters)}
+        for name, widget in self.widgets.items():
+            widget.description = self.help(name)
 
     @staticmethod
     def _widget(field):
-        label = field.name
+        label = PARAMETER_HELP[field.name].label(field.name)
         if field.name == "stack_method":
             return pn.widgets.Select(label=label, options=["median", "mean"], width=140)
         if "int" in str(field.type):
@@ -73,7 +76,15 @@ class StepsForm(pn.viewable.Viewer):
         self.defaults = pipeline.settings_for("pipeline").parameters
         self.steps = list(pipeline.steps)
         for name, widget in self.widgets.items():
-            widget.value = getattr(self.defaults, name)
+            widget.param.update(value=getattr(self.defaults, name), description=self.help(name))
+
+    def help(self, name: str) -> str:
+        """What the parameter is, its unit and its default (the widget's tooltip)."""
+        entry = PARAMETER_HELP[name]
+        default = getattr(self.defaults, name)
+        unit = f" {entry.unit}" if entry.unit and default is not None else ""
+        shown = "none (the alert's, when it has one)" if default is None else f"{default}{unit}"
+        return f"{entry.description}. Default: {shown}."
 
     def parameters(self) -> dict:
         """The parameters that differ from the configuration's."""
@@ -368,6 +379,12 @@ class ReprocessDesk(pn.viewable.Viewer):
             value=self.folder if self.folder in choices.values() else "",
         )
         source.param.watch(lambda e: setattr(self, "folder", e.new or ""), "value")
+        typed = pn.widgets.TextInput(
+            name="Or a folder's path",
+            placeholder="a folder of FITS frames in the workspace",
+            description="Checked when entered: a folder that cannot be reprocessed is said why",
+        )
+        typed.param.watch(lambda e: setattr(self, "folder", e.new.strip()), "value")
         run = pn.widgets.Button(
             label="Run", color="primary", width=120, disabled=self.param.running
         )
@@ -376,6 +393,7 @@ class ReprocessDesk(pn.viewable.Viewer):
         save.on_click(lambda e: self._clicked(self.save_product, "saving a run as a product"))
         return pn.Column(
             source,
+            typed,
             self.form,
             pn.Row(
                 run,

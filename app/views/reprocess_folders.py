@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from data_access.fits_frames import FITS_SUFFIXES
+from data_access.gp2.files import scan_images
 from data_access.gp2.runs import ReprocessError, ReprocessStore
 
 #: Longest part of a refused folder's name repeated on the page.
@@ -76,13 +78,46 @@ class FrameFolders:
         Raises
         ------
         ReprocessError
-            Otherwise (``/etc``, ``../..``, a folder of frames elsewhere); the message
-            repeats the name asked for (its first :data:`SHOWN_CHARACTERS`).
+            Otherwise. Inside the workspace's folders of frames or an extra root, the
+            message says what is wrong in words (:meth:`problem`); anywhere else (``/etc``,
+            ``../..``) it only says the folder is not one of the list. The message repeats
+            the name asked for (its first :data:`SHOWN_CHARACTERS`).
         """
         if folder in set(self.table()["path"]):
             return folder
         shown = folder if len(folder) <= SHOWN_CHARACTERS else folder[:SHOWN_CHARACTERS] + "…"
+        problem = self.problem(Path(folder)) if self._inside(folder) else None
+        if problem:
+            raise ReprocessError(f"'{shown}' {problem}")
         raise ReprocessError(
             f"'{shown}' is not one of the workspace's folders of frames: pick a burst or a "
             "folder in the list"
+        )
+
+    def _inside(self, folder: str) -> bool:
+        """Whether ``folder`` lies under the workspace's frames or an extra root (the only
+        places whose contents a message may describe)."""
+        path = Path(folder).resolve()
+        bases = (Path(self.store.input_dir).resolve(), *(r.resolve() for r in self.roots))
+        return any(path != base and path.is_relative_to(base) for base in bases)
+
+    def problem(self, folder: Path) -> str | None:
+        """What keeps ``folder`` from being reprocessed, in words, or None when nothing does:
+        it is missing, is a file, holds no FITS file, or none of its FITS files has the
+        header keywords GP2 reads (``[gp2] *_key``; the first reason is given)."""
+        if not folder.exists():
+            return "does not exist: check the path, or pick a burst or a folder in the list"
+        if not folder.is_dir():
+            return "is a file, not a folder: give the folder that holds the frames"
+        infos, unreadable = scan_images(
+            [self.store.frames_dir(folder)], keywords=self.store.keywords
+        )
+        if infos:
+            return None
+        if not unreadable:
+            return f"holds no FITS frame (no file ending {', '.join(FITS_SUFFIXES)})"
+        path, reason = unreadable[0]
+        return (
+            f"holds {len(unreadable)} FITS file(s) but no frame GP2 can read: "
+            f"{reason.replace(path, Path(path).name)}"
         )

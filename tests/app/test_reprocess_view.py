@@ -304,3 +304,46 @@ def test_a_preferred_broken_fit_is_said_with_both_indices_and_the_break():
     said = shown_text(pn.pane.Markdown(RunView._fit_line("r", fit)))
     assert "broken power law preferred (BIC): α₁ = 0.600" in said and "α₂ = 1.700" in said
     assert "break at 8000" in said
+
+
+def test_a_wrong_folder_is_said_in_words_when_it_is_entered(stores, desk, tmp_path):
+    from astropy.io import fits
+
+    frame = Path(desk.images.images()["path"].iloc[0])
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "a_file.txt").write_text("not a folder")
+    (tmp_path / "nofilter").mkdir()
+    with fits.open(frame) as hdul:
+        del hdul[0].header["FILTER"]
+        hdul.writeto(tmp_path / "nofilter" / "f1.fits")
+    rooted = ReprocessDesk(stores.reprocess, alerts=stores.alerts, frame_roots=(tmp_path,))
+    said = {
+        "missing": "does not exist: check the path",
+        "a_file.txt": "is a file, not a folder",
+        "empty": "holds no FITS frame (no file ending .fits",
+        "nofilter": "holds 1 FITS file(s) but no frame GP2 can read: f1.fits: header keyword "
+        "FILTER is missing (expected the filter; [gp2] filter_key names the keyword)",
+    }
+    for name, words in said.items():
+        rooted.folder = str(tmp_path / name)
+        assert rooted.failed and words in rooted.message, rooted.message
+        assert "KeyError" not in rooted.message and rooted.images.images().empty
+        with pytest.raises(ReprocessError, match="folder|FITS"):
+            rooted.run_now()
+
+
+def test_each_parameter_says_what_it_is_its_unit_and_its_default(desk):
+    import dataclasses
+
+    from analysis.gp2.parameters import PARAMETER_HELP
+    from data_access.gp2.config import Parameters
+
+    assert set(PARAMETER_HELP) == {f.name for f in dataclasses.fields(Parameters)}
+    widgets = desk.form.widgets
+    assert widgets["ps"].name == "ps (deg/pixel)"
+    assert widgets["aperture"].name == "aperture (FWHM)"
+    assert widgets["cr_objlim"].name == "cr_objlim"  # a ratio: no unit
+    assert widgets["cr_objlim"].description.startswith("L.A.Cosmic contrast limit")
+    default = desk.form.defaults.match_radius
+    assert widgets["match_radius"].description.endswith(f"Default: {default} arcsec.")
+    assert "Default: none" in widgets["target_ra"].description
