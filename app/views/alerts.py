@@ -270,7 +270,7 @@ class AlertsBrowser(pn.viewable.Viewer):
         shown = table(
             frame[UNASSIGNED_COLUMNS],
             pagination="local",
-            page_size=8,
+            page_size=15,
             selectable=1,
             hidden_columns=["ivorn"],
         )
