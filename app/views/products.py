@@ -115,6 +115,7 @@ class ProductQueue(pn.viewable.Viewer):
             frame,
             selectable=1,
             hidden_columns=["product_id", "source"],
+            frozen_columns=["card"],  # the key, in view in the narrow sidebar
             titles={"version": "v", "n_deviations": "deviations"},
             selection=[
                 i for i, p in enumerate(frame["product_id"]) if p == self.selection.product_id
