@@ -20,6 +20,7 @@ a dark given as the bias, or a bias of another camera, binning or shape, is refu
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -202,8 +203,8 @@ def difference_image(candidate: np.ndarray, reference: np.ndarray, caltype: str)
     return np.subtract(new, ref, dtype=np.float32)
 
 
-def lattice_step(values: np.ndarray) -> float | None:
-    """The step q when every value is ``v0 + k q`` (k an integer), else None.
+def value_lattice(values: np.ndarray) -> tuple[float, float] | None:
+    """``(q, v0)`` when every value is ``v0 + k q`` (k an integer), else None.
 
     Masters made of integer counts differ by such steps (two medians of uint16 frames:
     0.5 ADU; darks per second: 0.5 ADU / EXPTIME). A sample of up to 10⁵ values is
@@ -219,17 +220,17 @@ def lattice_step(values: np.ndarray) -> float | None:
     multiples = steps / step
     if step <= 0 or not np.allclose(multiples, np.round(multiples), rtol=0, atol=1e-3):
         return None
-    return step
+    return step, float(levels[0])
 
 
 def _histogram_edges(values: np.ndarray, low: float, high: float) -> np.ndarray:
     """Bin edges over [low, high]: :data:`HISTOGRAM_BINS` equal bins, or, for values on a
-    lattice (:func:`lattice_step`), bins of a whole number of steps with the lattice's
+    lattice (:func:`value_lattice`), bins of a whole number of steps with the lattice's
     values at their middles, so that every bin holds as many levels (no comb)."""
-    step = lattice_step(values)
-    if step is None:
+    lattice = value_lattice(values)
+    if lattice is None:
         return np.linspace(low, high, HISTOGRAM_BINS + 1)
-    origin = float(values[np.isfinite(values)][0])
+    step, origin = lattice
     width = step * max(1, round((high - low) / HISTOGRAM_BINS / step))
     start = origin + math.floor((low - origin) / step) * step - step / 2
     n_bins = max(1, math.ceil((high - start) / width))
@@ -438,6 +439,12 @@ def _text(header: fits.Header, key: str, fallback: str | None) -> str:
     return value or (fallback or "")
 
 
+def _own_statistics(candidate, mask) -> tuple[Statistics, tuple[float, ...] | None]:
+    """The candidate's MEAN, MEDIAN, RMS and its quadrants' levels."""
+    stats = image_statistics(candidate, mask)
+    return stats, quadrant_levels(candidate, mask) if stats.n_pixels else None
+
+
 def _differences(candidate, reference, caltype, mask, rule: Limits):
     """Statistics and histogram of the difference, the limits in its unit, the reasons."""
     values = _finite(difference_image(candidate, reference, caltype), mask)
@@ -542,15 +549,17 @@ def validate_master(
             f"candidate type {candidate_header.get('IMAGETYP')!r} is not bias, dark or flat"
         )
     rule = limits or DEFAULT_LIMITS[caltype]
-    stats = image_statistics(candidate, mask)
     diff_stats, counts, edges, ref_stats, reasons = None, None, None, None, []
     resolved = rule if rule.absolute else None
-    if reference is not None:
-        diff_stats, counts, edges, resolved, ref_stats, reasons = _differences(
-            candidate, reference, caltype, mask, rule
-        )
-    elif residual is None or not residual.passed:
-        reasons.append("no reference master, and no passing residual check")
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the candidate's own numbers beside
+        own = pool.submit(_own_statistics, candidate, mask)
+        if reference is not None:
+            diff_stats, counts, edges, resolved, ref_stats, reasons = _differences(
+                candidate, reference, caltype, mask, rule
+            )
+        elif residual is None or not residual.passed:
+            reasons.append("no reference master, and no passing residual check")
+        stats, quadrants = own.result()
     if stats.n_pixels == 0:
         reasons.append("the candidate has no finite pixel")
     if temperature_tolerance is not None:
@@ -584,7 +593,7 @@ def validate_master(
         limit_rule=None if rule.absolute else rule,
         reference_level=None if ref_stats is None else ref_stats.mean,
         reference_noise=None if ref_stats is None else ref_stats.rms,
-        quadrants=quadrant_levels(candidate, mask) if stats.n_pixels else None,
+        quadrants=quadrants,
         temperature=_temperature(candidate_header, temperature_key),
         reference_temperature=_temperature(reference_header, temperature_key),
     )
