@@ -169,9 +169,12 @@ def _stats_of(values: np.ndarray) -> Statistics:
         return Statistics(math.nan, math.nan, math.nan, 0)
     mean = float(values.mean(dtype=np.float64))
     squares = 0.0
+    work = np.empty(min(_CHUNK, values.size), np.float64)  # one buffer for every chunk
     for start in range(0, values.size, _CHUNK):
-        chunk = values[start : start + _CHUNK].astype(np.float64) - mean
-        squares += float(np.dot(chunk, chunk))
+        chunk = values[start : start + _CHUNK]
+        centred = work[: chunk.size]
+        np.subtract(chunk, mean, out=centred, dtype=np.float64)
+        squares += float(np.dot(centred, centred))
     rms = math.sqrt(squares / values.size)
     return Statistics(mean, exact_median(values), rms, int(values.size))
 
