@@ -97,6 +97,19 @@ class TelemetryConfig:
     batch_files: int = _setting(
         2000, "Status files read by one ingest transaction (each file is all in or all out)"
     )
+    default_sensors: tuple = _setting(
+        (
+            "instrument-ddrago1-detector-temperature",
+            "instrument-ddrago2-detector-temperature",
+            "instrument-cagire-detector-temperature",
+            "dome-enclosure-thermal-probe-00",
+            "weather-station-ws1-air-temperature",
+            "weather-station-ws1-air-humidity",
+            "weather-station-ws1-wind-speed",
+        ),
+        "Sensors the Telemetry page plots while none is chosen (names as `gic status latest` "
+        "lists them)",
+    )
 
 
 @dataclass(frozen=True)

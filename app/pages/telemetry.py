@@ -15,8 +15,9 @@ URL_STATE = {
     "component": "component",
     "group": "group",
     "sensors": "sensors",
-    "start": "start",
-    "end": "end",
+    "window": "range",
+    "search": "search",
+    "problems_only": "problems",
 }
 
 
@@ -41,6 +42,7 @@ def create(stores: Stores):
         stale_after_min=settings.stale_after_min,
         max_points=settings.max_points,
         cadence_min=settings.cadence_min,
+        default_sensors=list(settings.default_sensors),
     )
     if pn.state.location is not None:
         pn.state.location.sync(explorer, URL_STATE)

@@ -9,12 +9,17 @@ from bokeh.plotting import figure
 from app.plots.figures import PALETTE, add_hover, add_legend, column_source, new_figure
 
 ERROR_COLOR = "#d62728"
+#: Height of one unit's panel, in screen pixels.
+PANEL_HEIGHT = 260
+#: The panel of the sensors without a unit.
+NO_UNIT = "no unit"
 
 
 def plot_series(
     series: pd.DataFrame, errors: pd.DataFrame, units: dict[str, str], *, title: str = ""
-) -> figure:
-    """Each sensor's mean as a line inside its min-max band, error readings as red crosses.
+) -> list[figure]:
+    """One panel per unit: each sensor's mean as a line inside its min-max band, error
+    readings as red crosses; the panels share their time axis, the legends beside them.
 
     Parameters
     ----------
@@ -23,22 +28,42 @@ def plot_series(
     errors : DataFrame
         name, ts, numeric_value, error_code (from ``StatusStore.errors``).
     units : dict
-        Sensor name to unit, for the legend.
+        Sensor name to unit: the panel it goes to and its y-axis label.
     title : str, optional
+        The first panel's title.
 
     Returns
     -------
-    bokeh.plotting.figure
-        A band (``VArea``) and a line (``Line``) per sensor, named after it with its unit,
-        then the error readings (``Scatter``).
+    list of bokeh.plotting.figure
+        One per unit in order of name (none without series): a band (``VArea``) and a line
+        (``Line``) per sensor, named after it, then its error readings (``Scatter``).
     """
-    fig = new_figure(
-        title=title, x_label="time (UTC)", y_label="value", x_axis_type="datetime", height=380
-    )
+    unit_of = {name: units.get(name) or NO_UNIT for name in series["name"].unique()}
+    figures: list[figure] = []
+    for unit in sorted(set(unit_of.values())):
+        names = [name for name, of in unit_of.items() if of == unit]
+        fig = new_figure(
+            title=title if not figures else "",
+            x_label="time (UTC)",
+            y_label=unit,
+            x_axis_type="datetime",
+            height=PANEL_HEIGHT,
+            x_range=figures[0].x_range if figures else None,
+        )
+        _draw_unit(
+            fig,
+            series[series["name"].isin(names)],
+            errors[errors["name"].isin(names)] if len(errors) else errors,
+            offset=len(figures),
+        )
+        figures.append(fig)
+    return figures
+
+
+def _draw_unit(fig: figure, series: pd.DataFrame, errors: pd.DataFrame, *, offset: int) -> None:
     lines, legend = [], []
     for index, (name, rows) in enumerate(series.groupby("name", sort=True)):
-        label = f"{name} [{units.get(name, '')}]" if units.get(name) else str(name)
-        color = PALETTE[index % len(PALETTE)]
+        color = PALETTE[(index + offset) % len(PALETTE)]
         source = column_source(rows, ("bucket_start", "min", "mean", "max", "count"))
         band = fig.add_glyph(
             source, VArea(x="bucket_start", y1="min", y2="max", fill_color=color, fill_alpha=0.25)
@@ -48,19 +73,18 @@ def plot_series(
                 source, Line(x="bucket_start", y="mean", line_color=color, line_width=1.5)
             )
         )
-        legend += [(label, band), (label, lines[-1])]
-    if lines:
-        add_hover(
-            fig,
-            lines,
-            [
-                ("time", "@bucket_start{%F %T}"),
-                ("mean", "@mean"),
-                ("min", "@min"),
-                ("max", "@max"),
-                ("readings", "@count"),
-            ],
-        )
+        legend += [(str(name), band), (str(name), lines[-1])]
+    add_hover(
+        fig,
+        lines,
+        [
+            ("time", "@bucket_start{%F %T}"),
+            ("mean", "@mean"),
+            ("min", "@min"),
+            ("max", "@max"),
+            ("readings", "@count"),
+        ],
+    )
     marked = errors.dropna(subset=["numeric_value"]) if len(errors) else errors
     if len(marked):
         source = column_source(marked, ("ts", "numeric_value", "name", "error_code"))
@@ -81,5 +105,4 @@ def plot_series(
             ],
         )
         legend.append(("error code", crosses))
-    add_legend(fig, legend, place="center")
-    return fig
+    add_legend(fig, legend, place="right")

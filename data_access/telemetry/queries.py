@@ -128,6 +128,82 @@ class StatusQueries:
             [list(names), _naive(start), _naive(end)],
         )
 
+    def search(self, text: str) -> pd.DataFrame:
+        """The sensors whose name, pretty name or group holds every word of ``text``.
+
+        A sensor matches when each word (case ignored) lies in its name, pretty name or
+        group; sensors where every word is a whole word of those come first, then those
+        where some are, then the rest, each part in :meth:`sensors` order. An empty text
+        matches every sensor.
+
+        Returns
+        -------
+        DataFrame
+            As :meth:`sensors`, plus ``exact`` (the number of words found whole).
+
+        Examples
+        --------
+        ``search("wind")`` gives the wind speed and direction (group ``wind``), never a
+        cooler power whose letters happen to spell it out of order.
+        """
+        frame = self.sensors()
+        words = text.lower().split()
+        haystack = (
+            frame["name"] + " " + frame["pretty_name"].fillna("") + " " + frame["group"].fillna("")
+        ).str.lower()
+        tokens = haystack.str.split(r"[^0-9a-z_.%]+", regex=True).map(set)
+        found = pd.Series(True, index=frame.index)
+        exact = pd.Series(0, index=frame.index)
+        for word in words:
+            found &= haystack.str.contains(word, regex=False)
+            exact += tokens.map(lambda whole, word=word: word in whole).astype(int)
+        frame = frame[found].assign(exact=exact[found])
+        order = frame["exact"].rank(method="dense", ascending=False)
+        return (
+            frame.assign(_order=order).sort_values("_order", kind="stable").drop(columns="_order")
+        )
+
+    def gaps(self, start: datetime, end: datetime) -> pd.DataFrame:
+        """Each sensor's longest silence between two readings in [start, end).
+
+        Returns
+        -------
+        DataFrame
+            name, readings (in the range), longest_gap_s (NaN with fewer than two),
+            gap_start (UTC of the reading before the longest silence); every sensor, those
+            without a reading in the range with 0 readings.
+        """
+        return self.cache.query_df(
+            """WITH r AS (
+                SELECT sensor_id, ts, ts - lag(ts) OVER (PARTITION BY sensor_id ORDER BY ts) AS gap
+                FROM status_reading WHERE ts >= $start AND ts < $end),
+            g AS (SELECT sensor_id, count(*) AS readings,
+                         max(epoch(gap)) AS longest_gap_s,
+                         arg_max(ts - gap, gap) AS gap_start
+                  FROM r GROUP BY sensor_id)
+            SELECT s.name, coalesce(g.readings, 0) AS readings, g.longest_gap_s, g.gap_start
+            FROM sensor s LEFT JOIN g USING (sensor_id)
+            ORDER BY s.subsystem, s.component, s."group", s.name""",
+            {"start": _naive(start), "end": _naive(end)},
+        )
+
+    def readings(self, names: Sequence[str], start: datetime, end: datetime) -> pd.DataFrame:
+        """Every reading of the sensors named in [start, end), oldest first.
+
+        Returns
+        -------
+        DataFrame
+            name, pretty_name, unit, ts (UTC), value (as text), numeric_value, error_code.
+        """
+        return self.cache.query_df(
+            f"""SELECT s.name, s.pretty_name, s.unit, r.ts, {_VALUE_TEXT.format(r="r")} AS value,
+                   r.value AS numeric_value, r.error_code
+            FROM status_reading r JOIN sensor s USING (sensor_id)
+            WHERE list_contains(?, s.name) AND r.ts >= ? AND r.ts < ?
+            ORDER BY r.ts, s.name""",
+            [list(names), _naive(start), _naive(end)],
+        )
+
     def nearest(
         self,
         names: Sequence[str],

@@ -2,6 +2,7 @@ import io
 from datetime import datetime, timedelta
 
 import pandas as pd
+import panel as pn
 
 from app.plots.telemetry import plot_series
 from app.views.downloads import table_bytes
@@ -32,12 +33,34 @@ def test_plot_series_draws_band_line_and_errors():
             "error_code": [3],
         }
     )
-    fig = plot_series(series, errors, {"a": "C"})
+    [fig] = plot_series(series, errors, {"a": "C"})
     glyphs = [renderer.glyph for renderer in fig.renderers]
     assert [type(glyph).__name__ for glyph in glyphs] == ["VArea", "Line", "Scatter"]
     assert list(fig.renderers[1].data_source.data["mean"]) == [1, 2, 3]
     assert fig.renderers[2].data_source.data["error_code"][0] == 3
-    assert [item.label["value"] for item in fig.legend.items] == ["a [C]", "error code"]
+    assert [item.label["value"] for item in fig.legend.items] == ["a", "error code"]
+    assert fig.yaxis.axis_label == "C" and fig.right  # the legend beside the data
+
+
+def test_plot_series_draws_one_panel_per_unit_on_one_time_axis():
+    times = pd.date_range("2026-01-01", periods=2, freq="h")
+    series = pd.DataFrame(
+        {
+            "name": ["cagire", "cagire", "humidity", "humidity", "wind", "wind"],
+            "bucket_start": [*times] * 3,
+            "min": [-173.2, -173.1, 30, 31, 4, 5],
+            "mean": [-173.1, -173.0, 35, 36, 5, 6],
+            "max": [-173.0, -172.9, 40, 41, 6, 7],
+            "count": [12] * 6,
+        }
+    )
+    errors = pd.DataFrame(columns=["name", "ts", "numeric_value", "error_code"])
+    units = {"cagire": "C", "humidity": "%", "wind": "m/s"}
+    figures = plot_series(series, errors, units, title="per bucket")
+    assert [fig.yaxis.axis_label for fig in figures] == ["%", "C", "m/s"]
+    assert len({id(fig.x_range) for fig in figures}) == 1  # zoom one, all follow
+    assert figures[0].title.text == "per bucket" and not figures[1].title.text
+    assert plot_series(series.iloc[:0], errors, units) == []
 
 
 def test_explorer_cascades_selection_and_plots(stores, status_folder):
@@ -49,28 +72,36 @@ def test_explorer_cascades_selection_and_plots(stores, status_folder):
     assert TEMPERATURE in view.param.sensors.objects
     assert all(name.startswith("weather") for name in view.param.sensors.objects)
     view.sensors = [TEMPERATURE]
-    view.show_last(None)
+    view.window = "all"
     frame = view.series()
     assert set(frame["name"]) == {TEMPERATURE} and frame["count"].sum() == 72
     assert len(frame) <= view.max_points
-    pane = view._plot()
+    _hint, pane = view._plot()
     assert len(pane.object.renderers[1].data_source.data["mean"]) == len(frame)
     latest = view.latest()
-    assert set(latest["subsystem"]) == {"weather"} and set(latest["state"]) <= {
-        "ok",
-        "stale",
-        "error code",
-    }
+    assert set(latest["subsystem"]) == {"weather"}
+    assert set(", ".join(latest["state"]).split(", ")) <= {"ok", "stale", "error code", "gap"}
 
 
 def test_explorer_downloads_what_is_shown(stores, status_folder):
     stores.status.ingest(documents_in([status_folder]))
-    view = TelemetryExplorer(stores.status, sensors=[TEMPERATURE])
-    view.show_last(None)
+    view = TelemetryExplorer(stores.status, sensors=[TEMPERATURE], window="all")
     csv = pd.read_csv(table_bytes(view.series(), "csv"))
     parquet = pd.read_parquet(io.BytesIO(table_bytes(view.series(), "parquet").read()))
-    assert list(csv.columns) == ["name", "bucket_start", "min", "mean", "max", "count"]
+    assert list(csv.columns) == [
+        "name",
+        "pretty_name",
+        "unit",
+        "bucket_start",
+        "min",
+        "mean",
+        "max",
+        "count",
+    ]
+    assert set(csv["unit"]) == {"C"} and set(csv["pretty_name"]) == {"station ws1 air temperature"}
     assert len(csv) == len(parquet) == len(view.series())
+    raw = pd.read_csv(table_bytes(view.readings(), "csv"))
+    assert len(raw) == 72 and set(raw["unit"]) == {"C"}
 
 
 def test_explorer_refreshes_when_readings_arrive(stores, status_folder, tmp_path):
@@ -171,8 +202,69 @@ def test_sensor_names_from_files_and_links_are_escaped_labels(
     table = view._latest_table()
     assert table.value["name"].tolist() == [hostile]  # cells are text (StringFormatter)
     assert "Newest reading:" in shown_text(view._freshness())
-    warning, plot = view._plot()  # the name only a link gave is said, not drawn
+    _hint, warning, plot = view._plot()  # the name only a link gave is said, not drawn
     assert view.plotted() == [hostile] and shown_text(warning).strip() == (
         'Not drawn, no numeric sensor of that name in the cache: " onfocus="alert(1).'
     )
     assert isinstance(plot, pn.pane.Bokeh)
+
+
+DEFAULTS = ["instrument-cagire-detector-temperature", "weather-station-ws1-air-humidity"]
+
+
+def test_no_sensor_chosen_plots_the_default_set_and_says_how_to_change_it(stores, status_folder):
+    stores.status.ingest(documents_in([status_folder]))
+    view = TelemetryExplorer(stores.status, default_sensors=[*DEFAULTS, "not-in-the-cache"])
+    assert view.plotted() == DEFAULTS
+    hint, *panels = view._plot()
+    assert "telemetry.default_sensors in gic.toml" in shown_text(hint)
+    assert [p.object.yaxis.axis_label for p in panels] == ["%", "C"]
+    view.sensors = [TEMPERATURE]
+    assert view.plotted() == [TEMPERATURE]
+    assert "Remove every chosen sensor" in shown_text(view._plot()[0])
+
+
+def test_latest_follows_the_selection_the_search_and_shows_problems(stores, tmp_path):
+    from demo.telemetry import DEAD_SENSOR
+
+    files = write_status_files(
+        tmp_path / "s", datetime(2026, 11, 1), 2.5, sensor_count=30, dead_day=1
+    )
+    stores.status.ingest(documents_in([files[0].parent]))
+    view = TelemetryExplorer(stores.status, window="all")
+    assert len(view.latest()) == 30
+    view.sensors = [TEMPERATURE, DEAD_SENSOR]
+    assert view.latest()["name"].tolist() == [TEMPERATURE, DEAD_SENSOR]
+    view.sensors = []
+    view.search = "wind"
+    assert set(view.latest()["name"]) == {DEAD_SENSOR, "weather-station-ws1-wind-direction"}
+    assert set(view.param.sensors.objects.values()) == set(view.latest()["name"])
+    view.search = ""
+    view.problems_only = True
+    problems = view.latest().set_index("name")
+    assert "gap" in problems.loc[DEAD_SENSOR, "state"]  # (all stale: the files are old)
+    assert problems.loc[DEAD_SENSOR, "longest_gap"].endswith(" d")
+    assert "ok" not in set(problems["state"])
+    table = view._latest_table()
+    assert table.frozen_columns == ["name"] and "state" in table.value.columns
+
+
+def test_the_range_is_relative_or_fixed_and_a_link_holds_either(stores, status_folder):
+    from app.views.telemetry import parse_window
+
+    stores.status.ingest(documents_in([status_folder]))
+    view = TelemetryExplorer(stores.status)
+    assert view.window == "1d"
+    view.window = "all"
+    first, last = stores.status.time_span()
+    assert view.start == first and view.end == last + timedelta(minutes=1)
+    view.start = first + timedelta(hours=1)  # chosen by hand: a fixed range, end included
+    assert parse_window(view.window) == (view.start, view.end)
+    view.window = "2026-11-01T01:00:00/2026-11-01T02:00:00"  # as a shared link gives it
+    assert (view.start, view.end) == (datetime(2026, 11, 1, 1), datetime(2026, 11, 1, 2))
+    view.window = "<b>nonsense</b>"
+    assert view.window == "1d" and view.end == last + timedelta(minutes=1)
+    buttons = {b.label: b for b in view.controls().select(pn.widgets.Button)}
+    assert buttons["1d"].color == "primary" and buttons["7d"].color == "light"
+    buttons["7d"].clicks += 1
+    assert view.window == "7d" and buttons["7d"].color == "primary"
