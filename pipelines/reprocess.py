@@ -33,7 +33,7 @@ from data_access.gp2.records import RunPlan
 from data_access.gp2.runs import ReprocessError, ReprocessStore, StoredRun
 from data_access.products.files import read_photometry_file
 from data_access.telemetry.store import StatusStore
-from pipelines.gp2.runner import masters_from_store, open_client, run_burst
+from pipelines.gp2.runner import RunStopped, masters_from_store, open_client, run_burst
 
 #: Telemetry shown beside each image: column → sensor (``{camera}``: its INSTRUME, lower case).
 TELEMETRY_SENSORS = {
@@ -157,20 +157,35 @@ def reprocess(
     calibration: CalibrationStore | None = None,
     client=None,
     progress: Callable[[int, int], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> StoredRun:
     """Run ``plan`` over ``frames`` into the run folder (made by ``store.new_run``), with the
-    masters in force now when ``calibration`` is given, and keep the run there."""
+    masters in force now when ``calibration`` is given, and keep the run there.
+
+    Raises
+    ------
+    RunStopped
+        When ``stop`` is set before the run finishes; the run is then recorded as stopped
+        (:meth:`ReprocessStore.record_stopped`).
+    """
     started = datetime.now(UTC)
     masters = masters_from_store(calibration) if calibration is not None else None
-    result = run_burst(
-        list(frames),
-        plan,
-        output=folder / "output",
-        client=client,
-        progress=progress,
-        masters=masters,
-        keep_images=True,
-    )
+    try:
+        result = run_burst(
+            list(frames),
+            plan,
+            output=folder / "output",
+            client=client,
+            progress=progress,
+            masters=masters,
+            keep_images=True,
+            stop=stop,
+        )
+    except RunStopped:
+        store.record_stopped(
+            run_id, plan, source=source, burst_id=burst_id, user=user, started=started
+        )
+        raise
     return store.save(
         run_id, plan, result, source=source, burst_id=burst_id, user=user, started=started
     )

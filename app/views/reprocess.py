@@ -25,6 +25,7 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pandas as pd
 import panel as pn
@@ -34,6 +35,7 @@ from analysis.gp2.parameters import PARAMETER_HELP
 from analysis.products import Burst
 from analysis.products.builders import fit_window
 from app.auth import LOCAL_USER, require
+from app.markup import html
 from app.views.feedback import failure_text, message_pane, notify
 from app.views.reprocess_folders import FrameFolders, frame_roots
 from app.views.reprocess_frames import FolderImages, thumbnail_png
@@ -41,6 +43,7 @@ from app.views.reprocess_runs import RunComparison, RunView
 from data_access.gp2.config import STEPS, Parameters, PipelineSettings
 from data_access.gp2.records import RunPlan
 from data_access.gp2.runs import ReprocessError, ReprocessStore
+from pipelines.gp2.runner import RunStopped
 from pipelines.reprocess import SharedClient, alert_burst, reprocess, save_as_product
 
 RUN_ROLE = "scientist"
@@ -137,6 +140,7 @@ class ReprocessDesk(pn.viewable.Viewer):
     message = param.String(default="")
     failed = param.Boolean(default=False, doc="whether the message says what failed")
     revision = param.Integer(default=0, doc="bumped when a run is added")
+    saved_burst = param.String(default="", doc="the burst whose products a run was saved as")
     fit_start_s = param.Number(default=0.0, bounds=(0, None), doc="decay fits from (s after T0)")
     fit_stop_s = param.Number(default=0.0, bounds=(0, None), doc="decay fits to; 0 = no end")
 
@@ -164,6 +168,7 @@ class ReprocessDesk(pn.viewable.Viewer):
         self._state: dict = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
         super().__init__(**params)
         self._folder_changed()
         self._run_changed()
@@ -242,6 +247,7 @@ class ReprocessDesk(pn.viewable.Viewer):
             calibration=self.calibration,
             client=self.client_factory(),
             progress=self._progressed,
+            stop=self._stop,
         )
         return run_id
 
@@ -255,6 +261,8 @@ class ReprocessDesk(pn.viewable.Viewer):
         if not self.folder:
             raise ReprocessError("pick a burst or a folder of frames first")
         self.frames.check(self.folder)
+        if self.images.images().empty:
+            raise ReprocessError(f"{self.folder}: no frame to reprocess in this folder")
         plan = dataclasses.replace(self.form.plan(t0=self.t0()), keywords=self.store.keywords)
         run_id, folder = self.store.new_run(self.burst_id())
         return plan, run_id, folder
@@ -276,6 +284,7 @@ class ReprocessDesk(pn.viewable.Viewer):
             return
         plan, run_id, folder = self._prepare()
         self._state = {"progress": 0}
+        self._stop = threading.Event()
         self.param.update(
             running=True, progress=0, message=f"Running {', '.join(plan.steps)}…", failed=False
         )
@@ -283,6 +292,10 @@ class ReprocessDesk(pn.viewable.Viewer):
         def work() -> None:
             try:
                 outcome = (self._execute(plan, run_id, folder), None)
+            except RunStopped:  # recorded as stopped by the pipeline; its folder kept
+                outcome = (None, None)
+                with self._lock:
+                    self._state["stopped"] = run_id
             except Exception as exc:  # said on the page in words; the run folder is removed
                 self.store.remove(run_id)
                 outcome = (None, failure_text(exc, doing=f"run {run_id}", log=LOG))
@@ -292,6 +305,14 @@ class ReprocessDesk(pn.viewable.Viewer):
         self._thread = threading.Thread(target=work, name=f"gp2-{run_id}", daemon=True)
         self._thread.start()
 
+    def stop(self) -> None:
+        """Stop the running run: nothing more is submitted, its tasks are cancelled, and it
+        is recorded as stopped (:meth:`poll` says so once it has)."""
+        if not self.running:
+            raise ReprocessError("no run is running")
+        self._stop.set()
+        self._say("Stopping the run…")
+
     def poll(self) -> bool:
         """Show the running run's progress; True while it runs (called on the session's thread)."""
         with self._lock:
@@ -300,9 +321,19 @@ class ReprocessDesk(pn.viewable.Viewer):
             self.progress = state["progress"]
         if "done" in state:
             self._state = {}
-            self._finish(*state["done"])
+            if "stopped" in state:
+                self._stopped(state["stopped"])
+            else:
+                self._finish(*state["done"])
             return False
         return self.running
+
+    def _stopped(self, run_id: str) -> None:
+        self.running = False
+        self._say(
+            f"Run {run_id} stopped on request: its partial outputs removed, the run recorded "
+            "as stopped (stopped.json in its folder)."
+        )
 
     def _finish(self, run_id: str | None, error: str | None) -> None:
         if error:
@@ -335,6 +366,7 @@ class ReprocessDesk(pn.viewable.Viewer):
             run, self.products, burst, user=self._user_name(), fit_window_s=window
         )
         created = built[built["created"]]
+        self.saved_burst = burst.burst_id
         versions = sorted(set(created["version"])) if len(created) else []
         self._say(
             f"Saved run {run.run_id} as products of {burst.burst_id}: {len(created)} new "
@@ -360,6 +392,19 @@ class ReprocessDesk(pn.viewable.Viewer):
     @param.depends("message", "failed")
     def _message(self):
         return message_pane(self.message, failed=self.failed)
+
+    @param.depends("saved_burst")
+    def _review_link(self):
+        """After a save: the burst's review queue on the Products page."""
+        if not self.saved_burst:
+            return pn.Spacer(height=0)
+        return pn.pane.HTML(
+            html(
+                '<a href="./products?{query}">Review queue of {burst} on the Products page</a>',
+                query=urlencode({"burst": self.saved_burst}),
+                burst=self.saved_burst,
+            )
+        )
 
     @param.depends("revision")
     def _run_choices(self):
@@ -389,6 +434,10 @@ class ReprocessDesk(pn.viewable.Viewer):
             label="Run", color="primary", width=120, disabled=self.param.running
         )
         run.on_click(lambda e: self._clicked(self._start_with_poll, "the run"))
+        stop = pn.widgets.Button(
+            label="Stop", button_type="danger", width=80, disabled=self.param.running.rx.not_()
+        )
+        stop.on_click(lambda e: self._clicked(self.stop, "stopping the run"))
         save = pn.widgets.Button(label="Save as product version", color="success", width=220)
         save.on_click(lambda e: self._clicked(self.save_product, "saving a run as a product"))
         return pn.Column(
@@ -397,6 +446,7 @@ class ReprocessDesk(pn.viewable.Viewer):
             self.form,
             pn.Row(
                 run,
+                stop,
                 pn.indicators.Progress.from_param(
                     self.param.progress, width=150, bar_color="info", margin=(15, 10)
                 ),
@@ -412,6 +462,7 @@ class ReprocessDesk(pn.viewable.Viewer):
                 ),
             ),
             save,
+            self._review_link,
             sizing_mode="stretch_width",
         )
 

@@ -278,6 +278,27 @@ class ReprocessStore:
         write_atomic(folder, "run.json", json.dumps(meta, indent=1, default=_json).encode("utf-8"))
         return self.load(run_id)
 
+    def record_stopped(
+        self, run_id: str, plan: RunPlan, *, source: str, burst_id: str, user: str, started
+    ) -> Path:
+        """Record a run stopped on request: its partial outputs removed, ``stopped.json``
+        (who, what, when) left in its folder; :meth:`runs` lists finished runs only."""
+        folder = self._folder(run_id)
+        if (folder / "output").is_dir():
+            shutil.rmtree(folder / "output")
+        record = {
+            "run_id": run_id,
+            "status": "stopped",
+            "source": source,
+            "burst_id": burst_id,
+            "steps": list(plan.steps),
+            "user": user,
+            "started_at": started.isoformat(timespec="seconds"),
+            "stopped_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        write_atomic(folder, "stopped.json", json.dumps(record, indent=1).encode("utf-8"))
+        return folder / "stopped.json"
+
     def runs(self) -> pd.DataFrame:
         """Every finished run, newest first: run_id, source, burst_id, steps, n_images,
         failures, decay_index, started_at, user."""

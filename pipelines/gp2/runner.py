@@ -65,6 +65,15 @@ Progress = Callable[[int, int], None]
 #: Master resolver: (caltype, instrument, filter) -> path of the master in force, or None.
 MasterResolver = Callable[[str, str, str], "Path | None"]
 
+
+#: How often a run waiting for its tasks looks at its stop event, s.
+STOP_POLL_S = 0.2
+
+
+class RunStopped(RuntimeError):
+    """A run stopped on request (its ``stop`` event set) before it finished."""
+
+
 _PER_IMAGE = ("reduction", "cosmics", "findstars", "alignment")
 _AFTER_STACK = ("photometry", "subtraction")
 
@@ -129,10 +138,14 @@ class _Done:
 
 
 class _Executor:
-    """Submits tasks to a dask client, or runs them at once in this process (client None)."""
+    """Submits tasks to a dask client, or runs them at once in this process (client None);
+    once ``stop`` is set, submits nothing more, cancels what was submitted and raises
+    :class:`RunStopped`."""
 
-    def __init__(self, client, progress: Progress | None, total: int) -> None:
-        self.client, self.progress, self.total = client, progress, total
+    def __init__(
+        self, client, progress: Progress | None, total: int, stop: threading.Event | None = None
+    ) -> None:
+        self.client, self.progress, self.total, self.stop = client, progress, total, stop
         self.done = 0
         self._lock = threading.Lock()
 
@@ -143,7 +156,14 @@ class _Executor:
         if self.progress is not None:
             self.progress(done, self.total)
 
+    def _check(self, futures=()) -> None:
+        if self.stop is not None and self.stop.is_set():
+            if self.client is not None and futures:
+                self.client.cancel(list(futures))
+            raise RunStopped(f"stopped on request after {self.done} of {self.total} tasks")
+
     def submit(self, function, *args):
+        self._check()
         if self.client is None:
             value = function(
                 *[
@@ -164,8 +184,12 @@ class _Executor:
         return future
 
     def gather(self, futures: list) -> list:
+        self._check(futures)
         if self.client is None:
             return [f.value for f in futures]
+        while self.stop is not None and not all(f.done() for f in futures):
+            self.stop.wait(STOP_POLL_S)
+            self._check(futures)
         return self.client.gather(futures)
 
 
@@ -329,6 +353,7 @@ def run_burst(
     progress: Progress | None = None,
     masters: MasterResolver | None = None,
     keep_images: bool = False,
+    stop: threading.Event | None = None,
 ) -> RunResult:
     """Run the plan's modules over frames; write each module's outputs under ``output``.
 
@@ -348,6 +373,8 @@ def run_burst(
         Master resolver for images whose config names no master (see :func:`masters_from_store`).
     keep_images : bool, optional
         Keep reduced and difference arrays in the results (for a page).
+    stop : threading.Event, optional
+        Set to stop the run: nothing more is submitted, the submitted tasks are cancelled.
 
     Returns
     -------
@@ -387,7 +414,7 @@ def run_burst(
         + len(groups)
         + n_final * (len(after) + 2 + (2 if "summary" in chain else 0))
     )
-    executor = _Executor(client, progress, max(total, 1))
+    executor = _Executor(client, progress, max(total, 1), stop)
     # depth-first: each image's whole chain is submitted before the next image's, so that a
     # worker finishes (and frees) one frame before it reads another
     futures, anchors = {}, {}

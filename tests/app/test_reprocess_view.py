@@ -5,6 +5,7 @@ QTI fits are the page's."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from datetime import timedelta
@@ -161,6 +162,8 @@ def test_two_runs_compared_and_a_run_saved_as_a_product(stores, full_run, desk):
             (fit.index, fit.index_err, fit.n_points), rel=1e-9
         )
     assert "7 new version(s) [1]" in desk.message
+    link = desk._review_link().object
+    assert f'href="./products?burst={desk.burst_id()}"' in link and "Review queue of" in link
     assert len(stores.products.queue(desk.burst_id())) == 7
     desk.save_product()
     assert desk.message == "The products already hold this photometry."
@@ -347,3 +350,42 @@ def test_each_parameter_says_what_it_is_its_unit_and_its_default(desk):
     default = desk.form.defaults.match_radius
     assert widgets["match_radius"].description.endswith(f"Default: {default} arcsec.")
     assert "Default: none" in widgets["target_ra"].description
+
+
+def test_a_running_reprocessing_can_be_stopped_and_is_recorded_as_stopped(desk):
+    with pytest.raises(ReprocessError, match="no run is running"):
+        desk.stop()
+    desk.form.steps = list(desk.form.pipeline.steps)
+    runs_before = len(desk.store.runs())
+    desk.start()
+    desk.stop()
+    assert desk.message == "Stopping the run…"
+    deadline = time.monotonic() + 60
+    while desk.poll() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not desk.running and not desk.failed
+    assert "stopped on request" in desk.message and "recorded as stopped" in desk.message
+    run_id = desk.message.split()[1]
+    record = json.loads((desk.store.runs_dir / run_id / "stopped.json").read_text("utf-8"))
+    assert record["status"] == "stopped" and record["steps"] == list(desk.form.steps)
+    assert not (desk.store.runs_dir / run_id / "output").exists()
+    assert len(desk.store.runs()) == runs_before  # not listed as a finished run
+
+
+def test_a_stop_cancels_the_tasks_submitted_to_dask(tmp_path):
+    import threading
+
+    from distributed import Client
+
+    from pipelines.gp2.runner import RunStopped, _Executor
+
+    stop = threading.Event()
+    with Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None) as c:
+        executor = _Executor(c, None, 2, stop)
+        slow = executor.submit(time.sleep, 5)
+        stop.set()
+        with pytest.raises(RunStopped, match="stopped on request"):
+            executor.gather([slow])
+        with pytest.raises(RunStopped):
+            executor.submit(time.sleep, 0)
+        assert slow.cancelled()
