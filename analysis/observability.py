@@ -54,7 +54,7 @@ class Site:
     longitude_deg: float
     elevation_m: float
 
-    @property
+    @functools.cached_property
     def location(self) -> EarthLocation:
         return EarthLocation.from_geodetic(
             self.longitude_deg * u.deg, self.latitude_deg * u.deg, self.elevation_m * u.m
@@ -176,11 +176,12 @@ def crossings(times: Time, values: np.ndarray, level: float, *, rising: bool) ->
     or downwards, each placed by linear interpolation between its two samples."""
     above = values > level
     index = np.flatnonzero(above[1:] & ~above[:-1] if rising else ~above[1:] & above[:-1])
-    found = []
-    for i in index:
-        fraction = (level - values[i]) / (values[i + 1] - values[i])
-        found.append(times[i] + fraction * (times[i + 1] - times[i]))
-    return found
+    if not len(index):
+        return []
+    fraction = (level - values[index]) / (values[index + 1] - values[index])
+    mjd = times.utc.mjd
+    found = Time(mjd[index] + fraction * (mjd[index + 1] - mjd[index]), format="mjd", scale="utc")
+    return list(found)
 
 
 def coming_night(site: Site, at: Time) -> Night:
@@ -231,27 +232,35 @@ def moon_illumination(site: Site, at: Time) -> float:
     """The Moon's illuminated fraction (0 new, 1 full) at ``at``, from the Sun–Moon–Earth
     phase angle."""
     with offline_iers():
-        sun = get_body("sun", at, site.location)
-        moon = get_body("moon", at, site.location)
-        elongation = sun.separation(moon).rad
-        phase_angle = np.arctan2(
-            sun.distance * np.sin(elongation), moon.distance - sun.distance * np.cos(elongation)
+        return _illumination(
+            get_body("sun", at, site.location), get_body("moon", at, site.location)
         )
+
+
+def _illumination(sun: SkyCoord, moon: SkyCoord) -> float:
+    elongation = sun.separation(moon).rad
+    phase_angle = np.arctan2(
+        sun.distance * np.sin(elongation), moon.distance - sun.distance * np.cos(elongation)
+    )
     return float((1 + np.cos(phase_angle.value)) / 2)
 
 
 def _now(site: Site, ra_deg: float, dec_deg: float, at: Time) -> dict:
-    """Altitudes of the position, the Sun and the Moon at ``at`` and the Moon's distance."""
+    """Altitudes of the position, the Sun and the Moon at ``at``, the Moon's distance from
+    the position and its illuminated fraction."""
     with offline_iers():
         frame = AltAz(obstime=at, location=site.location)
         target = SkyCoord(ra_deg * u.deg, dec_deg * u.deg).transform_to(frame)
-        moon = get_body("moon", at, site.location).transform_to(frame)
-        sun = get_body("sun", at, site.location).transform_to(frame)
+        sun_seen = get_body("sun", at, site.location)
+        moon_seen = get_body("moon", at, site.location)
+        moon, sun = moon_seen.transform_to(frame), sun_seen.transform_to(frame)
+        illumination = _illumination(sun_seen, moon_seen)
     return {
         "altitude_deg": float(target.alt.deg),
         "moon_separation_deg": float(target.separation(moon).deg),
         "moon_altitude_deg": float(moon.alt.deg),
         "sun_altitude_deg": float(sun.alt.deg),
+        "moon_illumination": illumination,
     }
 
 
@@ -289,7 +298,6 @@ def observability(site: Site, ra_deg: float, dec_deg: float, at: Time) -> Observ
         airmass=None if now["altitude_deg"] <= 0 else float(airmass(now["altitude_deg"])),
         next_rise=rises[0] if rises else None,
         next_set=sets[0] if sets else None,
-        moon_illumination=moon_illumination(site, at),
         night=night,
         track_times=times[in_night],
         track_altitude_deg=altitude[in_night],
