@@ -10,6 +10,7 @@ from astropy.io import fits
 from analysis.calibration import (
     DEFAULT_LIMITS,
     FrameRules,
+    HeaderMismatch,
     Limits,
     build_master,
     check_frames,
@@ -207,3 +208,12 @@ def test_quadrant_levels_show_a_flat_tilt_its_median_hides():
     assert (low_left, low_right) == (high_left, high_right)
     report = validate_master(tilt, master_header("flat"), None, None)
     assert report.quadrant_spread == pytest.approx(0.1, abs=0.01)
+
+
+def test_a_reference_of_another_binning_is_refused_before_any_statistic():
+    data = np.full(SHAPE, 1000.0, np.float32)
+    new, ref = master_header(), master_header()
+    new.update({"XBINNING": 1, "YBINNING": 1})
+    ref.update({"XBINNING": 2, "YBINNING": 2})
+    with pytest.raises(HeaderMismatch, match="binning '1x1' in the candidate, '2x2' in the"):
+        validate_master(data, new, data, ref)
