@@ -15,6 +15,9 @@ from app.plots.reprocess import light_curve_points, plot_frame
 from app.views.tables import paged_table
 from data_access.gp2.runs import ReprocessStore, StoredRun
 
+#: The column of the magnitude difference between two runs (second − first), mag.
+DMAG = "Δmag"
+
 
 # -- one run -----------------------------------------------------------------------------------
 class RunView(pn.viewable.Viewer):
@@ -268,10 +271,11 @@ class RunComparison(pn.viewable.Viewer):
         return frame[frame["first"] != frame["second"]].reset_index(drop=True)
 
     def photometry(self) -> pd.DataFrame:
-        """Per image: both runs' magnitudes and limits, and their difference (second − first)."""
+        """Per image: both runs' magnitudes and limits side by side, and Δmag (second − first,
+        mag)."""
         runs = self._runs()
         if runs is None or any(r.light_curve.empty for r in runs):
-            return pd.DataFrame(columns=["image_id", "filter", "mag_first", "mag_second", "delta"])
+            return pd.DataFrame(columns=["image_id", "filter", "mag_first", "mag_second", DMAG])
         columns = ["image_id", "filter", "mag", "mag_err", "detected", "limit_mag"]
         merged = (
             runs[0]
@@ -283,8 +287,49 @@ class RunComparison(pn.viewable.Viewer):
                 suffixes=("_first", "_second"),
             )
         )
-        merged["delta"] = merged["mag_second"] - merged["mag_first"]
-        return merged
+        merged[DMAG] = merged["mag_second"] - merged["mag_first"]
+        order = ["image_id", "filter", "mag_first", "mag_second", DMAG]
+        return merged[order + [c for c in merged if c not in order]]
+
+    def by_filter(self) -> pd.DataFrame:
+        """Per filter: the images measured by both runs, the median Δmag and the largest
+        |Δmag| (mag)."""
+        photometry = self.photometry().dropna(subset=[DMAG])
+        grouped = photometry.groupby("filter", sort=True)[DMAG]
+        return pd.DataFrame(
+            {
+                "images": grouped.size(),
+                f"median {DMAG}": grouped.median(),
+                f"largest |{DMAG}|": grouped.apply(lambda d: d.abs().max()),
+            }
+        ).reset_index()
+
+    def light_curves(self) -> pd.DataFrame:
+        """Both runs' light curves in one table, each filter named with its run
+        (``g, first``), as :func:`~app.plots.products.plot_light_curve` draws them."""
+        runs = self._runs()
+        if runs is None:
+            return pd.DataFrame()
+        curves = [
+            light_curve_points(run.light_curve, run.meta["t0"]).pipe(
+                lambda p, label=label: p.assign(filter=p["filter"] + f", {label}")
+            )
+            for label, run in zip(("first", "second"), runs, strict=True)
+            if not run.light_curve.empty
+        ]
+        return pd.concat(curves, ignore_index=True) if curves else pd.DataFrame()
+
+    @param.depends("first", "second")
+    def _light_curves(self):
+        points = self.light_curves()
+        if points.empty:
+            return pn.pane.Markdown("No light curve in these runs: run the summary step.")
+        seen = points[points["detected"]]
+        fits = fit_filters(seen["t_s"], seen["mag"], seen["mag_err"], seen["filter"])
+        return pn.pane.Bokeh(
+            plot_light_curve(points, fits, height=340, title="both runs' light curves"),
+            sizing_mode="stretch_width",
+        )
 
     @param.depends("first", "second")
     def _tables(self):
@@ -296,8 +341,11 @@ class RunComparison(pn.viewable.Viewer):
             paged_table(parameters)
             if len(parameters)
             else pn.pane.Markdown("Same steps, parameters and calibration files."),
-            "#### Photometry",
+            f"#### Photometry side by side ({DMAG} = second − first)",
+            paged_table(self.by_filter()),
             paged_table(self.photometry(), page_size=12),
+            "#### Light curves of both runs",
+            self._light_curves,
             sizing_mode="stretch_width",
         )
 

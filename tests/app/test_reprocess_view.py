@@ -150,7 +150,16 @@ def test_two_runs_compared_and_a_run_saved_as_a_product(stores, full_run, desk):
     differs = desk.comparison.parameters().set_index("item")
     assert differs.loc["detect_thresh"].tolist() == ["3.0", "5.0"]
     photometry = desk.comparison.photometry()
-    assert len(photometry) == 8 and photometry["delta"].abs().max() < 0.1
+    assert len(photometry) == 8 and photometry["Δmag"].abs().max() < 0.1
+    assert list(photometry.columns[:5]) == ["image_id", "filter", "mag_first", "mag_second", "Δmag"]
+    per_filter = desk.comparison.by_filter().set_index("filter")
+    assert per_filter["images"].to_dict() == {"g": 4, "i": 4}
+    assert (per_filter["largest |Δmag|"] < 0.1).all()
+    curves = desk.comparison.light_curves()
+    assert set(curves["filter"]) == {"g, first", "g, second", "i, first", "i, second"}
+    figure = desk.comparison._light_curves().object
+    labels = list(legend_entries(figure))
+    assert all(any(e.startswith(name) for e in labels) for name in ("g, first", "i, second"))
     built = desk.save_product()
     assert built["created"].all() and set(built["version"]) == {1}
     _, qti = stores.products.light_curve(desk.burst_id())
