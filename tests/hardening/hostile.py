@@ -158,7 +158,7 @@ URL_PARAMETERS: dict[str, dict[str, str]] = {
         "start": "alone",
         "end": "alone",
     },
-    "alerts": {"ivorn": "text", "tests": "alone"},
+    "alerts": {"burst": "text", "ivorn": "text", "tests": "alone"},
     **{
         slug: {"instrument": "text", "filter": "text", "start": "alone", "end": "alone"}
         for slug in CALIBRATION_PAGES
