@@ -1,32 +1,38 @@
-"""Benchmark: GP2 reduction, source extraction and aperture photometry of DDRAGO-size frames.
+"""Benchmark: the eight GP2 steps over a generated burst, sequential and on Dask workers.
 
-Writes twenty 6144×6160 uint16 star-field frames (and a master bias and flat) to a
-temporary folder, then, each contender in its own child process:
+Writes a generated burst (:func:`analysis.gp2.simulate.simulate_burst`: raw frames with
+cosmic rays, masters, a reference image per filter, the field's catalogue) to a temporary
+folder, then runs the whole pipeline, reduction → cosmics → findstars → alignment →
+stacking (pairs of frames) → photometry → subtraction → summary, each contender in its
+own child process:
 
-- ``gic 1 worker`` / ``gic 2 workers``: :func:`pipelines.gp2.runner.run_burst` with the
-  photometry module (reduction → findstars → photometry, one chain of tasks per frame)
-  on a dask LocalCluster of 1 and 2 single-thread worker processes; peak memory per
-  worker is each worker's own high-water RSS;
-- ``plain``: the same steps written plainly and run sequentially: ccdproc
-  (``CCDData.read``, ``subtract_bias``, ``flat_correct``, ``gain_correct``) then photutils
-  (``Background2D``, ``DAOStarFinder``, ``aperture_photometry``).
+- ``sequential``: :func:`pipelines.gp2.runner.run_burst` without a client, one task
+  after the other in one process: the same steps and libraries (sep for detection), so
+  that the ratio to it measures the engineering (tasks on worker processes) alone;
+- ``gic 1 worker`` / ``gic 2 workers``: the same run on a dask LocalCluster of 1 and 2
+  single-thread worker *processes*; their light curves must be identical to each other
+  and to the sequential one; peak memory per worker is each worker's own high-water RSS.
 
-Frames per minute are printed beside the plain code's, with the goals (2 workers ≥ 3×,
-1 worker ≥ 1.5×) and peak memory per worker against 2 GiB.
+Each step's time is the sum over images of the time its tasks logged (the summary's is
+what the sequential run spent beyond the logged steps). The detection library is compared
+on a line of its own: sep (:func:`analysis.gp2.find_stars`) against photutils
+(``Background2D`` and ``DAOStarFinder``) on the same reduced frames, with the sources
+both found (matched within 2 px).
 
-Run: ``.venv/bin/python bench/gp2.py`` (needs ccdproc and photutils; several minutes and
-~3 GiB of temporary files); ``--quick`` uses 4 frames of 2048×2048.
+Run: ``.venv/bin/python bench/gp2.py`` (several minutes); ``--quick`` uses a 1024×1024
+burst of 8 frames.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
+import re
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -35,62 +41,70 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import Figure, machine_description, print_figures, run_child  # noqa: E402
 
-GAIN = 1.6
+#: Burst sizes: (frame side, epochs per filter) of the full run and of --quick.
+FULL, QUICK = (4096, 10), (1024, 4)
+
+_STEP_TIME = re.compile(
+    r"(?:^|: )(reduction|cosmics|findstars|alignment|stacking|photometry|subtraction): "
+    r".*\((\d+\.\d+) s\)$"
+)
 
 
-def write_frames(folder: Path, n: int, ny: int, nx: int) -> None:
-    """n raw frames of one star field (bias 1000 ADU, a vignetted flat, sky, ~3000 stars)."""
-    from astropy.io import fits
+def write_burst(folder: Path, size: int, epochs: int) -> None:
+    """A generated burst and its INI files, stacking pairs of frames of each filter."""
+    from analysis.gp2.simulate import simulate_burst
+    from data_access.gp2.files import write_simulated_burst
 
-    from analysis.gp2.simulate import render_stars
+    burst = simulate_burst(seed=5, size=size, n_epochs=epochs, n_stars=int(150 * size / 512))
+    files = write_simulated_burst(burst, folder)
+    config = files["config"] / "pipeline.cfg"
+    text = config.read_text(encoding="utf-8").replace("stacking  = no", "stacking  = yes")
+    config.write_text(text.replace("detect_thresh = 3\n", "detect_thresh = 3\nstack_size = 2\n"))
+    (folder / "t0").write_text(burst.t0)
 
-    rng = np.random.default_rng(1)
-    n_stars = int(3000 * ny * nx / (6144 * 6160))
-    stars = render_stars(
-        (ny, nx),
-        rng.uniform(0, nx, n_stars),
-        rng.uniform(0, ny, n_stars),
-        10 ** rng.uniform(3.5, 6.0, n_stars),
-        3.5,
-    ).astype(np.float32)
-    yy, xx = np.mgrid[0:ny, 0:nx].astype(np.float32)
-    flat = (1.0 - 0.1 * (((xx - nx / 2) / nx) ** 2 + ((yy - ny / 2) / ny) ** 2)).astype(np.float32)
-    del yy, xx
-    bias = np.full((ny, nx), 1000.0, np.float32)
-    fits.PrimaryHDU(bias, fits.Header({"BUNIT": "ADU"})).writeto(
-        folder / "bias.fits", overwrite=True
+
+def _plan(folder: Path):
+    from data_access.gp2.config import read_pipeline_config
+    from pipelines.gp2.runner import RunPlan
+
+    return RunPlan.from_pipeline(
+        read_pipeline_config(folder / "config"), t0=(folder / "t0").read_text()
     )
-    fits.PrimaryHDU(flat).writeto(folder / "flat.fits", overwrite=True)
-    base = (stars + 200.0) * flat / GAIN + bias
-    (folder / "raw").mkdir(exist_ok=True)
-    for k in range(n):
-        frame = base + rng.normal(0.0, 10.0, (ny, nx)).astype(np.float32)
-        header = fits.Header(
-            {
-                "INSTRUME": "DDRAGO1",
-                "FILTER": "r",
-                "EXPTIME": 60.0,
-                "TRGID": "bench",
-                "DATE-OBS": f"2026-03-14T03:{k:02d}:00",
-                "GAIN": GAIN,
-            }
-        )
-        fits.PrimaryHDU(np.clip(frame, 0, 65535).astype(np.uint16), header).writeto(
-            folder / "raw" / f"frame_{k:02d}.fits", overwrite=True
-        )
+
+
+def _step_seconds(result) -> dict[str, float]:
+    seconds = defaultdict(float)
+    for image in result.images:
+        for line in image.log:
+            match = _STEP_TIME.search(line)
+            if match:
+                seconds[match[1]] += float(match[2])
+    return dict(seconds)
+
+
+def _outcome(folder: Path, result, seconds: float, peaks: list[int]) -> dict:
+    light_curve = result.light_curve
+    return {
+        "seconds": seconds,
+        "frames": len(list((folder / "raw").glob("*.fits"))),
+        "images": len(result.images),
+        "failures": [list(f) for f in result.failures],
+        "worker_peaks": peaks,
+        "steps": _step_seconds(result),
+        "sources": sum(len(r.sources) for r in result.images if r.sources is not None),
+        "light_curve": [list(map(str, row)) for row in light_curve.iterrows()],
+    }
 
 
 def gic_child(folder: Path, workers: int) -> dict:
     from data_access.config import Gp2Config
-    from data_access.gp2.config import ModuleSettings, Parameters
-    from pipelines.gp2.runner import RunPlan, open_client, run_burst
+    from pipelines.gp2.runner import open_client, run_burst
 
-    settings = ModuleSettings(
-        bias=str(folder / "bias.fits"),
-        flat=str(folder / "flat.fits"),
-        parameters=Parameters(gain=GAIN, detect_thresh=5.0),
-    )
-    plan = dataclasses.replace(RunPlan.for_module("photometry", settings), instrumental=True)
+    plan = _plan(folder)
+    if workers == 0:
+        started = time.perf_counter()
+        result = run_burst([folder / "raw"], plan, output=folder / "out0")
+        return _outcome(folder, result, time.perf_counter() - started, [])
     config = Gp2Config(n_workers=workers, threads_per_worker=1, processes=True, memory_limit="4GiB")
     with open_client(config) as client:
         client.run(lambda: None)
@@ -105,86 +119,74 @@ def gic_child(folder: Path, workers: int) -> dict:
             return 0
 
         peaks = list(client.run(peak).values())
-    return {
-        "seconds": seconds,
-        "frames": len(result.images),
-        "failures": len(result.failures),
-        "worker_peaks": peaks,
-        "sources": sum(len(r.sources) for r in result.images),
-    }
+    return _outcome(folder, result, seconds, peaks)
 
 
-def plain_child(folder: Path) -> dict:
+def _matched(a: np.ndarray, b: np.ndarray, radius: float = 2.0) -> int:
+    from scipy.spatial import cKDTree
+
+    if len(a) == 0 or len(b) == 0:
+        return 0
+    distance, _ = cKDTree(b).query(a, distance_upper_bound=radius)
+    return int(np.count_nonzero(np.isfinite(distance)))
+
+
+def library_child(folder: Path) -> dict:
+    """sep against photutils on the reduced frames the sequential run wrote."""
     import warnings
 
-    import astropy.units as u
-    import ccdproc
-    from astropy.nddata import CCDData
     from astropy.stats import sigma_clipped_stats
-    from photutils.aperture import CircularAperture, aperture_photometry
     from photutils.background import Background2D
     from photutils.detection import DAOStarFinder
 
+    from analysis.gp2 import find_stars
+    from data_access.gp2.files import read_image
+
     warnings.simplefilter("ignore")
-    bias = CCDData.read(folder / "bias.fits", unit="adu")
-    flat = CCDData.read(folder / "flat.fits", unit="adu")
-    started = time.perf_counter()
-    frames, sources = 0, 0
-    for path in sorted((folder / "raw").glob("*.fits")):
-        ccd = CCDData.read(path, unit="adu")
-        ccd = ccdproc.subtract_bias(ccd, bias)
-        ccd = ccdproc.flat_correct(ccd, flat)
-        ccd = ccdproc.gain_correct(ccd, GAIN * u.electron / u.adu)
-        background = Background2D(ccd.data, (64, 64), filter_size=(3, 3))
-        data = ccd.data - background.background
-        _, _, std = sigma_clipped_stats(data[::8, ::8])
-        found = DAOStarFinder(fwhm=3.5, threshold=5.0 * std)(data)
-        if found is not None:
-            apertures = CircularAperture(
-                np.column_stack([found["xcentroid"], found["ycentroid"]]), r=5.0
-            )
-            aperture_photometry(data, apertures)
-            sources += len(found)
-        frames += 1
-    return {"seconds": time.perf_counter() - started, "frames": frames, "sources": sources}
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="4 frames of 2048×2048")
-    parser.add_argument("--child", nargs=2, metavar=("KIND", "FOLDER"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        kind, folder = args.child
-        out = plain_child(Path(folder)) if kind == "plain" else gic_child(Path(folder), int(kind))
-        print(json.dumps(out))
-        return
-    n, ny, nx = (4, 2048, 2048) if args.quick else (20, 6144, 6160)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    with tempfile.TemporaryDirectory(prefix="gic-bench-gp2-") as tmp:
-        folder = Path(tmp)
+    frames = sorted((folder / "out0").rglob("reduced/*.fits"))
+    sep_s = photutils_s = 0.0
+    sep_n = photutils_n = both = 0
+    for path in frames:
+        data, _ = read_image(path)
         started = time.perf_counter()
-        write_frames(folder, n, ny, nx)
-        print(
-            f"wrote {n} frames of {ny}×{nx} in {time.perf_counter() - started:.0f} s",
-            file=sys.stderr,
+        found = find_stars(data, detect_thresh=5.0)
+        sep_s += time.perf_counter() - started
+        started = time.perf_counter()
+        background = Background2D(data, (64, 64), filter_size=(3, 3))
+        subtracted = data - background.background
+        _, _, std = sigma_clipped_stats(subtracted[::8, ::8])
+        stars = DAOStarFinder(fwhm=found.fwhm, threshold=5.0 * std)(subtracted)
+        photutils_s += time.perf_counter() - started
+        ours = np.column_stack([found.table["x"], found.table["y"]])
+        theirs = (
+            np.column_stack([stars["xcentroid"], stars["ycentroid"]])
+            if stars is not None
+            else np.zeros((0, 2))
         )
-        runs = {}
-        for kind in ("plain", "1", "2"):
-            child = run_child([sys.executable, __file__, "--child", kind, str(folder)], env=env)
-            runs[kind] = child.json()
-            print(f"{kind}: {runs[kind]}", file=sys.stderr)
-    plain = 60.0 * runs["plain"]["frames"] / runs["plain"]["seconds"]
-    figures = []
-    for kind, goal in (("1", 1.5), ("2", 3.0)):
+        sep_n, photutils_n = sep_n + len(ours), photutils_n + len(theirs)
+        both += _matched(ours, theirs)
+    return {
+        "frames": len(frames),
+        "sep_s": sep_s,
+        "photutils_s": photutils_s,
+        "sep_sources": sep_n,
+        "photutils_sources": photutils_n,
+        "both": both,
+    }
+
+
+def _figures(runs: dict) -> list[Figure]:
+    sequential = 60.0 * runs["0"]["frames"] / runs["0"]["seconds"]
+    figures = [Figure("sequential (same steps, no dask)", sequential, "frames/min")]
+    for kind, goal in (("1", 0.9), ("2", 1.7)):
         rate = 60.0 * runs[kind]["frames"] / runs[kind]["seconds"]
         figures.append(
             Figure(
-                f"gic {kind} worker(s)",
+                f"gic {kind} worker process(es)",
                 rate,
                 "frames/min",
-                baseline=plain,
-                baseline_name="ccdproc+photutils sequential",
+                baseline=sequential,
+                baseline_name="sequential",
                 goal_ratio=goal,
                 higher_is_better=True,
             )
@@ -199,7 +201,60 @@ def main() -> None:
                 goal_ratio=1.0,
             )
         )
-    print_figures(f"gp2: {n} frames of {ny}×{nx} ({machine_description()})", figures)
+    logged = runs["0"]["steps"]
+    for step, seconds in logged.items():
+        figures.append(Figure(f"step {step} (sequential)", seconds, "s"))
+    rest = runs["0"]["seconds"] - sum(logged.values())
+    figures.append(Figure("summary, reads and bookkeeping (sequential)", rest, "s"))
+    lib = runs["lib"]
+    figures.append(
+        Figure(
+            "detection: sep (find_stars) per frame",
+            lib["sep_s"] / lib["frames"],
+            "s",
+            baseline=lib["photutils_s"] / lib["frames"],
+            baseline_name="photutils Background2D+DAOStarFinder",
+        )
+    )
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a 1024×1024 burst of 8 frames")
+    parser.add_argument("--child", nargs=2, metavar=("KIND", "FOLDER"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        kind, folder = args.child
+        child = library_child if kind == "lib" else lambda f: gic_child(f, int(kind))
+        print(json.dumps(child(Path(folder))))
+        return
+    size, epochs = QUICK if args.quick else FULL
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    with tempfile.TemporaryDirectory(prefix="gic-bench-gp2-") as tmp:
+        folder = Path(tmp)
+        started = time.perf_counter()
+        write_burst(folder, size, epochs)
+        print(f"wrote the burst in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        runs = {}
+        for kind in ("0", "1", "2", "lib"):
+            child = run_child([sys.executable, __file__, "--child", kind, str(folder)], env=env)
+            if child.returncode != 0:
+                raise SystemExit(f"{kind}: failed\n{child.stderr[-2000:]}")
+            runs[kind] = child.json()
+            shown = {k: v for k, v in runs[kind].items() if k != "light_curve"}
+            print(f"{kind}: {shown}", file=sys.stderr)
+    curves = [runs[k]["light_curve"] for k in ("0", "1", "2")]
+    lib = runs["lib"]
+    print(
+        f"light curves identical (sequential, 1 and 2 worker processes): "
+        f"{curves[0] == curves[1] == curves[2]} ({len(curves[0])} rows); "
+        f"sources: sep {lib['sep_sources']}, photutils {lib['photutils_sources']}, "
+        f"both {lib['both']}"
+    )
+    n = runs["0"]["frames"]
+    title = f"gp2: {n} frames of {size}×{size}, eight steps ({machine_description()})"
+    print_figures(title, _figures(runs))
 
 
 if __name__ == "__main__":

@@ -445,7 +445,12 @@ def alignment(
 
 
 def stacking(states: list[ImageState], context: StepContext, name: str) -> ImageState:
-    """Combine aligned images of one filter into a new image state (its sources extracted anew)."""
+    """Combine aligned images of one filter into a new image state (its sources extracted anew).
+
+    The stack's log starts with its frames' logs (each line after the frame's name), so that
+    a run's log keeps every step of every frame.
+    """
+    started = time.perf_counter()
     good = [s for s in states if s.error is None]
     first = states[0]
     if not good:
@@ -469,13 +474,15 @@ def stacking(states: list[ImageState], context: StepContext, name: str) -> Image
         mask=stack.mask,
         inputs=tuple(s.name for s in good),
         reduced=stack.data if context.keep_images else None,
-        log=(f"stack of {', '.join(s.name for s in good)}",),
+        log=tuple(f"{s.name}: {line}" for s in states for line in s.log)
+        + (f"stack of {', '.join(s.name for s in good)}",),
     )
     state = findstars(state, dataclasses.replace(context, explicit=frozenset()))
     outputs = _image_output(
         state, context, "stacking", "stacked", stack.data, stack.header, stack.mask, name=name
     )
-    return dataclasses.replace(state, outputs=outputs, done=("stacking",))
+    line = f"stacking: {len(good)} frames, FWHM {state.fwhm:.2f} px ({time.perf_counter() - started:.2f} s)"
+    return dataclasses.replace(state, outputs=outputs, done=("stacking",), log=state.log + (line,))
 
 
 def _filter(state: ImageState, context: StepContext) -> str:

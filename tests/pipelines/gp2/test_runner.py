@@ -232,6 +232,24 @@ def test_a_bad_image_is_reported_and_the_others_go_on(burst_files, tmp_path):
     )
 
 
+def test_stacks_of_two_keep_every_frames_steps_in_their_log(burst_files, tmp_path):
+    burst, files = burst_files
+    settings = read_module_config(files["config"] / "module.cfg")
+    settings = dataclasses.replace(
+        settings, parameters=dataclasses.replace(settings.parameters, stack_size=2)
+    )
+    result = run_burst(
+        [files["raw"]], RunPlan.for_module("stacking", settings), output=tmp_path / "out"
+    )
+    assert result.failures == []
+    assert len(result.images) == 6  # five frames per filter: stacks of 2, 2 and 1
+    stack = result.images[0]
+    first = stack.name.removesuffix("_stack02")
+    assert any(line.startswith(f"{first}: reduction: ") for line in stack.log)
+    assert stack.log[-1].startswith("stacking: 2 frames, FWHM ")
+    assert len(list((tmp_path / "out" / "stacked").glob("*.fits"))) == len(result.images)
+
+
 def test_image_times_for_the_telemetry_rendezvous(burst_files):
     burst, files = burst_files
     times = image_times([files["raw"]])
