@@ -5,38 +5,40 @@ The modules, by noun: :mod:`~analysis.products.descriptor` (the model),
 template and filled product), :mod:`~analysis.products.photometry` (the input table and
 the burst), :mod:`analysis.afterglow` (the power-law fit behind QTI),
 :mod:`~analysis.products.builders` (the seven products), :mod:`~analysis.products.validate`
-(file against descriptor) and :mod:`~analysis.products.compare` (versions and sides).
+(file against descriptor) and :mod:`~analysis.products.compare` (versions and sides);
+:mod:`~analysis.products.settings` (how a build says it was made).
+
+The names below are loaded on first use (PEP 562), so that reading the build settings
+does not import the builders and astropy.
 """
 
-from analysis.products.builders import (
-    PRODUCT_CARDS,
-    BuildSettings,
-    build_products,
-    product_file_name,
-)
-from analysis.products.descriptor import DescriptorError, Keyword, ProductDescriptor
-from analysis.products.layout import make_product, template_product
-from analysis.products.photometry import Burst, Photometry, PhotometryError, parse_photometry_csv
-from analysis.products.tsv import compile_import_tsv, compile_product_tsv
-from analysis.products.validate import Deviation, ValidationReport, validate_product
+import importlib
 
-__all__ = [
-    "PRODUCT_CARDS",
-    "BuildSettings",
-    "Burst",
-    "DescriptorError",
-    "Deviation",
-    "Keyword",
-    "Photometry",
-    "PhotometryError",
-    "ProductDescriptor",
-    "ValidationReport",
-    "build_products",
-    "compile_import_tsv",
-    "compile_product_tsv",
-    "make_product",
-    "parse_photometry_csv",
-    "product_file_name",
-    "template_product",
-    "validate_product",
-]
+_HOMES = {
+    "PRODUCT_CARDS": "builders",
+    "build_products": "builders",
+    "product_file_name": "builders",
+    "BuildSettings": "settings",
+    "DescriptorError": "descriptor",
+    "Keyword": "descriptor",
+    "ProductDescriptor": "descriptor",
+    "make_product": "layout",
+    "template_product": "layout",
+    "Burst": "photometry",
+    "Photometry": "photometry",
+    "PhotometryError": "photometry",
+    "parse_photometry_csv": "photometry",
+    "compile_import_tsv": "tsv",
+    "compile_product_tsv": "tsv",
+    "Deviation": "validate",
+    "ValidationReport": "validate",
+    "validate_product": "validate",
+}
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    """Load a name of the package from its module on first use."""
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)

@@ -18,8 +18,9 @@ from pathlib import Path
 import pandas as pd
 from astropy.time import Time
 
-from analysis.products.builders import afterglow_fits, fit_window
+from analysis.products.builders import afterglow_fits
 from analysis.products.photometry import Burst
+from analysis.products.settings import fit_window
 from analysis.products.validate import validate_product
 from app.commands.common import UsageError, open_workspace, progress_bar, write_frame
 from data_access.products.files import (

@@ -33,7 +33,7 @@ import param
 
 from analysis.gp2.parameters import PARAMETER_HELP
 from analysis.products import Burst
-from analysis.products.builders import fit_window
+from analysis.products.settings import fit_window
 from app.auth import LOCAL_USER, require
 from app.markup import html
 from app.views.feedback import failure_text, message_pane, notify
@@ -163,7 +163,7 @@ class ReprocessDesk(pn.viewable.Viewer):
         self.client_factory = client_factory or (lambda: None)
         self.images = FolderImages(store, status=status, calibration=calibration)
         self.form = StepsForm()
-        self.result = RunView(store)
+        self.result = RunView(store, alerts=alerts)
         self.comparison = RunComparison(store)
         self._state: dict = {}
         self._lock = threading.Lock()

@@ -32,15 +32,10 @@ from typing import Any
 import pandas as pd
 from astropy.io import fits
 
-from analysis.products.builders import (
-    PRODUCT_CARDS,
-    BuildSettings,
-    build_products,
-    fit_window,
-    product_file_name,
-)
+from analysis.products.builders import PRODUCT_CARDS, build_products, product_file_name
 from analysis.products.compare import diff_products, product_fingerprint
 from analysis.products.photometry import Burst, Photometry
+from analysis.products.settings import BuildSettings, fit_window
 from analysis.products.validate import validate_product
 from data_access.cache import Cache
 from data_access.config import ProductsConfig

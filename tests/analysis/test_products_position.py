@@ -8,9 +8,10 @@ import pytest
 from astropy.time import Time
 
 from analysis.products import Burst
-from analysis.products.builders import BuildSettings, product_tables
+from analysis.products.builders import product_tables
 from analysis.products.photometry import PhotometryError, parse_photometry_csv
 from analysis.products.position import ASTROMETRY_ERROR_ARCSEC, counterpart_position
+from analysis.products.settings import BuildSettings
 
 HEADER = "image_id,filter,t_start,t_end,exptime,mag,mag_err,limit_mag,detected,ra,dec,pos_err\n"
 BURST = Burst("sb26030512", Time("2026-03-05T04:10:00", scale="utc"), 150.0, 20.0, 0.05)
