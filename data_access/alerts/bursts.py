@@ -117,17 +117,19 @@ class BurstQueries:
 
     def report(self, burst_id: str, *, site: Site, at: datetime) -> dict | None:
         """Everything known of one burst, JSON-ready (times in ISO UTC, NaN as None): the
-        row of :meth:`bursts`, its notices newest first with their latency (``packets``), its
-        observability from ``site`` at ``at`` (None without a position); None if unknown."""
+        row of :meth:`bursts`, the seconds from T0 to ``at`` (``since_t0_s``), its notices
+        newest first with their latency (``packets``) and its observability from ``site`` at
+        ``at`` (None without a position); None if unknown."""
         burst = self.burst(burst_id)
         if burst is None:
             return None
-        notices = self.notices(burst_id)
+        notices, now = self.notices(burst_id), utc_time(at)
         seen = None
         if not pd.isna(burst["ra"]):
-            seen = observability(site, burst["ra"], burst["dec"], utc_time(at)).to_dict()
+            seen = observability(site, burst["ra"], burst["dec"], now).to_dict()
         return {
             **{key: _plain(value) for key, value in burst.items()},
+            "since_t0_s": _plain((pd.Timestamp(now.datetime) - burst["t0"]).total_seconds()),
             "site": site.name,
             "observability": seen,
             "packets": [

@@ -96,6 +96,7 @@ def test_report_is_json_with_observability_and_latency(queries):
     text = json.dumps(report)
     assert report["best_instrument"] == "MXT" and report["t0"] == "2026-02-11T19:24:23.604000Z"
     seen = report["observability"]
+    assert report["since_t0_s"] == 10 * 3600 + 35 * 60 + 36.396
     assert seen["at"] == "2026-02-12T06:00:00Z" and seen["night"]["evening_astronomical"]
     assert report["notices"] == 4 and report["packets"][0]["t0_to_arrival_s"] == 126.396
     assert "NaN" not in text
