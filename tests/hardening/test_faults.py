@@ -5,7 +5,6 @@ not, no temporary file left, and the next run completes the work without duplica
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import json
 import os
@@ -201,7 +200,7 @@ def test_a_push_killed_after_the_server_answered_ok_is_finished_by_the_next_run_
         try:
             assert stores.products.record(dt)["state"] == "pushing"  # not marked pushed
             # the dead process's claim is stale at once (instead of after push_claim_s)
-            stores.products.config = dataclasses.replace(stores.products.config, push_claim_s=0)
+            stores.products.pushes.claim_s = 0
             outcomes = stores.products.pushes.push_approved(client_for(sandbox.url), user="ana")
             assert [o.pushed for o in outcomes] == [True]
             assert outcomes[0].answer["OK"] == "Product updated."  # the same bytes, again
