@@ -459,6 +459,11 @@ class Gp2Config:
         "page offers as frame folders, beside input_dir",
     )
     gp1_poll_s: float = _setting(2.0, "Seconds between two looks of gic gp1 at its input folder")
+    sync_every_s: float = _setting(
+        10.0,
+        "Seconds between two looks of the server at the burst syncs requested (a NATS message "
+        "or a notice naming a burst); 0 = the server runs none (gic gp2 sync still does)",
+    )
     saturate_key: str = _setting(
         "SATURATE", "Header keyword GP2 reads the saturation level from (absent: no saturation)"
     )
