@@ -7,8 +7,9 @@ import holoviews as hv
 import numpy as np
 import pandas as pd
 from astropy.time import Time
+from astropy.wcs import WCS
 
-from app.plots.images import plot_image
+from app.plots.images import plot_image, plot_sky_circle
 
 SOURCE_COLOR = "#00c853"
 CANDIDATE_COLOR = "#ff1744"
@@ -35,6 +36,8 @@ def plot_frame(
     sources: pd.DataFrame | None = None,
     candidates: pd.DataFrame | None = None,
     candidate_xy: tuple[str, str] = ("x", "y"),
+    wcs: WCS | None = None,
+    alert: tuple[float, float, float] | None = None,
 ) -> hv.Overlay:
     """A frame on a zscale stretch (pan, zoom) with its sources as green circles and its
     candidates as red squares (the transient's in yellow).
@@ -49,8 +52,14 @@ def plot_frame(
         ``x``, ``y`` (0-based frame pixels), ``flux``.
     candidates : DataFrame, optional
         Columns ``candidate_xy`` (0-based frame pixels), ``snr``, ``transient``.
+    wcs : astropy.wcs.WCS, optional
+        The frame's WCS: the hover gives RA and Dec, and ``alert`` can be drawn.
+    alert : (ra, dec, error) in deg, optional
+        The alert's position and error radius, drawn as a blue cross and circle (with a WCS).
     """
-    layers: list = [plot_image(data, title=title, label="e-", block=block)]
+    layers: list = [plot_image(data, title=title, label="e-", block=block, wcs=wcs)]
+    if wcs is not None and alert is not None:
+        layers.append(plot_sky_circle(wcs, *alert, label="alert position"))
     if sources is not None and len(sources):
         vdims = [c for c in ("flux", "fwhm") if c in sources]
         layers.append(

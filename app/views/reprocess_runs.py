@@ -9,10 +9,12 @@ import panel as pn
 import param
 
 from analysis.afterglow import DecayFit, fit_filters
+from analysis.gp2.alignment import celestial_wcs
 from app.markup import SafeMarkdown, bullets, code, markdown, paragraphs
 from app.plots.products import plot_light_curve
 from app.plots.reprocess import light_curve_points, plot_frame
 from app.views.tables import paged_table
+from data_access.alerts.bursts import BurstQueries
 from data_access.gp2.runs import ReprocessStore, StoredRun
 
 #: The column of the magnitude difference between two runs (second − first), mag.
@@ -29,8 +31,9 @@ class RunView(pn.viewable.Viewer):
     run_id = param.String(default="", doc="the run shown")
     image = param.Selector(default=None, objects=[], allow_None=True, doc="the frame shown")
 
-    def __init__(self, store: ReprocessStore, **params) -> None:
+    def __init__(self, store: ReprocessStore, *, alerts=None, **params) -> None:
         self.run: StoredRun | None = None
+        self.alerts = alerts
         super().__init__(store=store, **params)
         self._load()
 
@@ -144,9 +147,27 @@ class RunView(pn.viewable.Viewer):
         frame = self.run.candidates if self.run is not None else pd.DataFrame()
         return frame[frame["image_id"] == self.image] if len(frame) else frame
 
+    def alert_position(self) -> tuple[float, float, float] | None:
+        """The burst's best position and its error radius (deg) from its alerts
+        (:meth:`~data_access.alerts.bursts.BurstQueries.burst`), or None when none gives one."""
+        if self.run is None or self.alerts is None:
+            return None
+        queries = BurstQueries(self.alerts.cache, self.alerts.triggers_dir)
+        burst = queries.burst(self.run.meta["burst_id"])
+        if burst is None or pd.isna(burst["ra"]) or pd.isna(burst["dec"]):
+            return None
+        error = 0.0 if pd.isna(burst["error_deg"]) else float(burst["error_deg"])
+        return float(burst["ra"]), float(burst["dec"]), error
+
+    def frame_wcs(self):
+        """The shown frame's celestial WCS (from the frame the run read), or None."""
+        header = self.run.header(self.image) if self.run is not None and self.image else None
+        return celestial_wcs(header) if header is not None else None
+
     def frame_plot(self):
         """The reduced frame with its sources (green) and candidates (red, yellow: the
-        transient) drawn over it, or None when the run kept no reduced image."""
+        transient) drawn over it, in RA/Dec and with the alert's position and error circle
+        when the frame has a WCS; None when the run kept no reduced image."""
         found = (
             self.run.image(self.image, "reduced") if self.run is not None and self.image else None
         )
@@ -160,6 +181,8 @@ class RunView(pn.viewable.Viewer):
             sources=self.sources(),
             candidates=self.candidates(),
             candidate_xy=("x_frame", "y_frame"),
+            wcs=self.frame_wcs(),
+            alert=self.alert_position(),
         )
 
     def difference_plot(self):

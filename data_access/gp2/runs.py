@@ -98,6 +98,12 @@ class StoredRun:
             hdu = hdul[extension]
             return np.asarray(hdu.data, np.float32), int(hdu.header["BLOCK"])
 
+    def header(self, name: str) -> fits.Header | None:
+        """The header of the frame the run read as ``name`` (its WCS places the reduced
+        image on the sky), or None when it is gone or unreadable."""
+        rows = self.images[self.images["name"] == name] if "name" in self.images else []
+        return _raw_header(str(rows["path"].iloc[0])) if len(rows) else None
+
     @property
     def photometry_path(self) -> Path:
         return self.folder / "photometry.csv"

@@ -34,6 +34,7 @@ from data_access.telemetry.store import documents_in
 from data_access.users import User
 from demo.reprocess import DEMO_INDEX, build_reprocess_demo
 from demo.telemetry import write_status_files
+from pipelines.reprocess import alert_burst
 from tests.app.bokeh_legend import legend_entries
 from tests.app.shown import shown_text
 
@@ -101,7 +102,8 @@ def test_a_two_step_run_draws_its_sources_over_the_reduced_frame(desk):
     assert len(sources) > 20
     overlay = desk.result.frame_plot()
     points = [layer for layer in overlay if isinstance(layer, hv.Points)]
-    assert len(points) == 1 and points[0].label == "sources"
+    assert [p.label for p in points] == ["alert position", "sources"]
+    points = points[1:]
     drawn = points[0].dframe()
     assert np.allclose(np.sort(drawn["x"]), np.sort(sources["x"] + 0.5))
     image = next(layer for layer in overlay if isinstance(layer, hv.Image))
@@ -398,3 +400,44 @@ def test_a_stop_cancels_the_tasks_submitted_to_dask(tmp_path):
         with pytest.raises(RunStopped):
             executor.submit(time.sleep, 0)
         assert slow.cancelled()
+
+
+def test_a_frame_with_a_wcs_is_shown_in_ra_dec_with_the_alert_and_its_error_circle(
+    stores, full_run
+):
+    desk = ReprocessDesk.from_stores(stores, client_factory=lambda: None, run_id=full_run)
+    wcs = desk.result.frame_wcs()
+    assert wcs is not None  # the demo frames carry a TAN WCS
+    ra, dec, error = desk.result.alert_position()
+    burst = alert_burst(stores.alerts, desk.result.run.meta["burst_id"])
+    assert (ra, dec) == pytest.approx((burst.ra_deg, burst.dec_deg)) and error > 0
+    overlay = desk.result.frame_plot()
+    image = overlay.get(0)
+    assert [d.name for d in image.vdims] == ["e-", "RA (deg)", "Dec (deg)"]
+    table = image.dframe()
+    x, y = (float(v) + 0.5 for v in wcs.world_to_pixel_values(ra, dec))
+    nearest = table.iloc[((table["x"] - x) ** 2 + (table["y"] - y) ** 2).idxmin()]
+    assert nearest["RA (deg)"] == pytest.approx(ra, abs=0.01)
+    assert nearest["Dec (deg)"] == pytest.approx(dec, abs=0.01)
+    [circle] = [layer for layer in overlay.traverse(lambda e: e, [hv.Ellipse])]
+    assert (circle.x, circle.y) == pytest.approx((x, y))
+    hv.render(overlay)
+
+
+def test_the_error_circle_has_the_radius_of_the_error_in_pixels():
+    from astropy.wcs import WCS
+
+    from app.plots.images import plot_image, plot_sky_circle
+
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    wcs.wcs.crval, wcs.wcs.crpix, wcs.wcs.cdelt = [150.0, 2.0], [51.0, 51.0], [-0.001, 0.001]
+    circle = plot_sky_circle(wcs, 150.0, 2.0, 0.01, label="alert")
+    points, ellipse = circle.get(0), circle.get(1)
+    assert points.dframe()[["x", "y"]].values.tolist() == [pytest.approx([50.5, 50.5])]  # 0-based
+    assert ellipse.width == pytest.approx(20.0)  # 2 × 0.01° / 0.001° per pixel
+    image = plot_image(np.zeros((100, 100)), title="t", wcs=wcs)
+    corner = image.dframe().iloc[0]
+    assert (corner["x"], corner["y"]) == (0.5, 0.5)
+    assert corner["RA (deg)"] > 150.0 and corner["Dec (deg)"] < 2.0  # east is left
+    assert plot_image(np.zeros((4, 4)), title="t").vdims[0].name == "value"
