@@ -295,6 +295,11 @@ class ProductReview(pn.viewable.Viewer):
         for label, reason in reasons.items():
             self._buttons[label].disabled = bool(reason)
         self._why.object = self._reasons(reasons)
+
+    @param.depends("selection.product_id", watch=True)
+    def _forget_question(self) -> None:
+        """A question asked about another product is not answered for this one (a refresh
+        of the same product keeps it)."""
         self.pending = ""
 
     def _roles_note(self) -> pn.pane.Markdown:

@@ -203,6 +203,11 @@ def test_a_push_asks_first_naming_the_products_and_the_sdb_without_its_secrets(p
     assert not desk.review.pending and products.record(desk.selection.product_id)["state"] == (
         "approved"
     )
+    desk.review.ask("Push")
+    desk.selection.revision += 1  # a refresh of the same product keeps the question
+    assert desk.review.pending == "Push"
+    desk.selection.product_id = int(products.queue(BURST.burst_id)["product_id"].iloc[-1])
+    assert not desk.review.pending  # another product: forgotten
     burst_question = desk.review.ask("Push all approved of the burst")
     assert f"Push 1 product(s) ({file_name})" in burst_question
 

@@ -69,14 +69,16 @@ def test_an_approver_approves_and_pushes_and_sees_the_state_change(served_with_s
     expect(state).to_have_text("approved", timeout=20000)
     page.get_by_role("button", name="Push", exact=True).click()
     question = page.locator(".push-confirmation")
-    expect(question).to_contain_text(f"Push 1 product(s) ({file_name}) to the SDB at {sandbox.url}")
+    expect(question).to_contain_text(
+        f"Push 1 product(s) ({file_name}) to the SDB at {sandbox.url}", timeout=20000
+    )
     assert stores.products.record(product_id)["state"] == "approved"  # nothing sent yet
     question.get_by_role("button", name="Yes, push to the SDB").click()
     expect(state).to_have_text("pushed", timeout=30000)
     said = f"{file_name} pushed by alice; the SDB answered: Product inserted."
     expect(page.get_by_text(said).first).to_be_visible()
     expect(page.get_by_text("{'OK'")).to_have_count(0)
-    expect(question).to_have_count(0)
+    expect(question).to_have_count(0, timeout=20000)
     assert stores.products.record(product_id)["state"] == "pushed"
     audit = stores.products.audit(product_id=product_id).set_index("action")
     assert audit.loc["approve", "user_name"] == "alice"
@@ -95,7 +97,9 @@ def test_a_viewer_cannot_approve_or_push(served_with_sdb, page):
     for label in ("Approve", "Reject", "Push"):
         expect(page.get_by_role("button", name=label, exact=True)).to_be_disabled()
     why = page.locator(".review-why-not")
-    expect(why).to_contain_text("Push is unavailable: needs the approver role (bob has viewer)")
+    expect(why).to_contain_text(
+        "Push is unavailable: needs the approver role (bob has viewer)", timeout=20000
+    )
     expect(page.locator("#sidebar").get_by_text("Bursts with products")).to_be_visible()
     assert stores.products.record(product_id)["state"] == "new"
     assert page.external_requests == []
