@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta
+from pathlib import PurePath
 
 import numpy as np
 import pandas as pd
@@ -26,7 +27,7 @@ from bokeh.models import ColumnDataSource
 from analysis.calibration import CALIBRATION_TYPES
 from app.auth import current_user as auth_user
 from app.auth import require
-from app.markup import bullets, escape_markdown, markdown, paragraphs
+from app.markup import bullets, escape_markdown, html, markdown, paragraphs
 from app.plots.calibration import (
     POINTS,
     Trend,
@@ -73,6 +74,17 @@ TABLE_COLUMNS = {
 }
 
 
+def _promoted_how(report) -> str:
+    """How a master came in force, from the row of its report (None: no report)."""
+    if report is None or pd.isna(report["certified"]) or not report["certified"]:
+        return "automatic"
+    return f"certified by {report['certified_by']}"
+
+
+def _when(moment) -> str:
+    return "at an unknown time" if pd.isna(moment) else f"{pd.Timestamp(moment):%Y-%m-%d %H:%M} UTC"
+
+
 def _pane(plot) -> pn.pane.HoloViews:
     """A plot of the master's detail, side by side with the others."""
     return pn.pane.HoloViews(plot, sizing_mode="stretch_width", max_width=IMAGE_WIDTH)
@@ -101,6 +113,7 @@ class MasterDetail(pn.viewable.Viewer):
     store = param.ClassSelector(class_=CalibrationStore, constant=True)
     report_id = param.Integer(default=None, allow_None=True, doc="the report shown")
     comment = param.String(default="", doc="why the verdict is certified by hand")
+    confirming = param.Boolean(default=False, doc="'Mark good' clicked, not yet confirmed")
     message = param.String(default="", doc="what the last certification did")
     revision = param.Integer(default=0, doc="bumped after each certification")
     users = param.ClassSelector(
@@ -124,6 +137,7 @@ class MasterDetail(pn.viewable.Viewer):
         return {
             "im_name": report.get("IM_NAME"),
             "caltype": report.get("TYPE"),
+            "reference": self.store.reference_name(self.report_id),
             "date": report.get("DATE"),
             "instrument": report.get("INSTRUME"),
             "filter": report.get("FILTER"),
@@ -136,19 +150,35 @@ class MasterDetail(pn.viewable.Viewer):
             },
         }
 
+    def label(self) -> str:
+        """The master shown in words: 'the master bias of night 2026-11-28, DDRAGO1 (name)'."""
+        stored = self.store.report(self.report_id)["report"]
+        date = pd.Timestamp(stored.get("DATE")).to_pydatetime()
+        return (
+            f"the master {stored.get('TYPE')} of night {self.store.night_of(date):%Y-%m-%d}, "
+            f"{kind_label(stored.get('INSTRUME'), stored.get('FILTER'))} "
+            f"({stored.get('IM_NAME')})"
+        )
+
     def certify(self, good: bool) -> None:
-        """Certify the report shown as good or bad with :attr:`comment`, as the current user."""
+        """Certify the report shown as good (which puts its master in force) or bad, with
+        :attr:`comment`, as the current user."""
         user = certifying_user(self.users)
         require(user, CERTIFY_ROLE, "certify calibration masters")
         if self.report_id is None:
             raise CalibrationStoreError("pick a master first (click a date)")
         self.store.certify(self.report_id, good, comment=self.comment, user=user.name)
-        verdict = "good" if good else "bad"
-        self.message = f"Report {self.report_id} certified {verdict} by {user.name}."
+        done = "certified good and put in force" if good else "certified bad"
+        self.message = f"{self.label()[0].upper()}{self.label()[1:]} {done} by {user.name}."
         self.comment = ""
         self.revision += 1
 
+    @param.depends("report_id", watch=True)
+    def _new_master(self) -> None:
+        self.confirming = False
+
     def _certify_clicked(self, good: bool) -> None:
+        self.confirming = False
         try:
             self.certify(good)
         except Exception as exc:  # the page says why; an unexpected one is logged
@@ -175,6 +205,11 @@ class MasterDetail(pn.viewable.Viewer):
                 verdict=verdict,
             ),
         ]
+        lines.append(
+            markdown("Compared with the reference {name}.", name=info["reference"])
+            if info["reference"]
+            else markdown("No reference: the first master of its kind.")
+        )
         if info["reasons"]:
             lines.append(bullets(info["reasons"]))
         residual = info["residual"]
@@ -222,10 +257,11 @@ class MasterDetail(pn.viewable.Viewer):
         return pn.Row(*panes, sizing_mode="stretch_width")
 
     def certification(self) -> pn.Column:
-        """The form: a comment, 'Mark good' and 'Mark bad', and what the last one did."""
-        good = pn.widgets.Button(label="Mark good", color="success", width=120)
+        """The form: a comment (the only thing asked), 'Mark good' (which asks to confirm
+        that the master goes in force) and 'Mark bad', and what the last one did."""
+        good = pn.widgets.Button(label="Mark good (puts it in force)…", color="success", width=230)
         bad = pn.widgets.Button(label="Mark bad", color="danger", width=120)
-        good.on_click(lambda _: self._certify_clicked(True))
+        good.on_click(lambda _: setattr(self, "confirming", True))
         bad.on_click(lambda _: self._certify_clicked(False))
         comment = pn.widgets.TextInput.from_param(
             self.param.comment,
@@ -235,9 +271,28 @@ class MasterDetail(pn.viewable.Viewer):
         )
         return pn.Column(
             pn.Row(comment, good, bad, align="end"),
+            self._confirmation(),
             self._message,
             visible=self.param.report_id.rx().rx.is_not(None),
         )
+
+    @param.depends("confirming", "report_id")
+    def _question(self):
+        if not self.confirming or self.report_id is None:
+            return pn.Spacer(height=0)
+        question = markdown(
+            "Certify {master} good and put it in force, in place of the master in force now?",
+            master=self.label(),
+        )
+        return pn.pane.Alert(question, alert_type="warning", margin=(0, 10))
+
+    def _confirmation(self) -> pn.Column:
+        """The question 'Mark good' asks, with its two answers (shown while confirming)."""
+        yes = pn.widgets.Button(label="Yes, put it in force", color="success", width=200)
+        no = pn.widgets.Button(label="Cancel", color="light", width=100)
+        yes.on_click(lambda _: self._certify_clicked(True))
+        no.on_click(lambda _: setattr(self, "confirming", False))
+        return pn.Column(self._question, pn.Row(yes, no), visible=self.param.confirming.rx())
 
     @param.depends("message")
     def _message(self):
@@ -343,13 +398,23 @@ class CalibrationTrends(pn.viewable.Viewer):
         frame = frame.iloc[::-1].reset_index(drop=True)  # newest first
         return frame[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS)
 
+    def _chosen(self, frame: pd.DataFrame) -> pd.Series:
+        """Which rows of ``frame`` are of the instrument and filter chosen."""
+        keep = pd.Series(True, index=frame.index)
+        for column, value in (("instrument", self.instrument), ("filter", self.filter)):
+            if value != ALL:
+                keep &= frame[column] == value
+        return keep
+
     def invalid(self) -> pd.DataFrame:
-        """Every master of this type in the range whose verdict in force is bad, any kind."""
+        """Every master of this type, instrument and filter chosen in the range whose verdict
+        in force is bad."""
         first = datetime.combine(self.start, datetime.min.time()) - timedelta(days=1)
         last = datetime.combine(self.end, datetime.min.time()) + timedelta(days=2)
         frame = self.store.invalid(first, last, self.caltype)
         nights = pd.to_datetime(frame["night"]).dt.date
-        frame = frame[(nights >= self.start) & (nights <= self.end)].reset_index(drop=True)
+        keep = (nights >= self.start) & (nights <= self.end) & self._chosen(frame)
+        frame = frame[keep].reset_index(drop=True)
         frame["reasons"] = [
             "; ".join(self.store.report(int(row.report_id))["extra"].get("reasons") or [])
             if pd.isna(row.certified)
@@ -357,6 +422,35 @@ class CalibrationTrends(pn.viewable.Viewer):
             for row in frame.itertuples()
         ]
         return frame
+
+    def in_force(self) -> pd.DataFrame:
+        """The master in force of each kind chosen: instrument, filter, file, night,
+        promoted_at, how (automatic, or certified by whom), valid (its verdict in force);
+        file None for a kind with none in force."""
+        masters = self.store.masters(self.caltype)
+        masters = masters[masters["status"] == "master"].set_index(["instrument", "filter"])
+        reports = self.store.trend(self.caltype).drop_duplicates("master_id", keep="last")
+        reports = reports.set_index("master_id")
+        rows = []
+        kinds = self._kinds[self._chosen(self._kinds)]
+        for instrument, filter_ in zip(kinds["instrument"], kinds["filter"], strict=True):
+            row = {"instrument": instrument, "filter": filter_, "file": None, "night": None}
+            if (instrument, filter_) in masters.index:
+                master = masters.loc[(instrument, filter_)]
+                report = (
+                    reports.loc[master["master_id"]]
+                    if master["master_id"] in reports.index
+                    else None
+                )
+                row |= {
+                    "file": PurePath(master["path"]).name,
+                    "night": master["night"],
+                    "promoted_at": master["promoted_at"],
+                    "how": _promoted_how(report),
+                    "valid": None if report is None else bool(report["verdict"]),
+                }
+            rows.append(row)
+        return pd.DataFrame(rows)
 
     def completeness(self) -> pd.DataFrame:
         """Night × instrument × filter of this type: arrived, frames, verdict."""
@@ -438,7 +532,7 @@ class CalibrationTrends(pn.viewable.Viewer):
         panes = [pn.pane.Bokeh(fig, sizing_mode="stretch_width") for fig in figures]
         return pn.GridBox(*panes, ncols=2, sizing_mode="stretch_width")
 
-    @param.depends("start", "end", "detail.revision")
+    @param.depends("instrument", "filter", "start", "end", "detail.revision")
     def _banner(self):
         bad = self.invalid()
         if bad.empty:
@@ -491,6 +585,36 @@ class CalibrationTrends(pn.viewable.Viewer):
         if event.new:
             self.report_id = int(event.obj.value.iloc[event.new[0]]["report_id"])
 
+    @param.depends("instrument", "filter", "detail.revision")
+    def _in_force_cards(self):
+        cards = []
+        for row in self.in_force().itertuples():
+            kind = kind_label(row.instrument, row.filter)
+            if row.file is None:
+                text = markdown("No master {caltype} in force.", caltype=self.caltype)
+            else:
+                text = markdown(
+                    "**In force**: {file}, night {night:%Y-%m-%d}; promoted {when} ({how}); "
+                    "{valid}",
+                    file=row.file,
+                    night=pd.Timestamp(row.night),
+                    when=_when(row.promoted_at),
+                    how=row.how,
+                    valid="valid" if row.valid else "**not valid**",
+                )
+            cards.append(
+                pn.Card(
+                    pn.pane.Markdown(text, margin=(0, 5)),
+                    header=pn.pane.HTML(
+                        html("<b>{caltype} {kind}</b>", caltype=self.caltype, kind=kind)
+                    ),
+                    collapsible=False,
+                    width=300,
+                    margin=(3, 4),
+                )
+            )
+        return pn.FlexBox(*cards, sizing_mode="stretch_width")
+
     @param.depends("instrument", "filter", "start", "end", "detail.revision")
     def _completeness(self):
         grid = self.completeness()
@@ -525,6 +649,7 @@ class CalibrationTrends(pn.viewable.Viewer):
         """Banner, the four trends, the table, the master clicked, the completeness grid."""
         return pn.Column(
             self._banner,
+            self._in_force_cards,
             self._plots,
             pn.pane.Markdown(
                 markdown(
@@ -532,11 +657,24 @@ class CalibrationTrends(pn.viewable.Viewer):
                 )
             ),
             self._table,
-            self.detail,
+            self._detail_in_view(),
             pn.pane.Markdown("### Completeness"),
             self._completeness,
             sizing_mode="stretch_width",
         )
+
+    def _detail_in_view(self) -> pn.Column:
+        """The master's detail, scrolled into view when a master is clicked (the browser
+        runs the scroll: a hidden widget's value changes with the master shown)."""
+        box = pn.Column(self.detail, sizing_mode="stretch_width")
+        shown = pn.widgets.IntInput(value=self.report_id or 0, visible=False)
+        self.param.watch(lambda e: setattr(shown, "value", e.new or 0), "report_id")
+        shown.jscallback(
+            value="const view = Bokeh.index.find_one(box);"
+            " if (view) view.el.scrollIntoView({behavior: 'smooth', block: 'start'});",
+            args={"box": box},
+        )
+        return pn.Column(shown, box, sizing_mode="stretch_width")
 
     def __panel__(self):
         return pn.Row(

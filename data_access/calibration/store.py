@@ -433,6 +433,15 @@ class CalibrationStore:
         ref, _ = self.files.read(self._path_of(rows[0][1])[0])
         return difference_image(new, ref, rows[0][2])
 
+    def reference_name(self, report_id: int) -> str | None:
+        """The file name of the master a report's candidate was compared with (None: none)."""
+        rows = self.cache.execute(
+            "SELECT reference_id FROM calibration_report WHERE report_id = ?", [report_id]
+        )
+        if not rows or rows[0][0] is None:
+            return None
+        return self._path_of(rows[0][0])[0].name
+
     def masters(self, caltype: str | None = None) -> pd.DataFrame:
         """Every master file with its status, newest first."""
         return self.cache.query_df(

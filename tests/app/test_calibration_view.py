@@ -251,7 +251,11 @@ def test_certify_by_hand_promotes_and_is_shown(demo_stores):
     assert view.detail.message.startswith("Not certified: ") and "comment" in view.detail.message
     view.detail.comment = "jump explained: new controller firmware"
     view.detail._certify_clicked(True)
-    assert view.detail.message == f"Report {bad['report_id']} certified good by local."
+    night = f"{pd.Timestamp(bad['night']):%Y-%m-%d}"
+    assert view.detail.message == (
+        f"The master bias of night {night}, DDRAGO1 ({bad['im_name']}) certified good and put "
+        "in force by local."
+    )
     assert view.invalid().empty and view._banner().alert_type == "success"
     row = view.table().set_index("report_id").loc[bad["report_id"]]
     assert row["automatic"] == "invalid" and row["verdict"] == "OK"
@@ -315,3 +319,65 @@ def test_report_fields_from_outside_stay_text_in_the_banner_and_header(demo_stor
     monkeypatch.setattr(view.detail, "summary", lambda: info)
     header = parse(pane_html(view.detail._header()))
     assert "img" not in header.tags and header.text.count(hostile) == 3
+
+
+def test_the_banner_follows_the_instrument_and_filter_chosen(demo_stores):
+    view = CalibrationTrends(demo_stores.calibration, caltype="flat")
+    bad = view.invalid().iloc[0]
+    assert (bad["instrument"], bad["filter"]) == ("DDRAGO2", "r")
+    view.instrument, view.filter = "DDRAGO1", "r"
+    assert view.invalid().empty and view._banner().alert_type == "success"
+    view.instrument, view.filter = "DDRAGO2", "r"
+    assert bad["im_name"] in shown_text(view._banner())
+
+
+def test_a_card_per_kind_says_which_master_is_in_force(demo_stores):
+    view = CalibrationTrends(demo_stores.calibration, caltype="bias")
+    forced = view.in_force().set_index("instrument")
+    assert set(forced.index) == {"CAGIRE", "DDRAGO1", "DDRAGO2"}
+    assert set(forced["how"]) == {"automatic"} and forced["valid"].all()
+    cards = view._in_force_cards().objects
+    text = shown_text(cards[1].objects[0])
+    assert "In force" in text and forced.loc["DDRAGO1", "file"] in text and "automatic" in text
+    bad = view.invalid().iloc[0]
+    view.report_id = int(bad["report_id"])
+    view.detail.comment = "jump explained"
+    view.detail._certify_clicked(True)
+    forced = view.in_force().set_index("instrument")
+    assert forced.loc["DDRAGO1", "how"] == "certified by local"
+    assert "Compared with the reference" in view.detail._header().object
+
+
+def test_mark_good_asks_to_confirm_and_single_user_asks_only_a_comment(demo_stores):
+    view = CalibrationTrends(demo_stores.calibration, caltype="dark")
+    view.report_id = int(view.invalid().iloc[0]["report_id"])
+    form = view.detail.certification()
+    assert [w.label for w in form.select(pn.widgets.TextInput)] == ["Certify by hand (comment)"]
+    good = next(b for b in form.select(pn.widgets.Button) if b.label.startswith("Mark good"))
+    assert "puts it in force" in good.label
+    view.detail.comment = "checked by eye"
+    good.clicks += 1
+    assert view.detail.confirming and not view.detail.message  # nothing done yet
+    confirmation = view.detail._confirmation()
+    said = shown_text(view.detail._question())
+    assert "put it in force" in said and "night" in said and confirmation.visible
+    yes, no = confirmation.select(pn.widgets.Button)
+    no.clicks += 1
+    assert not view.detail.confirming and not view.invalid().empty
+    good.clicks += 1
+    yes.clicks += 1
+    assert view.invalid().empty and "put in force" in view.detail.message
+
+
+def test_an_unexpected_failure_is_said_in_words_not_as_the_exception(demo_stores, monkeypatch):
+    view = CalibrationTrends(demo_stores.calibration, caltype="bias")
+    view.report_id = int(view.table().iloc[0]["report_id"])
+    view.detail.comment = "checked"
+
+    def broken(*args, **kwargs):
+        raise KeyError("/srv/secret/path")
+
+    monkeypatch.setattr(demo_stores.calibration, "certify", broken)
+    view.detail._certify_clicked(False)
+    assert view.detail.message.startswith("Not certified: an unexpected error stopped it")
+    assert "/srv/secret" not in view.detail.message

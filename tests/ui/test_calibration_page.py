@@ -78,3 +78,24 @@ def test_flat_page_restores_a_shared_selection(served_workbench, page):
     expect(page.get_by_role("gridcell", name=bad["im_name"], exact=True)).to_be_visible()
     expect(page.get_by_role("gridcell", name="DDRAGO1", exact=True)).to_have_count(0)
     assert page.external_requests == []
+
+
+def test_banner_cards_confirmation_and_the_detail_in_view(served_workbench, page):
+    url, stores = served_workbench
+    bad = _bad(stores, "flat")  # DDRAGO2 r
+    night = f"{bad['night']:%Y-%m-%d}"
+    page.goto(url + f"/flat?instrument=DDRAGO1&filter=r&start={night}&end={night}")
+    expect(page.get_by_text("passed.")).to_be_visible(timeout=30000)  # not DDRAGO2's flat
+    expect(page.get_by_text("invalid master flat(s)")).to_have_count(0)
+    expect(page.get_by_text("In force:").first).to_be_visible()
+    expect(page.get_by_text("flat DDRAGO1 r", exact=True)).to_be_visible()
+    page.goto(url + f"/flat?instrument=DDRAGO2&filter=r&start={night}&end={night}")
+    page.get_by_role("gridcell", name=bad["im_name"], exact=True).click()
+    heading = page.get_by_role("heading", name=bad["im_name"])
+    expect(heading).to_be_in_viewport(timeout=20000)  # brought into view, not below the fold
+    expect(page.get_by_text("Compared with the reference")).to_be_visible()
+    page.get_by_role("button", name="Mark good (puts it in force)").click()
+    expect(page.get_by_text(f"of night {night}, DDRAGO2 r").first).to_be_visible(timeout=10000)
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_role("button", name="Yes, put it in force")).to_have_count(0)
+    assert page.external_requests == []
