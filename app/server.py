@@ -17,6 +17,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
 import panel as pn
 from bokeh.settings import settings as bokeh_settings
@@ -25,6 +26,7 @@ from app.auth import WorkbenchAuthProvider, WorkbenchOAuthProvider
 from app.pages import PAGES, home
 from app.web_security import server_options
 from data_access.alerts.store import SpoolSummary
+from data_access.notifications import DeliverySummary, Notifier
 from data_access.stores import Stores
 
 log = logging.getLogger("gic.server")
@@ -58,14 +60,33 @@ def _ingest_alert_spool(stores: Stores) -> dict:
     return {"alert spool": summary} if summary != SpoolSummary() else {}
 
 
+def _deliver_notifications(stores: Stores) -> dict:
+    summary = Notifier.from_workspace(stores.workspace).deliver_pending()
+    return {"notifications": summary} if summary != DeliverySummary() else {}
+
+
+def _tell_stale_sensors(stores: Stores) -> dict:
+    notifier = Notifier.from_workspace(stores.workspace)
+    if notifier.enabled("stale_sensor"):
+        stale_min = stores.workspace.config.telemetry.stale_after_min
+        latest = stores.status.latest(stale_after=timedelta(minutes=stale_min))
+        if told := notifier.sensors_stale(latest.loc[latest["stale"], "name"]):
+            return {"stale sensors told": ", ".join(told)}
+    return {}
+
+
 def scheduled_jobs(stores: Stores) -> list[tuple[Callable[[Stores], dict], float]]:
     """The server's background work, each ``(job(stores) -> {source: result}, period in s)``:
     the spool of packets the alert handler could not store while the server held the cache
     (every ``server.spool_every_s``), then a demo's new status files and the syncs of every
-    source of status documents and of calibration reports (every ``server.sync_every_s``)."""
+    source of status documents and of calibration reports (every ``server.sync_every_s``),
+    the sensors newly stale told (as often), and the notifications waiting sent (every
+    ``notifications.every_s``)."""
     settings = stores.workspace.config.server
     jobs = [(_ingest_alert_spool, settings.spool_every_s)]
     jobs += [(job, settings.sync_every_s) for job in (_feed_demo, _sync_status, _sync_calibration)]
+    jobs += [(_tell_stale_sensors, settings.sync_every_s)]
+    jobs += [(_deliver_notifications, stores.workspace.config.notifications.every_s)]
     return [(job, period) for job, period in jobs if period > 0]
 
 

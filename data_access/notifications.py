@@ -156,7 +156,8 @@ class Notifier:
     def packet_stored(self, record, *, new_burst: bool) -> None:
         """Tell of an alert packet just stored: a retraction, or the first of its burst."""
         if record.retraction:
-            self.raise_event("retraction", f"{record.ivorn} retracts burst {record.burst_id}")
+            retracted = f"burst {record.burst_id}" if record.burst_id else "the packets it cites"
+            self.raise_event("retraction", f"{record.ivorn} retracts {retracted}")
         elif new_burst:
             where = (
                 f" at RA {record.ra_deg:.4f} Dec {record.dec_deg:.4f} deg"
@@ -166,6 +167,20 @@ class Notifier:
             self.raise_event(
                 "new_burst", f"burst {record.burst_id} from {record.instrument}{where}"
             )
+
+    def masters_invalid(self, night, outcomes: Iterable) -> None:
+        """Tell of each master of a night's run that was found invalid (``rejected``)."""
+        for o in outcomes:
+            if o.action == "rejected":
+                self.raise_event(
+                    "invalid_master",
+                    f"{o.caltype} master of {o.instrument}/{o.filter}, night {night:%Y%m%d}, "
+                    f"is invalid: {o.detail}",
+                )
+
+    def push_failed(self, burst_id: str, file_name: str, error: str) -> None:
+        """Tell of a product whose push to the SDB failed."""
+        self.raise_event("failed_push", f"push of {file_name} (burst {burst_id}) failed: {error}")
 
     def sensors_stale(self, names: Iterable[str]) -> list[str]:
         """Tell of each sensor of ``names`` (those stale now) not already told as stale.

@@ -12,6 +12,7 @@ from data_access.alerts.store import AlertStore
 from data_access.cache import Cache
 from data_access.calibration.store import CalibrationStore
 from data_access.gp2.runs import ReprocessStore
+from data_access.notifications import Notifier
 from data_access.products.store import ProductStore
 from data_access.telemetry.store import StatusStore
 from data_access.users import UsersFile
@@ -51,7 +52,9 @@ class Stores:
 
     @cached_property
     def products(self) -> ProductStore:
-        return ProductStore.from_workspace(self.workspace, self.cache)
+        store = ProductStore.from_workspace(self.workspace, self.cache)
+        store.pushes.notifier = Notifier.from_workspace(self.workspace)
+        return store
 
     @cached_property
     def reprocess(self) -> ReprocessStore:

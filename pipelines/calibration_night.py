@@ -47,6 +47,7 @@ from data_access.fits_frames import (
     open_frame,
     read_master,
 )
+from data_access.notifications import Notifier
 from data_access.safe_files import write_atomic
 
 Progress = Callable[[int, int], None]
@@ -393,12 +394,13 @@ def run_night(
     reports_dir: Path | None = None,
     force: bool = False,
     progress: Progress | None = None,
+    notifier: Notifier | None = None,
 ) -> list[NightOutcome]:
     """The daily procedure: every series of the night built, checked, compared, promoted.
 
     Biases first, then darks (with the bias in force), then flats (bias and dark in force).
     A kind already built for this night is skipped unless ``force``. Nothing found:
-    nothing done (an empty list).
+    nothing done (an empty list). The ``notifier``, if given, is told of every invalid master.
     """
     config = config or store.config
     groups, unreadable = scan_night(folder, config)
@@ -416,6 +418,8 @@ def run_night(
             progress(done + 1, len(order))
     for _, reason in unreadable:
         outcomes.append(NightOutcome("?", "?", "?", 1, "unreadable", reason))
+    if notifier is not None:
+        notifier.masters_invalid(night, outcomes)
     return outcomes
 
 

@@ -1,5 +1,27 @@
 """The ``gic`` subcommands, one module per capability (see :mod:`app.cli`)."""
 
-from app.commands import alerts, calibration, config, demo, gp2, products, serve, telemetry, users
+from app.commands import (
+    alerts,
+    calibration,
+    config,
+    demo,
+    gp2,
+    notify,
+    products,
+    serve,
+    telemetry,
+    users,
+)
 
-COMMAND_MODULES = [config, telemetry, alerts, calibration, products, gp2, demo, serve, users]
+COMMAND_MODULES = [
+    config,
+    telemetry,
+    alerts,
+    calibration,
+    products,
+    gp2,
+    demo,
+    serve,
+    users,
+    notify,
+]

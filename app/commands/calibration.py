@@ -16,6 +16,7 @@ from pathlib import Path
 from app.commands.common import UsageError, open_workspace, progress_bar, write_frame
 from data_access.config import CalibrationConfig, load_config
 from data_access.fits_frames import write_master
+from data_access.notifications import Notifier
 from data_access.stores import Stores
 from pipelines.calibration_night import build_from_files, run_night, validate_files, write_report
 
@@ -191,6 +192,7 @@ def calib_run(args) -> int:
                 force=args.force,
                 reports_dir=ws.path(config.reports_dir),
                 progress=progress,
+                notifier=Notifier.from_workspace(ws),
             )
     finally:
         stores.close()

@@ -58,6 +58,7 @@ from data_access.alerts.trigger_files import (  # noqa: F401 - re-exported: the 
     update_trigger_file,
 )
 from data_access.cache import Cache, CacheBusyError, CacheError
+from data_access.notifications import Notifier
 from data_access.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -272,6 +273,8 @@ class AlertStore:
         Largest packet accepted.
     site : SiteConfig, optional
         The telescope's site, for the observability in the trigger files (``[site]``).
+    notifier : Notifier, optional
+        Told of each new burst and retraction stored (``[notifications]``).
     """
 
     def __init__(
@@ -284,8 +287,10 @@ class AlertStore:
         operations_spool_dir: Path | None = None,
         max_packet_bytes: int = 1_000_000,
         site=None,
+        notifier: Notifier | None = None,
     ) -> None:
         self.cache = cache
+        self.notifier = notifier
         self.triggers_dir = Path(triggers_dir)
         self.quarantine_dir = Path(quarantine_dir)
         self.spool_dir = spool_dir
@@ -307,6 +312,7 @@ class AlertStore:
             operations_spool_dir=folders.operations_spool,
             max_packet_bytes=workspace.config.alerts.max_packet_kb * 1000,
             site=workspace.config.site,
+            notifier=Notifier.from_workspace(workspace),
         )
 
     # -- writing -------------------------------------------------------------------------
@@ -377,7 +383,13 @@ class AlertStore:
                 return False
             if seen is None:
                 self._insert_new(con, record, packet, source, received)
-                return True
+                first = con.execute(
+                    "SELECT count(*) = 1 FROM alert WHERE burst_id = ?", [record.burst_id]
+                ).fetchone()[0]
+        if seen is None:
+            if self.notifier is not None:
+                self.notifier.packet_stored(record, new_burst=bool(first))
+            return True
         named = "; ".join(differences[:MAX_DIFFERENCES_NAMED])
         more = len(differences) - MAX_DIFFERENCES_NAMED
         reason = (

@@ -23,6 +23,7 @@ import pandas as pd
 
 from data_access.cache import Cache
 from data_access.faults import fault_point
+from data_access.notifications import Notifier
 from data_access.products.audit import AuditLog
 from data_access.products.sdb_client import SdbClient, SdbError
 
@@ -65,7 +66,14 @@ class ProductPushes:
         The products of a burst (or all) as a DataFrame (``ProductStore.queue``).
     claim_s : float
         After how many seconds a claim left by a dead process is taken over.
+
+    Attributes
+    ----------
+    notifier : Notifier or None
+        Told of each failed push (``Stores`` sets the workspace's); None = nobody.
     """
+
+    notifier: Notifier | None = None
 
     def __init__(
         self,
@@ -166,6 +174,8 @@ class ProductPushes:
                 user,
                 comment,
             )
+            if self.notifier is not None:
+                self.notifier.push_failed(claim["burst_id"], claim["file_name"], str(exc))
             return PushOutcome(int(product_id), claim["file_name"], "push failed", detail, str(exc))
         fault_point("product-pushed")
         self._finish_push(product_id, claim, "pushed", answer, user, comment)
