@@ -18,7 +18,7 @@ Three fits:
   covariance cannot be estimated (scipy's OptimizeWarning, the notes' "mettre nul sur
   OptimizeWarning"). :func:`fit_filters` applies it to every filter of a light curve.
 - :func:`fit_joint_decay`, every filter at once: one α, one offset per filter (the GP2
-  summary's decay), by weighted linear least squares (its error is not scaled).
+  summary's decay), by weighted linear least squares (its error scaled as below).
 - :func:`fit_broken_decay`, one filter: the smoothly broken power law of Beuermann et al.
   (1999), ``F = F_b [(t/t_b)^(s α1) + (t/t_b)^(s α2)]^(-1/s)``, with the smoothness ``s``
   fixed (:data:`SMOOTHNESS`; fitting it as well leaves ``t_b`` and ``s`` degenerate on a
@@ -210,13 +210,16 @@ class JointDecayFit:
     Attributes
     ----------
     index, index_err : float
-        The joint decay index α (positive when fading) and its 1σ error.
+        The joint decay index α (positive when fading) and its 1σ error, scaled by
+        √(χ²/dof) when χ²/dof > 1 as the per-filter fits' errors are.
     offsets : dict
         Per filter, the magnitude of the fit at t - T0 = 1 s (AB mag).
     chi2 : float
         χ² of the fit.
     ndof : int
         Degrees of freedom: points - filters - 1.
+    chi2_reduced : float
+        χ²/dof; 0 with no degree of freedom.
     """
 
     index: float
@@ -224,6 +227,7 @@ class JointDecayFit:
     offsets: dict
     chi2: float
     ndof: int
+    chi2_reduced: float = 0.0
 
 
 def _no_fit(n: int, t: np.ndarray, reason: str) -> DecayFit:
@@ -531,7 +535,9 @@ def fit_joint_decay(
     -------
     JointDecayFit
         ``offsets`` are the magnitudes at t - T0 = 1 s; the error of α is from the
-        covariance of the weighted least squares (absolute sigma).
+        covariance of the weighted least squares (absolute sigma), multiplied by
+        √(χ²/dof) when χ²/dof > 1 (the scatter is then larger than the errors say), as
+        :func:`fit_decay` does; ``chi2_reduced`` records χ²/dof.
 
     Raises
     ------
@@ -553,10 +559,13 @@ def fit_joint_decay(
     solution, *_ = np.linalg.lstsq(design * weights[:, None], mag * weights, rcond=None)
     covariance = np.linalg.inv((design * weights[:, None] ** 2).T @ design)
     residual = (mag - design @ solution) * weights
+    chi2, ndof = float(residual @ residual), int(len(t_s) - len(labels) - 1)
+    reduced = chi2 / ndof if ndof > 0 else 0.0
     return JointDecayFit(
         index=float(solution[-1]),
-        index_err=float(np.sqrt(covariance[-1, -1])),
+        index_err=float(np.sqrt(covariance[-1, -1] * max(reduced, 1.0))),
         offsets={f: float(solution[k]) for k, f in enumerate(labels)},
-        chi2=float(residual @ residual),
-        ndof=int(len(t_s) - len(labels) - 1),
+        chi2=chi2,
+        ndof=ndof,
+        chi2_reduced=reduced,
     )

@@ -220,6 +220,8 @@ def fit_decay(
     Returns
     -------
     JointDecayFit
+        The joint α and its error, multiplied by √(χ²/dof) when χ²/dof > 1 (as the
+        per-filter fits' are), and χ²/dof itself (``chi2_reduced``).
 
     Raises
     ------

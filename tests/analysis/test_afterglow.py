@@ -117,6 +117,17 @@ def test_errors_are_scaled_by_the_root_of_the_reduced_chi2_when_the_scatter_is_l
     assert abs(fit.index - 1.2) < 2 * fit.index_err
 
 
+def test_the_joint_error_is_scaled_by_the_root_of_the_reduced_chi2_like_the_per_filter_ones():
+    t, mag, filters = light_curve(1.2, noise=0.3, seed=7)  # 0.3 mag scatter, 0.03 mag claimed
+    fit = fit_joint_decay(t, mag, np.full(len(t), 0.03), filters)
+    honest = fit_joint_decay(t, mag, np.full(len(t), 0.3), filters)
+    assert fit.chi2_reduced == pytest.approx(fit.chi2 / fit.ndof)
+    assert fit.chi2_reduced > 50
+    raw = 0.1 * honest.index_err / np.sqrt(max(honest.chi2_reduced, 1.0))  # errors ÷ 10
+    assert fit.index_err == pytest.approx(raw * np.sqrt(fit.chi2_reduced), rel=1e-6)
+    assert abs(fit.index - 1.2) < 2 * fit.index_err
+
+
 def test_a_single_power_law_is_recovered_within_2_sigma_and_preferred():
     pulls = []
     for seed in SEEDS:
