@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from app.commands import COMMAND_MODULES
+from app.commands import COMMAND_MODULES, burst
 from app.commands.common import UsageError
 from data_access.cache import CacheError
 from data_access.config import ConfigError
@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
         for name, text in SHARED_GROUPS.items()
     }
-    for module in COMMAND_MODULES:
+    for module in (*COMMAND_MODULES, burst):
         module.register(subparsers, groups)
     return parser
 
