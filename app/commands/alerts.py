@@ -343,6 +343,7 @@ def consume_kafka(args) -> int:
 
 def watch_nats(args) -> int:
     from data_access.alerts.sources import watch_operations
+    from data_access.gp2.burst_frames import request_sync
 
     logging.basicConfig(level=logging.INFO, format="gic watch: %(message)s")
     workspace = open_workspace(args)
@@ -351,9 +352,12 @@ def watch_nats(args) -> int:
     subjects = args.subject or list(settings.subjects)
     if not url:
         raise UsageError("no NATS server: set [alerts.nats] url in gic.toml or give --url")
+    input_dir = workspace.path(workspace.config.gp2.input_dir)
 
     def on_message(subject: str, data: bytes) -> None:
         message = receive_operations_message(workspace, subject, data)
+        if message.burst_id and not message.error:  # the sync of its frames, by the server
+            request_sync(input_dir, message.burst_id, reason=f"NATS {subject}")
         state = (
             f"malformed: {message.error}"
             if message.error

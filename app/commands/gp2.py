@@ -128,6 +128,20 @@ def register(subparsers, groups) -> None:
     _execution_options(gp1)
     gp1.set_defaults(handler=gp1_run)
 
+    gp2 = subparsers.add_parser("gp2", help="GP2's input: a burst's frames from the export API")
+    sync = gp2.add_subparsers(dest="gp2_command", required=True).add_parser(
+        "sync",
+        help="pull a burst's images and their masters into its frames folder",
+        description="Bring the burst's images from the export API ([sdb] export_url) into "
+        "<[gp2] input_dir>/<burst>/raw/, and the masters in force for their nights into "
+        "masters/; what is already there with the listed SHA-256 is not downloaded again.",
+    )
+    sync.add_argument("burst_id", nargs="?", metavar="BURST_ID")
+    sync.add_argument(
+        "--pending", action="store_true", help="run the syncs NATS messages and notices asked for"
+    )
+    sync.set_defaults(handler=gp2_sync)
+
 
 def _workspace_parts(args) -> tuple[Gp2Config, object | None]:
     """[gp2] settings and the masters-in-force resolver of the workspace, when there is one."""
@@ -250,3 +264,42 @@ def gp1_run(args) -> int:
         )
         runner.watch(max_seconds=args.max_seconds, once=args.once, on_outcome=show)
     return 1 if failed else 0
+
+
+def gp2_sync(args) -> int:
+    from data_access.cache import CacheBusyError
+    from data_access.calibration.store import CalibrationStore
+    from data_access.gp2.burst_frames import SyncBusy
+    from data_access.gp2.runs import ReprocessStore
+    from data_access.notifications import Notifier
+    from data_access.products.sdb_client import SdbClient, SdbError
+    from pipelines.burst_sync import sync_burst, sync_pending, tell_frames_ready
+
+    if not args.burst_id and not args.pending:
+        raise UsageError("name a burst (gic gp2 sync BURST_ID) or give --pending")
+    ws = open_workspace(args)
+    store, client = ReprocessStore.from_workspace(ws), SdbClient.from_config(ws.config.sdb)
+    notifier = Notifier.from_workspace(ws)
+    try:
+        cache = ws.cache()
+    except CacheBusyError:
+        cache = None
+        print("the cache is busy (the server?): no masters copied", file=sys.stderr)
+    calibration = CalibrationStore.from_workspace(ws, cache) if cache is not None else None
+    try:
+        options = {"calibration": calibration, "on_ready": lambda r: tell_frames_ready(notifier, r)}
+        reports = (
+            sync_pending(store, client, **options)
+            if args.pending
+            else [sync_burst(args.burst_id, store=store, client=client, **options)]
+        )
+    except (SyncBusy, SdbError) as exc:
+        print(f"gp2 sync: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+        if cache is not None:
+            cache.close()
+    for report in reports:
+        print(report.describe())
+    return 1 if any(r.mismatches for r in reports) else 0

@@ -1,0 +1,177 @@
+"""A burst's sync from the sandbox's export API into its frames folder."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from astropy.io import fits
+
+from data_access.gp2.burst_frames import BurstFrames, SyncBusy, pending_requests, request_sync
+from data_access.gp2.runs import ReprocessStore
+from data_access.products.sdb_client import SdbClient
+from pipelines.burst_sync import progress_line, sync_burst, sync_pending
+from sandbox.sdb import SandboxServer
+
+BURST = "sb25120201"
+
+
+def fits_bytes(k: int, *, filter_: str = "r") -> bytes:
+    header = fits.Header(
+        {
+            "INSTRUME": "DDRAGO1",
+            "FILTER": filter_,
+            "EXPTIME": 10.0,
+            "DATE-OBS": f"2025-12-02T03:{k:02d}:00",
+            "TRGID": BURST,
+        }
+    )
+    out = io.BytesIO()
+    fits.PrimaryHDU(np.full((8, 8), k, np.uint16), header).writeto(out)
+    return out.getvalue()
+
+
+def put_images(server: SandboxServer, n: int = 3) -> list[str]:
+    names = [f"{BURST}_r_{k:02d}.fits" for k in range(n)]
+    for k, name in enumerate(names):
+        server.storage.put_file("images", BURST, name, fits_bytes(k))
+    return names
+
+
+def downloads(server: SandboxServer) -> list[str]:
+    return [path for method, path in server.requests if method == "GET" and BURST + "/" in path]
+
+
+class Masters:
+    """The calibration store's answers masters_at reads: one bias in force since 1 Dec."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True)
+        self.path = folder / "bias_DDRAGO1.fits"
+        fits.PrimaryHDU(np.zeros((8, 8), np.float32)).writeto(self.path)
+        self.config = SimpleNamespace(filter_free_types=("bias", "dark"))
+
+    def masters(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            [
+                {
+                    "caltype": "bias",
+                    "instrument": "DDRAGO1",
+                    "filter": "NONE",
+                    "night": "2025-12-01",
+                    "path": str(self.path),
+                    "status": "in_force",
+                }
+            ]
+        )
+
+    def night_of(self, moment) -> date:
+        return date(2025, 12, 1)
+
+    def in_force(self, caltype, instrument, filter_):
+        return self.path if caltype == "bias" else None
+
+
+@pytest.fixture
+def sandbox(tmp_path):
+    with SandboxServer(tmp_path / "sandbox") as server:
+        yield server
+
+
+@pytest.fixture
+def parts(tmp_path, sandbox):
+    store = ReprocessStore(tmp_path / "input", tmp_path / "runs")
+    client = SdbClient(sandbox.url, retries=0)
+    yield store, client
+    client.close()
+
+
+def test_a_burst_lands_in_its_frames_folder_with_its_masters_then_nothing_twice(
+    tmp_path, sandbox, parts
+):
+    store, client = parts
+    names = put_images(sandbox)
+    told = []
+    report = sync_burst(
+        BURST, store=store, client=client, calibration=Masters(tmp_path / "m"), on_ready=told.append
+    )
+    assert (report.state, sorted(report.downloaded), report.masters) == (
+        "ready",
+        names,
+        ["bias_DDRAGO1.fits"],
+    )
+    frames = BurstFrames(store.input_dir, BURST)
+    assert sorted(p.name for p in (frames.folder / "raw").iterdir()) == names
+    assert (frames.folder / "masters" / "bias_DDRAGO1.fits").is_file()
+    assert list(store.folders()["burst_id"]) == [BURST]  # the Reprocess page lists it
+    assert frames.progress()["state"] == "ready" and frames.progress()["done"] == 3
+    assert "3/3 images" in progress_line(frames.progress())
+    assert [r.burst_id for r in told] == [BURST]
+
+    before = len(downloads(sandbox))
+    again = sync_burst(
+        BURST,
+        store=store,
+        client=client,
+        calibration=Masters(tmp_path / "m2"),
+        on_ready=told.append,
+    )
+    assert (again.downloaded, sorted(again.verified), again.masters) == ([], names, [])
+    assert len(downloads(sandbox)) == before  # nothing downloaded twice
+    assert len(told) == 1  # nothing new: no second notification
+
+
+def test_a_spoiled_copy_is_reported_and_downloaded_again(sandbox, parts):
+    store, client = parts
+    names = put_images(sandbox, 2)
+    sync_burst(BURST, store=store, client=client)
+    spoiled = BurstFrames(store.input_dir, BURST).path("images", names[0])
+    spoiled.write_bytes(b"not the image")
+    report = sync_burst(BURST, store=store, client=client)
+    assert report.downloaded == [names[0]] and report.verified == [names[1]]
+    assert report.mismatches == [f"{names[0]}: the copy here does not match; downloaded again"]
+    assert spoiled.read_bytes() == sandbox.storage.file("images", BURST, names[0]).read_bytes()
+
+
+def test_a_download_that_does_not_match_its_checksum_is_reported_and_not_kept(
+    sandbox, parts, monkeypatch
+):
+    store, client = parts
+    names = put_images(sandbox, 2)
+    listing = sandbox.storage.listing
+
+    def lying(kind, burst_id):
+        items = listing(kind, burst_id)
+        items[1]["sha256"] = "0" * 64
+        return items
+
+    monkeypatch.setattr(sandbox.storage, "listing", lying)
+    report = sync_burst(BURST, store=store, client=client)
+    assert report.state == "incomplete" and report.downloaded == [names[0]]
+    assert report.mismatches[0].startswith(f"{names[1]}: download has SHA-256 ")
+    assert "lists " + "0" * 64 in report.mismatches[0]
+    assert not BurstFrames(store.input_dir, BURST).path("images", names[1]).exists()
+    assert "1 checksum mismatch" in progress_line(BurstFrames(store.input_dir, BURST).progress())
+
+
+def test_one_sync_at_a_time_per_burst(sandbox, parts):
+    store, client = parts
+    put_images(sandbox, 1)
+    with BurstFrames(store.input_dir, BURST).locked(), pytest.raises(SyncBusy, match=BURST):
+        sync_burst(BURST, store=store, client=client)
+
+
+def test_a_request_waits_while_the_burst_is_busy_and_runs_at_the_next_turn(sandbox, parts):
+    store, client = parts
+    put_images(sandbox, 1)
+    request_sync(store.input_dir, BURST, reason="NATS svom.fsc.burst")
+    with BurstFrames(store.input_dir, BURST).locked():
+        assert sync_pending(store, client) == []
+    assert [b for _, b in pending_requests(store.input_dir)] == [BURST]
+    assert [r.burst_id for r in sync_pending(store, client)] == [BURST]
+    assert pending_requests(store.input_dir) == []
