@@ -303,12 +303,20 @@ class Notifier:
                 if config.smtp_starttls:
                     smtp.starttls(context=ssl.create_default_context())
                 if config.smtp_user:
-                    smtp.login(config.smtp_user, self.environ.get(config.smtp_password_env, ""))
+                    smtp.login(config.smtp_user, self._smtp_password())
                 smtp.send_message(message)
         except (OSError, smtplib.SMTPException) as exc:
             raise DeliveryError(
                 f"e-mail through {config.smtp_host}:{config.smtp_port}: {exc}"
             ) from exc
+
+    def _smtp_password(self) -> str:
+        name = self.config.smtp_password_env
+        if not self.environ.get(name):
+            raise DeliveryError(
+                f"e-mail: notifications.smtp_user is set but ${name} (the password) is empty"
+            )
+        return self.environ[name]
 
     def _send_webhook(self, subject: str, lines: list[str]) -> None:
         if not self.config.webhook_url.startswith(("http://", "https://")):

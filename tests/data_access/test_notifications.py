@@ -12,13 +12,18 @@ from types import SimpleNamespace
 
 import pytest
 
+from analysis.products.synthetic import synthetic_photometry
 from app.cli import main
 from app.server import scheduled_jobs
 from data_access.notifications import Notifier, escape_markdown
+from data_access.products.sdb_client import SdbClient
 from data_access.stores import Stores
 from data_access.workspace import Workspace
+from pipelines.calibration_night import run_night
 from tests.analysis.test_voevent import make_packet
+from tests.calibration_helpers import write_raw
 from tests.conftest import free_port, service_unavailable
+from tests.data_access.products.test_push import BURST
 
 WINDOW_S = 60.0
 
@@ -44,10 +49,10 @@ class SmtpServer:
         self.box = MailBox()
         self._controller = None
 
-    def start(self) -> None:
+    def start(self, **options) -> None:
         from aiosmtpd.controller import Controller
 
-        self._controller = Controller(self.box, hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(self.box, hostname="127.0.0.1", port=self.port, **options)
         try:
             self._controller.start()
         except (OSError, RuntimeError) as exc:
@@ -310,3 +315,48 @@ def test_no_channel_configured_spools_nothing(tmp_path):
     assert tell.raise_event("new_burst", "burst sb1") is None
     with pytest.raises(ValueError, match="unknown notification kind 'nova'"):
         tell.enabled("nova")
+
+
+def test_an_invalid_master_of_the_night_run_is_told(started_smtp, receiver, make_stores, tmp_path):
+    stores = make_stores(started_smtp, receiver)
+    tell = notifier(stores)
+    for day, level in ((1, 1000.0), (2, 1010.0)):  # 10 ADU above the reference: invalid
+        night = tmp_path / "raw" / f"2025030{day}"
+        write_raw(night, "bias", 5, level=level, seed=day, night=f"2025-03-0{day}")
+        run_night(stores.calibration, date(2025, 3, day), night, notifier=tell)
+    tell.deliver_pending(now=after_window())
+    (mail,) = started_smtp.box.messages
+    assert mail["Subject"] == "GIC Workbench: invalid master"
+    assert "bias master of DDRAGO1/NONE, night 20250302, is invalid: " in mail.get_content()
+
+
+def test_a_failed_push_is_told(started_smtp, receiver, make_stores, closed_port_url):
+    products = make_stores(started_smtp, receiver).products
+    products.build(BURST, synthetic_photometry(BURST, n_images=3), user="ana")
+    dt = int(products.queue(BURST.burst_id).set_index("card").loc["DT_GFT_FGFT", "product_id"])
+    products.review.approve(dt, user="ana", comment="ok")
+    client = SdbClient(closed_port_url.rsplit("/", 1)[0], retries=0, timeout=2.0)
+    assert products.pushes.push(dt, client, user="ana").state == "push failed"
+    products.pushes.notifier.deliver_pending(now=after_window())
+    (mail,) = started_smtp.box.messages
+    assert mail["Subject"] == "GIC Workbench: failed push"
+    assert f"(burst {BURST.burst_id}) failed: " in mail.get_content()
+
+
+def test_the_smtp_login_takes_its_password_from_the_environment(smtp_server, receiver, make_stores):
+    from aiosmtpd.smtp import AuthResult
+
+    def check(server, session, envelope, mechanism, auth_data):
+        return AuthResult(success=(auth_data.login, auth_data.password) == (b"gic", b"s3cret"))
+
+    smtp_server.start(authenticator=check, auth_require_tls=False)
+    stores = make_stores(smtp_server, receiver, smtp_user="gic", smtp_password_env="TEST_SMTP_PW")
+    config, folder = stores.workspace.config.notifications, notifier(stores).folder
+    without = Notifier(config, folder, environ={})
+    without.raise_event("failed_push", "push of QF.fits failed")
+    summary = without.deliver_pending(now=after_window())
+    assert [name.rsplit("-", 1)[1] for name in summary.failed] == ["email.json"]
+    assert len(summary.sent) == 1  # the webhook's copy goes its own way
+    with_password = Notifier(config, folder, environ={"TEST_SMTP_PW": "s3cret"})
+    assert len(with_password.deliver_pending(now=after_window() + 60).sent) == 1
+    assert len(smtp_server.box.messages) == 1
