@@ -78,7 +78,7 @@ def receive_stdin(root: Path, source: str, stream: BinaryIO | None = None) -> in
         print(f"quarantined: {exc}", file=sys.stderr)
         log.info("quarantined: %s", exc)
         return 1
-    trigger = update_trigger_file(folders.triggers, record, received_at, site=config.site)
+    trigger = update_trigger_file(folders.triggers, record, received_at)  # observed below
     from data_access.alerts.store import keep_packet  # the heavy part: DuckDB, pandas
     from data_access.workspace import Workspace
 
@@ -97,6 +97,10 @@ def receive_stdin(root: Path, source: str, stream: BinaryIO | None = None) -> in
         return 1
     print(receipt.describe())
     log.info(receipt.describe())
+    if trigger is not None:  # the packet is stored: now the slower observability keys
+        from data_access.alerts.trigger_extras import observe_trigger_file
+
+        observe_trigger_file(trigger, config.site, received_at)
     return 0
 
 

@@ -9,7 +9,9 @@ the triggers folder's lock:
 2. the file is rewritten (atomically) with the burst's observability from the telescope's
    site as extra ``obs_*`` keys after its own (:func:`analysis.observability.with_observability`).
    This second write comes after the first so that the telescope's trigger never waits for
-   astropy; a position that cannot be computed leaves the file as it was, logged.
+   astropy; ``gic-alert-handler``, a new process per packet, makes it only once the packet
+   is stored (:func:`observe_trigger_file`), so that the packet reaches the cache first. A
+   position that cannot be computed leaves the file as it was, logged.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ TRIGGER_LOG_NAME = ".trigger-writes.log"
 def after_trigger_write(
     path: Path, ivorn: str, received_at: datetime, *, site: SiteConfig | None = None
 ) -> None:
-    """Log the write of ``path`` for notice ``ivorn``, then add its observability keys.
+    """Log the write of ``path`` for notice ``ivorn``, then add its observability keys from
+    ``site``.
 
     Parameters
     ----------
@@ -41,13 +44,24 @@ def after_trigger_write(
     received_at : datetime
         When that notice arrived (UTC); the observability is computed for that instant.
     site : SiteConfig, optional
-        The telescope's site; the ``[site]`` defaults by default.
+        The telescope's site; None adds no observability (the alert handler adds it with
+        :func:`observe_trigger_file` once the packet is stored).
     """
     written = datetime.now(UTC)
     line = f"{written.isoformat()} {received_at.astimezone(UTC).isoformat()} {ivorn}\n"
     with open(path.parent / TRIGGER_LOG_NAME, "a", encoding="utf-8") as journal:
         journal.write(line.replace("\n", " ").rstrip() + "\n")
-    add_observability(path, site or SiteConfig(), received_at)
+    if site is not None:
+        add_observability(path, site, received_at)
+
+
+def observe_trigger_file(path: Path, site: SiteConfig, at: datetime) -> None:
+    """:func:`add_observability` under the triggers folder's lock (for a writer that does
+    not hold it: the alert handler, after storing the packet)."""
+    from data_access.alerts.trigger_files import _locked
+
+    with _locked(path.parent):
+        add_observability(path, site, at)
 
 
 def add_observability(path: Path, site: SiteConfig, at: datetime) -> None:

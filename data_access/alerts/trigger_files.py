@@ -147,8 +147,8 @@ def update_trigger_file(
 ) -> Path | None:
     """Write or rewrite ``trigger_<burstid>.dat`` for a packet (see
     :func:`analysis.voevent.next_trigger_text` for which packet the file shows), then log the
-    write and add the burst's observability from ``site`` (a ``SiteConfig``, the ``[site]``
-    defaults by default; :func:`data_access.alerts.trigger_extras.after_trigger_write`).
+    write and add the burst's observability from ``site`` (a ``SiteConfig``; None adds none:
+    :func:`data_access.alerts.trigger_extras.after_trigger_write`).
 
     Returns
     -------
