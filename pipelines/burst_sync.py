@@ -7,6 +7,7 @@ Use::
                         client=SdbClient.from_config(ws.config.sdb),
                         calibration=stores.calibration)
     sync_pending(store, client, calibration)   # the requests NATS messages and notices left
+    sync_requested(stores)                     # the same, as the server's scheduled job
 
 A sync holds the burst's lock (a second one at the same time raises
 :class:`~data_access.gp2.burst_frames.SyncBusy`), removes what a killed sync left half
@@ -191,6 +192,24 @@ def sync_pending(
             continue
         path.unlink(missing_ok=True)
     return reports
+
+
+def sync_requested(stores) -> dict[str, SyncReport]:
+    """The server's scheduled job: the syncs requested, with the workspace's export API,
+    calibration store and notifications; ``{"burst sync <ID>": report}``."""
+    workspace = stores.workspace
+    client = SdbClient.from_config(workspace.config.sdb)
+    notifier = Notifier.from_workspace(workspace)
+    try:
+        reports = sync_pending(
+            ReprocessStore.from_workspace(workspace),
+            client,
+            stores.calibration,
+            on_ready=lambda report: tell_frames_ready(notifier, report),
+        )
+    finally:
+        client.close()
+    return {f"burst sync {report.burst_id}": report for report in reports}
 
 
 def progress_line(progress: dict[str, Any] | None) -> str:
