@@ -232,7 +232,9 @@ class Notifier:
         for kind, events in by_kind.items():
             if min(e["time"] for _, e in events) + self.config.window_s > now:
                 continue
-            if kind in KINDS and self.enabled(kind):
+            if kind not in KINDS:
+                log.error("%d notification event(s) of unknown kind %r left out", len(events), kind)
+            elif self.enabled(kind):
                 self._queue(kind, [event for _, event in events], now)
                 gathered += len(events)
             for path, _ in events:
@@ -257,7 +259,13 @@ class Notifier:
             )
 
     def _send_copy(self, path: Path, now: float, summary: DeliverySummary) -> None:
-        copy = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+        try:
+            copy = json.loads(raw)
+        except ValueError as exc:  # kept aside: it must not stop the others
+            log.error("%s is not a message (%s), moved to failed/", path, exc)
+            self._give_up(path, raw, summary)
+            return
         if copy["next_try"] > now:
             return
         try:
@@ -266,9 +274,7 @@ class Notifier:
             copy["attempts"] += 1
             if copy["attempts"] >= self.config.max_attempts:
                 log.error("%s given up after %d attempts: %s", path.name, copy["attempts"], exc)
-                write_atomic(self.folder / "failed", path.name, json.dumps(copy).encode())
-                path.unlink()
-                summary.given_up.append(path.name)
+                self._give_up(path, json.dumps(copy).encode(), summary)
                 return
             wait = min(self.config.retry_s * 2 ** (copy["attempts"] - 1), self.config.retry_max_s)
             copy["next_try"] = now + wait
@@ -284,6 +290,11 @@ class Notifier:
             return
         path.unlink()
         summary.sent.append(path.name)
+
+    def _give_up(self, path: Path, content: bytes, summary: DeliverySummary) -> None:
+        write_atomic(self.folder / "failed", path.name, content)
+        path.unlink()
+        summary.given_up.append(path.name)
 
     def _send(self, copy: dict) -> None:
         if copy["channel"] == "email":

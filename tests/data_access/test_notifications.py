@@ -14,10 +14,11 @@ import pytest
 
 from analysis.products.synthetic import synthetic_photometry
 from app.cli import main
-from app.server import scheduled_jobs
+from app.server import _deliver_notifications, _tell_stale_sensors, scheduled_jobs
 from data_access.notifications import Notifier, escape_markdown
 from data_access.products.sdb_client import SdbClient
 from data_access.stores import Stores
+from data_access.telemetry.store import documents_in
 from data_access.workspace import Workspace
 from pipelines.calibration_night import run_night
 from tests.analysis.test_voevent import make_packet
@@ -360,3 +361,30 @@ def test_the_smtp_login_takes_its_password_from_the_environment(smtp_server, rec
     with_password = Notifier(config, folder, environ={"TEST_SMTP_PW": "s3cret"})
     assert len(with_password.deliver_pending(now=after_window() + 60).sent) == 1
     assert len(smtp_server.box.messages) == 1
+
+
+def test_an_unreadable_message_is_set_aside_and_the_others_sent(
+    started_smtp, receiver, make_stores
+):
+    tell = notifier(make_stores(started_smtp, receiver))
+    (tell.folder / "outbox").mkdir()
+    (tell.folder / "outbox" / "00000000000000000001-new_burst-x-email.json").write_text("{bro")
+    tell.raise_event("new_burst", "burst sb26021102")
+    summary = tell.deliver_pending(now=after_window())
+    assert summary.given_up == ["00000000000000000001-new_burst-x-email.json"]
+    assert len(summary.sent) == 2 and len(started_smtp.box.messages) == 1
+
+
+def test_the_server_tells_each_sensor_newly_stale(
+    started_smtp, receiver, make_stores, tmp_path, status_record, write_status_file
+):
+    stores = make_stores(started_smtp, receiver)
+    old = status_record("dome-probe", date="2024-03-01T00:00:00")
+    write_status_file(tmp_path / "status" / "s1.json", [old])
+    stores.status.ingest(documents_in([tmp_path / "status"]))
+    assert _tell_stale_sensors(stores) == {"stale sensors told": "dome-probe"}
+    assert _tell_stale_sensors(stores) == {}
+    _deliver_notifications(stores)  # inside the window: nothing yet
+    assert started_smtp.box.messages == []
+    notifier(stores).deliver_pending(now=after_window())
+    assert "sensor dome-probe is stale" in started_smtp.box.messages[0].get_content()
