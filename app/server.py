@@ -75,18 +75,25 @@ def _tell_stale_sensors(stores: Stores) -> dict:
     return {}
 
 
+def _sync_bursts(stores: Stores) -> dict:
+    from pipelines.burst_sync import sync_requested
+
+    return sync_requested(stores)
+
+
 def scheduled_jobs(stores: Stores) -> list[tuple[Callable[[Stores], dict], float]]:
     """The server's background work, each ``(job(stores) -> {source: result}, period in s)``:
     the spool of packets the alert handler could not store while the server held the cache
     (every ``server.spool_every_s``), then a demo's new status files and the syncs of every
     source of status documents and of calibration reports (every ``server.sync_every_s``),
-    the sensors newly stale told (as often), and the notifications waiting sent (every
-    ``notifications.every_s``)."""
+    the sensors newly stale told (as often), the notifications waiting sent (every
+    ``notifications.every_s``), and the burst syncs requested (every ``gp2.sync_every_s``)."""
     settings = stores.workspace.config.server
     jobs = [(_ingest_alert_spool, settings.spool_every_s)]
     jobs += [(job, settings.sync_every_s) for job in (_feed_demo, _sync_status, _sync_calibration)]
     jobs += [(_tell_stale_sensors, settings.sync_every_s)]
     jobs += [(_deliver_notifications, stores.workspace.config.notifications.every_s)]
+    jobs += [(_sync_bursts, stores.workspace.config.gp2.sync_every_s)]
     return [(job, period) for job, period in jobs if period > 0]
 
 

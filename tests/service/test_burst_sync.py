@@ -12,6 +12,7 @@ import time
 import pytest
 
 from app.cli import main
+from app.server import scheduled_jobs
 from data_access.gp2.burst_frames import BurstFrames, pending_requests
 from data_access.stores import Stores
 from data_access.workspace import Workspace
@@ -66,6 +67,7 @@ def test_a_nats_message_naming_a_burst_brings_its_frames_and_a_second_nothing_tw
         assert [b for _, b in pending_requests(input_dir)] == [BURST]
         stores = Stores(workspace)
         try:
+            assert "_sync_bursts" in [job.__name__ for job, _ in scheduled_jobs(stores)]
             first = sync_requested(stores)[f"burst sync {BURST}"]  # the server's job
             assert sorted(first.downloaded) == names and first.state == "ready"
             assert pending_requests(input_dir) == []
