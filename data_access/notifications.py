@@ -13,7 +13,7 @@ copy is logged and tried again after a wait doubled at each failure; after
 
 Messages are plain text. Outside text (burst IDs, sensor names, errors) is never markup:
 for the webhooks every Markdown special, ``&``, ``<``, ``>`` and ``@`` mentions are
-escaped (:func:`escape_markdown`).
+escaped (:func:`webhook_text`).
 """
 
 from __future__ import annotations
@@ -55,16 +55,18 @@ class DeliveryError(RuntimeError):
     """A message that a channel did not take; the text names the channel and the cause."""
 
 
-def escape_markdown(text: str) -> str:
-    """``text`` shown as it is by a Markdown webhook (Mattermost, Slack).
+def webhook_text(text: str) -> str:
+    """``text`` shown as it is by a chat webhook (Mattermost's Markdown, Slack's mrkdwn).
 
-    ``&``, ``<`` and ``>`` become entities (Slack's own escapes), every other Markdown
-    special gets a backslash, and ``@`` is followed by a zero-width space so that an
-    outside text cannot mention ``@channel``.
+    ``&``, ``<`` and ``>`` become entities (Slack's only escapes, which keep ``<!channel>``
+    and ``<url|label>`` out), every other Markdown special gets a backslash (Mattermost
+    hides it; Slack, which has no escape for ``*_~``, shows it), and ``@`` is followed by a
+    zero-width space so that an outside text cannot mention ``@channel``. The pages'
+    escaping (``app/markup.py``) follows the browser's rules, not the chats'.
 
     Examples
     --------
-    >>> escape_markdown("*sb25* <b> @all")
+    >>> webhook_text("*sb25* <b> @all")
     '\\\\*sb25\\\\* &lt;b&gt; @\\u200ball'
     """
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -332,7 +334,7 @@ class Notifier:
     def _send_webhook(self, subject: str, lines: list[str]) -> None:
         if not self.config.webhook_url.startswith(("http://", "https://")):
             raise DeliveryError("webhook: notifications.webhook_url must be an http(s) URL")
-        text = "\n".join(escape_markdown(line) for line in [subject, *lines])
+        text = "\n".join(webhook_text(line) for line in [subject, *lines])
         request = urllib.request.Request(
             self.config.webhook_url,
             data=json.dumps({"text": text}).encode(),

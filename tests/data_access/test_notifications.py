@@ -15,7 +15,7 @@ import pytest
 from analysis.products.synthetic import synthetic_photometry
 from app.cli import main
 from app.server import _deliver_notifications, _tell_stale_sensors, scheduled_jobs
-from data_access.notifications import Notifier, escape_markdown
+from data_access.notifications import Notifier, webhook_text
 from data_access.products.sdb_client import SdbClient
 from data_access.stores import Stores
 from data_access.telemetry.store import documents_in
@@ -264,7 +264,7 @@ def test_outside_text_is_plain_in_the_webhook(started_smtp, receiver, make_store
         "sensor *dome*_[x](http://evil) <b>@channel</b>"
         in started_smtp.box.messages[0].get_content()
     )
-    assert escape_markdown("a & b") == "a &amp; b"
+    assert webhook_text("a & b") == "a &amp; b"
 
 
 def test_a_stale_sensor_is_told_once_until_it_recovers(started_smtp, receiver, make_stores):
