@@ -30,7 +30,7 @@ from bokeh.server import urls as bokeh_urls
 from panel.io.resources import COMPONENT_PATH
 from panel.io.server import ComponentResourceHandler, DocHandler
 from tornado import httputil
-from tornado.web import HTTPError, OutputTransform
+from tornado.web import HTTPError, OutputTransform, RequestHandler
 
 #: The content security policy of every response, less the nonce of the page's scripts,
 #: which :class:`SecurityHeaders` adds to ``script-src``.
@@ -248,6 +248,18 @@ def restore_login_cookies(session_context) -> None:
 
 
 # -- all of them ----------------------------------------------------------------------------
+class NotFoundHandler(RequestHandler):
+    """Every address that is no page gets :func:`app.pages.layout.not_found_page` (404),
+    with the navigation to every page."""
+
+    def prepare(self) -> None:
+        from app.pages.layout import not_found_page
+
+        self.set_status(404)
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.finish(not_found_page(self.request.path))
+
+
 def server_options(*, behind_tls: bool) -> dict:
     """The keyword arguments of :func:`panel.serve` that turn every protection of this
     module on; also installs :class:`AdmittedDocHandler` and :func:`restore_login_cookies`.
@@ -264,6 +276,7 @@ def server_options(*, behind_tls: bool) -> dict:
     return {
         "transforms": [security_transform(behind_tls=behind_tls)],
         "extra_patterns": [component_route()],
+        "default_handler_class": NotFoundHandler,
         "xsrf_cookies": True,
         "include_cookies": [],
         "exclude_headers": ["Cookie", "Authorization"],

@@ -9,20 +9,51 @@ from collections.abc import Callable
 
 import panel as pn
 
-from app.markup import html, join, markdown
+from app.markup import SafeHTML, html, join, markdown
 from app.pages import PAGES
 from app.views.feedback import failure_text
 
 APP_TITLE = "GIC Workbench"
 
 
-def navigation(current: str | None = None) -> pn.pane.HTML:
-    """Links to the home page and every page, the current one in bold."""
-    links = [html('<a href="./">Home</a>')]
+def navigation_html(current: str | None = None, *, base: str = "./") -> SafeHTML:
+    """Links to the home page and every page, the current one in bold; ``base`` is the way
+    from the page's address to the server's root ("./", "../"...)."""
+    links = [html('<a href="{base}">Home</a>', base=base)]
     for spec in PAGES:
         label = html("<b>{title}</b>", title=spec.title) if spec.slug == current else spec.title
-        links.append(html('<a href="./{slug}">{label}</a>', slug=spec.slug, label=label))
-    return pn.pane.HTML(join(html(" &middot; "), links), margin=(0, 10))
+        links.append(
+            html('<a href="{base}{slug}">{label}</a>', base=base, slug=spec.slug, label=label)
+        )
+    return join(html(" &middot; "), links)
+
+
+def navigation(current: str | None = None) -> pn.pane.HTML:
+    """:func:`navigation_html` as the pane at the top of every page."""
+    return pn.pane.HTML(navigation_html(current), margin=(0, 10))
+
+
+def not_found_page(path: str) -> SafeHTML:
+    """The page of an address that is no page: says so, and links to every page.
+
+    Parameters
+    ----------
+    path : str
+        The address asked for (text from anyone: escaped).
+    """
+    depth = max(path.count("/") - 1, 0)
+    base = "../" * depth or "./"
+    return html(
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        "<title>{app}: no such page</title></head>"
+        '<body style="font-family: sans-serif; margin: 2em">'
+        "<h1>No page at this address</h1>"
+        "<p>There is no page at <code>{path}</code>: pick one of the pages below, or check "
+        "the link you followed.</p><nav>{links}</nav></body></html>",
+        app=APP_TITLE,
+        path=path,
+        links=navigation_html(base=base),
+    )
 
 
 def page(title: str, main, *, sidebar=None, slug: str | None = None) -> pn.template.BaseTemplate:

@@ -49,7 +49,10 @@ def failure_text(exc: BaseException, *, doing: str, log: logging.Logger) -> str:
     if isinstance(exc, OSError):
         log.warning("%s failed: %s", doing, exc)
         name = f" ({PurePath(str(exc.filename)).name})" if exc.filename else ""
-        return f"{exc.strerror or 'input/output error'}{name}"
+        return (
+            f"{exc.strerror or 'input/output error'}{name}; check that the file is there and "
+            "readable, then try again"
+        )
     log.error("%s failed", doing, exc_info=exc)
     return (
         f"an unexpected error stopped it (logged by {log.name} at {datetime.now(UTC):%H:%M:%S} "

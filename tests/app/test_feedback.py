@@ -32,7 +32,10 @@ def test_expected_errors_show_their_message(exc, caplog):
 
 def test_a_file_error_shows_its_reason_and_the_file_name_only(caplog):
     exc = FileNotFoundError(2, "No such file or directory", "/srv/gic/ws/masters/m.fits")
-    assert failure_text(exc, doing="the run", log=LOG) == "No such file or directory (m.fits)"
+    assert failure_text(exc, doing="the run", log=LOG) == (
+        "No such file or directory (m.fits); check that the file is there and readable, "
+        "then try again"
+    )
     assert "/srv/gic/ws/masters/m.fits" in caplog.text  # the whole path in the log only
 
 
