@@ -10,21 +10,22 @@ limiting magnitude, ``mag_err`` 0).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
-from astropy.table import Table
+from astropy.table import MaskedColumn, Table
 
 from analysis.afterglow import JointDecayFit, fit_joint_decay, mid_exposure
 from analysis.gp2.photometry import MAG_PER_RELATIVE_FLUX, aperture_photometry
 from analysis.products.photometry import REQUIRED_COLUMNS
 
 #: Columns of the photometry table, in order (one row per image and filter): the CSV that
-#: ``gic products build`` reads.
-PHOTOMETRY_COLUMNS = REQUIRED_COLUMNS
+#: ``gic products build`` reads; ``pos_err`` (arcsec) is empty where unknown.
+PHOTOMETRY_COLUMNS = (*REQUIRED_COLUMNS, "pos_err")
 
 #: Signal-to-noise at which a forced measurement counts as a detection.
 DETECT_SNR = 3.0
@@ -57,29 +58,51 @@ class TransientMeasure:
     detected: bool
 
 
+def _members(positions: list[SkyCoord], candidate: SkyCoord, radius_arcsec: float) -> list:
+    """Each image's candidate nearest ``candidate``, where it is closer than the radius."""
+    members = []
+    for coords in positions:
+        if len(coords) == 0:
+            continue
+        separation = candidate.separation(coords).arcsec
+        nearest = int(np.argmin(separation))
+        if separation[nearest] < radius_arcsec:
+            members.append(coords[nearest])
+    return members
+
+
 def _cluster(positions: list[SkyCoord], radius_arcsec: float) -> tuple[SkyCoord, int] | None:
     """The candidate position matched in the most images, and in how many."""
-    everything = [(k, c) for k, coords in enumerate(positions) for c in coords]
+    everything = [c for coords in positions for c in coords]
     if not everything:
         return None
-    best, best_count, best_members = None, 0, []
-    for _, candidate in everything:
-        members = []
-        for coords in positions:
-            if len(coords) == 0:
-                continue
-            separation = candidate.separation(coords).arcsec
-            nearest = int(np.argmin(separation))
-            if separation[nearest] < radius_arcsec:
-                members.append(coords[nearest])
-        if len(members) > best_count:
-            best, best_count, best_members = candidate, len(members), members
+    best, best_members = None, []
+    for candidate in everything:
+        members = _members(positions, candidate, radius_arcsec)
+        if len(members) > len(best_members):
+            best, best_members = candidate, members
     ra = np.array([m.ra.deg for m in best_members])
     dec = np.array([m.dec.deg for m in best_members])
     centre = SkyCoord(
         best.ra.deg + np.mean(((ra - best.ra.deg + 180) % 360) - 180), np.mean(dec), unit="deg"
     )
-    return centre, best_count
+    return centre, len(best_members)
+
+
+def _positions(
+    candidates: Sequence[tuple[np.ndarray, np.ndarray]],
+    target: tuple[float, float] | None,
+    search_arcsec: float,
+) -> list[SkyCoord]:
+    """Each image's candidates as sky positions, those within ``search_arcsec`` of the target."""
+    positions = []
+    for ra, dec in candidates:
+        coords = SkyCoord(np.asarray(ra, float) * u.deg, np.asarray(dec, float) * u.deg)
+        if target is not None and len(coords):
+            centre = SkyCoord(target[0] * u.deg, target[1] * u.deg)
+            coords = coords[coords.separation(centre).arcsec < search_arcsec]
+        positions.append(coords)
+    return positions
 
 
 def locate_transient(
@@ -108,18 +131,69 @@ def locate_transient(
         Degrees, and in how many images it was a candidate; None when no candidate
         qualifies (then the caller may measure at ``target`` itself).
     """
-    positions = []
-    for ra, dec in candidates:
-        coords = SkyCoord(np.asarray(ra, float) * u.deg, np.asarray(dec, float) * u.deg)
-        if target is not None and len(coords):
-            centre = SkyCoord(target[0] * u.deg, target[1] * u.deg)
-            coords = coords[coords.separation(centre).arcsec < search_arcsec]
-        positions.append(coords)
-    found = _cluster(positions, radius_arcsec)
+    found = _cluster(_positions(candidates, target, search_arcsec), radius_arcsec)
     if found is None:
         return None
     centre, count = found
     return float(centre.ra.deg % 360.0), float(centre.dec.deg), count
+
+
+def position_scatter(
+    candidates: Sequence[tuple[np.ndarray, np.ndarray]],
+    ra: float,
+    dec: float,
+    *,
+    radius_arcsec: float = 2.0,
+) -> float:
+    """The scatter of the transient's matched candidates about its position: the error of
+    one image's position of it.
+
+    Parameters
+    ----------
+    candidates : sequence of (ra, dec) arrays
+        Each image's candidate positions, degrees (as given to :func:`locate_transient`).
+    ra, dec : float
+        The transient's position (:func:`locate_transient`), degrees.
+    radius_arcsec : float, optional
+        An image's candidate nearest the position counts when closer than this.
+
+    Returns
+    -------
+    float
+        ``sqrt(sum(sep**2) / (n - 1))`` over the ``n`` images' matched candidates, arcsec
+        (one degree of freedom goes to the mean position); NaN with fewer than two.
+    """
+    centre = SkyCoord(ra * u.deg, dec * u.deg)
+    members = _members(_positions(candidates, None, 0.0), centre, radius_arcsec)
+    if len(members) < 2:
+        return math.nan
+    separation = np.array([centre.separation(m).arcsec for m in members])
+    return float(np.sqrt(np.sum(separation**2) / (len(members) - 1)))
+
+
+def detection_position_error(
+    scatter_arcsec: float, residual_px: float, pixel_scale_arcsec: float
+) -> float:
+    """One image's position error of the transient, arcsec: the candidates' scatter
+    (:func:`position_scatter`) and the image's alignment residual added in quadrature.
+
+    Parameters
+    ----------
+    scatter_arcsec : float
+        NaN when unknown (then the residual alone).
+    residual_px : float
+        RMS residual of the image's alignment, pixels (0 or NaN when none).
+    pixel_scale_arcsec : float
+        The image's pixel scale, arcsec per pixel.
+
+    Returns
+    -------
+    float
+        Arcsec; NaN when neither term is known (the photometry's ``pos_err`` left empty).
+    """
+    terms = [scatter_arcsec, residual_px * pixel_scale_arcsec]
+    known = [t for t in terms if math.isfinite(t) and t > 0]
+    return float(np.hypot(*known)) if len(known) == 2 else (known[0] if known else math.nan)
 
 
 def measure_transient(
@@ -175,7 +249,8 @@ def light_curve_table(rows: Sequence[dict]) -> Table:
     """The photometry table, :data:`PHOTOMETRY_COLUMNS` in order, sorted by ``t_start``.
 
     Each row is a mapping with those keys: times as ISO UTC strings, ``exptime`` in s,
-    magnitudes AB, ``detected`` 1 or 0, ``ra``/``dec`` in degrees.
+    magnitudes AB, ``detected`` 1 or 0, ``ra``/``dec`` in degrees, and optionally
+    ``pos_err`` in arcsec (masked where missing or NaN: unknown).
 
     Raises
     ------
@@ -183,18 +258,18 @@ def light_curve_table(rows: Sequence[dict]) -> Table:
         If a row lacks a column; the message names the image and the column.
     """
     for row in rows:
-        missing = [c for c in PHOTOMETRY_COLUMNS if c not in row]
+        missing = [c for c in REQUIRED_COLUMNS if c not in row]
         if missing:
             raise ValueError(f"photometry row {row.get('image_id', '?')}: missing {missing}")
     ordered = sorted(rows, key=lambda r: (str(r["t_start"]), str(r["filter"])))
     table = Table(
-        names=PHOTOMETRY_COLUMNS,
+        names=REQUIRED_COLUMNS,
         dtype=(str, str, str, str, float, float, float, float, int, float, float),
     )
     for row in ordered:
-        table.add_row(
-            [row[c] if c != "detected" else int(bool(row[c])) for c in PHOTOMETRY_COLUMNS]
-        )
+        table.add_row([row[c] if c != "detected" else int(bool(row[c])) for c in REQUIRED_COLUMNS])
+    pos_err = np.array([row.get("pos_err", math.nan) for row in ordered], dtype=float)
+    table["pos_err"] = MaskedColumn(pos_err, mask=~np.isfinite(pos_err))
     return table
 
 

@@ -192,7 +192,7 @@ def write_photometry(path: Path | str, table: Table) -> Path:
             f"{path}: photometry columns are {table.colnames}, expected {list(PHOTOMETRY_COLUMNS)}"
         )
     out = table.copy()
-    for name in ("mag", "mag_err", "limit_mag"):
+    for name in ("mag", "mag_err", "limit_mag", "pos_err"):
         out[name].info.format = ".4f"
     for name in ("ra", "dec"):
         out[name].info.format = ".6f"

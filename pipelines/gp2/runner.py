@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 from astropy.table import Table, vstack
 from astropy.time import Time
+from astropy.wcs.utils import proj_plane_pixel_scales
 
 from analysis.afterglow import JointDecayFit
 from analysis.gp2 import (
@@ -42,6 +43,7 @@ from analysis.gp2 import (
 )
 from analysis.gp2.alignment import celestial_wcs
 from analysis.gp2.stacking import exposure_times
+from analysis.gp2.summary import detection_position_error, position_scatter
 from data_access.config import Gp2Config
 from data_access.gp2.config import (
     STEPS,
@@ -261,8 +263,12 @@ def _times(state: ImageState, keywords: HeaderKeywords) -> tuple[str, str, float
     return start.isot, end.isot, float(state.header[keywords.exptime])
 
 
-def measure(state: ImageState, context: StepContext, ra: float, dec: float) -> dict | None:
-    """The transient's photometry row of one image (None for a failed image)."""
+def measure(
+    state: ImageState, context: StepContext, ra: float, dec: float, scatter: float = math.nan
+) -> dict | None:
+    """The transient's photometry row of one image (None for a failed image); ``scatter`` is
+    that of the transient's candidates about (ra, dec), arcsec (its ``pos_err`` with the
+    image's alignment residual)."""
     if state.error is not None or state.difference is None:
         return None
     p = context.parameters("summary")
@@ -294,11 +300,16 @@ def measure(state: ImageState, context: StepContext, ra: float, dec: float) -> d
         mask=state.difference.mask,
         detect_snr=p.detect_snr,
     )
+    residual = state.alignment.residual if state.alignment is not None else math.nan
+    scale = float(np.mean(proj_plane_pixel_scales(wcs))) * 3600.0
     return {
         **row,
         "mag": measured.mag,
         "mag_err": measured.mag_err,
         "detected": int(measured.detected),
+        "pos_err": (
+            detection_position_error(scatter, residual, scale) if measured.detected else math.nan
+        ),
     }
 
 
@@ -498,17 +509,23 @@ def _summary(
     by_burst = defaultdict(list)
     for name, where in zip(names, positions, strict=True):
         by_burst[summary_dirs[name]].append(where)
-    transients = {}
+    transients, scatters = {}, {}
     for folder, lists in by_burst.items():
         found = locate_transient(
             lists, target=target, radius_arcsec=p.match_radius, search_arcsec=p.search_radius
         )
         transients[folder] = found if found else ((target[0], target[1], 0) if target else None)
+        scatters[folder] = (
+            position_scatter(lists, found[0], found[1], radius_arcsec=p.match_radius)
+            if found
+            else math.nan
+        )
     measured = []
     for name in names:
-        where = transients[summary_dirs[name]]
+        folder = summary_dirs[name]
+        where = transients[folder]
         ra, dec = (where[0], where[1]) if where else (math.nan, math.nan)
-        measured.append(executor.submit(measure, futures[name], context, ra, dec))
+        measured.append(executor.submit(measure, futures[name], context, ra, dec, scatters[folder]))
     rows = dict(zip(names, executor.gather(measured), strict=True))
     return rows, transients
 

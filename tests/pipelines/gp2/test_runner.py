@@ -11,9 +11,12 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.table import Table, join
+from astropy.time import Time
 
 from analysis.gp2 import PHOTOMETRY_COLUMNS
 from analysis.gp2.simulate import simulate_burst
+from analysis.products import PRODUCT_CARDS, Burst, build_products
+from analysis.products.position import ASTROMETRY_ERROR_ARCSEC
 from data_access.gp2.config import (
     Gp2ConfigError,
     read_gp1_config,
@@ -21,6 +24,7 @@ from data_access.gp2.config import (
     read_pipeline_config,
 )
 from data_access.gp2.files import write_simulated_burst
+from data_access.products.files import DescriptorLibrary, read_photometry_file
 from pipelines.gp2.gp1 import Gp1Runner
 from pipelines.gp2.runner import HeaderKeywords, RunPlan, image_times, open_client, run_burst
 
@@ -145,6 +149,18 @@ def test_pipeline_recovers_the_transient_and_its_decay(burst_files, local_run):
     assert (
         image.reduced.shape == (256, 256) and len(image.sources) > 20 and len(image.candidates) >= 1
     )
+
+
+def test_the_photometry_gives_position_errors_and_po_a_poserr_above_the_floor(
+    burst_files, local_run
+):
+    burst, files = burst_files
+    photometry = read_photometry_file(files["output"] / burst.trigger_id / "photometry.csv")
+    seen = photometry.detected == 1
+    assert np.all(photometry.pos_err[seen] > 0)
+    target = Burst(burst.trigger_id, Time(burst.t0, scale="utc"), burst.ra, burst.dec, 0.01)
+    products = build_products(photometry, target, DescriptorLibrary().as_dict())
+    assert products[PRODUCT_CARDS["PO"]][1].data["POSERR"][0] > ASTROMETRY_ERROR_ARCSEC
 
 
 def test_same_results_on_a_two_worker_local_cluster(burst_files, local_run, tmp_path):
