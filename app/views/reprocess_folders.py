@@ -14,8 +14,10 @@ from pathlib import Path
 import pandas as pd
 
 from data_access.fits_frames import FITS_SUFFIXES
+from data_access.gp2.burst_frames import read_progress
 from data_access.gp2.files import scan_images
 from data_access.gp2.runs import ReprocessError, ReprocessStore
+from pipelines.burst_sync import progress_line
 
 #: Longest part of a refused folder's name repeated on the page.
 SHOWN_CHARACTERS = 120
@@ -93,6 +95,14 @@ class FrameFolders:
             f"'{shown}' is not one of the workspace's folders of frames: pick a burst or a "
             "folder in the list"
         )
+
+    def sync_state(self, folder: str) -> str:
+        """The last sync of ``folder``'s frames from the export API, in words (plain text),
+        '' when it had none or is not one of :meth:`table`'s folders."""
+        try:
+            return progress_line(read_progress(Path(self.check(folder)))) if folder else ""
+        except ReprocessError:
+            return ""
 
     def _inside(self, folder: str) -> bool:
         """Whether ``folder`` lies under the workspace's frames or an extra root (the only

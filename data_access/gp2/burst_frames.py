@@ -115,10 +115,7 @@ class BurstFrames:
 
     def progress(self) -> dict[str, Any] | None:
         """The last sync's state, or None when the burst was never synced."""
-        try:
-            return json.loads(self.progress_path.read_text())
-        except (OSError, ValueError):
-            return None
+        return read_progress(self.folder)
 
     # -- the lock -----------------------------------------------------------------------
     @contextlib.contextmanager
@@ -141,6 +138,15 @@ class BurstFrames:
             yield
         finally:
             os.close(fd)
+
+
+def read_progress(folder: Path) -> dict[str, Any] | None:
+    """The state of the last sync of a frames folder (its ``progress.json``), or None."""
+    try:
+        state = json.loads((Path(folder) / "progress.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return state if isinstance(state, dict) else None
 
 
 def file_sha256(path: Path) -> str:

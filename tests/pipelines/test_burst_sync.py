@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from astropy.io import fits
 
+from app.views.reprocess_folders import FrameFolders
 from data_access.gp2.burst_frames import BurstFrames, SyncBusy, pending_requests, request_sync
 from data_access.gp2.runs import ReprocessStore
 from data_access.products.sdb_client import SdbClient
@@ -111,6 +112,9 @@ def test_a_burst_lands_in_its_frames_folder_with_its_masters_then_nothing_twice(
     assert list(store.folders()["burst_id"]) == [BURST]  # the Reprocess page lists it
     assert frames.progress()["state"] == "ready" and frames.progress()["done"] == 3
     assert "3/3 images" in progress_line(frames.progress())
+    shown = FrameFolders(store).sync_state(str(frames.folder))  # the Reprocess page's line
+    assert shown.startswith(f"sync of {BURST}: ready, 3/3 images")
+    assert FrameFolders(store).sync_state(str(tmp_path)) == ""  # not a frames folder
     assert [r.burst_id for r in told] == [BURST]
 
     before = len(downloads(sandbox))
