@@ -35,7 +35,7 @@ from analysis.gp2.parameters import PARAMETER_HELP
 from analysis.products import Burst
 from analysis.products.settings import fit_window
 from app.auth import LOCAL_USER, require
-from app.markup import html
+from app.markup import escape_markdown, html
 from app.views.feedback import failure_text, message_pane, notify
 from app.views.reprocess_folders import FrameFolders, frame_roots
 from app.views.reprocess_frames import FolderImages, thumbnail_png
@@ -393,6 +393,14 @@ class ReprocessDesk(pn.viewable.Viewer):
     def _message(self):
         return message_pane(self.message, failed=self.failed)
 
+    @param.depends("folder")
+    def _sync_state(self):
+        """The folder's last sync from the export API (its progress file), when it had one."""
+        line = self.frames.sync_state(self.folder)
+        return (
+            pn.pane.Markdown(escape_markdown(line), margin=(0, 10)) if line else pn.Spacer(height=0)
+        )
+
     @param.depends("saved_burst")
     def _review_link(self):
         """After a save: the burst's review queue on the Products page."""
@@ -442,6 +450,7 @@ class ReprocessDesk(pn.viewable.Viewer):
         save.on_click(lambda e: self._clicked(self.save_product, "saving a run as a product"))
         return pn.Column(
             source,
+            self._sync_state,
             typed,
             self.form,
             pn.Row(
