@@ -61,8 +61,25 @@ def _ingest_alert_spool(stores: Stores) -> dict:
 
 
 def _deliver_notifications(stores: Stores) -> dict:
-    summary = Notifier.from_workspace(stores.workspace).deliver_pending()
-    return {"notifications": summary} if summary != DeliverySummary() else {}
+    """Send the notifications waiting on a thread of their own, so that a slow mail server
+    never holds up the ingests of this scheduler (while one sends, the next finds the spool
+    busy and leaves it)."""
+    notifier = Notifier.from_workspace(stores.workspace)
+    if notifier.has_pending():
+        threading.Thread(
+            target=_send_notifications, args=(notifier,), name="gic-notify", daemon=True
+        ).start()
+    return {}
+
+
+def _send_notifications(notifier: Notifier) -> None:
+    try:
+        summary = notifier.deliver_pending()
+    except Exception:  # logged with its traceback; the next turn tries again
+        log.exception("sending the notifications of %s failed", notifier.folder)
+        return
+    if summary != DeliverySummary():
+        log.info("notifications: %s", summary.describe())
 
 
 def _tell_stale_sensors(stores: Stores) -> dict:

@@ -204,6 +204,13 @@ class Notifier:
         return fresh
 
     # -- delivering (the one background process) ----------------------------------------
+    def has_pending(self) -> bool:
+        """Whether any event or message waits in the spool."""
+        return any(
+            next((self.folder / sub).glob("*.json"), None) is not None
+            for sub in ("events", "outbox")
+        )
+
     def deliver_pending(self, *, now: float | None = None) -> DeliverySummary:
         """Gather the events whose window has passed into messages and send every message
         due; another process delivering at the same time makes this one return at once."""

@@ -4,6 +4,7 @@ import email
 import email.policy
 import json
 import logging
+import socket
 import threading
 import time
 from datetime import date
@@ -384,7 +385,21 @@ def test_the_server_tells_each_sensor_newly_stale(
     stores.status.ingest(documents_in([tmp_path / "status"]))
     assert _tell_stale_sensors(stores) == {"stale sensors told": "dome-probe"}
     assert _tell_stale_sensors(stores) == {}
-    _deliver_notifications(stores)  # inside the window: nothing yet
-    assert started_smtp.box.messages == []
     notifier(stores).deliver_pending(now=after_window())
     assert "sensor dome-probe is stale" in started_smtp.box.messages[0].get_content()
+
+
+def test_the_server_sends_on_a_thread_of_its_own(smtp_server, make_stores, caplog):
+    with socket.socket() as silent:  # accepts connections, never greets: a hung mail server
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        smtp_server.port = silent.getsockname()[1]
+        stores = make_stores(smtp_server, SimpleNamespace(url=""), window_s=0.0, timeout_s=30.0)
+        notifier(stores).raise_event("new_burst", "burst sb26021102")
+        assert _deliver_notifications(stores) == {}  # back at once, the e-mail still waiting
+        (sender,) = [t for t in threading.enumerate() if t.name == "gic-notify"]
+        stores.alerts.store(make_packet())  # ingest goes on meanwhile
+        assert len(stores.alerts.alerts()) == 1 and sender.is_alive()
+    with caplog.at_level(logging.WARNING, logger="gic.notifications"):
+        sender.join(timeout=30)
+    assert not sender.is_alive() and "not delivered (attempt 1" in caplog.text
