@@ -27,6 +27,7 @@ import html as _html
 import re
 import string
 import unicodedata
+import urllib.parse
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -213,6 +214,19 @@ def bullets(items: Iterable[Any]) -> SafeMarkdown:
     return SafeMarkdown("\n".join(f"- {escape_markdown(item)}" for item in items))
 
 
+def burst_link(burst_id: Any) -> SafeMarkdown:
+    """A link to the burst's dossier (``./burst?id=...``) for a Markdown pane: the ID
+    URL-encoded in the address and escaped in the text.
+
+    Examples
+    --------
+    >>> burst_link("sb26120190")
+    '<a href="./burst?id=sb26120190">sb26120190</a>'
+    """
+    address = urllib.parse.quote(str(burst_id), safe="")
+    return SafeMarkdown(f'<a href="./burst?id={address}">{escape_markdown(burst_id)}</a>')
+
+
 def option_labels(values: Iterable[Any]) -> dict[SafeHTML, Any]:
     """Options for a widget whose labels the browser renders as HTML (Panel's
     ``MultiChoice``, through Choices.js): escaped label → the value itself.
@@ -229,6 +243,7 @@ __all__ = [
     "SafeHTML",
     "SafeMarkdown",
     "bullets",
+    "burst_link",
     "code",
     "escape_html",
     "escape_markdown",

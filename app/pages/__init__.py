@@ -78,4 +78,11 @@ PAGES: tuple[PageSpec, ...] = (
         "compare runs, save one as a product version.",
         "app.pages.reprocess",
     ),
+    PageSpec(
+        "burst",
+        "Burst",
+        "One burst's dossier: notices, trigger file, observability, timeline, frames with the "
+        "masters of their night and the telemetry at each exposure, GP2 runs, products, audit.",
+        "app.pages.burst",
+    ),
 )
