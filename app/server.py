@@ -17,7 +17,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
 
 import panel as pn
 from bokeh.settings import settings as bokeh_settings
@@ -83,13 +82,10 @@ def _send_notifications(notifier: Notifier) -> None:
 
 
 def _tell_stale_sensors(stores: Stores) -> dict:
-    notifier = Notifier.from_workspace(stores.workspace)
-    if notifier.enabled("stale_sensor"):
-        stale_min = stores.workspace.config.telemetry.stale_after_min
-        latest = stores.status.latest(stale_after=timedelta(minutes=stale_min))
-        if told := notifier.sensors_stale(latest.loc[latest["stale"], "name"]):
-            return {"stale sensors told": ", ".join(told)}
-    return {}
+    told = Notifier.from_workspace(stores.workspace).check_sensors(
+        stores.status, stale_after_min=stores.workspace.config.telemetry.stale_after_min
+    )
+    return {"stale sensors told": ", ".join(told)} if told else {}
 
 
 def _sync_bursts(stores: Stores) -> dict:

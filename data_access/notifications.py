@@ -30,7 +30,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -202,6 +202,14 @@ class Notifier:
         if set(names) != told:
             write_atomic(self.folder, state.name, json.dumps(names).encode())
         return fresh
+
+    def check_sensors(self, status, *, stale_after_min: float) -> list[str]:
+        """Tell of the sensors of ``status`` (a ``StatusStore``) newly stale: silent for more
+        than ``stale_after_min`` minutes (:meth:`sensors_stale`). Returns those told."""
+        if not self.enabled("stale_sensor"):
+            return []
+        latest = status.latest(stale_after=timedelta(minutes=stale_after_min))
+        return self.sensors_stale(latest.loc[latest["stale"], "name"])
 
     # -- delivering (the one background process) ----------------------------------------
     def has_pending(self) -> bool:

@@ -302,12 +302,18 @@ def test_invalid_masters_and_failed_pushes_are_told(started_smtp, receiver, make
     assert "QF_sb26021102_v1.fits (burst sb26021102) failed" in texts["GIC Workbench: failed push"]
 
 
-def test_gic_notify_send_pending_and_the_server_job(started_smtp, receiver, make_stores, capsys):
+def test_gic_notify_send_pending_and_the_server_job(
+    started_smtp, receiver, make_stores, capsys, tmp_path, status_record, write_status_file
+):
     stores = make_stores(started_smtp, receiver, window_s=0.0)
+    write_status_file(tmp_path / "status" / "s1.json", [status_record("dome-probe")])
+    stores.status.ingest(documents_in([tmp_path / "status"]))
     notifier(stores).raise_event("failed_push", "push of QF.fits failed")
+    stores.close()  # no server: the command reads the cache itself
     assert main(["--workspace", str(stores.workspace.root), "notify", "send-pending"]) == 0
-    assert "1 event(s) gathered, 2 sent" in capsys.readouterr().out
-    assert len(started_smtp.box.messages) == 1
+    out = capsys.readouterr().out
+    assert "stale sensors told: dome-probe" in out and "2 event(s) gathered, 4 sent" in out
+    assert len(started_smtp.box.messages) == 2
     names = [job.__name__ for job, _ in scheduled_jobs(stores)]
     assert "_deliver_notifications" in names and "_tell_stale_sensors" in names
 
