@@ -29,7 +29,7 @@ from data_access.calibration.store import CalibrationStore
 from data_access.gp2.burst_frames import BurstFrames, SyncBusy, pending_requests
 from data_access.gp2.runs import ReprocessError, ReprocessStore
 from data_access.notifications import KINDS, Notifier
-from data_access.products.sdb_client import RemoteFile, SdbClient, SdbError
+from data_access.products.sdb_client import RemoteFile, SdbClient, SdbError, SdbUnavailable
 from pipelines.reprocess import masters_at
 
 log = logging.getLogger("gic.gp2.sync")
@@ -177,7 +177,8 @@ def sync_pending(
     """Run every sync requested (by a NATS message or a notice), oldest first.
 
     A request is removed once its sync ran (whatever it found); one whose burst is being
-    synced by another process, or whose export API did not answer, waits for the next turn.
+    synced by another process waits for the next turn, and when the export API does not
+    answer every request left waits.
     """
     reports = []
     for path, burst_id in pending_requests(store.input_dir):
@@ -187,6 +188,9 @@ def sync_pending(
                     burst_id, store=store, client=client, calibration=calibration, on_ready=on_ready
                 )
             )
+        except SdbUnavailable as exc:  # the export API is down: every request waits
+            log.warning("burst %s: sync waits for the export API: %s", burst_id, exc)
+            break
         except (SyncBusy, SdbError) as exc:
             log.warning("burst %s: sync waits: %s", burst_id, exc)
             continue

@@ -58,6 +58,7 @@ from data_access.alerts.trigger_files import (  # noqa: F401 - re-exported: the 
     update_trigger_file,
 )
 from data_access.cache import Cache, CacheBusyError, CacheError
+from data_access.gp2.burst_frames import request_sync
 from data_access.notifications import Notifier
 from data_access.workspace import Workspace
 
@@ -275,6 +276,9 @@ class AlertStore:
         The telescope's site, for the observability in the trigger files (``[site]``).
     notifier : Notifier, optional
         Told of each new burst and retraction stored (``[notifications]``).
+    frames_dir : Path, optional
+        Folder of frame folders (``[gp2] input_dir``): each new notice naming a burst asks
+        there for the sync of its frames (:func:`~data_access.gp2.burst_frames.request_sync`).
     """
 
     def __init__(
@@ -288,9 +292,11 @@ class AlertStore:
         max_packet_bytes: int = 1_000_000,
         site=None,
         notifier: Notifier | None = None,
+        frames_dir: Path | None = None,
     ) -> None:
         self.cache = cache
         self.notifier = notifier
+        self.frames_dir = frames_dir
         self.triggers_dir = Path(triggers_dir)
         self.quarantine_dir = Path(quarantine_dir)
         self.spool_dir = spool_dir
@@ -313,6 +319,7 @@ class AlertStore:
             max_packet_bytes=workspace.config.alerts.max_packet_kb * 1000,
             site=workspace.config.site,
             notifier=Notifier.from_workspace(workspace),
+            frames_dir=workspace.path(workspace.config.gp2.input_dir),
         )
 
     # -- writing -------------------------------------------------------------------------
@@ -389,6 +396,8 @@ class AlertStore:
         if seen is None:
             if self.notifier is not None:
                 self.notifier.packet_stored(record, new_burst=bool(first))
+            if self.frames_dir is not None and record.burst_id and not record.retraction:
+                request_sync(self.frames_dir, record.burst_id, reason=f"notice {record.ivorn}")
             return True
         named = "; ".join(differences[:MAX_DIFFERENCES_NAMED])
         more = len(differences) - MAX_DIFFERENCES_NAMED

@@ -18,6 +18,7 @@ from data_access.gp2.runs import ReprocessStore
 from data_access.products.sdb_client import SdbClient
 from pipelines.burst_sync import progress_line, sync_burst, sync_pending
 from sandbox.sdb import SandboxServer
+from tests.analysis.test_voevent import make_packet
 
 BURST = "sb25120201"
 
@@ -179,3 +180,9 @@ def test_a_request_waits_while_the_burst_is_busy_and_runs_at_the_next_turn(sandb
     assert [b for _, b in pending_requests(store.input_dir)] == [BURST]
     assert [r.burst_id for r in sync_pending(store, client)] == [BURST]
     assert pending_requests(store.input_dir) == []
+
+
+def test_a_new_notice_naming_a_burst_asks_for_the_sync_of_its_frames(stores):
+    stores.alerts.store(make_packet(), source="comet")
+    input_dir = stores.workspace.path(stores.workspace.config.gp2.input_dir)
+    assert [b for _, b in pending_requests(input_dir)] == ["sb26021102"]
