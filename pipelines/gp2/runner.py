@@ -406,8 +406,8 @@ def run_burst(
             continue
         infos[info.name] = info
     inputs = {name: resolve_inputs(info, plan, masters) for name, info in infos.items()}
-    for name in _uncalibrated(plan, inputs):
-        failures.append((str(infos[name].path), f"{infos[name].path}: {steps.NO_CATALOGUE}"))
+    for name, reason in _uncalibrated(plan, inputs).items():
+        failures.append((str(infos[name].path), f"{infos[name].path}: {reason}"))
         del infos[name]
     chain = plan.chain()
     context = step_context(plan, keep_images)
@@ -471,11 +471,16 @@ def run_burst(
     return _finish(plan, results, rows, transients, failures, summary_dirs, context)
 
 
-def _uncalibrated(plan: RunPlan, inputs: dict) -> list[str]:
-    """The images that photometry, asked for by name, has no catalogue to calibrate."""
-    if "photometry" not in plan.steps or plan.instrumental:
-        return []
-    return [name for name, found in inputs.items() if not found.catalog]
+def _uncalibrated(plan: RunPlan, inputs: dict) -> dict[str, str]:
+    """The images photometry has no catalogue to calibrate, and why each is refused: the
+    summary or subtraction needs their zero points; photometry asked for by name needs them
+    unless instrumental magnitudes are asked for."""
+    chain = plan.chain()
+    needed_by = next((s for s in ("summary", "subtraction") if s in chain), None)
+    if needed_by is None and ("photometry" not in plan.steps or plan.instrumental):
+        return {}
+    reason = steps.no_catalogue(needed_by)
+    return {name: reason for name, found in inputs.items() if not found.catalog}
 
 
 def _submit_step(executor, step, future, context, inputs, anchors, group):

@@ -59,11 +59,17 @@ REDUCED_KEY = "GP2RED"
 #: The zero point of instrumental magnitudes: −2.5 log10 of the electrons in the aperture.
 INSTRUMENTAL = ZeroPoint(0.0, 0.0, 0.0, 0)
 
-#: Why photometry asked for by name refuses an image without a reference catalogue.
-NO_CATALOGUE = (
-    "photometry: no reference catalogue to calibrate the magnitudes on ([Calibration] catalog "
-    "of the module's file); give one, or ask for instrumental magnitudes (--instrumental)"
-)
+
+def no_catalogue(needed_by: str | None = None) -> str:
+    """Why an image without a reference catalogue is refused: by photometry asked for by name
+    (``needed_by`` None), or by the module whose zero points and magnitudes would be NaN."""
+    why = (
+        "no reference catalogue to calibrate the magnitudes on ([Calibration] catalog "
+        "of the module's file)"
+    )
+    if needed_by is None:
+        return f"photometry: {why}; give one, or ask for instrumental magnitudes (--instrumental)"
+    return f"{needed_by} needs calibrated photometry: {why}; give one"
 
 
 @dataclass(frozen=True)

@@ -65,15 +65,16 @@ def test_pipeline_writes_the_photometry_csv(burst, tmp_path, capsys):
     assert "transient at RA" in capsys.readouterr().out
 
 
-def _photometry(files, tmp_path, *extra: str) -> int:
-    """``gic module photometry`` with the module's file less its catalogue."""
+def _photometry(files, tmp_path, *extra: str, module: str = "photometry") -> int:
+    """``gic module <module>`` (photometry by default) with the module's file less its
+    catalogue."""
     text = (files["config"] / "module.cfg").read_text(encoding="utf-8")
     config = tmp_path / "photometry.cfg"
     config.write_text(
         "".join(line for line in text.splitlines(True) if not line.startswith("catalog"))
     )
     return main(
-        ["module", "photometry", "-s", str(files["raw"]), "-r", str(tmp_path / "out")]
+        ["module", module, "-s", str(files["raw"]), "-r", str(tmp_path / "out")]
         + ["-c", str(config), "--local", *extra]
     )
 
@@ -87,6 +88,18 @@ def test_photometry_without_a_catalogue_fails_naming_it(burst, tmp_path, capsys)
     assert len(lines) == len(simulated.frames)
     assert all("no reference catalogue" in line and "--instrumental" in line for line in lines)
     assert not (tmp_path / "out" / "photometry").exists()
+
+
+@pytest.mark.parametrize("module", ["subtraction", "summary"])
+def test_photometry_a_later_module_needs_without_a_catalogue_fails_naming_it(
+    burst, tmp_path, capsys, module
+):
+    simulated, files = burst
+    assert _photometry(files, tmp_path, "--instrumental", module=module) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == len(simulated.frames)
+    assert all(f"{module} needs calibrated photometry" in line for line in lines)
+    assert all("[Calibration] catalog" in line for line in lines)
 
 
 def test_photometry_without_a_catalogue_writes_instrumental_magnitudes_when_asked(
