@@ -433,7 +433,7 @@ class ReprocessDesk(pn.viewable.Viewer):
         )
         source.param.watch(lambda e: setattr(self, "folder", e.new or ""), "value")
         typed = pn.widgets.TextInput(
-            name="Or a folder's path",
+            label="Or a folder's path",
             placeholder="a folder of FITS frames in the workspace",
             description="Checked when entered: a folder that cannot be reprocessed is said why",
         )
@@ -443,7 +443,7 @@ class ReprocessDesk(pn.viewable.Viewer):
         )
         run.on_click(lambda e: self._clicked(self._start_with_poll, "the run"))
         stop = pn.widgets.Button(
-            label="Stop", button_type="danger", width=80, disabled=self.param.running.rx.not_()
+            label="Stop", color="danger", width=80, disabled=self.param.running.rx.not_()
         )
         stop.on_click(lambda e: self._clicked(self.stop, "stopping the run"))
         save = pn.widgets.Button(label="Save as product version", color="success", width=220)

@@ -361,6 +361,7 @@ def test_each_parameter_says_what_it_is_its_unit_and_its_default(desk):
     default = desk.form.defaults.match_radius
     assert widgets["match_radius"].description.endswith(f"Default: {default} arcsec.")
     assert "Default: none" in widgets["target_ra"].description
+    assert isinstance(desk.controls(), pn.Column)  # the sidebar builds with its help
 
 
 def test_a_running_reprocessing_can_be_stopped_and_is_recorded_as_stopped(desk):
