@@ -12,9 +12,14 @@ import panel as pn
 
 from app.markup import escape_html
 
+#: Rows beyond which a table gets a filter above each column.
+LONG_TABLE = 20
+
 
 def table(frame: pd.DataFrame, *, titles: dict | None = None, **options) -> pn.widgets.Tabulator:
-    """A read-only table as wide as the page, without the index.
+    """A read-only table as wide as the page, without the index: its columns fit their
+    content and scroll sideways within the page, the first (the key) frozen so that it stays
+    in view; a table longer than :data:`LONG_TABLE` rows gets a filter above each column.
 
     Parameters
     ----------
@@ -23,10 +28,18 @@ def table(frame: pd.DataFrame, *, titles: dict | None = None, **options) -> pn.w
         Column → title shown, for the columns not shown by their name; every title is
         escaped.
     **options
-        Tabulator's (``pagination``, ``selectable``, ``hidden_columns``...).
+        Tabulator's (``pagination``, ``selectable``, ``hidden_columns``, ``frozen_columns``
+        for other key columns, ``header_filters``...).
     """
     shown = {column: column for column in frame.columns} | (titles or {})
-    settings = {"disabled": True, "show_index": False, "sizing_mode": "stretch_width"}
+    settings = {
+        "disabled": True,
+        "show_index": False,
+        "sizing_mode": "stretch_width",
+        "layout": "fit_data_table",
+        "frozen_columns": list(frame.columns[:1]),
+        "header_filters": len(frame) > LONG_TABLE,
+    }
     return pn.widgets.Tabulator(
         frame,
         titles={column: escape_html(title) for column, title in shown.items()},
