@@ -48,6 +48,10 @@ KINDS: dict[str, str] = {
     "failed_push": "failed push",
 }
 
+#: Most events a message lists; the others are counted.
+MAX_LINES = 100
+
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 _MARKDOWN = re.compile(r"([\\`*_~\[\](){}#|!+>-])")
 
 
@@ -134,7 +138,8 @@ class Notifier:
 
     # -- raising (any process) ----------------------------------------------------------
     def raise_event(self, kind: str, text: str, *, now: float | None = None) -> Path | None:
-        """Spool one event of ``kind`` told by ``text`` (plain, may hold outside text).
+        """Spool one event of ``kind`` told by ``text`` (plain, may hold outside text; its
+        control characters and line breaks become spaces).
 
         Never raises on a spool that cannot be written: the error is logged, and the work
         that raised the event goes on.
@@ -147,6 +152,7 @@ class Notifier:
         if not self.enabled(kind):
             return None
         now = time.time() if now is None else now
+        text = " ".join(_CONTROLS.sub(" ", text).split())  # one line, whatever it quotes
         body = json.dumps({"kind": kind, "time": now, "text": text}).encode()
         name = f"{int(now * 1e6):020d}-{kind}-{uuid.uuid4().hex[:12]}.json"
         try:
@@ -261,7 +267,10 @@ class Notifier:
     def _queue(self, kind: str, events: list[dict], now: float) -> None:
         label = KINDS[kind]
         subject = f"GIC Workbench: {label}" + (f" ({len(events)})" if len(events) > 1 else "")
-        lines = [f"{_iso(e['time'])}  {e['text']}" for e in sorted(events, key=lambda e: e["time"])]
+        events = sorted(events, key=lambda e: e["time"])
+        lines = [f"{_iso(e['time'])}  {e['text']}" for e in events[:MAX_LINES]]
+        if len(events) > MAX_LINES:
+            lines.append(f"... and {len(events) - MAX_LINES} more")
         stem = f"{int(now * 1e6):020d}-{kind}-{uuid.uuid4().hex[:12]}"
         for channel in self.channels:
             copy = {

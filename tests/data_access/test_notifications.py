@@ -16,7 +16,7 @@ import pytest
 from analysis.products.synthetic import synthetic_photometry
 from app.cli import main
 from app.server import _deliver_notifications, _tell_stale_sensors, scheduled_jobs
-from data_access.notifications import Notifier, webhook_text
+from data_access.notifications import MAX_LINES, Notifier, webhook_text
 from data_access.products.sdb_client import SdbClient
 from data_access.stores import Stores
 from data_access.telemetry.store import documents_in
@@ -409,3 +409,15 @@ def test_the_server_sends_on_a_thread_of_its_own(smtp_server, make_stores, caplo
     with caplog.at_level(logging.WARNING, logger="gic.notifications"):
         sender.join(timeout=30)
     assert not sender.is_alive() and "not delivered (attempt 1" in caplog.text
+
+
+def test_a_message_lists_at_most_max_lines_events_on_one_line_each(
+    started_smtp, receiver, make_stores
+):
+    tell = notifier(make_stores(started_smtp, receiver))
+    for n in range(MAX_LINES + 5):
+        tell.raise_event("stale_sensor", f"sensor s{n}\nFAKE LINE\x1b[31m is stale")
+    tell.deliver_pending(now=after_window())
+    lines = started_smtp.box.messages[0].get_content().splitlines()
+    assert len(lines) == MAX_LINES + 1 and lines[-1] == "... and 5 more"
+    assert lines[0].endswith("sensor s0 FAKE LINE [31m is stale")
