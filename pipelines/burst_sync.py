@@ -18,6 +18,7 @@ and not kept. Progress goes to the folder's ``progress.json`` after every file.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Callable
@@ -113,7 +114,7 @@ def sync_burst(
                 _sync_one(frames, item, client, report)
                 frames.write_progress(state="downloading", done=done, total=len(remote))
         except SdbError as exc:
-            frames.write_progress(state="failed", error=str(exc), **report.to_dict())
+            frames.write_progress(**report.to_dict() | {"state": "failed", "error": str(exc)})
             raise
         if calibration is not None and remote:
             report.masters = _copy_masters(frames, store, calibration)
@@ -200,9 +201,13 @@ def sync_pending(
 
 def sync_requested(stores) -> dict[str, SyncReport]:
     """The server's scheduled job: the syncs requested, with the workspace's export API,
-    calibration store and notifications; ``{"burst sync <ID>": report}``."""
+    calibration store and notifications; ``{"burst sync <ID>": report}``.
+
+    The client makes one attempt per request (no retry): a request the export API did not
+    answer stays and is tried again at the next turn, and the server's other jobs never
+    wait on a back-off."""
     workspace = stores.workspace
-    client = SdbClient.from_config(workspace.config.sdb)
+    client = SdbClient.from_config(dataclasses.replace(workspace.config.sdb, retries=0))
     notifier = Notifier.from_workspace(workspace)
     try:
         reports = sync_pending(

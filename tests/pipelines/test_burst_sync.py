@@ -16,7 +16,9 @@ from app.views.reprocess_folders import FrameFolders
 from data_access.gp2.burst_frames import BurstFrames, SyncBusy, pending_requests, request_sync
 from data_access.gp2.runs import ReprocessStore
 from data_access.products.sdb_client import SdbClient
-from pipelines.burst_sync import progress_line, sync_burst, sync_pending
+from data_access.stores import Stores
+from data_access.workspace import Workspace
+from pipelines.burst_sync import progress_line, sync_burst, sync_pending, sync_requested
 from sandbox.sdb import SandboxServer
 from tests.analysis.test_voevent import make_packet
 
@@ -186,3 +188,26 @@ def test_a_new_notice_naming_a_burst_asks_for_the_sync_of_its_frames(stores):
     stores.alerts.store(make_packet(), source="comet")
     input_dir = stores.workspace.path(stores.workspace.config.gp2.input_dir)
     assert [b for _, b in pending_requests(input_dir)] == ["sb26021102"]
+
+
+def test_the_servers_job_tries_once_and_leaves_every_request_while_the_export_api_fails(
+    tmp_path, sandbox
+):
+    root = tmp_path / "ws"
+    Workspace.open(root)
+    config = root / "gic.toml"
+    config.write_text(config.read_text().replace('"http://127.0.0.1:5080"', f'"{sandbox.url}"'))
+    stores = Stores(Workspace.open(root))
+    try:
+        input_dir = stores.workspace.path(stores.workspace.config.gp2.input_dir)
+        for burst in ("sb25120201", "sb25120202"):
+            request_sync(input_dir, burst, reason="test")
+        sandbox.inject(("status", 503))
+        assert sync_requested(stores) == {}
+    finally:
+        stores.close()
+    assert len(sandbox.requests) == 1  # one attempt, no back-off, the next request waits
+    assert len(pending_requests(input_dir)) == 2
+    tried = [BurstFrames(input_dir, b).progress() for b in ("sb25120201", "sb25120202")]
+    (failed,) = [progress for progress in tried if progress]
+    assert failed["state"] == "failed" and "HTTP 503" in progress_line(failed)
