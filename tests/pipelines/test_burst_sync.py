@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
@@ -49,6 +50,14 @@ def put_images(server: SandboxServer, n: int = 3) -> list[str]:
 
 def downloads(server: SandboxServer) -> list[str]:
     return [path for method, path in server.requests if method == "GET" and BURST + "/" in path]
+
+
+def workspace_on(root: Path, sdb_url: str) -> Workspace:
+    """A new workspace whose SDB import and export APIs are at ``sdb_url``."""
+    Workspace.open(root)
+    config = root / "gic.toml"
+    config.write_text(config.read_text().replace('"http://127.0.0.1:5080"', json.dumps(sdb_url)))
+    return Workspace.open(root)
 
 
 class Masters:
@@ -193,11 +202,7 @@ def test_a_new_notice_naming_a_burst_asks_for_the_sync_of_its_frames(stores):
 def test_the_servers_job_tries_once_and_leaves_every_request_while_the_export_api_fails(
     tmp_path, sandbox
 ):
-    root = tmp_path / "ws"
-    Workspace.open(root)
-    config = root / "gic.toml"
-    config.write_text(config.read_text().replace('"http://127.0.0.1:5080"', f'"{sandbox.url}"'))
-    stores = Stores(Workspace.open(root))
+    stores = Stores(workspace_on(tmp_path / "ws", sandbox.url))
     try:
         input_dir = stores.workspace.path(stores.workspace.config.gp2.input_dir)
         for burst in ("sb25120201", "sb25120202"):

@@ -18,7 +18,7 @@ from data_access.stores import Stores
 from data_access.workspace import Workspace
 from pipelines.burst_sync import sync_requested
 from sandbox.sdb import SandboxServer
-from tests.pipelines.test_burst_sync import BURST, downloads, put_images
+from tests.pipelines.test_burst_sync import BURST, downloads, put_images, workspace_on
 from tests.service.conftest import stop_process
 from tests.service.test_nats import Watcher, publish
 
@@ -33,12 +33,7 @@ def sandbox(tmp_path):
 
 @pytest.fixture
 def workspace(tmp_path, sandbox) -> Workspace:
-    root = tmp_path / "ws"
-    Workspace.open(root)
-    config = root / "gic.toml"
-    text = config.read_text().replace('"http://127.0.0.1:5080"', json.dumps(sandbox.url))
-    config.write_text(text)
-    return Workspace.open(root)
+    return workspace_on(tmp_path / "ws", sandbox.url)
 
 
 def frames_of(workspace: Workspace) -> BurstFrames:
