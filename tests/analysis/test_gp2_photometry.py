@@ -22,6 +22,7 @@ from analysis.gp2 import (
     zero_point,
 )
 from analysis.gp2.simulate import render_stars, simulate_burst, transient_mean_mag
+from analysis.gp2.summary import detection_position_error, position_scatter
 
 
 def _header(date: str, exptime: float) -> fits.Header:
@@ -128,6 +129,20 @@ def test_the_transient_is_the_candidate_seen_in_most_images():
     ra, dec, n = locate_transient(lists, radius_arcsec=2.0)
     assert n == 2 and ra == pytest.approx(10.00001, abs=1e-5) and dec == pytest.approx(20.0)
     assert locate_transient([(np.zeros(0), np.zeros(0))]) is None
+
+
+def test_the_position_error_is_the_matched_candidates_scatter_with_the_alignment_residual():
+    lists = [
+        (np.array([10.0, 10.01]), np.array([20.0 + 0.5 / 3600, 20.01])),
+        (np.array([10.0]), np.array([20.0 - 0.5 / 3600])),
+        (np.array([10.5]), np.array([20.5])),
+    ]
+    scatter = position_scatter(lists, 10.0, 20.0, radius_arcsec=2.0)
+    assert scatter == pytest.approx(np.sqrt(0.5), rel=1e-6)  # two at 0.5", one degree used
+    assert np.isnan(position_scatter(lists[:1], 10.0, 20.0))
+    assert detection_position_error(0.3, 0.2, 2.0) == pytest.approx(0.5)
+    assert detection_position_error(np.nan, 0.2, 2.0) == pytest.approx(0.4)
+    assert np.isnan(detection_position_error(np.nan, 0.0, 2.0))
 
 
 def test_photometry_table_has_exactly_the_products_columns():
