@@ -4,7 +4,6 @@ actions) on one UTC axis, one row per kind of event."""
 from __future__ import annotations
 
 import pandas as pd
-from bokeh.models import FactorRange
 from bokeh.plotting import figure
 
 from app.plots.figures import add_hover, column_source, new_figure
@@ -29,9 +28,12 @@ def plot_timeline(timeline: pd.DataFrame, *, title: str = "") -> figure:
     """
     kinds = list(dict.fromkeys(timeline["event"]))[::-1]
     fig = new_figure(
-        title=title, x_label="UTC", x_axis_type="datetime", height=80 + 28 * len(kinds)
+        title=title,
+        x_label="UTC",
+        x_axis_type="datetime",
+        height=80 + 28 * len(kinds),
+        y_range=kinds,
     )
-    fig.y_range = FactorRange(factors=kinds)
     source = column_source(timeline, ["at", "since_t0_s", "event", "detail", "user"])
     dots = fig.scatter("at", "event", source=source, size=9, fill_alpha=0.7)
     add_hover(fig, [dots], TIMELINE_TOOLTIPS)
