@@ -225,16 +225,22 @@ class TelemetryExplorer(pn.viewable.Viewer):
     def errors(self) -> pd.DataFrame:
         return self.store.errors(self.plotted(), self.start, self.end)
 
+    def _selected(self) -> pd.DataFrame:
+        """The sensors the sidebar selects: those chosen, and every sensor of the
+        subsystem, component and group chosen (all of them when nothing is chosen)."""
+        narrowed = any(value != ALL for value in (self.subsystem, self.component, self.group))
+        chosen = self._catalogue["name"].isin(self.sensors)
+        if narrowed or not chosen.any():
+            chosen |= self._catalogue["name"].isin(self._filtered(3)["name"])
+        return self._catalogue[chosen]
+
     def latest(self) -> pd.DataFrame:
-        """The latest value of each sensor chosen (else of the chosen subsystem, component
-        and group) that matches the search: its state (ok, or its problems: stale, error
+        """The latest value of each sensor the sidebar selects (:meth:`_selected`) that
+        matches the search: its state (ok, or its problems: stale, error
         code, gap when it was silent longer than ``stale_after_min`` in the range); the
         problems only when :attr:`problems_only`."""
         frame = self.store.latest(stale_after=timedelta(minutes=self.stale_after_min))
-        chosen = self._catalogue[self._catalogue["name"].isin(self.sensors)]
-        frame = frame[
-            frame["name"].isin(self._found(chosen if len(chosen) else self._filtered(3))["name"])
-        ]
+        frame = frame[frame["name"].isin(self._found(self._selected())["name"])]
         gaps = self.store.gaps(self.start, self.end).set_index("name")
         frame = frame.copy()
         silence = frame["name"].map(gaps["longest_gap_s"])

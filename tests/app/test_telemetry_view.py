@@ -235,6 +235,9 @@ def test_latest_follows_the_selection_the_search_and_shows_problems(stores, tmp_
     assert len(view.latest()) == 30
     view.sensors = [TEMPERATURE, DEAD_SENSOR]
     assert view.latest()["name"].tolist() == [TEMPERATURE, DEAD_SENSOR]
+    view.subsystem = "tcs"  # the chosen sensors and the subsystem's
+    assert set(view.latest()["subsystem"]) == {"tcs", "weather"}
+    view.subsystem = ALL
     view.sensors = []
     view.search = "wind"
     assert set(view.latest()["name"]) == {DEAD_SENSOR, "weather-station-ws1-wind-direction"}
