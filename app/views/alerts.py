@@ -26,7 +26,7 @@ from analysis.observability import (
     sun_and_moon,
 )
 from analysis.sky import galactic_plane
-from app.markup import SafeMarkdown, bullets, code, html, join, markdown, paragraphs
+from app.markup import SafeMarkdown, bullets, burst_link, code, html, join, markdown, paragraphs
 from app.plots.alerts import SkyLayers, plot_altitude_track, plot_sky_map
 from app.views.downloads import download_buttons
 from app.views.tables import table
@@ -396,6 +396,7 @@ def _burst_summary(report: dict) -> SafeMarkdown:
     flags = alert_flags(pd.DataFrame([report])).iloc[0]
     return paragraphs(
         markdown("### {burst} {flags}", burst=report["burst_id"], flags=flags),
+        markdown("Everything about it: the dossier of {link}", link=burst_link(report["burst_id"])),
         markdown(
             "T0 {t0} UTC; {count} notices from {instruments}",
             t0=report["t0"] or "unknown",
