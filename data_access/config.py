@@ -524,6 +524,9 @@ class NotificationsConfig:
     invalid_master: bool = _setting(True, "Tell of a master the night's run found invalid")
     stale_sensor: bool = _setting(True, "Tell of a sensor that became stale")
     failed_push: bool = _setting(True, "Tell of a product whose push to the SDB failed")
+    frames_ready: bool = _setting(
+        True, "Tell of a burst's frames pulled from the export API, ready for reprocessing"
+    )
 
 
 @dataclass(frozen=True)

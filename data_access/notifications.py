@@ -46,6 +46,7 @@ KINDS: dict[str, str] = {
     "invalid_master": "invalid master",
     "stale_sensor": "stale sensor",
     "failed_push": "failed push",
+    "frames_ready": "frames ready for reprocessing",
 }
 
 #: Most events a message lists; the others are counted.

@@ -29,7 +29,7 @@ from typing import Any
 from data_access.calibration.store import CalibrationStore
 from data_access.gp2.burst_frames import BurstFrames, SyncBusy, pending_requests
 from data_access.gp2.runs import ReprocessError, ReprocessStore
-from data_access.notifications import KINDS, Notifier
+from data_access.notifications import Notifier
 from data_access.products.sdb_client import RemoteFile, SdbClient, SdbError, SdbUnavailable
 from pipelines.reprocess import masters_at
 
@@ -234,23 +234,11 @@ def progress_line(progress: dict[str, Any] | None) -> str:
     return text + f" (updated {str(progress.get('updated', ''))[:19]} UTC)"
 
 
-#: The notification kind of a burst's frames ready (see :func:`tell_frames_ready`).
-FRAMES_READY = "frames_ready"
-
-
 def tell_frames_ready(notifier: Notifier, report: SyncReport) -> None:
-    """The notification that a burst's frames are ready for reprocessing.
-
-    Raised as an event of kind :data:`FRAMES_READY` once the notifications know that kind
-    (``data_access.notifications.KINDS`` and its ``[notifications]`` switch); until then
-    the event is only logged.
-    """
+    """Tell that a burst's frames are ready for reprocessing (notification ``frames_ready``)."""
     text = (
         f"frames of burst {report.burst_id} ready for reprocessing: "
         f"{len(report.downloaded) + len(report.verified)} images, "
         f"{len(report.masters)} masters new, in {report.folder}"
     )
-    if FRAMES_READY in KINDS:
-        notifier.raise_event(FRAMES_READY, text)
-    else:
-        log.info("%s (no %r notification kind configured)", text, FRAMES_READY)
+    notifier.raise_event("frames_ready", text)

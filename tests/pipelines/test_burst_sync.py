@@ -14,12 +14,20 @@ import pytest
 from astropy.io import fits
 
 from app.views.reprocess_folders import FrameFolders
+from data_access.config import NotificationsConfig
 from data_access.gp2.burst_frames import BurstFrames, SyncBusy, pending_requests, request_sync
 from data_access.gp2.runs import ReprocessStore
+from data_access.notifications import Notifier
 from data_access.products.sdb_client import SdbClient
 from data_access.stores import Stores
 from data_access.workspace import Workspace
-from pipelines.burst_sync import progress_line, sync_burst, sync_pending, sync_requested
+from pipelines.burst_sync import (
+    progress_line,
+    sync_burst,
+    sync_pending,
+    sync_requested,
+    tell_frames_ready,
+)
 from sandbox.sdb import SandboxServer
 from tests.analysis.test_voevent import make_packet
 
@@ -216,3 +224,22 @@ def test_the_servers_job_tries_once_and_leaves_every_request_while_the_export_ap
     tried = [BurstFrames(input_dir, b).progress() for b in ("sb25120201", "sb25120202")]
     (failed,) = [progress for progress in tried if progress]
     assert failed["state"] == "failed" and "HTTP 503" in progress_line(failed)
+
+
+def test_frames_ready_are_told_to_the_people_who_reprocess(tmp_path, sandbox, parts):
+    store, client = parts
+    put_images(sandbox)
+    notifier = Notifier(
+        NotificationsConfig(webhook_url="http://127.0.0.1:9/hook"), tmp_path / "spool"
+    )
+    report = sync_burst(
+        BURST,
+        store=store,
+        client=client,
+        calibration=Masters(tmp_path / "m"),
+        on_ready=lambda r: tell_frames_ready(notifier, r),
+    )
+    (event,) = [json.loads(p.read_text()) for p in (tmp_path / "spool" / "events").iterdir()]
+    assert event["kind"] == "frames_ready"
+    assert f"frames of burst {BURST} ready for reprocessing: 3 images" in event["text"]
+    assert report.state == "ready"
