@@ -21,7 +21,7 @@ import panel as pn
 import param
 
 from app.auth import LOCAL_USER
-from app.markup import markdown, paragraphs
+from app.markup import burst_link, markdown, paragraphs
 from app.plots.products import plot_light_curve
 from app.views.feedback import failure_text
 from app.views.product_exchange import ClientFactory, ProductExchange
@@ -128,7 +128,10 @@ class ProductQueue(pn.viewable.Viewer):
 
         table.param.watch(choose, "selection")
         title = markdown("### Products of {burst}", burst=self.selection.burst_id)
-        return pn.Column(pn.pane.Markdown(title), table, sizing_mode="stretch_width")
+        dossier = markdown("The burst's dossier: {link}", link=burst_link(self.selection.burst_id))
+        return pn.Column(
+            pn.pane.Markdown(title), table, pn.pane.Markdown(dossier), sizing_mode="stretch_width"
+        )
 
     def __panel__(self):
         return pn.Column(
