@@ -277,6 +277,7 @@ class ProductReview(pn.viewable.Viewer):
         self._why = pn.pane.Markdown("", css_classes=["review-why-not"], margin=(0, 10))
         self._title = pn.pane.Markdown("", margin=(5, 10, 0, 10))
         self._badge = pn.pane.HTML("", margin=(18, 10))
+        self._make_confirmation()
         self._show_state()
 
     @param.depends("selection.product_id", "selection.revision", watch=True)
@@ -321,18 +322,21 @@ class ProductReview(pn.viewable.Viewer):
     def _message(self):
         return message_pane(self.message, failed=self.failed)
 
-    @param.depends("pending", "question")
-    def _confirmation(self):
-        if not self.pending:
-            return pn.Spacer(height=0)
+    def _make_confirmation(self) -> None:
         yes = pn.widgets.Button(label="Yes, push to the SDB", color="primary")
         yes.on_click(lambda _: self.confirm())
         no = pn.widgets.Button(label="Cancel", color="light")
         no.on_click(lambda _: self.cancel())
-        question = pn.pane.Alert(
-            markdown("{question}", question=self.question), alert_type="warning"
+        self._question = pn.pane.Alert("", alert_type="warning")
+        self._confirmation = pn.Column(
+            self._question, pn.Row(yes, no), css_classes=["push-confirmation"], visible=False
         )
-        return pn.Column(question, pn.Row(yes, no), css_classes=["push-confirmation"])
+
+    @param.depends("pending", "question", watch=True)
+    def _show_question(self) -> None:
+        """Show or hide the confirmation (its widgets made once, as Bokeh wants them kept)."""
+        self._question.object = markdown("{question}", question=self.question)
+        self._confirmation.visible = bool(self.pending)
 
     @param.depends("selection.burst_id", "selection.revision")
     def _audit(self):

@@ -78,7 +78,7 @@ def test_an_approver_approves_and_pushes_and_sees_the_state_change(served_with_s
     said = f"{file_name} pushed by alice; the SDB answered: Product inserted."
     expect(page.get_by_text(said).first).to_be_visible()
     expect(page.get_by_text("{'OK'")).to_have_count(0)
-    expect(question).to_have_count(0, timeout=20000)
+    expect(question).to_be_hidden(timeout=20000)
     assert stores.products.record(product_id)["state"] == "pushed"
     audit = stores.products.audit(product_id=product_id).set_index("action")
     assert audit.loc["approve", "user_name"] == "alice"
