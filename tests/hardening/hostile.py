@@ -155,8 +155,9 @@ URL_PARAMETERS: dict[str, dict[str, str]] = {
         "subsystem": "alone",
         "component": "alone",
         "group": "alone",
-        "start": "alone",
-        "end": "alone",
+        "range": "alone",
+        "search": "text",
+        "problems": "alone",
     },
     "alerts": {"burst": "text", "ivorn": "text", "tests": "alone"},
     **{
@@ -165,6 +166,7 @@ URL_PARAMETERS: dict[str, dict[str, str]] = {
     },
     "products": {"burst": "text", "product": "alone"},
     "reprocess": {"run": "text", "compare": "text", "folder": "alone"},
+    "burst": {"id": "text"},
     "login": {"error": "text"},
 }
 SOURCES.update(
