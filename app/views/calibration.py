@@ -594,10 +594,11 @@ class CalibrationTrends(pn.viewable.Viewer):
                 text = markdown("No master {caltype} in force.", caltype=self.caltype)
             else:
                 text = markdown(
-                    "**In force**: {file}, night {night:%Y-%m-%d}; promoted {when} ({how}); "
-                    "{valid}",
+                    "**In force**: {file}, night {night}; promoted {when} ({how}); {valid}",
                     file=row.file,
-                    night=pd.Timestamp(row.night),
+                    night="unknown"
+                    if pd.isna(row.night)
+                    else f"{pd.Timestamp(row.night):%Y-%m-%d}",
                     when=_when(row.promoted_at),
                     how=row.how,
                     valid="valid" if row.valid else "**not valid**",
