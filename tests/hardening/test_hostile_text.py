@@ -53,7 +53,7 @@ READY = {
 assert set(READY) == {"", *(spec.slug for spec in PAGES)}
 
 #: Milliseconds a page may take to be built, and an interaction to show its result.
-PAGE_TIMEOUT_MS, STEP_TIMEOUT_MS = 30000, 15000
+PAGE_TIMEOUT_MS, STEP_TIMEOUT_MS = 60000, 30000
 
 #: ``() => [[how, text], ...]``: every element of the page, shadow roots included, that runs
 #: or would run a payload's marker.
