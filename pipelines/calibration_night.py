@@ -36,7 +36,7 @@ from analysis.calibration import (
     verify_master,
 )
 from analysis.calibration.frames import FrameInfo
-from analysis.calibration.validate import CORRECTION_TEMPERATURE_KEYS
+from analysis.calibration.headers import CORRECTION_TEMPERATURE_KEYS
 from data_access.calibration.store import CalibrationStore, limits_for
 from data_access.config import CalibrationConfig
 from data_access.fits_frames import (

@@ -3,8 +3,9 @@
 Split by noun: :mod:`.frames` (what a frame says, the checks a series passes),
 :mod:`.combine` (median and sigma-clipped mean of a stack of rows), :mod:`.masters`
 (bias, dark and flat built block by block), :mod:`.validate` (candidate against
-reference), :mod:`.verify` (the master applied to its own frames) and :mod:`.report`
-(the notes' JSON). Arrays, headers and records in; new objects out; no file is read here.
+reference, with :mod:`.limits`, :mod:`.statistics` and :mod:`.headers`), :mod:`.verify`
+(the master applied to its own frames) and :mod:`.report` (the notes' JSON). Arrays,
+headers and records in; new objects out; no file is read here.
 """
 
 from analysis.calibration.combine import METHODS, combine_rows, median_rows
@@ -16,6 +17,14 @@ from analysis.calibration.frames import (
     check_frames,
     normalise_type,
 )
+from analysis.calibration.headers import (
+    HeaderMismatch,
+    binning_of,
+    correction_problems,
+    header_type,
+    temperature_problems,
+)
+from analysis.calibration.limits import DEFAULT_LIMITS, LIMIT_MODES, Limits
 from analysis.calibration.masters import Corrections, Master, build_master, software_version
 from analysis.calibration.report import (
     ERRORCODES,
@@ -23,22 +32,14 @@ from analysis.calibration.report import (
     ValidationReport,
     report_from_dict,
 )
-from analysis.calibration.validate import (
-    DEFAULT_LIMITS,
-    LIMIT_MODES,
-    HeaderMismatch,
-    Limits,
+from analysis.calibration.statistics import (
     Statistics,
-    binning_of,
-    correction_problems,
     difference_histogram,
     difference_image,
-    header_type,
     image_statistics,
     quadrant_levels,
-    temperature_problems,
-    validate_master,
 )
+from analysis.calibration.validate import validate_master
 from analysis.calibration.verify import ResidualCheck, residual_check, verify_master
 
 __all__ = [

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from analysis.calibration.frames import CALIBRATION_TYPES
 
 if TYPE_CHECKING:
-    from analysis.calibration.validate import Limits
+    from analysis.calibration.limits import Limits
     from analysis.calibration.verify import ResidualCheck
 
 #: The report's keys, in the order of the notes.
