@@ -8,15 +8,14 @@ The same views run in the server's Bias, Dark and Flat pages and in a notebook::
     trends                                                      # plots, tables, the master
 
 :class:`CalibrationTrends` owns the selection (instrument, filter, nights) and the
-tables; :class:`MasterDetail` shows one master: its image, its difference with the
-reference, the difference histogram, and the certification by hand.
+tables; :class:`~app.views.calibration_master.MasterDetail` shows one master: its image,
+its difference with the reference, the difference histogram, and the certification by
+hand; :mod:`app.views.calibration_in_force` the cards of the masters in force.
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import date, datetime, timedelta
-from pathlib import PurePath
 
 import numpy as np
 import pandas as pd
@@ -25,32 +24,26 @@ import param
 from bokeh.models import ColumnDataSource
 
 from analysis.calibration import CALIBRATION_TYPES
-from app.auth import current_user as auth_user
-from app.auth import require
-from app.markup import bullets, escape_markdown, html, markdown, paragraphs
+from app.markup import bullets, markdown, paragraphs
 from app.plots.calibration import (
     POINTS,
     Trend,
     kind_label,
     plot_completeness,
-    plot_histogram,
     plot_trends,
 )
 from app.plots.figures import on_tap
-from app.plots.images import plot_image
+from app.views.calibration_in_force import in_force, in_force_cards
+from app.views.calibration_master import MasterDetail
 from app.views.downloads import download_buttons
-from app.views.feedback import failure_text, notify
 from app.views.tables import table
-from data_access.calibration.store import CalibrationStore, CalibrationStoreError, limits_for
-from data_access.users import User, UsersFile
+from data_access.calibration.store import CalibrationStore, limits_for
+from data_access.users import UsersFile
 
-LOG = logging.getLogger("gic.calibration")
 ALL = "(all)"
 #: Quick ranges of the sidebar, in nights ending at the newest master.
 QUICK_NIGHTS = {"7 n": 7, "30 n": 30, "60 n": 60}
 DEFAULT_NIGHTS = 60
-#: Widest a plot of the master's detail is drawn, in screen pixels.
-IMAGE_WIDTH = 520
 
 #: The table of masters: store column to the name shown (FITS keywords keep their spelling).
 TABLE_COLUMNS = {
@@ -72,236 +65,6 @@ TABLE_COLUMNS = {
     "im_name": "IM_NAME",
     "report_id": "report_id",
 }
-
-
-def _promoted_how(report) -> str:
-    """How a master came in force, from the row of its report (None: no report)."""
-    if report is None or pd.isna(report["certified"]) or not report["certified"]:
-        return "automatic"
-    return f"certified by {report['certified_by']}"
-
-
-def _when(moment) -> str:
-    return "at an unknown time" if pd.isna(moment) else f"{pd.Timestamp(moment):%Y-%m-%d %H:%M} UTC"
-
-
-def _pane(plot) -> pn.pane.HoloViews:
-    """A plot of the master's detail, side by side with the others."""
-    return pn.pane.HoloViews(plot, sizing_mode="stretch_width", max_width=IMAGE_WIDTH)
-
-
-#: The role a certification by hand needs (checked on the server, not only by the button).
-CERTIFY_ROLE = "scientist"
-
-
-def certifying_user(users: UsersFile | None) -> User:
-    """The session's user, for a certification.
-
-    Without a users file the server only listens on loopback and its one user may do
-    everything (:data:`app.auth.LOCAL_USER`); but a session that has a logged-in user while
-    the view was not given the users file has no known roles, and may not certify.
-    """
-    if users is None and pn.state.user:
-        return User(pn.state.user, ())
-    return auth_user(users)
-
-
-class MasterDetail(pn.viewable.Viewer):
-    """One master: its image, the difference with its reference, the difference histogram
-    with the limits drawn, its verdict, and the certification by hand (good or bad)."""
-
-    store = param.ClassSelector(class_=CalibrationStore, constant=True)
-    report_id = param.Integer(default=None, allow_None=True, doc="the report shown")
-    comment = param.String(default="", doc="why the verdict is certified by hand")
-    confirming = param.Boolean(default=False, doc="'Mark good' clicked, not yet confirmed")
-    message = param.String(default="", doc="what the last certification did")
-    revision = param.Integer(default=0, doc="bumped after each certification")
-    users = param.ClassSelector(
-        class_=UsersFile,
-        default=None,
-        allow_None=True,
-        constant=True,
-        doc="who may log in, with their roles (None: loopback only)",
-    )
-
-    def __init__(self, store: CalibrationStore, **params) -> None:
-        super().__init__(store=store, **params)
-
-    # -- data ---------------------------------------------------------------------------
-    def summary(self) -> dict | None:
-        """The report shown: its row of the trend table plus reasons and residual check."""
-        if self.report_id is None:
-            return None
-        stored = self.store.report(self.report_id)
-        report, extra = stored["report"], stored["extra"]
-        return {
-            "im_name": report.get("IM_NAME"),
-            "caltype": report.get("TYPE"),
-            "reference": self.store.reference_name(self.report_id),
-            "date": report.get("DATE"),
-            "instrument": report.get("INSTRUME"),
-            "filter": report.get("FILTER"),
-            "valid": report["VALID"]["value"],
-            "reasons": extra.get("reasons") or [],
-            "residual": extra.get("residual"),
-            "values": {
-                k: report[k]["value"]
-                for k in ("MEAN", "MEDIAN", "RMS", "MEANDIFF", "MEDIANDIF", "RMSDIFF")
-            },
-        }
-
-    def label(self) -> str:
-        """The master shown in words: 'the master bias of night 2026-11-28, DDRAGO1 (name)'."""
-        stored = self.store.report(self.report_id)["report"]
-        date = pd.Timestamp(stored.get("DATE")).to_pydatetime()
-        return (
-            f"the master {stored.get('TYPE')} of night {self.store.night_of(date):%Y-%m-%d}, "
-            f"{kind_label(stored.get('INSTRUME'), stored.get('FILTER'))} "
-            f"({stored.get('IM_NAME')})"
-        )
-
-    def certify(self, good: bool) -> None:
-        """Certify the report shown as good (which puts its master in force) or bad, with
-        :attr:`comment`, as the current user."""
-        user = certifying_user(self.users)
-        require(user, CERTIFY_ROLE, "certify calibration masters")
-        if self.report_id is None:
-            raise CalibrationStoreError("pick a master first (click a date)")
-        self.store.certify(self.report_id, good, comment=self.comment, user=user.name)
-        done = "certified good and put in force" if good else "certified bad"
-        self.message = f"{self.label()[0].upper()}{self.label()[1:]} {done} by {user.name}."
-        self.comment = ""
-        self.revision += 1
-
-    @param.depends("report_id", watch=True)
-    def _new_master(self) -> None:
-        self.confirming = False
-
-    def _certify_clicked(self, good: bool) -> None:
-        self.confirming = False
-        try:
-            self.certify(good)
-        except Exception as exc:  # the page says why; an unexpected one is logged
-            text = failure_text(exc, doing="The certification", log=LOG)
-            self.message = f"Not certified: {text}"
-            notify("error", text)
-
-    # -- display ------------------------------------------------------------------------
-    @param.depends("report_id", "revision")
-    def _header(self):
-        info = self.summary()
-        if info is None:
-            return pn.pane.Markdown(
-                "*Click a date on a plot or a row of the table to see that master.*"
-            )
-        verdict = markdown("valid") if info["valid"] else markdown("**invalid**")
-        lines = [
-            markdown("### {name}", name=info["im_name"]),
-            markdown(
-                "{caltype} of {kind}, first frame {date}; automatic verdict {verdict}",
-                caltype=info["caltype"],
-                kind=kind_label(info["instrument"], info["filter"]),
-                date=info["date"],
-                verdict=verdict,
-            ),
-        ]
-        lines.append(
-            markdown("Compared with the reference {name}.", name=info["reference"])
-            if info["reference"]
-            else markdown("No reference: the first master of its kind.")
-        )
-        if info["reasons"]:
-            lines.append(bullets(info["reasons"]))
-        residual = info["residual"]
-        if residual:
-            lines.append(
-                markdown(
-                    "Residual check (the master applied to its own frames): mean {mean:.4g}, noise "
-                    "{noise:.4g} for an expected {expected:.4g}: {state}.",
-                    mean=residual["mean"],
-                    noise=residual["noise"],
-                    expected=residual["expected_noise"],
-                    state="passed" if residual["passed"] else f"failed ({residual['reason']})",
-                )
-            )
-        return pn.pane.Markdown(paragraphs(*lines), sizing_mode="stretch_width")
-
-    @param.depends("report_id")
-    def _images(self):
-        if self.report_id is None:
-            return pn.Spacer(height=0)
-        info = self.summary()
-        flat = info["caltype"] == "flat"
-        master = self.store.master_image(self.report_id)
-        difference = self.store.difference_image(self.report_id)
-        histogram = self.store.histogram(self.report_id)
-        panes = [
-            pn.pane.Markdown("Only the report came: no master file here.", width=IMAGE_WIDTH)
-            if master is None
-            else _pane(plot_image(master[0], title="master (zscale)")),
-            pn.pane.Markdown("No reference master: no difference image.", width=IMAGE_WIDTH)
-            if difference is None
-            else _pane(plot_image(difference, title=f"new {'/' if flat else '−'} ref (zscale)")),
-        ]
-        if histogram is not None:
-            counts, edges, limits = histogram
-            plot = plot_histogram(
-                counts,
-                edges,
-                title=f"new {'/' if flat else '−'} ref: MEANDIFF limits dashed, MEDIANDIF solid",
-                limits=None if limits is None else limits.meandiff,
-                center=info["values"]["MEDIANDIF"],
-                xlabel="new / ref" if flat else "new − ref",
-            )
-            panes.append(_pane(plot))
-        return pn.Row(*panes, sizing_mode="stretch_width")
-
-    def certification(self) -> pn.Column:
-        """The form: a comment (the only thing asked), 'Mark good' (which asks to confirm
-        that the master goes in force) and 'Mark bad', and what the last one did."""
-        good = pn.widgets.Button(label="Mark good (puts it in force)…", color="success", width=230)
-        bad = pn.widgets.Button(label="Mark bad", color="danger", width=120)
-        good.on_click(lambda _: setattr(self, "confirming", True))
-        bad.on_click(lambda _: self._certify_clicked(False))
-        comment = pn.widgets.TextInput.from_param(
-            self.param.comment,
-            label="Certify by hand (comment)",
-            placeholder="why this verdict",
-            width=420,
-        )
-        return pn.Column(
-            pn.Row(comment, good, bad, align="end"),
-            self._confirmation(),
-            self._message,
-            visible=self.param.report_id.rx().rx.is_not(None),
-        )
-
-    @param.depends("confirming", "report_id")
-    def _question(self):
-        if not self.confirming or self.report_id is None:
-            return pn.Spacer(height=0)
-        question = markdown(
-            "Certify {master} good and put it in force, in place of the master in force now?",
-            master=self.label(),
-        )
-        return pn.pane.Alert(question, alert_type="warning", margin=(0, 10))
-
-    def _confirmation(self) -> pn.Column:
-        """The question 'Mark good' asks, with its two answers (shown while confirming)."""
-        yes = pn.widgets.Button(label="Yes, put it in force", color="success", width=200)
-        no = pn.widgets.Button(label="Cancel", color="light", width=100)
-        yes.on_click(lambda _: self._certify_clicked(True))
-        no.on_click(lambda _: setattr(self, "confirming", False))
-        return pn.Column(self._question, pn.Row(yes, no), visible=self.param.confirming.rx())
-
-    @param.depends("message")
-    def _message(self):
-        return pn.pane.Markdown(escape_markdown(self.message), margin=(0, 10))
-
-    def __panel__(self):
-        return pn.Column(
-            self._header, self._images, self.certification(), sizing_mode="stretch_width"
-        )
 
 
 class CalibrationTrends(pn.viewable.Viewer):
@@ -424,33 +187,9 @@ class CalibrationTrends(pn.viewable.Viewer):
         return frame
 
     def in_force(self) -> pd.DataFrame:
-        """The master in force of each kind chosen: instrument, filter, file, night,
-        promoted_at, how (automatic, or certified by whom), valid (its verdict in force);
-        file None for a kind with none in force."""
-        masters = self.store.masters(self.caltype)
-        masters = masters[masters["status"] == "master"].set_index(["instrument", "filter"])
-        reports = self.store.trend(self.caltype).drop_duplicates("master_id", keep="last")
-        reports = reports.set_index("master_id")
-        rows = []
-        kinds = self._kinds[self._chosen(self._kinds)]
-        for instrument, filter_ in zip(kinds["instrument"], kinds["filter"], strict=True):
-            row = {"instrument": instrument, "filter": filter_, "file": None, "night": None}
-            if (instrument, filter_) in masters.index:
-                master = masters.loc[(instrument, filter_)]
-                report = (
-                    reports.loc[master["master_id"]]
-                    if master["master_id"] in reports.index
-                    else None
-                )
-                row |= {
-                    "file": PurePath(master["path"]).name,
-                    "night": master["night"],
-                    "promoted_at": master["promoted_at"],
-                    "how": _promoted_how(report),
-                    "valid": None if report is None else bool(report["verdict"]),
-                }
-            rows.append(row)
-        return pd.DataFrame(rows)
+        """The master in force of each kind chosen
+        (:func:`~app.views.calibration_in_force.in_force`)."""
+        return in_force(self.store, self.caltype, self._kinds[self._chosen(self._kinds)])
 
     def completeness(self) -> pd.DataFrame:
         """Night × instrument × filter of this type: arrived, frames, verdict."""
@@ -587,34 +326,7 @@ class CalibrationTrends(pn.viewable.Viewer):
 
     @param.depends("instrument", "filter", "detail.revision")
     def _in_force_cards(self):
-        cards = []
-        for row in self.in_force().itertuples():
-            kind = kind_label(row.instrument, row.filter)
-            if row.file is None:
-                text = markdown("No master {caltype} in force.", caltype=self.caltype)
-            else:
-                text = markdown(
-                    "**In force**: {file}, night {night}; promoted {when} ({how}); {valid}",
-                    file=row.file,
-                    night="unknown"
-                    if pd.isna(row.night)
-                    else f"{pd.Timestamp(row.night):%Y-%m-%d}",
-                    when=_when(row.promoted_at),
-                    how=row.how,
-                    valid="valid" if row.valid else "**not valid**",
-                )
-            cards.append(
-                pn.Card(
-                    pn.pane.Markdown(text, margin=(0, 5)),
-                    header=pn.pane.HTML(
-                        html("<b>{caltype} {kind}</b>", caltype=self.caltype, kind=kind)
-                    ),
-                    collapsible=False,
-                    width=300,
-                    margin=(3, 4),
-                )
-            )
-        return pn.FlexBox(*cards, sizing_mode="stretch_width")
+        return in_force_cards(self.in_force(), self.caltype)
 
     @param.depends("instrument", "filter", "start", "end", "detail.revision")
     def _completeness(self):

@@ -19,7 +19,7 @@ import requests
 from tornado.web import create_signed_value
 
 from app.auth import PermissionDenied
-from app.views.calibration import CERTIFY_ROLE, MasterDetail
+from app.views.calibration_master import CERTIFY_ROLE, MasterDetail
 from data_access.users import UsersFile
 
 REPO = Path(__file__).resolve().parents[2]
