@@ -157,4 +157,34 @@ MIGRATIONS: list[str] = [
         detail VARCHAR                     -- JSON: the push answer, the error...
     );
     """,
+    # where each master went: the masters every GP2 run used, the run each product version
+    # was built from, the warnings of products built with a bad master cleared by hand, and
+    # the reprocessing asked for with the masters in force (no key nor sequence: DuckLake)
+    """
+    CREATE TABLE gp2_run_master (
+        run_id VARCHAR NOT NULL, burst_id VARCHAR,
+        caltype VARCHAR NOT NULL,          -- bias, dark, flat
+        instrume VARCHAR, filter VARCHAR,  -- of the frames it served
+        file VARCHAR NOT NULL,             -- the file as the run read it
+        master_id INTEGER,                 -- calibration_master of that file; NULL: unknown
+        history_entry VARCHAR,             -- its path in the masters folder (history/...)
+        n_images INTEGER NOT NULL,
+        lake_snapshot BIGINT,              -- the cache's DuckLake snapshot; NULL before DuckLake
+        recorded_at TIMESTAMP NOT NULL
+    );
+    CREATE TABLE product_run (
+        product_id INTEGER NOT NULL, run_id VARCHAR NOT NULL, recorded_at TIMESTAMP NOT NULL
+    );
+    CREATE TABLE product_warning_cleared (
+        product_id INTEGER NOT NULL, master_id INTEGER NOT NULL,
+        user_name VARCHAR NOT NULL, comment VARCHAR NOT NULL, cleared_at TIMESTAMP NOT NULL
+    );
+    CREATE TABLE reprocess_request (
+        request_id INTEGER NOT NULL,
+        run_id VARCHAR NOT NULL, burst_id VARCHAR, source VARCHAR,  -- the run to do again
+        master_id INTEGER NOT NULL,        -- the master that made it needed
+        user_name VARCHAR NOT NULL, requested_at TIMESTAMP NOT NULL,
+        state VARCHAR NOT NULL             -- queued, done
+    );
+    """,
 ]
