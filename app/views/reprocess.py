@@ -11,8 +11,8 @@ The same views run in the server's Reprocess page and in a notebook::
     desk.result.frame_plot()       # the reduced frame with its sources drawn
 
 :class:`~app.views.reprocess_frames.FolderImages` shows the frames (thumbnails, headers,
-the telemetry at each exposure, the masters in force that night); :class:`StepsForm` the
-steps and parameters;
+the telemetry at each exposure, the masters in force that night);
+:class:`~app.views.reprocess_steps.StepsForm` the steps and parameters;
 :class:`~app.views.reprocess_runs.RunView` one finished run;
 :class:`~app.views.reprocess_runs.RunComparison` two; :class:`ReprocessDesk` composes
 them, runs in a thread and saves a run as a product version.
@@ -31,7 +31,6 @@ import pandas as pd
 import panel as pn
 import param
 
-from analysis.gp2.parameters import PARAMETER_HELP
 from analysis.products import Burst
 from analysis.products.settings import fit_window
 from app.auth import LOCAL_USER, require
@@ -40,7 +39,7 @@ from app.views.feedback import failure_text, message_pane, notify
 from app.views.reprocess_folders import FrameFolders, frame_roots
 from app.views.reprocess_frames import FolderImages, thumbnail_png
 from app.views.reprocess_runs import RunComparison, RunView
-from data_access.gp2.config import STEPS, Parameters, PipelineSettings
+from app.views.reprocess_steps import StepsForm
 from data_access.gp2.records import RunPlan
 from data_access.gp2.runs import ReprocessError, ReprocessStore
 from pipelines.gp2.runner import RunStopped
@@ -48,79 +47,6 @@ from pipelines.reprocess import SharedClient, alert_burst, reprocess, save_as_pr
 
 RUN_ROLE = "scientist"
 LOG = logging.getLogger("gic.reprocess")
-
-
-# -- the steps and their parameters -----------------------------------------------------------
-class StepsForm(pn.viewable.Viewer):
-    """The modules to run and their [Parameters], defaults from the folder's pipeline config."""
-
-    steps = param.ListSelector(default=["reduction", "findstars"], objects=list(STEPS))
-
-    def __init__(self, **params) -> None:
-        super().__init__(**params)
-        self.pipeline = PipelineSettings()
-        self.defaults = Parameters()
-        self.widgets = {f.name: self._widget(f) for f in dataclasses.fields(Parameters)}
-        for name, widget in self.widgets.items():
-            widget.description = self.help(name)
-
-    @staticmethod
-    def _widget(field):
-        label = PARAMETER_HELP[field.name].label(field.name)
-        if field.name == "stack_method":
-            return pn.widgets.Select(label=label, options=["median", "mean"], width=140)
-        if "int" in str(field.type):
-            return pn.widgets.IntInput(label=label, width=140)
-        return pn.widgets.FloatInput(label=label, width=140, format="0[.]0000000")
-
-    def load(self, pipeline: PipelineSettings) -> None:
-        """Take the steps and parameters of a pipeline configuration as the defaults."""
-        self.pipeline = pipeline
-        self.defaults = pipeline.settings_for("pipeline").parameters
-        self.steps = list(pipeline.steps)
-        for name, widget in self.widgets.items():
-            widget.param.update(value=getattr(self.defaults, name), description=self.help(name))
-
-    def help(self, name: str) -> str:
-        """What the parameter is, its unit and its default (the widget's tooltip)."""
-        entry = PARAMETER_HELP[name]
-        default = getattr(self.defaults, name)
-        unit = f" {entry.unit}" if entry.unit and default is not None else ""
-        shown = "none (the alert's, when it has one)" if default is None else f"{default}{unit}"
-        return f"{entry.description}. Default: {shown}."
-
-    def parameters(self) -> dict:
-        """The parameters that differ from the configuration's."""
-        return {
-            name: widget.value
-            for name, widget in self.widgets.items()
-            if widget.value != getattr(self.defaults, name)
-        }
-
-    def plan(self, *, t0: str = "") -> RunPlan:
-        """The run's plan: the steps chosen, every module's settings with the changed
-        parameters applied, all outputs in one folder."""
-        if not self.steps:
-            raise ValueError("choose at least one step")
-        changed = self.parameters()
-        modules = self.pipeline.modules or {"pipeline": self.pipeline.settings_for("pipeline")}
-        settings = {
-            step: dataclasses.replace(s, parameters=dataclasses.replace(s.parameters, **changed))
-            for step, s in modules.items()
-        }
-        ordered = tuple(step for step in STEPS if step in self.steps)
-        return RunPlan(steps=ordered, settings=settings, headers=(), t0=t0)
-
-    def __panel__(self):
-        return pn.Column(
-            pn.pane.Markdown("Steps (the ones they need run too, in memory):", margin=(0, 5)),
-            pn.widgets.CheckBoxGroup.from_param(self.param.steps, inline=False),
-            pn.pane.Markdown(
-                "Parameters (defaults from the folder's pipeline configuration):", margin=(0, 5)
-            ),
-            pn.GridBox(*self.widgets.values(), ncols=2),
-            sizing_mode="stretch_width",
-        )
 
 
 # -- the desk ------------------------------------------------------------------------------
