@@ -530,6 +530,18 @@ class NotificationsConfig:
 
 
 @dataclass(frozen=True)
+class AttentionConfig:
+    burst_days: float = _setting(
+        3.0, "Days back the home page looks for bursts (T0) that have no product yet"
+    )
+    master_nights: int = _setting(
+        7,
+        "Nights before last night whose calibration kinds last night must have too (a kind "
+        "seen then and not last night is missing)",
+    )
+
+
+@dataclass(frozen=True)
 class Config:
     """Every setting of a workspace; see ``gic config --show``."""
 
@@ -544,6 +556,7 @@ class Config:
     gp2: Gp2Config = field(default_factory=Gp2Config)
     site: SiteConfig = field(default_factory=SiteConfig)
     notifications: NotificationsConfig = field(default_factory=NotificationsConfig)
+    attention: AttentionConfig = field(default_factory=AttentionConfig)
 
 
 def _section_type(f: dataclasses.Field) -> type:
