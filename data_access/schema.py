@@ -187,4 +187,27 @@ MIGRATIONS: list[str] = [
         state VARCHAR NOT NULL             -- queued, done
     );
     """,
+    # frame quality: the image quality of every science frame the workbench sees (GP1's figures
+    # from the CDB, or what a GP2 run measured), with the telemetry at the exposure; one row per
+    # (image_id, t_mid, source), the newest record of a frame replacing the earlier one
+    """
+    CREATE TABLE frame_quality (
+        quality_id INTEGER NOT NULL,
+        image_id VARCHAR NOT NULL,         -- the frame's file name without extension
+        path VARCHAR NOT NULL,             -- the frame read ('' when not known)
+        night DATE NOT NULL,               -- observing night of t_mid ([calibration] night_offset_h)
+        instrument VARCHAR NOT NULL, filter VARCHAR NOT NULL,
+        t_mid TIMESTAMP NOT NULL,          -- middle of the exposure, UTC
+        exptime DOUBLE NOT NULL,           -- s
+        zp DOUBLE, zp_err DOUBLE,          -- AB mag giving 1 e-/s in the aperture
+        zp_stars INTEGER NOT NULL,
+        fwhm_px DOUBLE, fwhm_arcsec DOUBLE, ellipticity DOUBLE,
+        sky_adu DOUBLE,                    -- per pixel of the raw frame
+        sky_mag_arcsec2 DOUBLE, limit_mag DOUBLE, airmass DOUBLE,
+        telemetry VARCHAR NOT NULL,        -- JSON object: column -> reading at the exposure
+        source VARCHAR NOT NULL,           -- gp1 (its outputs from the CDB), gp2, demo
+        run_id VARCHAR NOT NULL,           -- the GP2 run that measured it ('' otherwise)
+        recorded_at TIMESTAMP NOT NULL     -- UTC
+    );
+    """,
 ]
