@@ -26,8 +26,9 @@ from analysis.observability import (
     sun_and_moon,
 )
 from analysis.sky import galactic_plane
-from app.markup import SafeMarkdown, bullets, burst_link, code, html, join, markdown, paragraphs
+from app.markup import markdown
 from app.plots.alerts import SkyLayers, plot_altitude_track, plot_sky_map
+from app.views.alerts_detail import alert_flags, burst_summary, observability_summary, packet_detail
 from app.views.downloads import download_buttons
 from app.views.tables import table
 from data_access.alerts.bursts import BurstQueries, utc_time
@@ -82,33 +83,8 @@ UNASSIGNED_COLUMNS = [
 ]
 #: Degrees between two cells of the shading of the sky above the horizon.
 SKY_CELL_DEG = 6.0
-#: The night's instants in the order a night brings them, as the burst's detail names them.
-NIGHT_LABELS = {
-    "sunset": "sunset",
-    "evening_civil": "civil dusk",
-    "evening_nautical": "nautical dusk",
-    "evening_astronomical": "astronomical night from",
-    "morning_astronomical": "to",
-    "morning_nautical": "nautical dawn",
-    "morning_civil": "civil dawn",
-    "sunrise": "sunrise",
-}
 #: Grey of the rows of retracted bursts.
 RETRACTED_STYLE = "color: #9e9e9e; font-style: italic"
-
-
-def alert_flags(alerts: pd.DataFrame) -> pd.Series:
-    """'TEST', 'RETRACTION', 'RETRACTED' (or '') for each row, for the eye and the tests."""
-    flags = pd.Series([""] * len(alerts), index=alerts.index, dtype=object)
-    for column, word in (
-        ("test", "TEST"),
-        ("retraction", "RETRACTION"),
-        ("retracted", "RETRACTED"),
-    ):
-        if column in alerts:
-            marked = alerts[column].fillna(False).astype(bool)
-            flags[marked] = (flags[marked] + " " + word).str.strip()
-    return flags
 
 
 def since(t0, now: datetime) -> str:
@@ -316,9 +292,9 @@ class AlertsBrowser(pn.viewable.Viewer):
                 self.ivorn = str(notices.iloc[event.new[0]]["ivorn"])
 
         shown.param.watch(choose, "selection")
-        parts = [pn.pane.Markdown(_burst_summary(report)), shown]
+        parts = [pn.pane.Markdown(burst_summary(report)), shown]
         if report["observability"] is not None:
-            parts.append(pn.pane.Markdown(_observability_summary(report)))
+            parts.append(pn.pane.Markdown(observability_summary(report)))
             parts.append(
                 pn.pane.Bokeh(
                     plot_altitude_track(
@@ -334,7 +310,7 @@ class AlertsBrowser(pn.viewable.Viewer):
         detail = self.detail()
         if detail is None:
             return pn.pane.Markdown("*Pick a packet to see its Params and raw XML.*")
-        return _packet_detail(detail, self.store)
+        return packet_detail(detail, self.store)
 
     @param.depends("revision")
     def _operations(self):
@@ -390,123 +366,3 @@ class AlertsBrowser(pn.viewable.Viewer):
 
     def __panel__(self):
         return pn.Column(self.controls(), self.display(), sizing_mode="stretch_width")
-
-
-def _burst_summary(report: dict) -> SafeMarkdown:
-    flags = alert_flags(pd.DataFrame([report])).iloc[0]
-    return paragraphs(
-        markdown("### {burst} {flags}", burst=report["burst_id"], flags=flags),
-        markdown("Everything about it: the dossier of {link}", link=burst_link(report["burst_id"])),
-        markdown(
-            "T0 {t0} UTC; {count} notices from {instruments}",
-            t0=report["t0"] or "unknown",
-            count=report["notices"],
-            instruments=report["instruments"] or "no instrument",
-        ),
-        markdown(
-            "Best position RA {ra} deg, Dec {dec} deg, error radius {radius} deg, from {by}",
-            ra=_number(report["ra"], 4),
-            dec=_number(report["dec"], 4),
-            radius=_number(report["error_deg"], 4),
-            by=report["best_instrument"] or "no notice",
-        ),
-    )
-
-
-def _observability_summary(report: dict) -> SafeMarkdown:
-    seen, night = report["observability"], report["observability"]["night"]
-    return paragraphs(
-        markdown("#### Seen from {site} at {at}", site=report["site"], at=seen["at"]),
-        bullets(
-            [
-                markdown(
-                    "altitude {alt} deg, airmass {airmass}; next rise {rise}, next set {set}",
-                    alt=_number(seen["altitude_deg"], 1),
-                    airmass=_number(seen["airmass"], 2),
-                    rise=seen["next_rise"] or "none within a day",
-                    set=seen["next_set"] or "none within a day",
-                ),
-                markdown(
-                    "Moon {sep} deg away, {lit} % illuminated, at altitude {alt} deg",
-                    sep=_number(seen["moon_separation_deg"], 1),
-                    lit=_number(100 * seen["moon_illumination"], 0),
-                    alt=_number(seen["moon_altitude_deg"], 1),
-                ),
-                join(
-                    markdown("; "),
-                    (
-                        markdown("{label} {when}", label=label, when=night[key] or "none")
-                        for key, label in NIGHT_LABELS.items()
-                    ),
-                ),
-                markdown(
-                    "{hours} h of astronomical night above {limit:.0f} deg",
-                    hours=_number(seen["dark_hours_above_min_altitude"], 1),
-                    limit=seen["min_altitude_deg"],
-                ),
-            ]
-        ),
-    )
-
-
-def _packet_detail(detail: dict, store: AlertStore) -> pn.Column:
-    params = pd.DataFrame(
-        [
-            {"param": k, "value": v, "unit": detail["units"].get(k, "")}
-            for k, v in detail["params"].items()
-        ]
-    )
-    flags = alert_flags(pd.DataFrame([detail]).assign(test=detail["role"] == "test")).iloc[0]
-    lines = [
-        markdown(
-            "### {name} {flags}",
-            name=detail["burst_id"] or detail["event_id"] or "no burst ID",
-            flags=flags,
-        ),
-        code(detail["ivorn"]),
-        markdown(
-            "T0 {t0} UTC (MJD {mjd}); {mission} {instrument}; role {role}; packet type {kind}",
-            t0=_when(detail["t0"]),
-            mjd=_number(detail["t0_mjd"], 5),
-            mission=detail["mission"],
-            instrument=detail["instrument"],
-            role=detail["role"],
-            kind=detail["packet_type"],
-        ),
-        markdown(
-            "RA {ra} deg, Dec {dec} deg, error radius {radius} deg",
-            ra=_number(detail["ra"], 4),
-            dec=_number(detail["dec"], 4),
-            radius=_number(detail["error_deg"], 4),
-        ),
-    ]
-    if detail["retracted_by"]:
-        lines += [markdown("Retracted by:"), bullets(code(i) for i in detail["retracted_by"])]
-    trigger = store.trigger_file(detail["burst_id"]) if detail["burst_id"] else None
-    parts = [pn.pane.Markdown(paragraphs(*lines)), table(params, height=300)]
-    if trigger is not None:
-        parts.append(_preformatted(trigger.name, trigger.read_text(encoding="utf-8")))
-    parts.append(_preformatted("raw XML", detail["raw_xml"]))
-    return pn.Column(*parts, sizing_mode="stretch_width")
-
-
-def _when(moment) -> str:
-    return (
-        "unknown" if pd.isna(moment) else pd.Timestamp(moment).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-    )
-
-
-def _number(value, digits: int) -> str:
-    return "unknown" if value is None or pd.isna(value) else f"{value:.{digits}f}"
-
-
-def _preformatted(title: str, text: str) -> pn.pane.HTML:
-    return pn.pane.HTML(
-        html(
-            "<b>{title}</b><pre style='max-height:320px;overflow:auto;background:#f6f8fa;"
-            "padding:6px'>{text}</pre>",
-            title=title,
-            text=text,
-        ),
-        sizing_mode="stretch_width",
-    )

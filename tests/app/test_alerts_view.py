@@ -6,7 +6,8 @@ import panel as pn
 from bokeh.models import BoxAnnotation, HoverTool
 
 from app.plots.alerts import KIND_COLORS, burst_kinds, graticule, plot_altitude_track
-from app.views.alerts import AlertsBrowser, alert_flags, since
+from app.views.alerts import AlertsBrowser, since
+from app.views.alerts_detail import alert_flags
 from demo.alerts import demo_notices, write_demo_packets
 from tests.analysis.test_voevent import make_packet
 from tests.app.bokeh_legend import legend_entries
