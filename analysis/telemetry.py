@@ -84,6 +84,17 @@ def format_duration(width: timedelta) -> str:
     return f"{seconds:g}s"
 
 
+def describe_age(seconds: float) -> str:
+    """An age in words: '42 s', '7 min', '3.5 h', '2.0 d'."""
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"
+
+
 def bucket_width(
     start: datetime, end: datetime, max_points: int, *, minimum: timedelta = timedelta(0)
 ) -> timedelta:

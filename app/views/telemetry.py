@@ -14,7 +14,7 @@ import pandas as pd
 import panel as pn
 import param
 
-from analysis.telemetry import NUMERIC_TYPES, bucket_width, format_duration
+from analysis.telemetry import NUMERIC_TYPES, bucket_width, describe_age, format_duration
 from app.markup import markdown, option_labels
 from app.plots.telemetry import plot_series
 from app.views.downloads import download_buttons
@@ -55,17 +55,6 @@ def _utcnow() -> datetime:
 
 def _choices(values) -> list[str]:
     return [ALL, *sorted({str(v) for v in values})]
-
-
-def describe_age(seconds: float) -> str:
-    """An age in words: '42 s', '7 min', '3.5 h', '2.0 d'."""
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 86400:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} d"
 
 
 def parse_window(text: str) -> tuple[datetime, datetime] | None:
