@@ -299,6 +299,43 @@ class CalibrationLimitsConfig:
 
 
 @dataclass(frozen=True)
+class CalibrationNightlyConfig:
+    links_table: str = _setting(
+        "calibration_links",
+        "CDB table holding one calibration links document per row, same columns as the status "
+        "table (read when cdb.postgres.dsn is set); empty = off",
+    )
+    links_url: str = _setting(
+        "", "CDB endpoint answering GET ?since=ISO with a calibration links document; empty = off"
+    )
+    links_drop_dir: str = _setting(
+        "drop/calibration-links", "Folder (relative to the workspace) of links documents dropped"
+    )
+    delay_h: float = _setting(
+        1.0, "Hours after the morning astronomical twilight at the site that the nightly run starts"
+    )
+    lookback_days: int = _setting(3, "Nights before today the background run still considers")
+    download_timeout_s: float = _setting(
+        60.0, "Seconds without data before a download is abandoned"
+    )
+    download_retries: int = _setting(3, "Further attempts after a failed download")
+    download_backoff_s: float = _setting(1.0, "First wait between attempts, doubled after each")
+    download_parallel: int = _setting(4, "Frames downloaded at once")
+    publish_dir: str = _setting(
+        "", "Local Storage folder where the masters in force are written for GP1; empty = off"
+    )
+    publish_pattern: str = _setting(
+        "master_{caltype}_{instrument}_{filter}.fits",
+        "File name of a published master: {caltype}, {instrument}, {filter}, {night} (YYYYMMDD)",
+    )
+    keep_raw_days: int = _setting(
+        7,
+        "Days raw calibration frames are kept after their night's masters were built and "
+        "validated; 0 keeps them (masters and reports are never deleted)",
+    )
+
+
+@dataclass(frozen=True)
 class CalibrationConfig:
     raw_dir: str = _setting(
         "raw/calibration", "Folder (relative to the workspace) of raw calibration frames"
@@ -372,6 +409,7 @@ class CalibrationConfig:
         1.3, "Residual check: largest residual noise over the frames' own noise"
     )
     limits: CalibrationLimitsConfig = field(default_factory=CalibrationLimitsConfig)
+    nightly: CalibrationNightlyConfig = field(default_factory=CalibrationNightlyConfig)
 
 
 #: The products' defaults, where the builders define them.
