@@ -210,4 +210,26 @@ MIGRATIONS: list[str] = [
         recorded_at TIMESTAMP NOT NULL     -- UTC
     );
     """,
+    # the CDB's calibration links (one row per frame of a links document) and each nightly
+    # calibration run (no key nor sequence: DuckLake)
+    """
+    CREATE TABLE calibration_link (
+        night DATE NOT NULL, name VARCHAR NOT NULL,  -- the frame's file name in the night
+        location VARCHAR NOT NULL,         -- its URL or path on the CDB's storage
+        instrume VARCHAR NOT NULL, filter VARCHAR, caltype VARCHAR NOT NULL,
+        exptime DOUBLE NOT NULL, size_bytes BIGINT, checksum VARCHAR,  -- algorithm:hex
+        source VARCHAR NOT NULL, document VARCHAR NOT NULL,  -- where the link came from
+        received_at TIMESTAMP NOT NULL     -- UTC
+    );
+    CREATE TABLE calibration_nightly_run (
+        run_id INTEGER NOT NULL, night DATE NOT NULL,
+        started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP,  -- UTC
+        links INTEGER NOT NULL, frames_fetched INTEGER NOT NULL, frames_failed INTEGER NOT NULL,
+        masters_built INTEGER NOT NULL, masters_valid INTEGER NOT NULL,
+        masters_promoted INTEGER NOT NULL, published INTEGER NOT NULL,
+        raw_deleted INTEGER NOT NULL,
+        outcome VARCHAR NOT NULL,          -- done, no frames, failures
+        failures VARCHAR NOT NULL          -- JSON list of texts
+    );
+    """,
 ]
