@@ -2,7 +2,8 @@
 
 A push first claims the product in one transaction of the cache (state ``pushing``,
 a claim token and its time), so that two people pushing the same product at once make
-one push; the product is marked ``pushed`` only when the import API answered OK, and
+one push; a product of a retracted burst is claimed only with an override (a comment,
+logged as ``retraction override``), and refused otherwise; the product is marked ``pushed`` only when the import API answered OK, and
 the answer (or the error) is stored. A claim left by a process that died is taken over
 after ``[products] push_claim_s``. :class:`ProductPushes` does it for
 :class:`~data_access.products.store.ProductStore`, with what it is given: the cache, the
@@ -21,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from data_access.alerts.retractions import retraction_sentence, retractions
 from data_access.cache import Cache
 from data_access.faults import fault_point
 from data_access.notifications import Notifier
@@ -31,6 +33,12 @@ Progress = Callable[[int, int], None]
 
 #: The states a version may be pushed from (a stale ``pushing`` claim is taken over too).
 PUSHABLE: tuple[str, ...] = ("approved", "push failed")
+
+#: Why a product of a retracted burst is not pushed without an override.
+RETRACTION_REFUSAL = (
+    "{retracted}: its products are pushed only with an approver's override of the retraction, "
+    "with a comment"
+)
 
 
 def now_utc() -> datetime:
@@ -93,9 +101,10 @@ class ProductPushes:
         self.claim_s = claim_s
 
     # -- push ---------------------------------------------------------------------------
-    def _claim(self, product_id: int, user: str) -> dict | None:
-        """Take the product for pushing, in one transaction; None when someone else has it or
-        its state does not allow a push."""
+    def _claim(self, product_id: int, user: str, override: str = "") -> dict:
+        """Take the product for pushing, in one transaction; the token is None when someone
+        else has it, its state does not allow a push, or its burst was retracted and no
+        ``override`` comment is given (``refusal`` then says so)."""
         token = uuid.uuid4().hex
         now = now_utc()
         stale = now - timedelta(seconds=self.claim_s)
@@ -111,15 +120,35 @@ class ProductPushes:
             free = state in PUSHABLE or (
                 state == "pushing" and claimed_at is not None and claimed_at < stale
             )
+            held = {
+                "burst_id": burst_id,
+                "card": card,
+                "version": version,
+                "file_name": file_name,
+                "state": state,
+                "token": None,
+            }
             if not free:
-                return {
-                    "burst_id": burst_id,
-                    "card": card,
-                    "version": version,
-                    "file_name": file_name,
-                    "state": state,
-                    "token": None,
-                }
+                return held
+            retracting = retractions(self.cache, burst_id)
+            if len(retracting) and not override.strip():
+                refusal = RETRACTION_REFUSAL.format(
+                    retracted=retraction_sentence(burst_id, retracting)
+                )
+                return {**held, "refusal": f"not pushed: {refusal}"}
+            if len(retracting):
+                self.audit.record(
+                    con,
+                    int(product_id),
+                    burst_id,
+                    card,
+                    version,
+                    "retraction override",
+                    user,
+                    override.strip(),
+                    now,
+                    {"retracted_by": list(retracting["ivorn"])},
+                )
             con.execute(
                 "UPDATE product SET state = 'pushing', push_claim = ?, push_claimed_at = ?, "
                 "updated_at = ? WHERE product_id = ?",
@@ -138,7 +167,13 @@ class ProductPushes:
         }
 
     def push(
-        self, product_id: int, client: SdbClient, *, user: str, comment: str = ""
+        self,
+        product_id: int,
+        client: SdbClient,
+        *,
+        user: str,
+        comment: str = "",
+        override_retraction: str = "",
     ) -> PushOutcome:
         """Send an approved product (its card, then the file) to the import API.
 
@@ -146,17 +181,19 @@ class ProductPushes:
         (timeout, refused connection, 5xx after the retries, or a refusal) marks it
         ``push failed`` with the error, and a later push may try again. A product someone
         else is pushing, already pushed, new or rejected is not sent (``pushed`` False,
-        the state unchanged).
+        the state unchanged), nor one of a retracted burst unless ``override_retraction``
+        gives the comment of an approver's override (logged as ``retraction override``;
+        the caller checks the role).
         """
         if not user:
             raise ValueError("a push needs a user name")
-        claim = self._claim(product_id, user)
+        claim = self._claim(product_id, user, override_retraction)
         if claim["token"] is None:
             return PushOutcome(
                 int(product_id),
                 claim["file_name"],
                 claim["state"],
-                error=f"not pushed: the product is {claim['state']}",
+                error=claim.get("refusal") or f"not pushed: the product is {claim['state']}",
             )
         card = claim["card"]
         try:
@@ -188,17 +225,23 @@ class ProductPushes:
         user: str,
         burst_id: str | None = None,
         progress: Progress | None = None,
+        override_retraction: str = "",
     ) -> list[PushOutcome]:
         """Push every approved (or failed) latest version, of one burst or all, and finish the
         pushes a dead process left claimed (``pushing``) once their claim is stale: the
         server may have stored the file already, and sending the same bytes again only
-        makes it answer "Product updated." (one file there, not two)."""
+        makes it answer "Product updated." (one file there, not two). A retracted burst's
+        products need ``override_retraction`` (see :meth:`push`)."""
         queue = self.queue(burst_id)
         states = [*PUSHABLE, "pushing"]
         ids = queue.loc[queue["state"].isin(states), "product_id"].tolist()
         outcomes = []
         for done, product_id in enumerate(ids, start=1):
-            outcomes.append(self.push(int(product_id), client, user=user))
+            outcomes.append(
+                self.push(
+                    int(product_id), client, user=user, override_retraction=override_retraction
+                )
+            )
             if progress:
                 progress(done, len(ids))
         return outcomes

@@ -37,7 +37,9 @@ from analysis.products.compare import diff_products, product_fingerprint
 from analysis.products.photometry import Burst, Photometry
 from analysis.products.settings import BuildSettings, fit_window
 from analysis.products.validate import validate_product
+from data_access.alerts.retractions import RETRACTED_BURSTS
 from data_access.cache import Cache
+from data_access.calibration.impact import WARNING_TEXTS
 from data_access.config import ProductsConfig
 from data_access.faults import fault_point
 from data_access.products.audit import AuditLog
@@ -302,39 +304,50 @@ class ProductStore:
     # -- queries ------------------------------------------------------------------------
     def bursts(self) -> pd.DataFrame:
         """One row per burst with products: burst_id, products, new, approved, pushed,
-        push_failed, updated_at (the latest version of each product counts)."""
+        push_failed, retracted (the burst was), warnings (products built with a bad master),
+        updated_at (the latest version of each product counts)."""
         return self.cache.query_df(
-            """
+            f"""
             WITH latest AS (
                 SELECT * FROM product QUALIFY row_number() OVER (
                     PARTITION BY burst_id, card ORDER BY version DESC) = 1)
-            SELECT burst_id, count(*) AS products,
+            SELECT l.burst_id, count(*) AS products,
                    count(*) FILTER (WHERE state = 'new') AS new,
                    count(*) FILTER (WHERE state = 'approved') AS approved,
                    count(*) FILTER (WHERE state = 'pushed') AS pushed,
                    count(*) FILTER (WHERE state = 'push failed') AS push_failed,
+                   bool_or(r.burst_id IS NOT NULL) AS retracted,
+                   count(w.product_id) AS warnings,
                    max(updated_at) AS updated_at
-            FROM latest GROUP BY burst_id ORDER BY updated_at DESC
+            FROM latest l LEFT JOIN ({RETRACTED_BURSTS}) r ON r.burst_id = l.burst_id
+            LEFT JOIN ({WARNING_TEXTS}) w ON w.product_id = l.product_id
+            GROUP BY l.burst_id ORDER BY updated_at DESC
             """
         )
 
     def queue(self, burst_id: str | None = None, *, all_versions: bool = False) -> pd.DataFrame:
         """The review queue: the latest version of each product (every version with
-        ``all_versions``), of one burst or all, with its state."""
+        ``all_versions``), of one burst or all, with its state, whether its burst was
+        retracted, and its warning ('' when none: see :mod:`data_access.calibration.impact`)."""
         latest = (
             ""
             if all_versions
             else (
-                "QUALIFY row_number() OVER (PARTITION BY burst_id, card ORDER BY version DESC) = 1"
+                "QUALIFY row_number() OVER "
+                "(PARTITION BY p.burst_id, p.card ORDER BY p.version DESC) = 1"
             )
         )
-        where = "WHERE burst_id = ?" if burst_id is not None else ""
+        where = "WHERE p.burst_id = ?" if burst_id is not None else ""
         return self.cache.query_df(
             f"""
-            SELECT product_id, burst_id, card, version, file_name, state, n_deviations, source,
-                   created_at, updated_at, pushed_at, push_answer
-            FROM product {where} {latest}
-            ORDER BY burst_id, card, version DESC
+            SELECT p.product_id, p.burst_id, p.card, p.version, p.file_name, p.state,
+                   p.n_deviations, p.source, p.created_at, p.updated_at, p.pushed_at,
+                   p.push_answer, r.burst_id IS NOT NULL AS retracted,
+                   coalesce(w.warning, '') AS warning
+            FROM product p LEFT JOIN ({RETRACTED_BURSTS}) r ON r.burst_id = p.burst_id
+            LEFT JOIN ({WARNING_TEXTS}) w ON w.product_id = p.product_id
+            {where} {latest}
+            ORDER BY p.burst_id, p.card, p.version DESC
             """,
             [burst_id] if burst_id is not None else [],
         )
