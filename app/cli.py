@@ -21,6 +21,7 @@ from data_access.config import ConfigError
 SHARED_GROUPS = {
     "ingest": "put files into the cache (idempotent: the same file twice adds nothing)",
     "sync": "pull what is new from the configured sources into the cache",
+    "status": "the state of things: the telemetry, what needs attention now",
 }
 
 

@@ -9,6 +9,7 @@ from app.commands import (
     notify,
     products,
     serve,
+    status,
     telemetry,
     users,
 )
@@ -16,6 +17,7 @@ from app.commands import (
 COMMAND_MODULES = [
     config,
     telemetry,
+    status,
     alerts,
     calibration,
     products,

@@ -41,11 +41,7 @@ def register(subparsers, groups) -> None:
     )
     sync.set_defaults(handler=sync_status)
 
-    status = subparsers.add_parser(
-        "status", help="query telemetry", description="Query the telemetry in the cache."
-    )
-    what = status.add_subparsers(dest="what", metavar="WHAT", required=True)
-    latest = what.add_parser(
+    latest = groups["status"].add_parser(
         "latest",
         help="the latest reading of every sensor",
         description="The latest reading of every sensor with its age in seconds; a sensor "
@@ -54,7 +50,7 @@ def register(subparsers, groups) -> None:
     latest.add_argument("--format", choices=["json", "csv", "table"], default="table")
     latest.set_defaults(handler=status_latest)
 
-    series = what.add_parser(
+    series = groups["status"].add_parser(
         "series",
         help="one numeric sensor aggregated in time buckets",
         description="min, mean, max and count of one numeric sensor's readings per bucket. "
