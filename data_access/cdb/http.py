@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import requests
 
@@ -24,11 +25,55 @@ MAX_ANSWER_BYTES = MAX_FILE_BYTES
 #: The source's name, as stored beside every document it brought.
 CDB_HTTP = "cdb-http"
 
+T = TypeVar("T")
+
 
 _ERRNO_TEXT = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
 
 
-def _failure(exc: requests.RequestException, timeout_s: float) -> str:
+class AttemptFailed(RuntimeError):
+    """An attempt worth repeating failed (a timeout, a refused connection, a 5xx answer);
+    the text says why, never the URL."""
+
+
+def with_retries(
+    attempt: Callable[[], T],
+    *,
+    retries: int,
+    backoff_s: float,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """``attempt()``, repeated ``retries`` times while it raises :class:`AttemptFailed`,
+    waiting ``backoff_s``, then twice as long after each further failure.
+
+    Raises
+    ------
+    AttemptFailed
+        The last failure, its text followed by the number of attempts made.
+    """
+    attempts = retries + 1
+    for number in range(attempts):
+        if number:
+            sleep(backoff_s * 2 ** (number - 1))
+        try:
+            return attempt()
+        except AttemptFailed as exc:
+            failure = str(exc)
+    tries = f"{attempts} attempts" if attempts > 1 else "1 attempt"
+    raise AttemptFailed(f"{failure} after {tries}")
+
+
+def status_failure(answer: requests.Response, where: str, error: type[Exception]) -> Exception:
+    """The error of a request answered with a status that is not a success: an
+    :class:`AttemptFailed` for a 5xx answer (worth repeating), else ``error`` naming
+    ``where`` and the status (not retried)."""
+    failure = f"HTTP {answer.status_code} {answer.reason or ''}".strip()
+    if answer.status_code >= 500:
+        return AttemptFailed(failure)
+    return error(f"{where}: {failure} (not retried)")
+
+
+def request_failure(exc: requests.RequestException, timeout_s: float) -> str:
     """What went wrong with a request, without the URL (whose query may hold a secret)."""
     if isinstance(exc, requests.Timeout):
         return f"no answer within {timeout_s:g} s"
@@ -139,10 +184,8 @@ class CdbHttpSource:
 
     def _fetch(self, session: requests.Session, cursor: str | None) -> bytes:
         c, where = self.config, redact_url(self.url)
-        attempts = c.retries + 1
-        for attempt in range(attempts):
-            if attempt:
-                self._sleep(c.backoff_s * 2 ** (attempt - 1))
+
+        def attempt() -> bytes:
             try:
                 with session.get(
                     self.url, params=self.request_params(cursor), timeout=c.timeout_s, stream=True
@@ -150,13 +193,15 @@ class CdbHttpSource:
                     if 200 <= answer.status_code < 300:
                         return _bounded_content(answer, f"CDB endpoint {where}")
             except requests.RequestException as exc:
-                failure = _failure(exc, c.timeout_s)
-                continue
-            failure = f"HTTP {answer.status_code} {answer.reason or ''}".strip()
-            if answer.status_code < 500:
-                raise StatusSourceError(f"CDB endpoint {where}: {failure} (not retried)")
-        tries = f"{attempts} attempts" if attempts > 1 else "1 attempt"
-        raise StatusSourceError(f"CDB endpoint {where}: {failure} after {tries}")
+                raise AttemptFailed(request_failure(exc, c.timeout_s)) from None
+            raise status_failure(answer, f"CDB endpoint {where}", StatusSourceError)
+
+        try:
+            return with_retries(
+                attempt, retries=c.retries, backoff_s=c.backoff_s, sleep=self._sleep
+            )
+        except AttemptFailed as exc:
+            raise StatusSourceError(f"CDB endpoint {where}: {exc}") from None
 
     def collect(self, cursor: str | None) -> Iterator[FetchedPage]:
         """One page with the endpoint's answer since ``cursor``, or nothing if it is ``[]``."""
