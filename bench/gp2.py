@@ -98,7 +98,8 @@ def _outcome(folder: Path, result, seconds: float, peaks: list[int]) -> dict:
 
 def gic_child(folder: Path, workers: int) -> dict:
     from data_access.config import Gp2Config
-    from pipelines.gp2.runner import open_client, run_burst
+    from pipelines.gp2.cluster import open_client
+    from pipelines.gp2.runner import run_burst
 
     plan = _plan(folder)
     if workers == 0:

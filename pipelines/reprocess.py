@@ -27,13 +27,16 @@ import pandas as pd
 from astropy.time import Time
 
 from analysis.products import Burst
+from data_access.calibration.impact import MasterImpact, record_product_run
 from data_access.calibration.store import CalibrationStore
 from data_access.config import Gp2Config
 from data_access.gp2.records import RunPlan
 from data_access.gp2.runs import ReprocessError, ReprocessStore, StoredRun
 from data_access.products.files import read_photometry_file
 from data_access.telemetry.store import StatusStore
-from pipelines.gp2.runner import RunStopped, masters_from_store, open_client, run_burst
+from pipelines.gp2.cluster import open_client
+from pipelines.gp2.planning import masters_from_store
+from pipelines.gp2.runner import RunStopped, run_burst
 
 #: Telemetry shown beside each image: column → sensor (``{camera}``: its INSTRUME, lower case).
 TELEMETRY_SENSORS = {
@@ -158,9 +161,13 @@ def reprocess(
     client=None,
     progress: Callable[[int, int], None] | None = None,
     stop: threading.Event | None = None,
+    quality=None,
 ) -> StoredRun:
     """Run ``plan`` over ``frames`` into the run folder (made by ``store.new_run``), with the
-    masters in force now when ``calibration`` is given, and keep the run there.
+    masters in force now when ``calibration`` is given (the masters it used recorded in the
+    cache: :class:`~data_access.calibration.impact.MasterImpact`), and keep the run there; with a
+    ``quality`` recorder (:class:`pipelines.frame_quality.QualityRecorder`), record the
+    image quality of the frames it processed.
 
     Raises
     ------
@@ -186,9 +193,15 @@ def reprocess(
             run_id, plan, source=source, burst_id=burst_id, user=user, started=started
         )
         raise
-    return store.save(
+    saved = store.save(
         run_id, plan, result, source=source, burst_id=burst_id, user=user, started=started
     )
+    if quality is not None:
+        quality.record_run(result, keywords=plan.keywords, run_id=run_id)
+    if calibration is not None:  # where each master went
+        impact = MasterImpact(calibration.cache, calibration.files)
+        impact.record_run(run_id, burst_id, saved.meta["masters"])
+    return saved
 
 
 # -- products -------------------------------------------------------------------------------
@@ -213,7 +226,8 @@ def save_as_product(
     fit_window_s: tuple[float, float] | None = None,
 ) -> pd.DataFrame:
     """Build the run's photometry into the burst's products: a new version (MY_VERS + 1) of
-    each product whose content changed, left in the review queue. ``fit_window_s`` (start,
+    each product whose content changed, left in the review queue; each product (new or
+    unchanged) is noted as built from the run. ``fit_window_s`` (start,
     end in s after T0) overrides the configured window of the decay fits.
 
     Raises
@@ -228,13 +242,15 @@ def save_as_product(
         )
     photometry = read_photometry_file(run.photometry_path)
     steps = ", ".join(run.meta["steps"])
-    return products.build(
+    built = products.build(
         burst,
         photometry,
         user=user,
         comment=f"GP2 reprocessing run {run.run_id} ({steps})",
         fit_window_s=fit_window_s,
     )
+    record_product_run(products.cache, run.run_id, built["product_id"])
+    return built
 
 
 # -- the client -----------------------------------------------------------------------------

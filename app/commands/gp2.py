@@ -33,15 +33,10 @@ from data_access.gp2.config import (
     read_module_config,
     read_pipeline_config,
 )
+from pipelines.gp2.cluster import open_client
 from pipelines.gp2.gp1 import Gp1Runner
-from pipelines.gp2.runner import (
-    HeaderKeywords,
-    RunPlan,
-    RunResult,
-    masters_from_store,
-    open_client,
-    run_burst,
-)
+from pipelines.gp2.planning import masters_from_store
+from pipelines.gp2.runner import HeaderKeywords, RunPlan, RunResult, run_burst
 
 MODULE_HELP = {
     "reduction": "bias, dark and flat from the masters, gain, saturation mask → reduced/",

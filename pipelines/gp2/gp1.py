@@ -27,7 +27,8 @@ from data_access.gp2.config import Gp1Instance, Gp1Settings, read_pipeline_confi
 from data_access.gp2.files import describe_image
 from data_access.gp2.records import HeaderKeywords
 from data_access.safe_files import write_atomic
-from pipelines.gp2.runner import MasterResolver, RunPlan, run_burst
+from pipelines.gp2.planning import MasterResolver
+from pipelines.gp2.runner import RunPlan, run_burst
 
 log = logging.getLogger("gic.gp1")
 
@@ -54,7 +55,7 @@ class Gp1Runner:
     client : distributed.Client, optional
         Where the pipelines run (None: in this process).
     masters : callable, optional
-        Resolver of the masters in force (see :func:`~pipelines.gp2.runner.masters_from_store`).
+        Resolver of the masters in force (see :func:`~pipelines.gp2.planning.masters_from_store`).
     settle_s : float, optional
         A file younger than this (s since its last change) is left for the next look,
         so that a frame still being written is not read half-way.

@@ -20,52 +20,32 @@ A failed image is reported in ``result.failures`` (file, step, reason); the othe
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import numpy as np
-from astropy.table import Table, vstack
-from astropy.time import Time
-from astropy.wcs.utils import proj_plane_pixel_scales
-
-from analysis.afterglow import JointDecayFit
-from analysis.gp2 import (
-    PHOTOMETRY_COLUMNS,
-    fit_decay,
-    light_curve_table,
-    locate_transient,
-    measure_transient,
-)
-from analysis.gp2.alignment import celestial_wcs
-from analysis.gp2.stacking import exposure_times
-from analysis.gp2.summary import detection_position_error, position_scatter
-from data_access.config import Gp2Config
-from data_access.gp2.config import (
-    STEPS,
-)
-from data_access.gp2.files import (
-    ImageInfo,
-    output_folder,
-    scan_images,
-    write_photometry,
-    write_table,
-)
+from analysis.gp2 import PHOTOMETRY_COLUMNS, locate_transient
+from analysis.gp2.summary import position_scatter
+from data_access.gp2.files import output_folder, scan_images
 from data_access.gp2.records import HeaderKeywords, ImageResult, RunPlan, RunResult
-from data_access.safe_files import write_atomic
 from pipelines.gp2 import steps
-from pipelines.gp2.steps import ImageInputs, ImageState, StepContext
+from pipelines.gp2.planning import (
+    MasterResolver,
+    _stack_groups,
+    _summary_dir,
+    _uncalibrated,
+    resolve_inputs,
+    step_context,
+)
+from pipelines.gp2.steps import ImageState, StepContext
+from pipelines.gp2.summary import _candidate_positions, _finish, image_result, measure
 
 log = logging.getLogger("gic.gp2")
 
 Progress = Callable[[int, int], None]
-
-#: Master resolver: (caltype, instrument, filter) -> path of the master in force, or None.
-MasterResolver = Callable[[str, str, str], "Path | None"]
 
 
 #: How often a run waiting for its tasks looks at its stop event, s.
@@ -78,58 +58,6 @@ class RunStopped(RuntimeError):
 
 _PER_IMAGE = ("reduction", "cosmics", "findstars", "alignment")
 _AFTER_STACK = ("photometry", "subtraction")
-
-
-def step_context(plan: RunPlan, keep_images: bool) -> StepContext:
-    """The settings every step of ``plan`` reads, and which of its outputs it keeps."""
-    return StepContext(
-        settings={s: plan.settings_for(s) for s in STEPS},
-        explicit=frozenset(plan.steps),
-        keep_images=keep_images,
-        keywords=plan.keywords,
-        instrumental=plan.instrumental,
-    )
-
-
-# -- execution ----------------------------------------------------------------------------
-@contextlib.contextmanager
-def open_client(
-    config: Gp2Config | None = None, *, n_workers: int | None = None, processes: bool | None = None
-) -> Iterator:
-    """A ``dask.distributed`` client: to ``scheduler_address`` if set, else a LocalCluster.
-
-    Parameters
-    ----------
-    config : Gp2Config, optional
-        ``[gp2]`` of gic.toml (defaults: 2 single-thread workers in this process).
-    n_workers, processes : optional
-        Override the config's LocalCluster shape.
-    """
-    from distributed import Client, LocalCluster
-
-    config = config or Gp2Config()
-    if config.scheduler_address:
-        client = Client(config.scheduler_address, timeout="20s")
-        try:
-            yield client
-        finally:
-            client.close()
-        return
-    use_processes = config.processes if processes is None else processes
-    cluster = LocalCluster(
-        n_workers=n_workers or config.n_workers,
-        threads_per_worker=config.threads_per_worker,
-        processes=use_processes,
-        memory_limit=config.memory_limit if use_processes else 0,
-        dashboard_address=":0",
-        silence_logs=logging.WARNING,
-    )
-    client = Client(cluster)
-    try:
-        yield client
-    finally:
-        client.close()
-        cluster.close()
 
 
 class _Done:
@@ -193,156 +121,6 @@ class _Executor:
             self.stop.wait(STOP_POLL_S)
             self._check(futures)
         return self.client.gather(futures)
-
-
-# -- planning -----------------------------------------------------------------------------
-def _fill(template: str, info: ImageInfo) -> str | None:
-    if not template:
-        return None
-    return template.replace("{FILTER}", info.filter).replace("{INSTRUME}", info.instrument)
-
-
-def resolve_inputs(info: ImageInfo, plan: RunPlan, masters: MasterResolver | None) -> ImageInputs:
-    """One image's masters, reference and catalogue: the config's files, else those in force."""
-    reduction = plan.settings_for("reduction")
-    later = plan.settings_for("subtraction")
-    found = {}
-    for caltype in ("bias", "dark", "flat"):
-        path = _fill(getattr(reduction, caltype), info)
-        if path is None and masters is not None:
-            in_force = masters(caltype, info.instrument, info.filter)
-            path = str(in_force) if in_force else None
-        found[caltype] = path
-    return ImageInputs(
-        **found,
-        reference=_fill(later.reference, info),
-        catalog=_fill(later.catalog or plan.settings_for("photometry").catalog, info),
-    )
-
-
-def masters_from_store(store) -> MasterResolver:
-    """A master resolver over a :class:`~data_access.calibration.store.CalibrationStore`."""
-    free = tuple(store.config.filter_free_types)
-
-    def resolve(caltype: str, instrument: str, filter_: str) -> Path | None:
-        return store.in_force(caltype, instrument, "NONE" if caltype in free else filter_)
-
-    return resolve
-
-
-def _summary_dir(output: Path, info: ImageInfo, headers: tuple[str, ...]) -> Path:
-    return (
-        output_folder(output, info.header, headers[:1], source=str(info.path))
-        if headers
-        else output
-    )
-
-
-def _stack_groups(names: list[str], infos: dict, size: int) -> list[list[str]]:
-    groups = defaultdict(list)
-    for name in names:
-        info = infos[name]
-        groups[(info.instrument, info.filter)].append(name)
-    out = []
-    for members in groups.values():
-        out += [members[k : k + size] for k in range(0, len(members), max(1, size))]
-    return out
-
-
-# -- tasks of the summary ----------------------------------------------------------------
-def _candidate_positions(state: ImageState) -> tuple[np.ndarray, np.ndarray]:
-    if state.error is not None or state.candidates is None or "ra" not in state.candidates.colnames:
-        return np.zeros(0), np.zeros(0)
-    return np.asarray(state.candidates["ra"], float), np.asarray(state.candidates["dec"], float)
-
-
-def _times(state: ImageState, keywords: HeaderKeywords) -> tuple[str, str, float]:
-    start, end = exposure_times(
-        state.header, exptime_key=keywords.exptime, date_key=keywords.date_obs
-    )
-    return start.isot, end.isot, float(state.header[keywords.exptime])
-
-
-def measure(
-    state: ImageState, context: StepContext, ra: float, dec: float, scatter: float = math.nan
-) -> dict | None:
-    """The transient's photometry row of one image (None for a failed image); ``scatter`` is
-    that of the transient's candidates about (ra, dec), arcsec (its ``pos_err`` with the
-    image's alignment residual)."""
-    if state.error is not None or state.difference is None:
-        return None
-    p = context.parameters("summary")
-    t_start, t_end, exptime = _times(state, context.keywords)
-    row = {
-        "image_id": state.name,
-        "filter": context.keywords.text(state.header, "filter"),
-        "t_start": t_start,
-        "t_end": t_end,
-        "exptime": exptime,
-        "limit_mag": state.limit,
-        "ra": ra,
-        "dec": dec,
-    }
-    wcs = celestial_wcs(state.header)
-    if not (math.isfinite(ra) and wcs is not None):
-        return {**row, "mag": state.limit, "mag_err": 0.0, "detected": 0}
-    x, y = (float(v) for v in wcs.world_to_pixel_values(ra, dec))
-    zp = state.diff_zp or state.zp
-    measured = measure_transient(
-        state.difference.data,
-        x,
-        y,
-        radius=p.aperture * state.difference.fwhm,
-        rms=state.difference.rms,
-        zp=zp.value,
-        zp_err=zp.error,
-        limit=state.limit,
-        mask=state.difference.mask,
-        detect_snr=p.detect_snr,
-    )
-    residual = state.alignment.residual if state.alignment is not None else math.nan
-    scale = float(np.mean(proj_plane_pixel_scales(wcs))) * 3600.0
-    return {
-        **row,
-        "mag": measured.mag,
-        "mag_err": measured.mag_err,
-        "detected": int(measured.detected),
-        "pos_err": (
-            detection_position_error(scatter, residual, scale) if measured.detected else math.nan
-        ),
-    }
-
-
-def image_result(state: ImageState, context: StepContext) -> ImageResult:
-    """The page's view of one image's state."""
-    keywords, keep_images = context.keywords, context.keep_images
-    try:
-        t_start, t_end, exptime = (
-            _times(state, keywords) if state.header is not None else ("", "", math.nan)
-        )
-    except (ValueError, KeyError):
-        t_start, t_end, exptime = "", "", math.nan
-    zp = state.diff_zp or state.zp
-    return ImageResult(
-        name=state.name,
-        path=state.path,
-        header=state.header,
-        filter=keywords.text(state.header, "filter") if state.header is not None else "",
-        t_start=t_start,
-        t_end=t_end,
-        exptime=exptime,
-        fwhm=state.fwhm,
-        zp=zp.value if zp else math.nan,
-        zp_err=zp.error if zp else math.nan,
-        limit_mag=state.limit,
-        sources=state.sources,
-        candidates=state.candidates,
-        reduced=state.reduced if keep_images else None,
-        difference=state.difference.data if keep_images and state.difference is not None else None,
-        outputs=dict(state.outputs),
-        log=state.log,
-        error=state.error,
-    )
 
 
 def start(path: str, name: str, out_dir: str) -> ImageState:
@@ -471,18 +249,6 @@ def run_burst(
     return _finish(plan, results, rows, transients, failures, summary_dirs, context)
 
 
-def _uncalibrated(plan: RunPlan, inputs: dict) -> dict[str, str]:
-    """The images photometry has no catalogue to calibrate, and why each is refused: the
-    summary or subtraction needs their zero points; photometry asked for by name needs them
-    unless instrumental magnitudes are asked for."""
-    chain = plan.chain()
-    needed_by = next((s for s in ("summary", "subtraction") if s in chain), None)
-    if needed_by is None and ("photometry" not in plan.steps or plan.instrumental):
-        return {}
-    reason = steps.no_catalogue(needed_by)
-    return {name: reason for name, found in inputs.items() if not found.catalog}
-
-
 def _submit_step(executor, step, future, context, inputs, anchors, group):
     if step == "alignment":
         anchor = anchors.setdefault(group, future)
@@ -535,138 +301,11 @@ def _summary(
     return rows, transients
 
 
-def _candidates_table(
-    results: list[ImageResult], transients: dict, summary_dirs: dict, radius: float
-) -> Table:
-    tables = []
-    for r in results:
-        if r.candidates is None or len(r.candidates) == 0:
-            continue
-        t = r.candidates.copy()
-        t.add_column([r.name] * len(t), name="image_id", index=0)
-        t.add_column([r.filter] * len(t), name="filter", index=1)
-        where = transients.get(summary_dirs.get(r.name))
-        if where and "ra" in t.colnames:
-            separation = (
-                np.hypot((t["ra"] - where[0]) * np.cos(np.radians(where[1])), t["dec"] - where[1])
-                * 3600
-            )
-            t["transient"] = np.asarray(separation < radius)
-        else:
-            t["transient"] = np.zeros(len(t), bool)
-        tables.append(t)
-    if not tables:
-        return Table(
-            names=(
-                "image_id",
-                "filter",
-                "x",
-                "y",
-                "flux",
-                "peak",
-                "snr",
-                "npix",
-                "ra",
-                "dec",
-                "transient",
-            ),
-            dtype=(str, str, float, float, float, float, float, int, float, float, bool),
-        )
-    return vstack(tables, metadata_conflicts="silent")
-
-
-def _finish(plan, results, rows, transients, failures, summary_dirs, context) -> RunResult:
-    radius = context.parameters("summary").match_radius
-    candidates = _candidates_table(results, transients, summary_dirs, radius)
-    files = {}
-    by_burst = defaultdict(list)
-    for name, row in rows.items():
-        if row is not None:
-            by_burst[summary_dirs[name]].append(row)
-    light_curves = []
-    for folder, burst_rows in by_burst.items():
-        table = light_curve_table(burst_rows)
-        light_curves.append(table)
-        files[str(folder)] = {
-            "photometry": str(write_photometry(Path(folder) / "photometry.csv", table))
-        }
-        names = {row["image_id"] for row in burst_rows}
-        files[str(folder)]["candidates"] = str(
-            write_table(
-                Path(folder) / "candidates.csv",
-                candidates[[n in names for n in candidates["image_id"]]],
-            )
-        )
-        _write_log(Path(folder) / "gp2.log", results, failures)
-    light_curve = vstack(light_curves) if light_curves else light_curve_table([])
-    transient = next(iter(transients.values()), None) if transients else None
-    return RunResult(
-        images=results,
-        light_curve=light_curve,
-        candidates=candidates,
-        transient=transient,
-        decay=_decay(light_curve, plan.t0),
-        failures=failures,
-        summary_files=files,
-    )
-
-
-def _decay(light_curve: Table, t0: str) -> JointDecayFit | None:
-    if not t0 or len(light_curve) == 0:
-        return None
-    detected = light_curve[light_curve["detected"] == 1]
-    trigger = Time(t0, format="isot", scale="utc")
-    starts = np.array([(Time(t, scale="utc") - trigger).sec for t in detected["t_start"]])
-    ends = np.array([(Time(t, scale="utc") - trigger).sec for t in detected["t_end"]])
-    try:
-        return fit_decay(
-            starts, ends, detected["mag"], detected["mag_err"], list(detected["filter"])
-        )
-    except ValueError as exc:
-        log.info("no decay fit: %s", exc)
-        return None
-
-
-def _write_log(path: Path, results: list[ImageResult], failures: list) -> None:
-    lines = []
-    for r in results:
-        lines += [f"{r.name}: {line}" for line in r.log]
-    lines += [f"FAILED {name}: {reason}" for name, reason in failures]
-    write_atomic(path.parent, path.name, ("\n".join(lines) + "\n").encode("utf-8"))
-
-
-def image_times(paths: Sequence[Path | str], *, keywords: HeaderKeywords | None = None) -> Table:
-    """Start and end of every frame's exposure (the telemetry rendezvous input).
-
-    ``keywords`` are the header keywords read (default: ``[gp2]``'s defaults).
-
-    Returns
-    -------
-    astropy.table.Table
-        ``image_id``, ``path``, ``instrument``, ``filter``, ``t_start``, ``t_end`` (ISO UTC),
-        ``exptime`` (s), time-ordered; unreadable files are left out.
-    """
-    infos, _ = scan_images(list(paths), keywords=keywords)
-    return Table(
-        rows=[
-            (i.name, str(i.path), i.instrument, i.filter, i.t_start, i.t_end, i.exptime)
-            for i in infos
-        ],
-        names=("image_id", "path", "instrument", "filter", "t_start", "t_end", "exptime"),
-        dtype=(str, str, str, str, str, str, float),
-    )
-
-
 __all__ = [
     "PHOTOMETRY_COLUMNS",
     "HeaderKeywords",
     "ImageResult",
-    "MasterResolver",
     "RunPlan",
     "RunResult",
-    "image_times",
-    "masters_from_store",
-    "open_client",
-    "resolve_inputs",
     "run_burst",
 ]

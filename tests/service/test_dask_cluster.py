@@ -17,7 +17,8 @@ from analysis.gp2.simulate import simulate_burst
 from data_access.config import load_config
 from data_access.gp2.config import read_pipeline_config
 from data_access.gp2.files import write_simulated_burst
-from pipelines.gp2.runner import RunPlan, open_client, run_burst
+from pipelines.gp2.cluster import open_client
+from pipelines.gp2.runner import RunPlan, run_burst
 from tests.conftest import free_port, service_unavailable
 from tests.service.conftest import stop_process, wait_for_port
 

@@ -25,8 +25,10 @@ from data_access.gp2.config import (
 )
 from data_access.gp2.files import write_simulated_burst
 from data_access.products.files import DescriptorLibrary, read_photometry_file
+from pipelines.gp2.cluster import open_client
 from pipelines.gp2.gp1 import Gp1Runner
-from pipelines.gp2.runner import HeaderKeywords, RunPlan, image_times, open_client, run_burst
+from pipelines.gp2.planning import image_times
+from pipelines.gp2.runner import HeaderKeywords, RunPlan, run_burst
 
 # The design notes' three INI files, copied as they are (trailing blank, tab and all).
 NOTES_MODULE_INI = (
