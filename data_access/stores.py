@@ -12,6 +12,7 @@ from data_access.alerts.store import AlertStore
 from data_access.cache import Cache
 from data_access.calibration.impact import MasterImpact
 from data_access.calibration.store import CalibrationStore
+from data_access.frame_quality import QualityStore
 from data_access.gp2.runs import ReprocessStore
 from data_access.notifications import Notifier
 from data_access.products.store import ProductStore
@@ -61,6 +62,11 @@ class Stores:
         store = ProductStore.from_workspace(self.workspace, self.cache)
         store.pushes.notifier = Notifier.from_workspace(self.workspace)
         return store
+
+    @cached_property
+    def quality(self) -> QualityStore:
+        """The image quality of the science frames, judged against ``[quality]``."""
+        return QualityStore.from_workspace(self.workspace, self.cache)
 
     @cached_property
     def reprocess(self) -> ReprocessStore:

@@ -377,6 +377,7 @@ def findstars(state: ImageState, context: StepContext) -> ImageState:
         "PSF FWHM, pixels",
     )
     header["SKYRMS"] = (round(found.rms, 3), "background noise per pixel, e-")
+    header["SKYLEVEL"] = (round(float(np.median(found.background)), 3), "sky per pixel, e-")
     table = found.table.copy()
     where = sky_positions(table["x"], table["y"], header)
     if where is not None:
