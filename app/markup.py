@@ -223,8 +223,31 @@ def burst_link(burst_id: Any) -> SafeMarkdown:
     >>> burst_link("sb26120190")
     '<a href="./burst?id=sb26120190">sb26120190</a>'
     """
-    address = urllib.parse.quote(str(burst_id), safe="")
-    return SafeMarkdown(f'<a href="./burst?id={address}">{escape_markdown(burst_id)}</a>')
+    return page_link(f"/burst?id={urllib.parse.quote(str(burst_id), safe='')}", burst_id)
+
+
+#: A page's address from the server's root: its slug, then a URL-encoded query.
+_PAGE_ADDRESS = re.compile(r"/[a-z0-9_-]*(\?[A-Za-z0-9._~%=&+-]*)?")
+
+
+def page_link(address: str, text: Any) -> SafeMarkdown:
+    """A link to a page of the workbench for a Markdown pane: ``address`` from the server's
+    root (``/products?burst=sb26120190``) made relative, the text escaped.
+
+    Raises
+    ------
+    ValueError
+        If ``address`` is not a page's: a slash, the slug, and a URL-encoded query
+        (``urllib.parse.urlencode``).
+
+    Examples
+    --------
+    >>> page_link("/products?burst=sb26120190&product=3", "sb26120190")
+    '<a href="./products?burst=sb26120190&amp;product=3">sb26120190</a>'
+    """
+    if not _PAGE_ADDRESS.fullmatch(address):
+        raise ValueError(f"{address!r} is not a page's address (/slug?encoded-query)")
+    return SafeMarkdown(f'<a href=".{escape_html(address)}">{escape_markdown(text)}</a>')
 
 
 def option_labels(values: Iterable[Any]) -> dict[SafeHTML, Any]:
@@ -251,5 +274,6 @@ __all__ = [
     "join",
     "markdown",
     "option_labels",
+    "page_link",
     "paragraphs",
 ]
