@@ -12,13 +12,14 @@ timeline of all of it on one time axis. Use::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import pandas as pd
 
 from analysis.voevent import BURST_ID_PATTERN
 from data_access.alerts.bursts import BurstQueries, _plain
+from data_access.alerts.retractions import retractions
 from data_access.alerts.trigger_extras import telescope_site
 from data_access.stores import Stores
 from pipelines.reprocess import masters_at, telemetry_at
@@ -58,6 +59,11 @@ class Dossier:
         Who did what to the burst's products, oldest first.
     timeline : DataFrame
         :data:`TIMELINE_COLUMNS`, oldest first.
+    retracted_by : DataFrame
+        The packets that retract the burst (ivorn, received_at); empty when it stands.
+    warnings : DataFrame
+        The burst's products built with a master since found bad
+        (:meth:`~data_access.calibration.impact.MasterImpact.warnings`).
     """
 
     burst_id: str
@@ -71,21 +77,25 @@ class Dossier:
     products: pd.DataFrame
     audit: pd.DataFrame
     timeline: pd.DataFrame
+    retracted_by: pd.DataFrame = field(default_factory=pd.DataFrame)
+    warnings: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_dict(self) -> dict:
         """The dossier JSON-ready: times in ISO UTC, NaN as None."""
         return {
             **self.report,
-            "trigger_file": self.trigger_file and _row(self.trigger_file),
+            "trigger_file": self.trigger_file and json_row(self.trigger_file),
             "position_history": self.position_history(),
-            "frames": _records(self.frames),
-            "masters": _records(self.masters),
-            "telemetry": _records(self.telemetry),
-            "runs": _records(self.runs),
-            "light_curves": {run: _records(lc) for run, lc in self.light_curves.items()},
-            "products": _records(self.products),
-            "audit": _records(self.audit),
-            "timeline": _records(self.timeline),
+            "frames": json_records(self.frames),
+            "masters": json_records(self.masters),
+            "telemetry": json_records(self.telemetry),
+            "runs": json_records(self.runs),
+            "light_curves": {run: json_records(lc) for run, lc in self.light_curves.items()},
+            "products": json_records(self.products),
+            "audit": json_records(self.audit),
+            "timeline": json_records(self.timeline),
+            "retracted_by": json_records(self.retracted_by),
+            "warnings": json_records(self.warnings),
         }
 
     def position_history(self) -> list[dict]:
@@ -132,6 +142,7 @@ def burst_dossier(stores: Stores, burst_id: str, *, at: datetime) -> Dossier | N
     products = stores.products.queue(burst_id, all_versions=True)
     audit = stores.products.audit(burst_id)
     trigger = trigger_record(stores, burst_id)
+    retracted_by = retractions(alerts.cache, burst_id)
     empty_frames = frames.empty
     return Dossier(
         burst_id=burst_id,
@@ -144,7 +155,9 @@ def burst_dossier(stores: Stores, burst_id: str, *, at: datetime) -> Dossier | N
         light_curves={r: stores.reprocess.load(r).photometry for r in runs["run_id"]},
         products=products,
         audit=audit,
-        timeline=timeline(report, trigger, frames, runs, audit),
+        timeline=timeline(report, trigger, frames, runs, audit, retracted_by),
+        retracted_by=retracted_by,
+        warnings=stores.impact.warnings(burst_id),
     )
 
 
@@ -178,14 +191,23 @@ def timeline(
     frames: pd.DataFrame,
     runs: pd.DataFrame,
     audit: pd.DataFrame,
+    retracted_by: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The burst's life on one axis, oldest first (:data:`TIMELINE_COLUMNS`): T0, each
-    notice's arrival (a retraction said so), the trigger file, the first and last frame,
-    each run, and each product action (built, approved, pushed...) with who did it."""
+    notice's arrival (a retraction as its own event, and so each packet of
+    ``retracted_by`` that retracts the burst from outside it), the trigger file, the first
+    and last frame, each run, and each product action (built, approved, pushed...) with
+    who did it."""
     rows = [(report["t0"], "T0", report["burst_id"], "")]
     for packet in report["packets"]:
         what = "retraction" if packet["retraction"] else f"packet type {packet['packet_type']}"
-        rows.append((packet["received_at"], "notice", f"{packet['instrument']}: {what}", ""))
+        event = "retraction" if packet["retraction"] else "notice"
+        rows.append((packet["received_at"], event, f"{packet['instrument']}: {what}", ""))
+    own = {packet["ivorn"] for packet in report["packets"]}
+    if retracted_by is not None:
+        for packet in retracted_by.itertuples():
+            if packet.ivorn not in own:
+                rows.append((packet.received_at, "retraction", packet.ivorn, ""))
     if trigger is not None:
         rows.append((trigger["written_at"], "trigger file", trigger["path"], ""))
     if len(frames):
@@ -203,11 +225,13 @@ def timeline(
     return frame.sort_values("at", kind="stable", ignore_index=True)[TIMELINE_COLUMNS]
 
 
-def _records(frame: pd.DataFrame) -> list[dict]:
-    return [_row(row) for row in frame.to_dict("records")]
+def json_records(frame: pd.DataFrame) -> list[dict]:
+    """The rows of a frame as JSON wants them (:func:`json_row`)."""
+    return [json_row(row) for row in frame.to_dict("records")]
 
 
-def _row(row: dict) -> dict:
+def json_row(row: dict) -> dict:
+    """A row as JSON wants it: times in ISO UTC, dates as ISO, NaN as None."""
     return {key: _json_value(value) for key, value in row.items()}
 
 

@@ -188,6 +188,9 @@ class RunResult:
     failures : list of (file, reason)
     summary_files : dict
         Written files: ``photometry`` and ``candidates`` CSVs per burst folder.
+    inputs : dict
+        Per frame: its instrument, filter and the files it was processed with (bias,
+        dark, flat, reference, catalog; None when not given).
     """
 
     images: list
@@ -197,3 +200,4 @@ class RunResult:
     decay: JointDecayFit | None
     failures: list
     summary_files: dict
+    inputs: dict = field(default_factory=dict)

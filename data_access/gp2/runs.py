@@ -9,7 +9,8 @@ Frames to reprocess lie in the workspace's ``[gp2] input_dir``, one folder per b
 Each run goes to ``<[gp2] output_dir>/<run id>/`` with what it was asked to do and what
 it gave, so that a run can be shown again, compared with another, or saved as a product::
 
-    run.json          source, steps, parameters, calibration files, times, per-image summary
+    run.json          source, steps, parameters, calibration files, the masters used, times,
+                      per-image summary
     output/           the runner's outputs (images and tables of the steps asked for)
     photometry.csv    the light curve (what ``gic products build --photometry`` reads)
     sources.csv, candidates.csv
@@ -27,6 +28,7 @@ import json
 import math
 import re
 import shutil
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -273,6 +275,7 @@ class ReprocessStore:
             "calibration": _calibration(
                 plan.settings_for("reduction"), plan.settings_for("subtraction")
             ),
+            "masters": masters_used(result.inputs),
             "started_at": started.isoformat(timespec="seconds"),
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "user": user,
@@ -361,6 +364,14 @@ class ReprocessStore:
             _read_csv(folder / "candidates.csv"),
         )
 
+    def run_of(self, photometry: Path | str) -> str | None:
+        """The run whose ``photometry.csv`` this is, or None (a file from elsewhere)."""
+        path = Path(photometry).resolve()
+        folder = path.parent
+        in_runs = folder.parent == self.runs_dir.resolve() and _RUN_ID.match(folder.name)
+        found = in_runs and path.name == "photometry.csv" and (folder / "run.json").is_file()
+        return folder.name if found else None
+
     def remove(self, run_id: str) -> None:
         """Delete a run's folder (a run that failed, or that nobody wants)."""
         shutil.rmtree(self._folder(run_id), ignore_errors=False)
@@ -369,6 +380,21 @@ class ReprocessStore:
         if not _RUN_ID.match(run_id or ""):
             raise ReprocessError(f"{run_id!r} is not a run id (letters, digits, _ . + -)")
         return self.runs_dir / run_id
+
+
+def masters_used(inputs: dict) -> list[dict]:
+    """The masters a run read (:attr:`RunResult.inputs`), one row per file and kind of
+    frame: caltype, instrument, filter, file, n_images (the frames it served)."""
+    counts = Counter(
+        (caltype, used["instrument"], used["filter"], str(used[caltype]))
+        for used in inputs.values()
+        for caltype in ("bias", "dark", "flat")
+        if used.get(caltype)
+    )
+    return [
+        {"caltype": c, "instrument": i, "filter": f, "file": path, "n_images": n}
+        for (c, i, f, path), n in sorted(counts.items())
+    ]
 
 
 # -- helpers --------------------------------------------------------------------------------

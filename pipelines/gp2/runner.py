@@ -20,6 +20,7 @@ A failed image is reported in ``result.failures`` (file, step, reason); the othe
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import threading
@@ -246,7 +247,21 @@ def run_burst(
     failures += [(r.path, r.error) for r in results if r.error]
     for name, reason in failures:
         log.warning("left out: %s: %s", name, reason)
-    return _finish(plan, results, rows, transients, failures, summary_dirs, context)
+    result = _finish(plan, results, rows, transients, failures, summary_dirs, context)
+    return dataclasses.replace(result, inputs=_frame_inputs(names, infos, inputs))
+
+
+def _frame_inputs(names: list[str], infos: dict, inputs: dict) -> dict:
+    """Per frame: its instrument, filter and the files it was processed with (the masters a
+    run used, which :meth:`~data_access.gp2.runs.ReprocessStore.save` keeps)."""
+    return {
+        name: {
+            "instrument": infos[name].instrument,
+            "filter": infos[name].filter,
+            **dataclasses.asdict(inputs[name]),
+        }
+        for name in names
+    }
 
 
 def _submit_step(executor, step, future, context, inputs, anchors, group):
