@@ -1,4 +1,5 @@
-"""The home page: what the workbench holds, with a link to every page."""
+"""The home page: what needs attention now, then what the workbench holds, with a link to
+every page."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import panel as pn
 from app.markup import code, markdown
 from app.pages import PAGES, PageSpec
 from app.pages.layout import APP_TITLE, page, shown_safely
+from app.views.attention import AttentionList
 from data_access.stores import Stores
 
 
@@ -42,4 +44,7 @@ def create(stores: Stores):
             root=code(stores.workspace.root),
         )
     )
-    return page(APP_TITLE, pn.Column(intro, pn.FlexBox(*cards), sizing_mode="stretch_width"))
+    return page(
+        APP_TITLE,
+        pn.Column(AttentionList(stores), intro, pn.FlexBox(*cards), sizing_mode="stretch_width"),
+    )
