@@ -1,4 +1,4 @@
-"""Calibration commands: ``gic calib build|validate|run|certify|trend|grid``,
+"""Calibration commands: ``gic calib build|validate|run|certify|impact|trend|grid``,
 ``gic ingest calibration`` and ``gic sync calibration``.
 
 In the module style of the design notes: ``--input/-s`` (folder or file list),
@@ -9,16 +9,19 @@ In the module style of the design notes: ``--input/-s`` (folder or file list),
 from __future__ import annotations
 
 import getpass
+import json
 import sys
 from datetime import date, datetime
 from pathlib import Path
 
 from app.commands.common import UsageError, open_workspace, progress_bar, write_frame
+from data_access.calibration.store import CalibrationStoreError
 from data_access.config import CalibrationConfig, load_config
 from data_access.fits_frames import write_master
 from data_access.notifications import Notifier
 from data_access.stores import Stores
 from pipelines.calibration_night import build_from_files, run_night, validate_files, write_report
+from pipelines.master_impact import describe_impact, master_impact, queue_reprocessing
 
 TYPES = ("bias", "dark", "flat")
 
@@ -88,6 +91,19 @@ def register(subparsers, groups) -> None:
     certify.add_argument("--comment", required=True)
     certify.add_argument("--user", default=None, help="default: the login name")
     certify.set_defaults(handler=calib_certify)
+
+    impact = what.add_parser(
+        "impact",
+        help="the GP2 runs and product versions that used a master",
+        description="What a master served: the runs that used it, the product versions built "
+        "from them (with their warning when the master is bad) and the reprocessing asked "
+        "for; --queue asks for every such run to be done again with the masters in force.",
+    )
+    impact.add_argument("master", metavar="MASTER", help="the master's id or file name")
+    impact.add_argument("--queue", action="store_true", help="queue the runs' reprocessing")
+    impact.add_argument("--user", default=None, help="default: the login name")
+    impact.add_argument("--format", choices=["json", "text"], default="text")
+    impact.set_defaults(handler=calib_impact)
 
     trend = what.add_parser("trend", help="reports of one type over time")
     trend.add_argument("--type", required=True, choices=TYPES)
@@ -215,6 +231,24 @@ def calib_certify(args) -> int:
     finally:
         stores.close()
     print(f"report {args.report} certified {'good' if args.good else 'bad'}")
+    return 0
+
+
+def calib_impact(args) -> int:
+    stores = Stores(open_workspace(args), read_only=not args.queue)
+    try:
+        master = stores.impact.master(args.master)
+        if args.queue:
+            queue_reprocessing(stores, master["master_id"], user=args.user or getpass.getuser())
+        report = master_impact(stores, master["master_id"])
+    except CalibrationStoreError as exc:
+        raise UsageError(str(exc)) from exc
+    finally:
+        stores.close()
+    if args.format == "json":
+        print(json.dumps(report, indent=2))
+    else:
+        print("\n".join(describe_impact(report)))
     return 0
 
 

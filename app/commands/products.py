@@ -1,5 +1,5 @@
-"""GFT products: ``gic products compile|build|list|show|validate|approve|reject|push|pull|
-coherence|archive|diff|audit`` and ``gic sandbox serve``.
+"""GFT products: ``gic products compile|build|list|show|validate|approve|reject|push|
+clear-warning|pull|coherence|archive|diff|audit`` and ``gic sandbox serve``.
 
 ``compile`` and ``validate`` work on files alone; the others use the workspace
 (products under ``WORKSPACE/products/<burst ID>/``, states in the cache) and, for
@@ -23,6 +23,7 @@ from analysis.products.photometry import Burst
 from analysis.products.settings import fit_window
 from analysis.products.validate import validate_product
 from app.commands.common import UsageError, open_workspace, progress_bar, write_frame
+from data_access.calibration.impact import record_product_run
 from data_access.products.files import (
     DescriptorLibrary,
     ProductFileError,
@@ -188,7 +189,26 @@ def _register_sdb(what) -> None:
     )
     _target_arguments(push, burst_alone=True)
     push.add_argument("--comment", default="")
+    push.add_argument(
+        "--override-retraction",
+        default="",
+        metavar="COMMENT",
+        help="push the products of a retracted burst all the same, saying why (an approver's "
+        "override, kept in the audit log); without it they are refused",
+    )
     push.set_defaults(handler=products_push)
+
+    clear = what.add_parser(
+        "clear-warning",
+        help="clear a product's warning of a bad master, with a comment",
+        description="A product built by a run that used a master since certified bad or "
+        "demoted carries a warning until it is rebuilt or a scientist clears it; the "
+        "comment goes to the audit log.",
+    )
+    clear.add_argument("ids", nargs="+", type=int, metavar="ID", help="product ids")
+    clear.add_argument("--comment", required=True)
+    clear.add_argument("--user", default=None, help="default: the login name")
+    clear.set_defaults(handler=products_clear_warning)
 
     pull = what.add_parser(
         "pull",
@@ -319,6 +339,9 @@ def products_build(args) -> int:
             comment=f"from {Path(args.photometry).name}",
             fit_window_s=window,
         )
+        run_id = stores.reprocess.run_of(args.photometry)
+        if run_id is not None:  # a GP2 run's photometry: its masters went into the products
+            record_product_run(stores.cache, run_id, built["product_id"])
         if args.fits:
             fits = afterglow_fits(photometry, burst, window_s=window)
             target = Path(args.fits)
@@ -392,7 +415,13 @@ def products_push(args) -> int:
     client = _client(workspace)
     try:
         outcomes = [
-            stores.products.pushes.push(i, client, user=_user(args), comment=args.comment)
+            stores.products.pushes.push(
+                i,
+                client,
+                user=_user(args),
+                comment=args.comment,
+                override_retraction=args.override_retraction,
+            )
             for i in _targets(stores, args, approved_of_burst=True)
         ]
     finally:
@@ -402,6 +431,21 @@ def products_push(args) -> int:
         said = json.dumps(outcome.answer) if outcome.answer else outcome.error
         print(f"{outcome.file_name}: {outcome.state}: {said}")
     return 0 if all(o.pushed for o in outcomes) else 1
+
+
+def products_clear_warning(args) -> int:
+    stores = Stores(open_workspace(args))
+    try:
+        for product_id in args.ids:
+            cleared = stores.impact.clear_warning(
+                product_id, user=_user(args), comment=args.comment
+            )
+            print(f"product {product_id}: warning cleared (master {', '.join(map(str, cleared))})")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    finally:
+        stores.close()
+    return 0
 
 
 def products_pull(args) -> int:
