@@ -35,6 +35,20 @@ def _pane(plot) -> pn.pane.HoloViews:
     return pn.pane.HoloViews(plot, sizing_mode="stretch_width", max_width=IMAGE_WIDTH)
 
 
+#: What 'Mark good' and 'Mark bad' ask before they certify ({master}: the master in words),
+#: and the answer that certifies.
+QUESTIONS = {
+    "good": (
+        "Certify {master} good and put it in force, in place of the master in force now?",
+        "Yes, put it in force",
+    ),
+    "bad": (
+        "Certify {master} bad and take it out of use? If it is the master in force, the one "
+        "in force before it is put back.",
+        "Yes, mark it bad",
+    ),
+}
+
 #: The role a certification by hand needs (checked on the server, not only by the button).
 CERTIFY_ROLE = "scientist"
 
@@ -58,7 +72,9 @@ class MasterDetail(pn.viewable.Viewer):
     store = param.ClassSelector(class_=CalibrationStore, constant=True)
     report_id = param.Integer(default=None, allow_None=True, doc="the report shown")
     comment = param.String(default="", doc="why the verdict is certified by hand")
-    confirming = param.Boolean(default=False, doc="'Mark good' clicked, not yet confirmed")
+    confirming = param.Selector(
+        default="", objects=["", "good", "bad"], doc="the verdict clicked, not yet confirmed"
+    )
     message = param.String(default="", doc="what the last certification did")
     revision = param.Integer(default=0, doc="bumped after each certification")
     users = param.ClassSelector(
@@ -120,10 +136,10 @@ class MasterDetail(pn.viewable.Viewer):
 
     @param.depends("report_id", watch=True)
     def _new_master(self) -> None:
-        self.confirming = False
+        self.confirming = ""
 
     def _certify_clicked(self, good: bool) -> None:
-        self.confirming = False
+        self.confirming = ""
         try:
             self.certify(good)
         except Exception as exc:  # the page says why; an unexpected one is logged
@@ -202,12 +218,13 @@ class MasterDetail(pn.viewable.Viewer):
         return pn.Row(*panes, sizing_mode="stretch_width")
 
     def certification(self) -> pn.Column:
-        """The form: a comment (the only thing asked), 'Mark good' (which asks to confirm
-        that the master goes in force) and 'Mark bad', and what the last one did."""
+        """The form: a comment (the only thing asked), 'Mark good' (which puts the master in
+        force) and 'Mark bad' (which takes it out of use), each asking to confirm, and what
+        the last one did."""
         good = pn.widgets.Button(label="Mark good (puts it in force)…", color="success", width=230)
-        bad = pn.widgets.Button(label="Mark bad", color="danger", width=120)
-        good.on_click(lambda _: setattr(self, "confirming", True))
-        bad.on_click(lambda _: self._certify_clicked(False))
+        bad = pn.widgets.Button(label="Mark bad (takes it out of use)…", color="danger", width=250)
+        good.on_click(lambda _: setattr(self, "confirming", "good"))
+        bad.on_click(lambda _: setattr(self, "confirming", "bad"))
         comment = pn.widgets.TextInput.from_param(
             self.param.comment,
             label="Certify by hand (comment)",
@@ -225,19 +242,22 @@ class MasterDetail(pn.viewable.Viewer):
     def _question(self):
         if not self.confirming or self.report_id is None:
             return pn.Spacer(height=0)
-        question = markdown(
-            "Certify {master} good and put it in force, in place of the master in force now?",
-            master=self.label(),
-        )
+        question = markdown(QUESTIONS[self.confirming][0], master=self.label())
         return pn.pane.Alert(question, alert_type="warning", margin=(0, 10))
 
     def _confirmation(self) -> pn.Column:
-        """The question 'Mark good' asks, with its two answers (shown while confirming)."""
-        yes = pn.widgets.Button(label="Yes, put it in force", color="success", width=200)
+        """The question 'Mark good' or 'Mark bad' asks, with its two answers (shown while
+        confirming)."""
+        confirming = self.param.confirming.rx()
+        yes = pn.widgets.Button(
+            label=confirming.rx.pipe(lambda verdict: QUESTIONS.get(verdict, ("", ""))[1]),
+            color="warning",
+            width=200,
+        )
         no = pn.widgets.Button(label="Cancel", color="light", width=100)
-        yes.on_click(lambda _: self._certify_clicked(True))
-        no.on_click(lambda _: setattr(self, "confirming", False))
-        return pn.Column(self._question, pn.Row(yes, no), visible=self.param.confirming.rx())
+        yes.on_click(lambda _: self._certify_clicked(self.confirming == "good"))
+        no.on_click(lambda _: setattr(self, "confirming", ""))
+        return pn.Column(self._question, pn.Row(yes, no), visible=confirming.rx.pipe(bool))
 
     @param.depends("message")
     def _message(self):

@@ -14,6 +14,7 @@ from app.plots.calibration import (
     POINTS,
     VERDICT_COLORS,
     Trend,
+    kind_label,
     plot_completeness,
     plot_histogram,
     plot_trends,
@@ -367,6 +368,30 @@ def test_mark_good_asks_to_confirm_and_single_user_asks_only_a_comment(demo_stor
     good.clicks += 1
     yes.clicks += 1
     assert view.invalid().empty and "put in force" in view.detail.message
+
+
+def test_mark_bad_asks_to_confirm_naming_the_master(demo_stores):
+    view = CalibrationTrends(demo_stores.calibration, caltype="flat")
+    shown = view.table().iloc[0]
+    view.report_id = int(shown["report_id"])
+    form = view.detail.certification()
+    bad = next(b for b in form.select(pn.widgets.Button) if b.label.startswith("Mark bad"))
+    assert "takes it out of use" in bad.label
+    view.detail.comment = "hot pixels"
+    bad.clicks += 1
+    assert view.detail.confirming == "bad" and not view.detail.message  # nothing done yet
+    said = shown_text(view.detail._question())
+    night = f"{pd.Timestamp(shown['night']):%Y-%m-%d}"
+    kind = kind_label(shown["INSTRUME"], shown["FILTER"])
+    assert "bad and take it out of use" in said and night in said and kind in said
+    confirmation = view.detail._confirmation()
+    yes, no = confirmation.select(pn.widgets.Button)
+    assert yes.label == "Yes, mark it bad"
+    no.clicks += 1
+    assert not view.detail.confirming and not view.detail.message
+    bad.clicks += 1
+    yes.clicks += 1
+    assert view.detail.message.endswith("certified bad by local.") and night in view.detail.message
 
 
 def test_an_unexpected_failure_is_said_in_words_not_as_the_exception(demo_stores, monkeypatch):

@@ -80,7 +80,7 @@ def test_flat_page_restores_a_shared_selection(served_workbench, page):
     assert page.external_requests == []
 
 
-def test_banner_cards_confirmation_and_the_detail_in_view(served_workbench, page):
+def test_banner_cards_confirmations_and_the_detail_in_view(served_workbench, page):
     url, stores = served_workbench
     bad = _bad(stores, "flat")  # DDRAGO2 r
     night = f"{bad['night']:%Y-%m-%d}"
@@ -98,4 +98,10 @@ def test_banner_cards_confirmation_and_the_detail_in_view(served_workbench, page
     expect(page.get_by_text(f"of night {night}, DDRAGO2 r").first).to_be_visible(timeout=10000)
     page.get_by_role("button", name="Cancel").click()
     expect(page.get_by_role("button", name="Yes, put it in force")).to_have_count(0)
+    page.get_by_role("button", name="Mark bad (takes it out of use)").click()
+    question = page.get_by_text(f"of night {night}, DDRAGO2 r ({bad['im_name']}) bad and take")
+    expect(question).to_be_visible(timeout=10000)
+    expect(page.get_by_role("button", name="Yes, mark it bad")).to_be_visible()
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_role("button", name="Yes, mark it bad")).to_have_count(0)
     assert page.external_requests == []
