@@ -8,6 +8,7 @@ new/ref for flats), its histogram, and the quadrants' levels of a flat.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,19 @@ import numpy as np
 HISTOGRAM_BINS = 200
 HISTOGRAM_HALF_WIDTH_RMS = 6.0
 
-_CHUNK = 1 << 20
+#: Pixels of one chunk of a pass over an image: 256 KiB of float32 (and 512 KiB of their
+#: float64 deviations), so that every operation of a pass runs in the CPU cache and no
+#: full-frame temporary array is made.
+PASS_PIXELS = 1 << 16
+
+#: Values looked at to place the median's window and to tell a lattice (about this many).
+SAMPLE_SIZE = 100_000
+
+#: Below this many values the median is ``np.median``'s over all of them.
+WINDOWED_MEDIAN_MIN = 2 * SAMPLE_SIZE
+
+#: A function giving the same values again at each call, as flat float32 chunks.
+Chunks = Callable[[], Iterator[np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -38,6 +51,86 @@ def finite_values(data: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     return values if good.all() else values[good]
 
 
+def _slices(values: np.ndarray) -> Chunks:
+    """The chunks of a flat array (views)."""
+    return lambda: (values[i : i + PASS_PIXELS] for i in range(0, values.size, PASS_PIXELS))
+
+
+def _computed(n: int, fill: Callable[[slice, np.ndarray], None]) -> Chunks:
+    """Chunks of ``n`` values that ``fill(positions, out)`` computes into one reused buffer."""
+    buffer = np.empty(min(PASS_PIXELS, n), np.float32)
+
+    def chunks() -> Iterator[np.ndarray]:
+        for start in range(0, n, PASS_PIXELS):
+            out = buffer[: min(PASS_PIXELS, n - start)]
+            fill(slice(start, start + out.size), out)
+            yield out
+
+    return chunks
+
+
+def _sample_stride(n: int) -> int:
+    """Every how many values the sample takes one (:data:`SAMPLE_SIZE` in all)."""
+    return max(1, n // SAMPLE_SIZE)
+
+
+def _first_pass(chunks: Chunks, n: int, *, check: bool) -> tuple[float, np.ndarray] | None:
+    """Sum (float64) and sample (every :func:`_sample_stride`-th value) of the values;
+    None when ``check`` finds a value that is not finite."""
+    stride, total, sample, start = _sample_stride(n), 0.0, [], 0
+    for chunk in chunks():
+        if check and not np.isfinite(chunk).all():
+            return None
+        total += float(chunk.sum(dtype=np.float64))
+        sample.append(chunk[(-start) % stride :: stride].copy())
+        start += chunk.size
+    return total, np.concatenate(sample)
+
+
+def _summarise(chunks: Chunks, n: int, *, check: bool = False):
+    """Statistics and sample of ``n`` values served by ``chunks``, in two passes.
+
+    The first pass gives the sum and a sample; the second the squared deviations from
+    the mean (float64) and, for the median, the count of values below a narrow window
+    around the sample's median and the values inside it, partitioned alone (see
+    :func:`exact_median`). Returns None when ``check`` finds a value that is not finite.
+    """
+    if n == 0:
+        return Statistics(math.nan, math.nan, math.nan, 0), np.empty(0, np.float32)
+    first = _first_pass(chunks, n, check=check)
+    if first is None:
+        return None
+    total, sample = first
+    mean = total / n
+    low, high = (float(v) for v in np.percentile(sample, [48.5, 51.5]))
+    squares, below, inside = 0.0, 0, []
+    work = np.empty(min(PASS_PIXELS, n), np.float64)
+    for chunk in chunks():
+        centred = work[: chunk.size]
+        np.subtract(chunk, mean, out=centred, dtype=np.float64)
+        np.multiply(centred, centred, out=centred)  # not np.dot: BLAS threads cost more here
+        squares += float(centred.sum())
+        if n > WINDOWED_MEDIAN_MIN:
+            below += int(np.count_nonzero(chunk < low))
+            inside.append(chunk[(chunk >= low) & (chunk <= high)])
+    median = _windowed_median(n, below, inside) if inside else None
+    if median is None:
+        median = float(np.median(np.concatenate([c.copy() for c in chunks()])))
+    return Statistics(mean, median, math.sqrt(squares / n), n), sample
+
+
+def _windowed_median(n: int, below: int, inside: list[np.ndarray]) -> float | None:
+    """The median from the values inside the window and the count below it, or None when
+    the window does not hold the middle values."""
+    low_rank, high_rank = (n - 1) // 2, n // 2
+    window = np.concatenate(inside)
+    if not (below <= low_rank and below + window.size > high_rank):
+        return None
+    ranks = [low_rank - below, high_rank - below]
+    picked = np.partition(window, ranks)[ranks]
+    return float(np.mean(picked))  # as np.median does, in the values' dtype
+
+
 def exact_median(values: np.ndarray) -> float:
     """The median of a flat array, as ``np.median``, without sorting or copying it whole.
 
@@ -45,36 +138,12 @@ def exact_median(values: np.ndarray) -> float:
     (a few percent of the pixels), partitioned alone; when the window misses them, the
     whole array is partitioned (a copy). ``values`` is not modified.
     """
-    n = values.size
-    if n == 0:
-        return math.nan
-    low_rank, high_rank = (n - 1) // 2, n // 2
-    if n > 200_000:
-        sample = values[:: n // 100_000]
-        low, high = (float(v) for v in np.percentile(sample, [48.5, 51.5]))
-        below = int(np.count_nonzero(values < low))
-        inside = values[(values >= low) & (values <= high)]
-        if below <= low_rank and below + inside.size > high_rank:
-            ranks = [low_rank - below, high_rank - below]
-            picked = np.partition(inside, ranks)[ranks]
-            return float(np.mean(picked))  # as np.median does, in the values' dtype
-    return float(np.median(values))
+    return statistics_of(values).median
 
 
 def statistics_of(values: np.ndarray) -> Statistics:
     """Statistics of a flat array of finite values (not modified)."""
-    if values.size == 0:
-        return Statistics(math.nan, math.nan, math.nan, 0)
-    mean = float(values.mean(dtype=np.float64))
-    squares = 0.0
-    work = np.empty(min(_CHUNK, values.size), np.float64)  # one buffer for every chunk
-    for start in range(0, values.size, _CHUNK):
-        chunk = values[start : start + _CHUNK]
-        centred = work[: chunk.size]
-        np.subtract(chunk, mean, out=centred, dtype=np.float64)
-        squares += float(np.dot(centred, centred))
-    rms = math.sqrt(squares / values.size)
-    return Statistics(mean, exact_median(values), rms, int(values.size))
+    return _summarise(_slices(values), values.size)[0]
 
 
 def image_statistics(data: np.ndarray, mask: np.ndarray | None = None) -> Statistics:
@@ -91,17 +160,59 @@ def image_statistics(data: np.ndarray, mask: np.ndarray | None = None) -> Statis
     Statistics
         NaN values and ``n_pixels == 0`` when no pixel is usable.
     """
+    if mask is None:  # every pixel finite (the usual master): chunk by chunk, no copy
+        flat = np.asarray(data, dtype=np.float32).reshape(-1)
+        found = _summarise(_slices(flat), flat.size, check=True)
+        if found is not None:
+            return found[0]
     return statistics_of(finite_values(data, mask))
+
+
+def difference_statistics(
+    candidate: np.ndarray, reference: np.ndarray, caltype: str, mask: np.ndarray | None = None
+) -> tuple[Statistics, np.ndarray, np.ndarray]:
+    """Statistics of the difference new − ref (new / ref for flats), and its histogram.
+
+    The same numbers as :func:`image_statistics` and :func:`difference_histogram` of
+    :func:`difference_image`; when every difference is finite and no mask is given, they
+    are computed chunk by chunk without making the difference image.
+
+    Returns
+    -------
+    (Statistics, counts, edges)
+    """
+    if mask is None:
+        new = np.asarray(candidate, dtype=np.float32).reshape(-1)
+        ref = np.asarray(reference, dtype=np.float32).reshape(-1)
+        chunks = _computed(
+            new.size, lambda at, out: _difference_into(new[at], ref[at], caltype, out)
+        )
+        found = _summarise(chunks, new.size, check=True)
+        if found is not None:
+            stats, sample = found
+            return stats, *_histogram(chunks, sample, stats.median, stats.rms)
+    values = finite_values(difference_image(candidate, reference, caltype), mask)
+    stats, sample = _summarise(_slices(values), values.size)
+    return stats, *_histogram(_slices(values), sample, stats.median, stats.rms)
 
 
 def difference_image(candidate: np.ndarray, reference: np.ndarray, caltype: str) -> np.ndarray:
     """new − ref (bias, dark) or new / ref (flat; NaN where ref ≤ 0), float32."""
     new = np.asarray(candidate, dtype=np.float32)
     ref = np.asarray(reference, dtype=np.float32)
-    if caltype == "flat":
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(ref > 0, new / ref, np.float32(np.nan)).astype(np.float32)
-    return np.subtract(new, ref, dtype=np.float32)
+    out = np.empty(np.broadcast_shapes(new.shape, ref.shape), np.float32)
+    _difference_into(new, ref, caltype, out)
+    return out
+
+
+def _difference_into(new: np.ndarray, ref: np.ndarray, caltype: str, out: np.ndarray) -> None:
+    """new − ref, or new / ref for flats with NaN where ref ≤ 0, into ``out`` (float32)."""
+    if caltype != "flat":
+        np.subtract(new, ref, out=out, dtype=np.float32)
+        return
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(new, ref, out=out, dtype=np.float32)
+    np.copyto(out, np.float32(np.nan), where=~(ref > 0))
 
 
 def value_lattice(values: np.ndarray) -> tuple[float, float] | None:
@@ -112,7 +223,12 @@ def value_lattice(values: np.ndarray) -> tuple[float, float] | None:
     looked at; values that take more than a quarter as many levels as there are samples
     are taken as continuous.
     """
-    sample = values[:: max(1, values.size // 100_000)].astype(np.float64)
+    return _lattice(values[:: _sample_stride(values.size)])
+
+
+def _lattice(sample: np.ndarray) -> tuple[float, float] | None:
+    """:func:`value_lattice` of a sample of the values."""
+    sample = sample.astype(np.float64)
     levels = np.unique(sample[np.isfinite(sample)])
     if levels.size < 2 or levels.size > max(2, sample.size // 4):
         return None
@@ -124,11 +240,12 @@ def value_lattice(values: np.ndarray) -> tuple[float, float] | None:
     return step, float(levels[0])
 
 
-def _histogram_edges(values: np.ndarray, low: float, high: float) -> np.ndarray:
+def _histogram_edges(sample: np.ndarray, low: float, high: float) -> np.ndarray:
     """Bin edges over [low, high]: :data:`HISTOGRAM_BINS` equal bins, or, for values on a
-    lattice (:func:`value_lattice`), bins of a whole number of steps with the lattice's
-    values at their middles, so that every bin holds as many levels (no comb)."""
-    lattice = value_lattice(values)
+    lattice (:func:`value_lattice`, told from a sample of them), bins of a whole number of
+    steps with the lattice's values at their middles, so that every bin holds as many
+    levels (no comb)."""
+    lattice = _lattice(sample)
     if lattice is None:
         return np.linspace(low, high, HISTOGRAM_BINS + 1)
     step, origin = lattice
@@ -146,16 +263,22 @@ def difference_histogram(
     Values outside the bins are not counted. The bins follow the values' steps when they
     lie on a lattice (see :func:`_histogram_edges`), else they are ``np.histogram``'s.
     """
+    return _histogram(_slices(values), values[:: _sample_stride(values.size)], center, rms)
+
+
+def _histogram(
+    chunks: Chunks, sample: np.ndarray, center: float, rms: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`difference_histogram` of the values ``chunks`` serves, ``sample`` among them."""
     half = HISTOGRAM_HALF_WIDTH_RMS * rms if rms > 0 else 1.0
     if not (math.isfinite(center) and math.isfinite(half)):
         return np.zeros(HISTOGRAM_BINS, np.int64), np.linspace(-1, 1, HISTOGRAM_BINS + 1)
-    edges = _histogram_edges(values, center - half, center + half)
-    low, n_bins = float(edges[0]), edges.size - 1
+    edges = _histogram_edges(sample, center - half, center + half)
+    low, high, n_bins = float(edges[0]), edges[-1], edges.size - 1  # high stays float64
     counts = np.zeros(n_bins, np.int64)
-    scale = n_bins / (float(edges[-1]) - low)
-    for start in range(0, values.size, _CHUNK):
-        chunk = values[start : start + _CHUNK]
-        chunk = chunk[(chunk >= low) & (chunk <= edges[-1])]
+    scale = n_bins / (float(high) - low)
+    for chunk in chunks():
+        chunk = chunk[(chunk >= low) & (chunk <= high)]
         index = ((chunk.astype(np.float64) - low) * scale).astype(np.intp)
         np.minimum(index, n_bins - 1, out=index)
         counts += np.bincount(index, minlength=n_bins)

@@ -34,12 +34,9 @@ from analysis.calibration.limits import DEFAULT_LIMITS, Limits
 from analysis.calibration.report import ValidationReport
 from analysis.calibration.statistics import (
     Statistics,
-    difference_histogram,
-    difference_image,
-    finite_values,
+    difference_statistics,
     image_statistics,
     quadrant_levels,
-    statistics_of,
 )
 from analysis.calibration.verify import ResidualCheck
 
@@ -62,10 +59,7 @@ def _own_statistics(candidate, mask) -> tuple[Statistics, tuple[float, ...] | No
 
 def _differences(candidate, reference, caltype, mask, rule: Limits):
     """Statistics and histogram of the difference, the limits in its unit, the reasons."""
-    values = finite_values(difference_image(candidate, reference, caltype), mask)
-    diff_stats = statistics_of(values)
-    counts, edges = difference_histogram(values, diff_stats.median, diff_stats.rms)
-    del values
+    diff_stats, counts, edges = difference_statistics(candidate, reference, caltype, mask)
     ref_stats = None if rule.absolute else image_statistics(reference, mask)
     limits = rule if ref_stats is None else rule.resolve(ref_stats.mean, ref_stats.rms)
     reasons = []
