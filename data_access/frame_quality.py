@@ -16,15 +16,20 @@ Use::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 
 from analysis.frame_quality import FIGURES, FrameQuality, QualityLimits
+from data_access.alerts.bursts import _plain
 from data_access.cache import Cache
+
+_NIGHT = re.compile(r"^\d{8}$")
 
 #: The stored columns a page or JSON shows, in order (``telemetry`` is expanded after them).
 COLUMNS = [
@@ -49,6 +54,33 @@ _PREFERRED = """
         ORDER BY (source = 'gp1') DESC, recorded_at DESC, quality_id DESC
     ) = 1
 """
+
+
+def parse_night(text: str) -> date:
+    """The night of a ``YYYYMMDD`` text (a URL's or a command's).
+
+    Raises
+    ------
+    ValueError
+        If the text is not a date written YYYYMMDD; the message quotes it.
+    """
+    try:
+        if not _NIGHT.match(str(text)):
+            raise ValueError("not eight digits")
+        return datetime.strptime(str(text), "%Y%m%d").date()
+    except ValueError:
+        raise ValueError(f"{str(text)[:40]!r} is not a night (YYYYMMDD)") from None
+
+
+def json_records(frame: pd.DataFrame) -> list[dict]:
+    """A table's rows JSON-ready: times in ISO UTC, dates as YYYY-MM-DD, NaN as None."""
+    return [
+        {
+            key: value.isoformat() if type(value) is date else _plain(value)
+            for key, value in row.items()
+        }
+        for row in frame.to_dict("records")
+    ]
 
 
 class QualityStore:
@@ -244,3 +276,25 @@ class QualityStore:
         frame["outside"] = ["; ".join(self.limits.outside(row)) for row in frame.to_dict("records")]
         readings = pd.DataFrame([json.loads(text) for text in frame.pop("telemetry")])
         return pd.concat([frame.reset_index(drop=True), readings.reset_index(drop=True)], axis=1)
+
+    def night_report(self, night: date, *, instrument: str = "", filter_: str = "") -> dict:
+        """One night's frames and the trends up to it, JSON-ready (``gic night show``).
+
+        Returns
+        -------
+        dict
+            night, limits, frames (:meth:`frames`), and trends: per ``instrument/filter``
+            of the night's frames, the :meth:`nightly` medians of the :attr:`trend_nights`
+            nights ending with it.
+        """
+        frames = self.frames(night, instrument=instrument, filter_=filter_)
+        start = night - timedelta(days=self.trend_nights - 1)
+        kinds = frames[["instrument", "filter"]].drop_duplicates().itertuples(index=False)
+        return {
+            "night": night.isoformat(),
+            "limits": dataclasses.asdict(self.limits),
+            "frames": json_records(frames),
+            "trends": {
+                f"{i}/{f}": json_records(self.nightly(i, f, start, night)) for i, f in kinds
+            },
+        }

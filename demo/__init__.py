@@ -16,6 +16,7 @@ from data_access.telemetry.store import IngestSummary, documents_in
 from demo.alerts import SHARED_VOEVENTS, demo_notices, write_demo_packets
 from demo.calibration import build_calibration_demo
 from demo.products import build_products_demo
+from demo.quality import build_quality_demo
 from demo.reprocess import build_reprocess_demo
 from demo.telemetry import CADENCE, write_status_files
 
@@ -71,6 +72,7 @@ DEMO_BUILDERS: tuple[Callable[..., str], ...] = (
     build_calibration_demo,
     build_products_demo,
     build_reprocess_demo,
+    build_quality_demo,
 )
 
 

@@ -6,6 +6,7 @@ from app.commands import (
     config,
     demo,
     gp2,
+    night,
     notify,
     products,
     serve,
@@ -26,4 +27,5 @@ COMMAND_MODULES = [
     serve,
     users,
     notify,
+    night,
 ]
