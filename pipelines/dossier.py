@@ -63,7 +63,7 @@ class Dossier:
         The packets that retract the burst (ivorn, received_at); empty when it stands.
     warnings : DataFrame
         The burst's products built with a master since found bad
-        (:meth:`~data_access.calibration.impact.MasterImpact.warnings`).
+        (:meth:`~data_access.products.warnings.ProductWarnings.standing`).
     """
 
     burst_id: str
@@ -157,7 +157,7 @@ def burst_dossier(stores: Stores, burst_id: str, *, at: datetime) -> Dossier | N
         audit=audit,
         timeline=timeline(report, trigger, frames, runs, audit, retracted_by),
         retracted_by=retracted_by,
-        warnings=stores.impact.warnings(burst_id),
+        warnings=stores.products.warnings.standing(burst_id),
     )
 
 

@@ -437,7 +437,7 @@ def products_clear_warning(args) -> int:
     stores = Stores(open_workspace(args))
     try:
         for product_id in args.ids:
-            cleared = stores.impact.clear_warning(
+            cleared = stores.products.warnings.clear(
                 product_id, user=_user(args), comment=args.comment
             )
             print(f"product {product_id}: warning cleared (master {', '.join(map(str, cleared))})")

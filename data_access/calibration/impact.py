@@ -12,8 +12,8 @@ each run, and what a master certified bad or demoted touched.
 A master is *bad* when its status is ``rejected`` (demoted, or invalid when built) or when
 the latest certification of its report says bad. The latest version of a product whose
 latest run used a bad master carries a warning until a newer version is built (from a run
-without it) or a scientist clears it with a comment (logged in the products' audit log as
-``clear warning``).
+without it) or a scientist clears it with a comment
+(:class:`~data_access.products.warnings.ProductWarnings`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import pandas as pd
 from data_access.cache import Cache
 from data_access.calibration.masters import MasterFiles
 from data_access.calibration.reports import CalibrationStoreError, utc_now
-from data_access.products.audit import AuditLog
 
 #: The bad masters: master_id, why ('certified bad' or 'rejected').
 BAD_MASTERS = """
@@ -90,7 +89,6 @@ class MasterImpact:
     def __init__(self, cache: Cache, files: MasterFiles) -> None:
         self.cache = cache
         self.files = files
-        self.audit = AuditLog(cache)
 
     # -- recording ----------------------------------------------------------------------
     def record_run(self, run_id: str, burst_id: str | None, uses: Iterable[Mapping]) -> int:
@@ -197,63 +195,7 @@ class MasterImpact:
             {"master": int(master_id)},
         )
 
-    def warnings(self, burst_id: str | None = None) -> pd.DataFrame:
-        """The standing warnings, of one burst or all: product_id, burst_id, card, version,
-        master_id, file, caltype, why, run_id."""
-        return self.cache.query_df(
-            f"""
-            SELECT p.product_id, p.burst_id, p.card, p.version, w.master_id, w.file,
-                   w.caltype, w.why, w.run_id
-            FROM ({PRODUCT_WARNINGS}) w JOIN product p USING (product_id)
-            WHERE $burst IS NULL OR p.burst_id = $burst
-            ORDER BY p.burst_id, p.card, w.master_id
-            """,
-            {"burst": burst_id},
-        )
-
     # -- acting on it -------------------------------------------------------------------
-    def clear_warning(self, product_id: int, *, user: str, comment: str) -> list[int]:
-        """Clear a product version's warnings (every bad master of it), with a comment;
-        logged as ``clear warning``. Returns the masters cleared.
-
-        Raises
-        ------
-        ValueError
-            If the comment or the user is empty, or the version carries no warning.
-        """
-        if not comment.strip() or not user.strip():
-            raise ValueError("clearing a warning needs a comment and a user name")
-        with self.cache.transaction() as con:
-            standing = con.execute(
-                f"SELECT w.master_id, w.file, p.burst_id, p.card, p.version "
-                f"FROM ({PRODUCT_WARNINGS}) w JOIN product p USING (product_id) "
-                "WHERE w.product_id = ? ORDER BY w.master_id",
-                [int(product_id)],
-            ).fetchall()
-            if not standing:
-                raise ValueError(f"product {product_id} carries no warning of a bad master")
-            now = utc_now()
-            for master_id, *_ in standing:
-                con.execute(
-                    "INSERT INTO product_warning_cleared VALUES (?, ?, ?, ?, ?)",
-                    [int(product_id), master_id, user.strip(), comment.strip(), now],
-                )
-            _, _, burst_id, card, version = standing[0]
-            detail = {"masters": [{"master_id": m, "file": f} for m, f, *_ in standing]}
-            self.audit.record(
-                con,
-                int(product_id),
-                burst_id,
-                card,
-                version,
-                "clear warning",
-                user.strip(),
-                comment.strip(),
-                now,
-                detail,
-            )
-        return [m for m, *_ in standing]
-
     def queue_reprocessing(
         self, master_id: int, *, user: str, sources: Mapping[str, str] | None = None
     ) -> pd.DataFrame:

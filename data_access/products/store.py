@@ -51,6 +51,7 @@ from data_access.products.files import (
 from data_access.products.push import ProductPushes, now_utc
 from data_access.products.review import ProductReviews
 from data_access.products.transfer import ProductTransfers, table_frame
+from data_access.products.warnings import ProductWarnings
 from data_access.safe_files import safe_file_stem, write_atomic
 from data_access.workspace import Workspace
 
@@ -77,6 +78,8 @@ class ProductStore:
         Pushes to the import API, with the store's cache, audit log and claim time.
     transfers : ProductTransfers
         Pulls, coherence checks and archives, over the store's queue and files.
+    warnings : ProductWarnings
+        The warnings of versions built with a bad master, and their clearing.
     """
 
     def __init__(
@@ -93,6 +96,7 @@ class ProductStore:
         self.config = config or ProductsConfig()
         self.audit_log = AuditLog(cache)
         self.review = ProductReviews(cache, self.audit_log, record=self.record)
+        self.warnings = ProductWarnings(cache, self.audit_log)
         self.pushes = ProductPushes(
             cache,
             self.audit_log,

@@ -54,7 +54,7 @@ def test_a_run_records_its_master_by_its_history_entry_once(served):
 def test_a_master_certified_bad_lists_the_run_and_the_products_it_served(served):
     stores, master_id, report_id = served
     name = "bias_DDRAGO1_NONE_20250302.fits"
-    assert not stores.impact.master(name)["bad"] and stores.impact.warnings().empty
+    assert not stores.impact.master(name)["bad"] and stores.products.warnings.standing().empty
     assert (stores.products.queue(BURST.burst_id)["warning"] == "").all()
 
     stores.calibration.certify(report_id, False, comment="stripes", user="ana")
@@ -78,25 +78,27 @@ def test_the_warning_is_cleared_with_a_comment_or_by_a_rebuild(served):
         stores.products.queue(BURST.burst_id).set_index("card").loc["DT_GFT_FGFT", "product_id"]
     )
     with pytest.raises(ValueError, match="needs a comment"):
-        stores.impact.clear_warning(dt, user="ana", comment="  ")
-    assert stores.impact.clear_warning(dt, user="ana", comment="bias is flat here") == [master_id]
+        stores.products.warnings.clear(dt, user="ana", comment="  ")
+    assert stores.products.warnings.clear(dt, user="ana", comment="bias is flat here") == [
+        master_id
+    ]
     entry = stores.products.audit(product_id=dt).iloc[-1]
     assert (entry["action"], entry["user_name"], entry["comment"]) == (
         "clear warning",
         "ana",
         "bias is flat here",
     )
-    standing = stores.impact.warnings(BURST.burst_id)
+    standing = stores.products.warnings.standing(BURST.burst_id)
     assert len(standing) == 6 and dt not in set(standing["product_id"])
     with pytest.raises(ValueError, match=f"product {dt} carries no warning"):
-        stores.impact.clear_warning(dt, user="ana", comment="again")
+        stores.products.warnings.clear(dt, user="ana", comment="again")
     cleared = stores.impact.products(master_id).set_index("product_id").loc[dt]
     assert not cleared["warning"] and cleared["cleared_by"] == "ana"
 
     stores.impact.record_run("run-3", BURST.burst_id, [])
     rebuilt = stores.products.build(BURST, synthetic_photometry(BURST, n_images=4), user="ana")
     record_product_run(stores.cache, "run-3", rebuilt["product_id"])
-    assert stores.impact.warnings().empty
+    assert stores.products.warnings.standing().empty
 
 
 def test_reprocessing_is_queued_once_per_run(served):
