@@ -322,7 +322,9 @@ class CalibrationNightlyConfig:
     download_backoff_s: float = _setting(1.0, "First wait between attempts, doubled after each")
     download_parallel: int = _setting(4, "Frames downloaded at once")
     publish_dir: str = _setting(
-        "", "Local Storage folder where the masters in force are written for GP1; empty = off"
+        "",
+        "Local Storage folder (absolute, or relative to the workspace) where the masters in "
+        "force are written for GP1; empty = off",
     )
     publish_pattern: str = _setting(
         "master_{caltype}_{instrument}_{filter}.fits",
