@@ -50,7 +50,8 @@ class Dossier:
     telemetry : DataFrame
         :func:`pipelines.reprocess.telemetry_at` of the frames.
     runs : DataFrame
-        The burst's GP2 runs (:meth:`ReprocessStore.runs`).
+        The burst's GP2 runs (:meth:`ReprocessStore.runs`) with the T0 each used (t0,
+        ISO UTC; '' when it had none).
     light_curves : dict
         run_id → the run's photometry table.
     products : DataFrame
@@ -139,6 +140,8 @@ def burst_dossier(stores: Stores, burst_id: str, *, at: datetime) -> Dossier | N
     frames = burst_frames(stores, burst_id)
     runs = stores.reprocess.runs()
     runs = runs[runs["burst_id"] == burst_id].reset_index(drop=True)
+    stored = [stores.reprocess.load(run_id) for run_id in runs["run_id"]]
+    runs = runs.assign(t0=[run.meta.get("t0") or "" for run in stored])
     products = stores.products.queue(burst_id, all_versions=True)
     audit = stores.products.audit(burst_id)
     trigger = trigger_record(stores, burst_id)
@@ -152,7 +155,7 @@ def burst_dossier(stores: Stores, burst_id: str, *, at: datetime) -> Dossier | N
         masters=pd.DataFrame() if empty_frames else masters_at(stores.calibration, frames),
         telemetry=pd.DataFrame() if empty_frames else telemetry_at(stores.status, frames),
         runs=runs,
-        light_curves={r: stores.reprocess.load(r).photometry for r in runs["run_id"]},
+        light_curves={run.run_id: run.light_curve for run in stored},
         products=products,
         audit=audit,
         timeline=timeline(report, trigger, frames, runs, audit, retracted_by),

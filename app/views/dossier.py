@@ -18,7 +18,7 @@ import param
 
 from app.markup import SafeMarkdown, bullets, burst_link, html, markdown, paragraphs
 from app.plots.alerts import plot_altitude_track
-from app.plots.dossier import plot_timeline
+from app.plots.dossier import plot_run_light_curve, plot_timeline
 from app.views.tables import table
 from data_access.alerts.bursts import BurstQueries
 from data_access.stores import Stores
@@ -112,11 +112,19 @@ def dossier_sections(dossier: Dossier) -> list:
     sections += _section(markdown("Masters in force the night of the frames"), dossier.masters)
     sections += _section(markdown("Telemetry at each exposure"), dossier.telemetry)
     sections += _section(markdown("GP2 runs"), dossier.runs)
-    for run_id, light_curve in dossier.light_curves.items():
-        sections += _section(markdown("Light curve of run {run}", run=run_id), light_curve)
+    for run in dossier.runs.itertuples():
+        sections += _light_curve(run.run_id, dossier.light_curves[run.run_id], run.t0)
     sections += _section(markdown("Products, every version"), dossier.products)
     sections += _section(markdown("Audit trail"), dossier.audit)
     return sections
+
+
+def _light_curve(run_id: str, light_curve: pd.DataFrame, t0: str) -> list:
+    """A run's light curve drawn (when it has points and a T0), then its table."""
+    heading, *rest = _section(markdown("Light curve of run {run}", run=run_id), light_curve)
+    plot = plot_run_light_curve(light_curve, t0, run_id=run_id)
+    drawn = [] if plot is None else [pn.pane.Bokeh(plot, sizing_mode="stretch_width")]
+    return [heading, *drawn, *rest]
 
 
 def _summary(report: dict) -> SafeMarkdown:
