@@ -20,6 +20,7 @@ from app.auth import LOCAL_USER, require
 from app.markup import SafeHTML, SafeMarkdown, html, markdown, paragraphs
 from app.views.feedback import failure_text, message_pane, notify
 from app.views.product_exchange import ClientFactory, busy
+from app.views.product_flags import ProductFlags, sentence_case
 from app.views.tables import table as _table
 from data_access.products.push import PUSHABLE
 from data_access.products.review import APPROVABLE, REJECTABLE
@@ -93,7 +94,10 @@ class ProductReview(pn.viewable.Viewer):
             store=store, selection=selection, user=user, client_factory=client_factory, **params
         )
         self._layout: pn.Column | None = None
+        self.flags = ProductFlags(self)
         self._make_buttons()
+        self.param.watch(lambda _: self._show_state(), ["comment"])
+        self.flags.param.watch(lambda _: self._show_state(), ["override"])
 
     # -- actions (each checks the role first) -------------------------------------------
     def _chosen(self) -> int:
@@ -127,7 +131,11 @@ class ProductReview(pn.viewable.Viewer):
         product_id = self._chosen()
         with closing(self.client_factory()) as client:
             outcome = self.store.pushes.push(
-                product_id, client, user=self.user.name, comment=self.comment
+                product_id,
+                client,
+                user=self.user.name,
+                comment=self.comment,
+                override_retraction=self.flags.override_comment(),
             )
         self.selection.revision += 1
         if not outcome.pushed:
@@ -143,7 +151,10 @@ class ProductReview(pn.viewable.Viewer):
             raise ValueError("pick a burst first")
         with closing(self.client_factory()) as client:
             outcomes = self.store.pushes.push_approved(
-                client, user=self.user.name, burst_id=self.selection.burst_id
+                client,
+                user=self.user.name,
+                burst_id=self.selection.burst_id,
+                override_retraction=self.flags.override_comment(),
             )
         self.selection.revision += 1
         failures = [o for o in outcomes if not o.pushed]
@@ -175,9 +186,15 @@ class ProductReview(pn.viewable.Viewer):
         """Ask for the confirmation of a push (one of :data:`PUSHES`): the question names
         the files and the SDB; :meth:`confirm` then pushes, :meth:`cancel` does not."""
         names = self._to_push(label)
-        self.question = (
-            f"Push {len(names)} product(s) ({', '.join(names)}) to the SDB at {self.sdb_url()}? "
-            "They go to the SVOM archive."
+        retracted = self.flags.retraction()
+        notes = [f"{sentence_case(retracted)}: pushed with your override."] if retracted else []
+        notes += [f"Warning: {warning}." for warning in self.flags.warnings_of(names)]
+        self.question = " ".join(
+            [
+                f"Push {len(names)} product(s) ({', '.join(names)}) to the SDB at "
+                f"{self.sdb_url()}? They go to the SVOM archive.",
+                *notes,
+            ]
         )
         self.pending = label
         return self.question
@@ -241,10 +258,12 @@ class ProductReview(pn.viewable.Viewer):
             or (f"it is {state}" if state not in REJECTABLE else ""),
             "Push": self._lacks(PUSH_ROLE)
             or unchosen
-            or ("" if state in PUSHABLE else NOT_PUSHABLE.get(state, f"it is {state}")),
+            or ("" if state in PUSHABLE else NOT_PUSHABLE.get(state, f"it is {state}"))
+            or self.flags.blocks_push(),
             "Push all approved of the burst": self._lacks(PUSH_ROLE)
             or ("" if burst else "no burst chosen")
-            or ("" if self._to_push("Push all approved of the burst") else "nothing approved"),
+            or ("" if self._to_push("Push all approved of the burst") else "nothing approved")
+            or self.flags.blocks_push(),
         }
 
     def enabled(self) -> dict[str, bool]:
@@ -356,6 +375,7 @@ class ProductReview(pn.viewable.Viewer):
         self._layout = pn.Column(
             self._roles_note(),
             pn.Row(self._title, self._badge),
+            self.flags,
             pn.Row(*self._buttons.values()),
             self._why,
             self._confirmation,

@@ -7,13 +7,11 @@ import json
 
 import pytest
 
-from analysis.products.synthetic import synthetic_photometry
 from app.cli import main
-from data_access.calibration.impact import record_product_run
 from data_access.stores import Stores
 from sandbox.sdb import SandboxServer
 from tests.app.test_products_cli import BURST, point_at
-from tests.data_access.calibration.test_store import add_night
+from tests.data_access.calibration.test_impact import used_by_a_run
 from tests.data_access.products.test_retraction import store_notices
 
 MASTER = "bias_DDRAGO1_NONE_20250302.fits"
@@ -29,14 +27,10 @@ def ws(tmp_path):
     used the bias in force, that master since certified bad; the burst retracted."""
     root = tmp_path / "ws"
     stores = Stores.open(root)
-    add_night(stores.calibration, 1000, "2025-03-01", seed=1)
-    _, report_id = add_night(stores.calibration, 1000.2, "2025-03-02", seed=2)
-    in_force = stores.calibration.in_force("bias", "DDRAGO1", "NONE")
-    use = {"caltype": "bias", "instrument": "DDRAGO1", "filter": "NONE", "n_images": 8}
-    stores.impact.record_run("run-1", BURST.burst_id, [{**use, "file": str(in_force)}])
-    built = stores.products.build(BURST, synthetic_photometry(BURST, n_images=3), user="ana")
-    record_product_run(stores.cache, "run-1", built["product_id"])
-    dt = int(built.set_index("card").loc["DT_GFT_FGFT", "product_id"])
+    _, report_id = used_by_a_run(stores)
+    dt = int(
+        stores.products.queue(BURST.burst_id).set_index("card").loc["DT_GFT_FGFT", "product_id"]
+    )
     stores.products.review.approve(dt, user="ana", comment="ok")
     stores.calibration.certify(report_id, False, comment="stripes", user="ana")
     store_notices(stores.alerts, retracted=True)

@@ -20,17 +20,22 @@ def bias_use(path) -> dict:
     return {"caltype": "bias", "instrument": "DDRAGO1", "filter": "NONE", "file": str(path)}
 
 
-@pytest.fixture
-def served(stores):
-    """Two bias masters (the second in force), a run that used it and the seven products
-    built from the run; returns (stores, the master's id, its report's id)."""
+def used_by_a_run(stores) -> tuple[int, int]:
+    """Two bias masters (the second in force), a run ``run-1`` that used it and the seven
+    products built from the run; returns the master's id and its report's id."""
     add_night(stores.calibration, 1000, "2025-03-01", seed=1)
     master_id, report_id = add_night(stores.calibration, 1000.2, "2025-03-02", seed=2)
     in_force = stores.calibration.in_force("bias", "DDRAGO1", "NONE")
     stores.impact.record_run("run-1", BURST.burst_id, [{**bias_use(in_force), "n_images": 8}])
     built = stores.products.build(BURST, synthetic_photometry(BURST, n_images=3), user="ana")
     record_product_run(stores.cache, "run-1", built["product_id"])
-    return stores, master_id, report_id
+    return master_id, report_id
+
+
+@pytest.fixture
+def served(stores):
+    """:func:`used_by_a_run`; returns (stores, the master's id, its report's id)."""
+    return stores, *used_by_a_run(stores)
 
 
 def test_a_run_records_its_master_by_its_history_entry_once(served):
