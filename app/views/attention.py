@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 
 import panel as pn
 
-from app.markup import SafeMarkdown, bullets, markdown, page_link, paragraphs
+from analysis.voevent import BURST_ID_PATTERN
+from app.markup import SafeMarkdown, bullets, burst_link, markdown, page_link, paragraphs
 from data_access.stores import Stores
 from pipelines.attention import Attention, AttentionItem, attention
 
@@ -66,8 +67,9 @@ def attention_text(found: Attention) -> SafeMarkdown:
 
 
 def item_line(item: AttentionItem) -> SafeMarkdown:
-    """One item: its severity and kind in bold, its sentence, and a link to where it is
-    fixed (the page and the object) when it has one."""
+    """One item: its severity and kind in bold, its sentence, a link to where it is fixed
+    (the page and the object) when it has one, and to the burst's dossier when the object
+    is a burst."""
     line = markdown(
         "**{severity}, {kind}**: {sentence}",
         severity=item.severity,
@@ -77,4 +79,11 @@ def item_line(item: AttentionItem) -> SafeMarkdown:
     if not item.page:
         return line
     link = page_link(item.link, f"{item.page}: {item.subject}")
+    if item.page != "burst" and BURST_ID_PATTERN.match(item.subject):
+        return markdown(
+            "{line} → {link} (dossier: {dossier})",
+            line=line,
+            link=link,
+            dossier=burst_link(item.subject),
+        )
     return markdown("{line} → {link}", line=line, link=link)

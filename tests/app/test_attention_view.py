@@ -58,3 +58,13 @@ def test_a_failed_check_has_no_link():
 def test_a_page_link_takes_only_a_page_address(address):
     with pytest.raises(ValueError, match="is not a page's address"):
         page_link(address, "x")
+
+
+def test_an_item_about_a_burst_links_to_its_dossier_too():
+    item = AttentionItem(
+        "awaiting approval", "info", "x", "sb26113000", "products", (("burst", "sb26113000"),)
+    )
+    parsed = Parsed()
+    parsed.feed(markdown_html(attention_text(Attention(CHECKED, (item,)))))
+    links = [attrs["href"] for tag, attrs in parsed.elements if tag == "a"]
+    assert links == ["./products?burst=sb26113000", "./burst?id=sb26113000"]
