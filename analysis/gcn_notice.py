@@ -48,10 +48,10 @@ from analysis.voevent import (
     AlertRecord,
     HostileVOEventError,
     VOEventError,
-    _parse_time,
     parse_voevent,
     utc_to_mjd,
 )
+from analysis.voevent.packet import _parse_time
 
 #: Where the vendored schemas lie, as in the schema repository (``gcn/notices/...``).
 SCHEMA_FOLDER = files("analysis") / "data" / "gcn_schema"
