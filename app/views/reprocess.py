@@ -90,7 +90,7 @@ class ReprocessDesk(pn.viewable.Viewer):
         self.images = FolderImages(store, status=status, calibration=calibration)
         self.form = StepsForm()
         self.result = RunView(store, alerts=alerts)
-        self.comparison = RunComparison(store)
+        self.comparison = RunComparison(store, alerts=alerts)
         self._state: dict = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None

@@ -9,7 +9,6 @@ import panel as pn
 import param
 
 from analysis.afterglow import DecayFit, fit_filters
-from analysis.gp2.alignment import celestial_wcs
 from app.markup import SafeMarkdown, bullets, code, markdown, paragraphs
 from app.plots.products import plot_light_curve
 from app.plots.reprocess import light_curve_points, plot_frame
@@ -19,6 +18,40 @@ from data_access.gp2.runs import ReprocessStore, StoredRun
 
 #: The column of the magnitude difference between two runs (second − first), mag.
 DMAG = "Δmag"
+
+
+def alert_position(alerts, burst_id: str) -> tuple[float, float, float] | None:
+    """The burst's best position and its error radius (deg) from its alerts
+    (:meth:`~data_access.alerts.bursts.BurstQueries.burst`), or None when none gives one."""
+    if alerts is None:
+        return None
+    burst = BurstQueries(alerts.cache, alerts.triggers_dir).burst(burst_id)
+    if burst is None or pd.isna(burst["ra"]) or pd.isna(burst["dec"]):
+        return None
+    error = 0.0 if pd.isna(burst["error_deg"]) else float(burst["error_deg"])
+    return float(burst["ra"]), float(burst["dec"]), error
+
+
+def run_image_plot(run: StoredRun, name: str, kind: str, *, title: str, alerts=None, sources=None):
+    """The ``reduced`` or ``difference`` image of frame ``name`` of a run with its candidates
+    (red, yellow: the transient) and ``sources`` (green) drawn over it, in RA/Dec and with
+    the alert's position and error circle when the image has a WCS; None when the run kept
+    no such image."""
+    found = run.image(name, kind)
+    if found is None:
+        return None
+    data, block = found
+    candidates = run.candidates
+    return plot_frame(
+        data,
+        block=block,
+        title=title,
+        sources=sources,
+        candidates=candidates[candidates["image_id"] == name] if len(candidates) else None,
+        candidate_xy=("x_frame", "y_frame") if kind == "reduced" else ("x", "y"),
+        wcs=run.display_wcs(name, kind),
+        alert=alert_position(alerts, run.meta["burst_id"]),
+    )
 
 
 # -- one run -----------------------------------------------------------------------------------
@@ -148,58 +181,30 @@ class RunView(pn.viewable.Viewer):
         return frame[frame["image_id"] == self.image] if len(frame) else frame
 
     def alert_position(self) -> tuple[float, float, float] | None:
-        """The burst's best position and its error radius (deg) from its alerts
-        (:meth:`~data_access.alerts.bursts.BurstQueries.burst`), or None when none gives one."""
-        if self.run is None or self.alerts is None:
-            return None
-        queries = BurstQueries(self.alerts.cache, self.alerts.triggers_dir)
-        burst = queries.burst(self.run.meta["burst_id"])
-        if burst is None or pd.isna(burst["ra"]) or pd.isna(burst["dec"]):
-            return None
-        error = 0.0 if pd.isna(burst["error_deg"]) else float(burst["error_deg"])
-        return float(burst["ra"]), float(burst["dec"]), error
+        """The burst's best position and error radius (deg): :func:`alert_position`."""
+        return alert_position(self.alerts, self.run.meta["burst_id"]) if self.run else None
 
     def frame_wcs(self):
         """The shown frame's celestial WCS (from the frame the run read), or None."""
-        header = self.run.header(self.image) if self.run is not None and self.image else None
-        return celestial_wcs(header) if header is not None else None
+        return self.run.display_wcs(self.image, "reduced") if self.run and self.image else None
 
     def frame_plot(self):
-        """The reduced frame with its sources (green) and candidates (red, yellow: the
-        transient) drawn over it, in RA/Dec and with the alert's position and error circle
-        when the frame has a WCS; None when the run kept no reduced image."""
-        found = (
-            self.run.image(self.image, "reduced") if self.run is not None and self.image else None
-        )
-        if found is None:
+        """The reduced frame with its sources (green) and candidates drawn over it
+        (:func:`run_image_plot`); None when the run kept no reduced image."""
+        if self.run is None or not self.image:
             return None
-        data, block = found
-        return plot_frame(
-            data,
-            block=block,
-            title=f"{self.image}: reduced (zscale)",
-            sources=self.sources(),
-            candidates=self.candidates(),
-            candidate_xy=("x_frame", "y_frame"),
-            wcs=self.frame_wcs(),
-            alert=self.alert_position(),
+        title = f"{self.image}: reduced (zscale)"
+        return run_image_plot(
+            self.run, self.image, "reduced", title=title, alerts=self.alerts, sources=self.sources()
         )
 
     def difference_plot(self):
-        found = (
-            self.run.image(self.image, "difference")
-            if self.run is not None and self.image
-            else None
-        )
-        if found is None:
+        """The difference image with its candidates drawn over it (:func:`run_image_plot`);
+        None when the run kept no difference image."""
+        if self.run is None or not self.image:
             return None
-        data, block = found
-        return plot_frame(
-            data,
-            block=block,
-            title=f"{self.image}: difference (zscale)",
-            candidates=self.candidates(),
-        )
+        title = f"{self.image}: difference (zscale)"
+        return run_image_plot(self.run, self.image, "difference", title=title, alerts=self.alerts)
 
     def light_curve(self) -> pd.DataFrame:
         if self.run is None or self.run.light_curve.empty:
@@ -271,7 +276,8 @@ class RunComparison(pn.viewable.Viewer):
     second = param.String(default="")
     image = param.String(default="", doc="the frame whose difference images are shown")
 
-    def __init__(self, store: ReprocessStore, **params) -> None:
+    def __init__(self, store: ReprocessStore, *, alerts=None, **params) -> None:
+        self.alerts = alerts
         super().__init__(store=store, **params)
 
     def _runs(self) -> tuple[StoredRun, StoredRun] | None:
@@ -381,8 +387,9 @@ class RunComparison(pn.viewable.Viewer):
         panes = []
         for label, run in zip(("first", "second"), runs, strict=True):
             kind = "difference" if run.image(name, "difference") is not None else "reduced"
-            found = run.image(name, kind)
-            if found is None:
+            title = f"{label}: {run.run_id} ({kind})"
+            plot = run_image_plot(run, name, kind, title=title, alerts=self.alerts)
+            if plot is None:
                 panes.append(
                     pn.pane.Markdown(
                         markdown("{label} run: no image of {name}", label=label, name=name),
@@ -390,13 +397,6 @@ class RunComparison(pn.viewable.Viewer):
                     )
                 )
                 continue
-            data, block = found
-            candidates = (
-                run.candidates[run.candidates["image_id"] == name] if len(run.candidates) else None
-            )
-            plot = plot_frame(
-                data, block=block, title=f"{label}: {run.run_id} ({kind})", candidates=candidates
-            )
             panes.append(pn.pane.HoloViews(plot, sizing_mode="stretch_width", min_height=400))
         return pn.Row(*panes, sizing_mode="stretch_width")
 

@@ -100,6 +100,20 @@ class StoredRun:
             hdu = hdul[extension]
             return np.asarray(hdu.data, np.float32), int(hdu.header["BLOCK"])
 
+    def display_wcs(self, name: str, kind: str):
+        """The celestial WCS (frame pixels) of the ``reduced`` image of one frame (the frame's
+        as it was read) or of its ``difference`` image (the aligned grid's, kept with it), or
+        None when it has none."""
+        if kind == "reduced":
+            header = self.header(name)
+            return celestial_wcs(header) if header is not None else None
+        path = self.folder / "display.fits"
+        if not path.is_file():
+            return None
+        with fits.open(path) as hdul:
+            extension = f"{name}:{kind}"
+            return celestial_wcs(hdul[extension].header) if extension in hdul else None
+
     def header(self, name: str) -> fits.Header | None:
         """The header of the frame the run read as ``name`` (its WCS places the reduced
         image on the sky), or None when it is gone or unreadable."""
@@ -506,6 +520,9 @@ def _write_display(path: Path, results) -> None:
             if data is None:
                 continue
             header = fits.Header([("BLOCK", block_size(data.shape), "frame pixels per pixel")])
+            wcs = celestial_wcs(r.header) if kind == "difference" and r.header is not None else None
+            if wcs is not None:  # the aligned grid's (the reduced image's is the frame's)
+                header.update(wcs.to_header(relax=True))
             hdus.append(fits.ImageHDU(block_mean(data), header, name=f"{r.name}:{kind}"))
     write_fits(path, hdus)
 

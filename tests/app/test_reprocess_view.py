@@ -425,6 +425,32 @@ def test_a_frame_with_a_wcs_is_shown_in_ra_dec_with_the_alert_and_its_error_circ
     hv.render(overlay)
 
 
+def test_difference_and_compared_images_are_in_ra_dec_with_the_alert(stores, full_run):
+    desk = ReprocessDesk.from_stores(stores, client_factory=lambda: None, run_id=full_run)
+    name = desk.result.image
+    wcs = desk.result.run.display_wcs(name, "difference")
+    assert wcs is not None  # the aligned grid's, kept with the difference image
+    ra, dec, _ = desk.result.alert_position()
+    desk.compare_id = full_run
+    compared = desk.comparison._differences().objects
+    overlays = [desk.result.difference_plot(), *(pane.object for pane in compared)]
+    assert len(overlays) == 3
+    x, y = (float(v) + 0.5 for v in wcs.world_to_pixel_values(ra, dec))
+    for overlay in overlays:
+        image = overlay.get(0)
+        assert [d.name for d in image.vdims] == ["e-", "RA (deg)", "Dec (deg)"]
+        [circle] = overlay.traverse(lambda e: e, [hv.Ellipse])
+        assert (circle.x, circle.y) == pytest.approx((x, y))
+    transient = desk.result.candidates().query("transient").iloc[0]
+    table = overlays[0].get(0).dframe()
+    nearest = table.iloc[
+        ((table["x"] - transient["x"]) ** 2 + (table["y"] - transient["y"]) ** 2).idxmin()
+    ]
+    assert nearest["RA (deg)"] == pytest.approx(transient["ra"], abs=0.01)
+    assert nearest["Dec (deg)"] == pytest.approx(transient["dec"], abs=0.01)
+    hv.render(overlays[1])
+
+
 def test_the_error_circle_has_the_radius_of_the_error_in_pixels():
     from astropy.wcs import WCS
 
