@@ -21,6 +21,7 @@ from data_access.fits_frames import write_master
 from data_access.notifications import Notifier
 from data_access.stores import Stores
 from pipelines.calibration_night import build_from_files, run_night, validate_files, write_report
+from pipelines.calibration_nightly import fetch_night, run_nightly
 from pipelines.master_impact import describe_impact, master_impact, queue_reprocessing
 
 TYPES = ("bias", "dark", "flat")
@@ -77,6 +78,28 @@ def register(subparsers, groups) -> None:
     run.add_argument("--night", required=True, metavar="YYYYMMDD")
     run.add_argument("--force", action="store_true", help="build again what was already built")
     run.set_defaults(handler=calib_run)
+
+    fetch = what.add_parser(
+        "fetch",
+        help="bring a night's calibration frames from the CDB",
+        description="Read the CDB's calibration links (drop folder, cdb.postgres, "
+        "calibration.nightly.links_url) and download the night's frames into its raw folder, "
+        "checking size and checksum; frames already there are skipped. Exit 1 if a frame "
+        "could not be had (the others are fetched).",
+    )
+    fetch.add_argument("--night", required=True, metavar="YYYYMMDD")
+    fetch.set_defaults(handler=calib_fetch)
+
+    nightly = what.add_parser(
+        "nightly",
+        help="the whole nightly run: fetch, run, publish, clean up",
+        description="Fetch the night's frames, run the night (build, check, validate, "
+        "promote), publish the masters in force for GP1 and delete the raw frames kept long "
+        "enough; the run is recorded. A night without frames does nothing (exit 0). Exit 1 "
+        "if anything failed.",
+    )
+    nightly.add_argument("--night", required=True, metavar="YYYYMMDD")
+    nightly.set_defaults(handler=calib_nightly)
 
     certify = what.add_parser(
         "certify",
@@ -220,6 +243,42 @@ def calib_run(args) -> int:
         for name, reason in o.left_out:
             print(f"  left out {name}: {reason}", file=sys.stderr)
     return 0
+
+
+def calib_fetch(args) -> int:
+    night = _night(args.night, "--night")
+    stores = Stores(open_workspace(args))
+    try:
+        with progress_bar(f"calibration frames of {night:%Y%m%d}") as progress:
+            links, summary, failures = fetch_night(stores, night, progress=progress)
+    finally:
+        stores.close()
+    for text in failures:
+        print(f"warning: {text}", file=sys.stderr)
+    for _, reason in summary.failed:
+        print(f"failed: {reason}", file=sys.stderr)
+    print(f"night {night:%Y%m%d}: {links} link(s); {summary.describe()}")
+    return 1 if summary.failed else 0
+
+
+def calib_nightly(args) -> int:
+    night = _night(args.night, "--night")
+    stores = Stores(open_workspace(args))
+    try:
+        with progress_bar(f"calibration frames of {night:%Y%m%d}") as progress:
+            run = run_nightly(stores, night, progress=progress)
+    finally:
+        stores.close()
+    counts = run.record(run.started_at)
+    for text in run.failures:
+        print(f"failed: {text}", file=sys.stderr)
+    print(
+        f"night {night:%Y%m%d}: {run.outcome}; {counts.links} link(s), {run.fetch.describe()}; "
+        f"{counts.masters_built} master(s) built, {counts.masters_valid} valid, "
+        f"{counts.masters_promoted} promoted; {counts.published} published; "
+        f"{counts.raw_deleted} raw frame(s) deleted"
+    )
+    return 1 if run.failures else 0
 
 
 def calib_certify(args) -> int:
