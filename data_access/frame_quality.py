@@ -83,6 +83,25 @@ def json_records(frame: pd.DataFrame) -> list[dict]:
     ]
 
 
+def nightly_medians(frames: pd.DataFrame) -> pd.DataFrame:
+    """The nightly medians of each figure of frames (:meth:`QualityStore.frames`), oldest first.
+
+    Returns
+    -------
+    DataFrame
+        night, n_frames, n_outside, then the median of each of
+        :data:`~analysis.frame_quality.FIGURES`.
+    """
+    columns = ["night", "n_frames", "n_outside", *FIGURES]
+    if frames.empty:
+        return pd.DataFrame(columns=columns)
+    grouped = frames.groupby("night", sort=True)
+    medians = grouped[list(FIGURES)].median()
+    medians.insert(0, "n_outside", grouped["outside"].agg(lambda s: int((s != "").sum())))
+    medians.insert(0, "n_frames", grouped.size())
+    return medians.reset_index()[columns]
+
+
 class QualityStore:
     """The ``frame_quality`` table of the cache, judged against the limits.
 
@@ -244,27 +263,18 @@ class QualityStore:
             return self._judged("false", [])
         return self._judged(f"image_id IN ({', '.join('?' * len(names))})", names)
 
-    def nightly(self, instrument: str, filter_: str, start: date, end: date) -> pd.DataFrame:
-        """The nightly medians of each figure of one instrument and filter, oldest first.
-
-        Returns
-        -------
-        DataFrame
-            night, n_frames, n_outside, then the median of each of
-            :data:`~analysis.frame_quality.FIGURES`.
-        """
-        frames = self._judged(
+    def frames_between(self, instrument: str, filter_: str, start: date, end: date) -> pd.DataFrame:
+        """The frames of one instrument and filter over the nights ``start`` to ``end``, as
+        :meth:`frames` gives them."""
+        return self._judged(
             "instrument = ? AND filter = ? AND night BETWEEN ? AND ?",
             [instrument, filter_, start, end],
         )
-        columns = ["night", "n_frames", "n_outside", *FIGURES]
-        if frames.empty:
-            return pd.DataFrame(columns=columns)
-        grouped = frames.groupby("night", sort=True)
-        medians = grouped[list(FIGURES)].median()
-        medians.insert(0, "n_outside", grouped["outside"].agg(lambda s: int((s != "").sum())))
-        medians.insert(0, "n_frames", grouped.size())
-        return medians.reset_index()[columns]
+
+    def nightly(self, instrument: str, filter_: str, start: date, end: date) -> pd.DataFrame:
+        """The nightly medians of each figure of one instrument and filter, oldest first
+        (:func:`nightly_medians` of :meth:`frames_between`)."""
+        return nightly_medians(self.frames_between(instrument, filter_, start, end))
 
     def _judged(self, where: str, params: list) -> pd.DataFrame:
         frame = self.cache.query_df(

@@ -85,4 +85,12 @@ PAGES: tuple[PageSpec, ...] = (
         "masters of their night and the telemetry at each exposure, GP2 runs, products, audit.",
         "app.pages.burst",
     ),
+    PageSpec(
+        "night",
+        "Night",
+        "Each night's image quality: every science frame's zero point, FWHM, ellipticity, sky, "
+        "limiting magnitude and airmass with the telemetry at the exposure, frames outside the "
+        "limits flagged, and the trends per instrument and filter over the nights.",
+        "app.pages.night",
+    ),
 )

@@ -22,6 +22,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.time import Time
 
+from analysis.frame_quality import FrameQuality
 from analysis.products import Burst
 from analysis.products.photometry import photometry_csv
 from analysis.products.synthetic import synthetic_photometry
@@ -142,6 +143,9 @@ SOURCES: dict[str, Source] = _sources(
     ("photometry_filter", 65, "photometry CSV filter", ("products",), 8, True),
     ("photometry_instrument", 66, "photometry CSV instrument", ("products",), 16, True),
     ("user_name", 70, "users file user name", ("login",), None, False, ":/"),
+    ("quality_image_id", 54, "frame quality image_id", ("night",)),
+    ("quality_instrument", 55, "frame quality instrument", ("night",)),
+    ("quality_filter", 56, "frame quality filter", ("night",)),
 )
 
 
@@ -541,6 +545,32 @@ def inject_frames(hostile: HostileWorkspace, workspace: Workspace, start: dateti
     hostile.hostile_folder = folder
 
 
+QUALITY_KEYS = ("quality_image_id", "quality_instrument", "quality_filter")
+
+
+def inject_quality(hostile: HostileWorkspace, stores: Stores, when: datetime) -> None:
+    """A frame quality record per payload, its image_id, instrument and filter hostile (as a
+    frame's name and header give them), all of the night of ``when`` (the newest)."""
+    records = []
+    for number in NUMBERS:
+        texts = hostile._texts(QUALITY_KEYS, number)
+        t_mid = Time(when + timedelta(seconds=number), scale="utc").isot
+        figures = [24.0, 0.01, 30, 3.0, 2.1, 0.05, 900.0, 20.0, 20.5, 1.2]
+        records.append(
+            FrameQuality(
+                texts["quality_image_id"],
+                texts["quality_instrument"],
+                texts["quality_filter"],
+                t_mid,
+                60.0,
+                *figures,
+                "gp2",
+            )
+        )
+        hostile._went_in(texts, number)
+    stores.quality.record(records)
+
+
 # -- photometry and products -----------------------------------------------------------------------
 PHOTOMETRY_KEYS = (
     "photometry_obs_id",
@@ -637,6 +667,7 @@ def build_hostile_workspace(root: Path) -> HostileWorkspace:
         inject_calibration(hostile, stores)
         inject_frames(hostile, workspace, now - timedelta(hours=2))
         inject_products(hostile, stores, now - timedelta(hours=3))
+        inject_quality(hostile, stores, now - timedelta(hours=1))
     finally:
         stores.close()
     return hostile

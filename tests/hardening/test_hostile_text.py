@@ -49,6 +49,7 @@ READY = {
     "products": "Bursts with products",
     "reprocess": "Burst or folder",
     "burst": "The newest bursts",
+    "night": "of gic.toml",
 }
 assert set(READY) == {"", *(spec.slug for spec in PAGES)}
 
@@ -426,6 +427,12 @@ def explore_burst(watch: Watch, served: Served) -> None:
         watch.open(f"{served.url}/{href.lstrip('./')}", "Timeline", step=f"opening {href}")
 
 
+def explore_night(watch: Watch, served: Served) -> None:
+    """The newest night: its frames (the hostile ones among them) and the trends of the
+    first frame's instrument and filter."""
+    watch.open(served.url + "/night", READY["night"])
+
+
 EXPLORERS = {
     "": explore_home,
     "telemetry": explore_telemetry,
@@ -436,6 +443,7 @@ EXPLORERS = {
     "products": explore_products,
     "reprocess": explore_reprocess,
     "burst": explore_burst,
+    "night": explore_night,
     "login": explore_login,
 }
 
