@@ -19,6 +19,7 @@ import param
 from app.markup import SafeMarkdown, bullets, burst_link, html, markdown, paragraphs
 from app.plots.alerts import plot_altitude_track
 from app.plots.dossier import plot_run_light_curve, plot_timeline
+from app.views.product_flags import burst_flags
 from app.views.tables import table
 from data_access.alerts.bursts import BurstQueries
 from data_access.stores import Stores
@@ -115,6 +116,8 @@ def dossier_sections(dossier: Dossier) -> list:
     for run in dossier.runs.itertuples():
         sections += _light_curve(run.run_id, dossier.light_curves[run.run_id], run.t0)
     sections += _section(markdown("Products, every version"), dossier.products)
+    if not dossier.products.empty:
+        sections[-1:-1] = burst_flags(dossier.products)
     sections += _section(markdown("Audit trail"), dossier.audit)
     return sections
 

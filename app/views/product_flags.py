@@ -10,6 +10,7 @@ Part of the product review (:class:`app.views.product_review.ProductReview` hold
 
 from __future__ import annotations
 
+import pandas as pd
 import panel as pn
 import param
 
@@ -121,6 +122,35 @@ class ProductFlags(pn.viewable.Viewer):
 
     def __panel__(self):
         return self._layout
+
+
+def burst_flags(queue: pd.DataFrame) -> list[pn.pane.Alert]:
+    """What a burst's product list says above it: the burst retracted, the products built
+    with a master found bad since (``queue``: :meth:`ProductStore.queue` of the burst)."""
+    flags = []
+    if queue["retracted"].any():
+        flags.append(
+            pn.pane.Alert(
+                markdown(
+                    "Burst {burst} was retracted: its products are pushed only with an "
+                    "approver's override, with a comment.",
+                    burst=queue["burst_id"].iloc[0],
+                ),
+                alert_type="danger",
+            )
+        )
+    warned = int((queue["warning"] != "").sum())
+    if warned:
+        flags.append(
+            pn.pane.Alert(
+                markdown(
+                    "{n} product(s) built with a master found bad since: see each one's warning.",
+                    n=warned,
+                ),
+                alert_type="warning",
+            )
+        )
+    return flags
 
 
 def sentence_case(text: str) -> str:

@@ -25,6 +25,7 @@ from app.markup import burst_link, markdown, paragraphs
 from app.plots.products import plot_light_curve
 from app.views.feedback import failure_text
 from app.views.product_exchange import ClientFactory, ProductExchange
+from app.views.product_flags import burst_flags
 from app.views.product_review import ProductReview
 from app.views.tables import table as _table
 from data_access.products.sdb_client import SdbClient
@@ -44,6 +45,7 @@ QUEUE_COLUMNS = [
     "source",
     "updated_at",
     "pushed_at",
+    "warning",
 ]
 
 
@@ -130,7 +132,11 @@ class ProductQueue(pn.viewable.Viewer):
         title = markdown("### Products of {burst}", burst=self.selection.burst_id)
         dossier = markdown("The burst's dossier: {link}", link=burst_link(self.selection.burst_id))
         return pn.Column(
-            pn.pane.Markdown(title), table, pn.pane.Markdown(dossier), sizing_mode="stretch_width"
+            pn.pane.Markdown(title),
+            *burst_flags(self.store.queue(self.selection.burst_id)),
+            table,
+            pn.pane.Markdown(dossier),
+            sizing_mode="stretch_width",
         )
 
     def __panel__(self):

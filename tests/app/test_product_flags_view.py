@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from app.auth import PermissionDenied
+from app.views.product_flags import burst_flags
 from app.views.products import ProductsDesk
 from data_access.users import User
 from tests.app.test_products_view import ALICE, BOB, BURST, SARA
@@ -81,3 +82,13 @@ def test_a_products_warning_is_shown_and_cleared_with_a_comment(flagged):
     assert flags.warning() == "" and not flags._warning.visible
     with pytest.raises(PermissionDenied, match="bob may not clear a product's warning"):
         desk_for(flagged, BOB).review.flags.clear_warning()
+
+
+def test_the_products_list_and_the_dossier_say_both_above_the_products(flagged):
+    said = [alert.object for alert in burst_flags(flagged.products.queue(BURST.burst_id))]
+    assert len(said) == 2 and f"Burst {BURST.burst_id} was retracted" in said[0]
+    assert said[1].startswith("7 product(s) built with a master found bad since")
+    flagged.products.warnings.clear(
+        int(flagged.products.queue(BURST.burst_id)["product_id"].iloc[0]), user="sara", comment="ok"
+    )
+    assert "6 product(s)" in burst_flags(flagged.products.queue(BURST.burst_id))[1].object
