@@ -15,6 +15,8 @@ import panel as pn
 
 from app.pages.layout import page, shown_safely
 from app.views.calibration import CalibrationTrends
+from app.views.nightly_runs import NightlyRunsView
+from data_access.calibration.nightly_runs import NightlyRuns
 from data_access.stores import Stores
 
 URL_STATE = {"instrument": "instrument", "filter": "filter", "start": "start", "end": "end"}
@@ -51,4 +53,7 @@ def create(stores: Stores, caltype: str):
     trends = CalibrationTrends(stores.calibration, caltype=caltype, users=stores.users)
     if pn.state.location is not None:
         pn.state.location.sync(trends, URL_STATE)
-    return page(caltype.capitalize(), trends.display(), sidebar=trends.controls(), slug=caltype)
+    main = pn.Column(
+        trends.display(), NightlyRunsView(NightlyRuns(stores.cache)), sizing_mode="stretch_width"
+    )
+    return page(caltype.capitalize(), main, sidebar=trends.controls(), slug=caltype)
