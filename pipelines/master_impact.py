@@ -4,8 +4,10 @@ calibration page and ``gic calib impact MASTER --format json``.
 
 Use::
 
-    report = master_impact(stores, "bias_DDRAGO1_NONE_20261201.fits")   # or its id
-    queue_reprocessing(stores, report["master"]["master_id"], user="ana")
+    impact = stores.impact
+    report = master_impact(impact, stores.calibration, "bias_DDRAGO1_NONE_20261201.fits",
+                           runs=stores.reprocess)              # or the master's id
+    queue_reprocessing(impact, report["master"]["master_id"], user="ana", runs=stores.reprocess)
 """
 
 from __future__ import annotations
@@ -14,18 +16,30 @@ from pathlib import Path
 
 import pandas as pd
 
-from data_access.stores import Stores
+from data_access.calibration.impact import MasterImpact
+from data_access.calibration.store import CalibrationStore
+from data_access.gp2.runs import ReprocessStore
 from pipelines.dossier import json_records, json_row
 
 
-def master_impact(stores: Stores, key: str | int) -> dict:
+def master_impact(
+    impact: MasterImpact,
+    calibration: CalibrationStore,
+    key: str | int,
+    *,
+    runs: ReprocessStore | None = None,
+) -> dict:
     """Everything one master served, JSON-ready (times in ISO UTC, NaN as None).
 
     Parameters
     ----------
-    stores : Stores
+    impact : MasterImpact
+    calibration : CalibrationStore
+        Gives the master of the same kind in force now.
     key : str or int
         The master's id, its file name, or its path in the masters folder.
+    runs : ReprocessStore, optional
+        Gives each run's frames folder (``source``; '' without it).
 
     Returns
     -------
@@ -39,38 +53,41 @@ def master_impact(stores: Stores, key: str | int) -> dict:
     CalibrationStoreError
         If no master, or more than one, answers to ``key``.
     """
-    impact = stores.impact
     master = impact.master(key)
-    now = stores.calibration.in_force(master["caltype"], master["instrument"], master["filter"])
-    runs = impact.runs(master["master_id"])
-    runs["source"] = runs["run_id"].map(run_sources(stores, runs["run_id"]))
+    now = calibration.in_force(master["caltype"], master["instrument"], master["filter"])
+    used = impact.runs(master["master_id"])
+    used["source"] = used["run_id"].map(run_sources(runs, used["run_id"]))
     return {
         "master": json_row({**master, "in_force_now": now.name if now else ""}),
-        "runs": json_records(runs),
+        "runs": json_records(used),
         "products": json_records(impact.products(master["master_id"])),
         "requests": json_records(impact.requests(master["master_id"])),
     }
 
 
-def run_sources(stores: Stores, run_ids) -> dict[str, str]:
-    """The frames folder of each run (its ``run.json`` source), '' for a run gone."""
-    runs = stores.reprocess.runs()
-    known = dict(zip(runs["run_id"], runs["source"], strict=True))
+def run_sources(runs: ReprocessStore | None, run_ids) -> dict[str, str]:
+    """The frames folder of each run (its ``run.json`` source), '' for a run gone or when
+    the runs are not known."""
+    listed = runs.runs() if runs is not None else pd.DataFrame(columns=["run_id", "source"])
+    known = dict(zip(listed["run_id"], listed["source"], strict=True))
     return {run_id: known.get(run_id, "") for run_id in run_ids}
 
 
-def queue_reprocessing(stores: Stores, master_id: int, *, user: str) -> pd.DataFrame:
+def queue_reprocessing(
+    impact: MasterImpact, master_id: int, *, user: str, runs: ReprocessStore | None = None
+) -> pd.DataFrame:
     """Queue every run that used a master for reprocessing with the masters now in force
-    (:meth:`~data_access.calibration.impact.MasterImpact.queue_reprocessing`)."""
-    runs = stores.impact.runs(master_id)["run_id"]
-    return stores.impact.queue_reprocessing(master_id, user=user, sources=run_sources(stores, runs))
+    (:meth:`~data_access.calibration.impact.MasterImpact.queue_reprocessing`); returns the
+    requests made now."""
+    used = impact.runs(master_id)["run_id"]
+    return impact.queue_reprocessing(master_id, user=user, sources=run_sources(runs, used))
 
 
 def describe_impact(report: dict) -> list[str]:
-    """The impact report in a few plain lines (for ``--format table`` and a page)."""
+    """The impact report in a few plain lines (for the command's text and a page)."""
     master = report["master"]
     name = Path(master["path"]).name
-    state = f"{master['why']}" if master["bad"] else f"{master['status']}, not bad"
+    state = master["why"] if master["bad"] else f"{master['status']}, not bad"
     standing = sum(bool(p["warning"]) for p in report["products"])
     queued = sum(r["state"] == "queued" for r in report["requests"])
     return [

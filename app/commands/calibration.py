@@ -296,10 +296,12 @@ def calib_certify(args) -> int:
 def calib_impact(args) -> int:
     stores = Stores(open_workspace(args), read_only=not args.queue)
     try:
-        master = stores.impact.master(args.master)
+        impact, runs = stores.impact, stores.reprocess
+        master = impact.master(args.master)
         if args.queue:
-            queue_reprocessing(stores, master["master_id"], user=args.user or getpass.getuser())
-        report = master_impact(stores, master["master_id"])
+            user = args.user or getpass.getuser()
+            queue_reprocessing(impact, master["master_id"], user=user, runs=runs)
+        report = master_impact(impact, stores.calibration, master["master_id"], runs=runs)
     except CalibrationStoreError as exc:
         raise UsageError(str(exc)) from exc
     finally:
