@@ -306,7 +306,9 @@ class CalibrationNightlyConfig:
         "table (read when cdb.postgres.dsn is set); empty = off",
     )
     links_url: str = _setting(
-        "", "CDB endpoint answering GET ?since=ISO with a calibration links document; empty = off"
+        "",
+        "CDB endpoint answering GET ?since=YYYYMMDD with a calibration links document (the "
+        "nights at or after since); empty = off",
     )
     links_drop_dir: str = _setting(
         "drop/calibration-links", "Folder (relative to the workspace) of links documents dropped"
