@@ -149,24 +149,25 @@ def master_items(grid: pd.DataFrame, night: date) -> list[AttentionItem]:
 
 
 def sensor_items(latest: pd.DataFrame) -> list[AttentionItem]:
-    """One item per subsystem with stale sensors, one per subsystem whose sensors' latest
-    reading carries an error code.
+    """One item per subsystem with stale sensors (one for all when every sensor is stale: the
+    status files stopped coming), one per subsystem whose sensors' latest reading carries an
+    error code.
 
     Parameters
     ----------
     latest : DataFrame
         :meth:`StatusStore.latest` (name, subsystem, error_code, age_s, stale).
     """
+    every_stale = bool(len(latest)) and bool(latest["stale"].all())
     items = []
+    if every_stale:
+        sentence = f"Every sensor is stale ({_since(latest)}): the status files stopped coming."
+        items.append(_sensor_item("stale sensors", "warning", sentence, ""))
     for subsystem, rows in latest.groupby("subsystem", sort=True):
         stale = rows[rows["stale"]]
-        if len(stale):
-            newest = stale["age_s"].min()
-            since = (
-                "never read" if pd.isna(newest) else f"newest reading {describe_age(newest)} ago"
-            )
+        if len(stale) and not every_stale:
             sentence = (
-                f"{len(stale)} of {len(rows)} {subsystem} sensors are stale ({since}): "
+                f"{len(stale)} of {len(rows)} {subsystem} sensors are stale ({_since(stale)}): "
                 f"{_names(stale['name'])}."
             )
             items.append(_sensor_item("stale sensors", "warning", sentence, subsystem))
@@ -182,8 +183,15 @@ def sensor_items(latest: pd.DataFrame) -> list[AttentionItem]:
 
 
 def _sensor_item(kind: str, severity: str, sentence: str, subsystem: str) -> AttentionItem:
-    query = (("subsystem", subsystem), ("problems", "true"))
-    return AttentionItem(kind, severity, sentence, subsystem, "telemetry", query)
+    """An item to the Telemetry page's problems of ``subsystem`` ('': of every sensor)."""
+    query = ((("subsystem", subsystem),) if subsystem else ()) + (("problems", "true"),)
+    subject = subsystem or "every sensor"
+    return AttentionItem(kind, severity, sentence, subject, "telemetry", query)
+
+
+def _since(stale: pd.DataFrame) -> str:
+    newest = stale["age_s"].min()
+    return "never read" if pd.isna(newest) else f"newest reading {describe_age(newest)} ago"
 
 
 def _names(names) -> str:

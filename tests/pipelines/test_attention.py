@@ -101,18 +101,21 @@ def test_stale_and_erroring_sensors_one_item_per_subsystem(
     assert items[1].link == "/telemetry?subsystem=dome&problems=true"
 
 
-def test_a_long_list_of_sensors_is_cut():
+def test_a_long_list_of_sensors_is_cut_and_a_stopped_feed_is_one_item():
     latest = pd.DataFrame(
         {
-            "name": [f"s{i}" for i in range(5)],
-            "subsystem": "tcs",
+            "name": [f"s{i}" for i in range(6)],
+            "subsystem": ["tcs"] * 5 + ["dome"],
             "error_code": 0,
-            "age_s": 4000.0,
-            "stale": True,
+            "age_s": [4000.0] * 5 + [60.0],
+            "stale": [True] * 5 + [False],
         }
     )
     (item,) = sensor_items(latest)
     assert item.sentence.endswith(": s0, s1, s2 and 2 more.")
+    (stopped,) = sensor_items(latest.assign(stale=True))
+    assert (stopped.subject, stopped.link) == ("every sensor", "/telemetry?problems=true")
+    assert stopped.sentence.startswith("Every sensor is stale (newest reading 1 min ago)")
 
 
 def test_recent_bursts_without_products_neither_retracted_nor_tests(stores):
