@@ -166,6 +166,13 @@ class MasterImpact:
             )
         return frame.iloc[0].to_dict()
 
+    def master_of_report(self, report_id: int) -> int | None:
+        """The master a report was made for, or None (a report that came alone)."""
+        rows = self.cache.execute(
+            "SELECT master_id FROM calibration_report WHERE report_id = ?", [int(report_id)]
+        )
+        return None if not rows or rows[0][0] is None else int(rows[0][0])
+
     def runs(self, master_id: int) -> pd.DataFrame:
         """The runs that used a master, newest first (:data:`RUN_COLUMNS`)."""
         return self.cache.query_df(
