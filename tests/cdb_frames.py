@@ -3,15 +3,19 @@ files of a folder (with range requests) and a links document, and the links of f
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from astropy.io import fits
+
+from tests.conftest import service_unavailable
 
 
 class FrameServer:
@@ -86,6 +90,20 @@ class FrameServer:
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=5)
+
+
+@contextlib.contextmanager
+def serving(folder: Path) -> Iterator[FrameServer]:
+    """A :class:`FrameServer` over ``folder``, closed after; a server that cannot start is
+    reported as a service unavailable."""
+    try:
+        server = FrameServer(folder)
+    except OSError as exc:
+        service_unavailable(f"a local HTTP server cannot start: {exc}")
+    try:
+        yield server
+    finally:
+        server.close()
 
 
 def _range_start(header: str | None) -> int:

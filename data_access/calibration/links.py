@@ -30,7 +30,7 @@ from analysis.limits import load_json
 from data_access.cache import Cache
 from data_access.calibration.reports import utc_now
 from data_access.cdb.builders import cdb_source_builders
-from data_access.cdb.sync import SourceCursors, sync_sources
+from data_access.cdb.sync import SourceCursors, ingest_each, sync_sources
 from data_access.telemetry.sources import FILES, DirectorySource
 from data_access.telemetry.store import IngestSummary, Progress, StatusDocument
 
@@ -67,12 +67,7 @@ class CalibrationLinks:
             ``unchanged`` or ``rejected`` with the reason; ``readings``: links added or
             replaced.
         """
-        summary = IngestSummary()
-        for done, document in enumerate(documents, start=1):
-            self._ingest_document(document, summary)
-            if progress is not None:
-                progress(done, len(documents))
-        return summary
+        return ingest_each(documents, self._ingest_document, progress)
 
     def _ingest_document(self, document: StatusDocument, summary: IngestSummary) -> None:
         where = f"links document {document.path}"

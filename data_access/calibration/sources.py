@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from analysis.limits import load_json
 from data_access.calibration.store import CalibrationStore, ReportIngestSummary
+from data_access.cdb.sync import ingest_each
 from data_access.telemetry.sources import SourceCursors, cdb_source_builders, sync_sources
 from data_access.telemetry.store import IngestSummary, Progress, StatusDocument
 
@@ -56,12 +57,7 @@ class CalibrationReportIngest:
         self, documents: Sequence[StatusDocument], *, progress: Progress | None = None
     ) -> IngestSummary:
         """Ingest every report of ``documents``; see the class docstring for the summary."""
-        summary = IngestSummary()
-        for done, document in enumerate(documents, start=1):
-            self._ingest_document(document, summary)
-            if progress is not None:
-                progress(done, len(documents))
-        return summary
+        return ingest_each(documents, self._ingest_document, progress)
 
     def _ingest_document(self, document: StatusDocument, summary: IngestSummary) -> None:
         try:

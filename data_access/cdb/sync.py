@@ -63,6 +63,21 @@ class DocumentIngest(Protocol):
     ) -> IngestSummary: ...
 
 
+def ingest_each(
+    documents: Sequence[StatusDocument],
+    ingest_one: Callable[[StatusDocument, IngestSummary], None],
+    progress: Progress | None = None,
+) -> IngestSummary:
+    """``ingest_one(document, summary)`` for each document in turn, ``progress(done, total)``
+    after each: the loop of a :class:`DocumentIngest` that takes documents one by one."""
+    summary = IngestSummary()
+    for done, document in enumerate(documents, start=1):
+        ingest_one(document, summary)
+        if progress is not None:
+            progress(done, len(documents))
+    return summary
+
+
 # -- cursors ----------------------------------------------------------------------------
 class SourceCursors:
     """The position each source has been read up to, in the cache's ``source_cursor``.

@@ -15,8 +15,7 @@ from data_access.calibration.nightly_runs import NightlyRuns
 from data_access.stores import Stores
 from pipelines.calibration_nightly import due_at, nights_due, run_nightly
 from tests.calibration_helpers import write_raw
-from tests.cdb_frames import FrameServer, link_of
-from tests.conftest import service_unavailable
+from tests.cdb_frames import FrameServer, link_of, serving
 
 NIGHT = date(2025, 3, 1)
 TOML = """
@@ -34,12 +33,8 @@ webhook_url = "http://127.0.0.1:9/hook"
 def cdb(tmp_path):
     write_raw(tmp_path / "cdb", "bias", 3, seed=1)
     write_raw(tmp_path / "cdb", "dark", 3, seed=2, level=1010.0)
-    try:
-        server = FrameServer(tmp_path / "cdb")
-    except OSError as exc:
-        service_unavailable(f"a local HTTP server cannot start: {exc}")
-    yield server
-    server.close()
+    with serving(tmp_path / "cdb") as server:
+        yield server
 
 
 @pytest.fixture

@@ -23,8 +23,7 @@ from data_access.calibration.fetch import (
 )
 from data_access.config import CalibrationNightlyConfig
 from tests.calibration_helpers import write_raw
-from tests.cdb_frames import FrameServer, link_of
-from tests.conftest import service_unavailable
+from tests.cdb_frames import FrameServer, link_of, serving
 
 ROOT = Path(__file__).resolve().parents[3]
 FAST = CalibrationNightlyConfig(download_timeout_s=5.0, download_retries=1, download_backoff_s=0)
@@ -34,12 +33,8 @@ FAST = CalibrationNightlyConfig(download_timeout_s=5.0, download_retries=1, down
 def cdb(tmp_path):
     """A FrameServer over tmp_path/cdb with five generated bias frames."""
     write_raw(tmp_path / "cdb", "bias", 5)
-    try:
-        server = FrameServer(tmp_path / "cdb")
-    except OSError as exc:
-        service_unavailable(f"a local HTTP server cannot start: {exc}")
-    yield server
-    server.close()
+    with serving(tmp_path / "cdb") as server:
+        yield server
 
 
 def links_of(server: FrameServer, **changes):
@@ -122,8 +117,7 @@ def test_a_download_killed_leaves_no_frame_and_is_resumed(tmp_path):
     cdb.mkdir()
     content = np.random.default_rng(1).integers(0, 255, 1 << 20, dtype=np.uint8).tobytes()
     (cdb / "big.fits").write_bytes(content)
-    server = FrameServer(cdb)
-    try:
+    with serving(cdb) as server:
         server.stall_after = 600_000
         entry = {
             "url": server.frame_url("big.fits"),
@@ -138,13 +132,15 @@ def test_a_download_killed_leaves_no_frame_and_is_resumed(tmp_path):
             [sys.executable, "-c", _FETCH_IN_A_PROCESS, json.dumps([entry]), str(night)],
             cwd=ROOT,
         )
-        part = part_path(night, "big.fits")
-        deadline = time.monotonic() + 60
-        while not (part.is_file() and part.stat().st_size >= 2 * 2**18):
-            assert process.poll() is None and time.monotonic() < deadline
-            time.sleep(0.05)
-        process.kill()
-        process.wait()
+        try:
+            part = part_path(night, "big.fits")
+            deadline = time.monotonic() + 60
+            while not (part.is_file() and part.stat().st_size >= 2 * 2**18):
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.05)
+        finally:
+            process.kill()
+            process.wait()
         assert not (night / "big.fits").exists()  # never a counted partial frame
         had = part.stat().st_size
         server.stall_after = None
@@ -152,25 +148,20 @@ def test_a_download_killed_leaves_no_frame_and_is_resumed(tmp_path):
         assert FrameFetcher(night, FAST).fetch_one(link) == FETCHED
         assert server.requests[-1][1] == f"bytes={had}-"  # resumed where it stopped
         assert (night / "big.fits").read_bytes() == content and not part.exists()
-    finally:
-        server.close()
 
 
 def test_real_frames_are_served_fetched_and_checked(shared_data, tmp_path):
     folder = shared_data / "fits" / "feder_apogee" / "msumastro_testdata"
-    server = FrameServer(folder)
-    try:
-        names = ["biastest1.fit", "biastest2.fit", "biastest3.fit"]
+    names = ["biastest1.fit", "biastest2.fit", "biastest3.fit"]
+    with serving(folder) as server:
         entries = [
             link_of(folder / n, server.frame_url(n), type="bias", instrument="APOGEE")
             for n in names
         ]
         summary = FrameFetcher(tmp_path / "night", FAST).fetch(parse_links(entries, "links"))
-        assert sorted(summary.fetched) == names
-        for n in names:
-            assert (tmp_path / "night" / n).read_bytes() == (folder / n).read_bytes()
-    finally:
-        server.close()
+    assert sorted(summary.fetched) == names
+    for n in names:
+        assert (tmp_path / "night" / n).read_bytes() == (folder / n).read_bytes()
 
 
 def test_retention_deletes_frames_and_parts_only(tmp_path):
