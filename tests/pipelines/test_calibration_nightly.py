@@ -11,6 +11,7 @@ import pytest
 from astropy.io import fits
 
 from data_access.calibration.fetch import night_raw_folder
+from data_access.calibration.local_storage import published_name
 from data_access.calibration.nightly_runs import NightlyRuns
 from data_access.stores import Stores
 from pipelines.calibration_nightly import due_at, nights_due, run_nightly
@@ -125,3 +126,37 @@ def test_raw_frames_deleted_days_after_their_night_was_done_masters_kept(stores,
 def test_the_run_is_due_after_the_sites_morning_twilight(stores):
     due = due_at(stores.workspace.config, NIGHT)
     assert due.date() == NIGHT + timedelta(days=1) and 11 <= due.hour <= 15
+
+
+def test_links_and_frames_both_from_the_cdb_endpoint(cdb, tmp_path):
+    root = tmp_path / "ws2"
+    root.mkdir()
+    toml = f'[calibration.nightly]\nlinks_url = "{cdb.url}/links"\nkeep_raw_days = 0\n'
+    (root / "gic.toml").write_text(toml, encoding="utf-8")
+    cdb.links = [link_of(p, cdb.frame_url(p.name)) for p in sorted(cdb.folder.glob("*.fits"))]
+    stores = Stores.open(root)
+    try:
+        run = run_nightly(stores, NIGHT, now=datetime.now() + timedelta(days=30))
+    finally:
+        stores.close()
+    assert run.outcome == "done" and run.links == 6 and not run.raw_deleted  # 0 keeps them
+    assert {(o.caltype, o.action) for o in run.outcomes} == {
+        ("bias", "promoted"),
+        ("dark", "promoted"),
+    }
+    assert not run.published  # no publish folder: nothing published
+
+
+def test_a_publish_pattern_with_an_unknown_field_is_refused():
+    with pytest.raises(ValueError, match=r"publish_pattern '\{kind\}.fits': uses an unknown"):
+        published_name("{kind}.fits", caltype="bias", instrument="D", filter_="g", night=NIGHT)
+    assert (
+        published_name(
+            "{instrument}-{caltype}-{filter}-{night}.fits",
+            caltype="flat",
+            instrument="DDRAGO1",
+            filter_="g",
+            night=NIGHT,
+        )
+        == "DDRAGO1-flat-g-20250301.fits"
+    )
