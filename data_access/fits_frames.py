@@ -42,8 +42,8 @@ MAX_AXES = 999
 #: Rows read to describe a frame (median, saturation, finite fraction).
 SAMPLE_ROWS = 64
 
-#: Bytes of a file read at once into a frame's rows: small enough to stay in the CPU cache
-#: while they are converted into ADU.
+#: Bytes of a file read (or written) at once: small enough to stay in the CPU cache while
+#: they are converted from FITS's big-endian values (or into them).
 READ_BUFFER_BYTES = 2**20
 
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.fz", ".fit.fz", ".fz")
@@ -455,9 +455,25 @@ def write_master(path: Path | str, data: np.ndarray, header: fits.Header) -> Pat
     path = Path(path)
     if path.name.lower().endswith(".fz"):
         raise ValueError(f"{path}: masters are written as plain .fits (float32), not .fz")
+    data = np.asarray(data, dtype=np.float32)
+    hdu = fits.PrimaryHDU(data, header)
+    hdu.verify("exception")
     with open_atomic(path.parent, path.name) as out:
-        fits.PrimaryHDU(np.asarray(data, dtype=np.float32), header).writeto(out)
+        out.write(hdu.header.tostring().encode("ascii"))
+        _write_pixels(out, data)
     return path
+
+
+def _write_pixels(out: BinaryIO, data: np.ndarray) -> None:
+    """A float32 image's FITS data unit: big-endian, :data:`READ_BUFFER_BYTES` at a time
+    (no byte-swapped copy of the whole image), padded with zeros to whole FITS blocks."""
+    flat = data.reshape(-1)
+    buffer = np.empty(min(flat.size, READ_BUFFER_BYTES // 4), ">f4")
+    for start in range(0, flat.size, buffer.size):
+        part = buffer[: min(buffer.size, flat.size - start)]
+        np.copyto(part, flat[start : start + part.size])
+        out.write(part.data)
+    out.write(bytes(-(flat.size * 4) % _BLOCK))
 
 
 def fits_files_in(paths: list[Path | str]) -> list[Path]:

@@ -277,9 +277,17 @@ def _histogram(
     low, high, n_bins = float(edges[0]), edges[-1], edges.size - 1  # high stays float64
     counts = np.zeros(n_bins, np.int64)
     scale = n_bins / (float(high) - low)
+    position = np.empty(PASS_PIXELS, np.float64)  # (value − low) × scale, then its bin
+    bins = np.empty(PASS_PIXELS, np.intp)
     for chunk in chunks():
-        chunk = chunk[(chunk >= low) & (chunk <= high)]
-        index = ((chunk.astype(np.float64) - low) * scale).astype(np.intp)
+        kept = chunk >= low
+        kept &= chunk <= high
+        if not kept.all():
+            chunk = chunk[kept]
+        at, index = position[: chunk.size], bins[: chunk.size]
+        np.subtract(chunk, low, out=at, dtype=np.float64)
+        at *= scale
+        np.copyto(index, at, casting="unsafe")  # truncated, as astype(np.intp)
         np.minimum(index, n_bins - 1, out=index)
         counts += np.bincount(index, minlength=n_bins)
     return counts, edges
