@@ -218,13 +218,14 @@ class FitsFrame:
         per_read = max(1, READ_BUFFER_BYTES // (nx * self._raw.itemsize))
         raw = np.empty((min(per_read, max(1, stop - start)), nx), self._raw)
         done = 0
-        for first, end in runs:
-            for r0 in range(first, end, per_read):
-                r1 = min(end, r0 + per_read)
-                block = raw[: r1 - r0]
-                self._pread(r0, block)
-                self._convert(block, out[done : done + r1 - r0])
-                done += r1 - r0
+        with np.errstate(over="ignore"):  # an absurd BSCALE gives inf, as it says
+            for first, end in runs:
+                for r0 in range(first, end, per_read):
+                    r1 = min(end, r0 + per_read)
+                    block = raw[: r1 - r0]
+                    self._pread(r0, block)
+                    self._convert(block, out[done : done + r1 - r0])
+                    done += r1 - r0
 
     def _pread(self, start: int, raw: np.ndarray) -> None:
         """The file's bytes of ``raw.shape[0]`` rows from row ``start`` into ``raw``."""
@@ -239,12 +240,11 @@ class FitsFrame:
         if out.dtype == np.uint16:  # int16 + 32768 is the int16 with its sign bit flipped
             np.bitwise_xor(raw.view(">u2"), np.uint16(0x8000), out=out)
             return
-        with np.errstate(over="ignore"):  # an absurd BSCALE gives inf, as it says
-            if self._bscale != 1.0:
-                np.multiply(raw, np.float32(self._bscale), out=out, casting="unsafe")
-                out += np.float32(self._bzero)
-            else:
-                np.add(raw, np.float32(self._bzero), out=out, casting="unsafe")
+        if self._bscale != 1.0:  # overflow to inf is ignored by the caller
+            np.multiply(raw, np.float32(self._bscale), out=out, casting="unsafe")
+            out += np.float32(self._bzero)
+        else:
+            np.add(raw, np.float32(self._bzero), out=out, casting="unsafe")
         if self._blank is not None:
             out[raw == self._blank] = np.nan
 

@@ -50,7 +50,8 @@ def software_version() -> str:
 class RowSource(Protocol):
     """A frame read by rows: ``shape`` is (ny, nx); ``frame[r0:r1]`` gives float rows in ADU.
 
-    A frame may also offer ``read_into(rows, out)``, filling a float32 ``out``, and
+    A frame may also offer ``read_into(rows, out)``, filling a float32 ``out`` with the
+    rows of a slice (a step allowed), and
     ``integer_dtype``: an integer type holding every pixel exactly in ADU (raw counts,
     no scaling, no BLANK), which ``read_into`` then fills as well; None otherwise.
     """
@@ -141,10 +142,16 @@ def _master_rows(source: RowSource | None, rows: slice) -> np.ndarray | None:
 def _read(frame: RowSource, rows: slice, out: np.ndarray) -> None:
     """Raw rows of a frame into ``out``, directly when the frame can (``read_into``)."""
     reader = getattr(frame, "read_into", None)
-    if reader is not None and (rows.step or 1) == 1:
+    if reader is not None:
         reader(rows, out)
     else:
         out[...] = frame[rows]
+
+
+def _rows_shape(frame: RowSource, rows: slice) -> tuple[int, int]:
+    """The shape of ``frame[rows]``."""
+    ny, nx = frame.shape
+    return len(range(*rows.indices(ny))), nx
 
 
 def corrected_rows(
@@ -155,6 +162,7 @@ def corrected_rows(
     corrections: Corrections,
     *,
     level: float = 1.0,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Rows of one raw frame, corrected as ``caltype`` needs, in float32.
 
@@ -169,8 +177,11 @@ def corrected_rows(
     corrections : Corrections
     level : float, optional
         A flat's level (ADU), its rows are divided by it.
+    out : ndarray, float32, optional
+        Where to put the rows (read straight into it).
     """
-    data = np.array(frame[rows], dtype=np.float32)
+    data = np.empty(_rows_shape(frame, rows), np.float32) if out is None else out
+    _read(frame, rows, data)
     _apply(
         data,
         info,

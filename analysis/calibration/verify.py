@@ -110,7 +110,8 @@ def residual_check(
 
 def _sum_and_std(values: np.ndarray) -> tuple[int, float, float]:
     """Count, sum and standard deviation of the finite values (float64 sums)."""
-    finite = values[np.isfinite(values)] if not np.isfinite(values).all() else values.reshape(-1)
+    good = np.isfinite(values)
+    finite = values.reshape(-1) if good.all() else values[good]
     if finite.size == 0:
         return 0, 0.0, math.nan
     total = float(finite.sum(dtype=np.float64))
@@ -151,7 +152,7 @@ def verify_master(
     stack = np.empty((len(frames), *model.shape), np.float32)
     for k, (frame, info) in enumerate(zip(frames, infos, strict=True)):
         level = flat_level(frame, info, corrections) if caltype == "flat" else 1.0
-        stack[k] = corrected_rows(frame, info, rows, caltype, corrections, level=level)
+        corrected_rows(frame, info, rows, caltype, corrections, level=level, out=stack[k])
     return residual_check(
         stack,
         model,
