@@ -11,7 +11,6 @@ import requests
 from astropy.time import Time
 
 from analysis.products import Burst
-from analysis.products.synthetic import synthetic_photometry
 from data_access.config import SdbConfig
 from data_access.products.files import fits_bytes, read_product_file
 from data_access.products.sdb_client import SdbClient, SdbRejected, SdbUnavailable
@@ -43,16 +42,6 @@ def client_for(url: str, **options) -> SdbClient:
         sleep=lambda s: None,
         **options,
     )
-
-
-@pytest.fixture
-def approved(stores):
-    """The seven products of a generated burst, DT approved; returns (store, DT's id)."""
-    products = stores.products
-    products.build(BURST, synthetic_photometry(BURST, n_images=3), user="ana")
-    dt = int(products.queue(BURST.burst_id).set_index("card").loc["DT_GFT_FGFT", "product_id"])
-    products.review.approve(dt, user="ana", comment="ok")
-    return products, dt
 
 
 def test_a_push_answered_ok_is_marked_pushed_with_the_answer(approved, sandbox):

@@ -5,15 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
-from astropy.time import Time
-
-from analysis.products import Burst
-from analysis.products.synthetic import synthetic_photometry
 from data_access.alerts.retractions import retractions
 from tests.analysis.test_voevent import make_packet
+from tests.data_access.products.conftest import BURST
 
-BURST = Burst("sb26030512", Time("2026-03-05T04:10:00", scale="utc"), 150.0, 20.0, 0.05)
 WAKEUP = "ivo://org.svom/fsc#sb26030512_wakeup"
 RETRACTION = "ivo://org.svom/fsc#sb26030512_retraction"
 
@@ -42,20 +37,10 @@ def store_notices(alerts, *, retracted: bool) -> None:
         alerts.store(packet, received_at=at.replace(minute=20))
 
 
-@pytest.fixture
-def approved(stores):
-    """The seven products of a burst, DT approved; returns (stores, DT's id)."""
-    products = stores.products
-    products.build(BURST, synthetic_photometry(BURST, n_images=3), user="ana")
-    dt = int(products.queue(BURST.burst_id).set_index("card").loc["DT_GFT_FGFT", "product_id"])
-    products.review.approve(dt, user="ana", comment="ok")
-    return stores, dt
-
-
-def test_a_retracted_bursts_push_is_refused_until_an_override(approved):
-    stores, dt = approved
+def test_a_retracted_bursts_push_is_refused_until_an_override(approved, stores):
+    products, dt = approved
     store_notices(stores.alerts, retracted=True)
-    products, client = stores.products, AcceptingClient()
+    client = AcceptingClient()
     assert list(retractions(stores.cache, BURST.burst_id)["ivorn"]) == [RETRACTION]
     assert products.queue(BURST.burst_id)["retracted"].all()
     assert products.bursts().set_index("burst_id").loc[BURST.burst_id, "retracted"]
@@ -81,8 +66,8 @@ def test_a_retracted_bursts_push_is_refused_until_an_override(approved):
     assert list(log["action"])[-3:] == ["retraction override", "push started", "push"]
 
 
-def test_a_burst_standing_is_pushed_without_an_override(approved):
-    stores, dt = approved
+def test_a_burst_standing_is_pushed_without_an_override(approved, stores):
+    products, dt = approved
     store_notices(stores.alerts, retracted=False)
-    assert not stores.products.queue(BURST.burst_id)["retracted"].any()
-    assert stores.products.pushes.push(dt, AcceptingClient(), user="alice").pushed
+    assert not products.queue(BURST.burst_id)["retracted"].any()
+    assert products.pushes.push(dt, AcceptingClient(), user="alice").pushed
