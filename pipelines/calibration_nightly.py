@@ -169,14 +169,17 @@ def run_nightly(
     run.links, run.fetch, _ = fetch_night(stores, night, sync=False, progress=progress)
     run.failures += [f"{name}: {reason}" for name, reason in run.fetch.failed]
     notifier = notifier or Notifier.from_workspace(ws)
-    run.outcomes = run_night(
-        stores.calibration,
-        night,
-        night_raw_folder(ws.root, config, night),
-        config=config,
-        reports_dir=ws.path(config.reports_dir),
-        notifier=notifier,
-    )
+    try:
+        run.outcomes = run_night(
+            stores.calibration,
+            night,
+            night_raw_folder(ws.root, config, night),
+            config=config,
+            reports_dir=ws.path(config.reports_dir),
+            notifier=notifier,
+        )
+    except (OSError, ValueError) as exc:  # a store that cannot be written: recorded below
+        run.failures.append(f"the night's run stopped: {exc}")
     run.failures += [f"{o.caltype} {o.instrument} {o.filter}: {o.detail}" for o in _failed(run)]
     if run.outcomes:
         _notify_missing(notifier, night, run.outcomes, config.expected)

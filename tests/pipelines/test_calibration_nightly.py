@@ -160,3 +160,16 @@ def test_a_publish_pattern_with_an_unknown_field_is_refused():
         )
         == "DDRAGO1-flat-g-20250301.fits"
     )
+
+
+def test_a_night_run_that_stops_is_recorded_as_a_failure(stores, cdb, monkeypatch):
+    drop_links(stores, cdb, "night.json", sorted(cdb.folder.glob("bias_*")))
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("pipelines.calibration_nightly.run_night", disk_full)
+    run = run_nightly(stores, NIGHT)
+    assert run.outcome == "failures"
+    assert run.failures == ["the night's run stopped: [Errno 28] No space left on device"]
+    assert NightlyRuns(stores.cache).table()["outcome"][0] == "failures"
