@@ -67,12 +67,17 @@ class NightQuality(pn.viewable.Viewer):
     def __init__(self, store: QualityStore, **params) -> None:
         super().__init__(store=store, **params)
         nights = [f"{n:%Y%m%d}" for n in store.nights()]
-        self._kinds = store.kinds()
-        self.param.night.objects = nights or [""]
-        self.param.instrument.objects = ["", *sorted(set(self._kinds["instrument"]))]
-        self.param.filter.objects = ["", *sorted(set(self._kinds["filter"]))]
+        kinds = store.kinds()
         if not self.night and nights:
             self.night = nights[0]
+        # a value asked for (a link's) stays a choice, so that the page says what it is
+        for name, known in (
+            ("night", nights),
+            ("instrument", ["", *sorted(set(kinds["instrument"]))]),
+            ("filter", ["", *sorted(set(kinds["filter"]))]),
+        ):
+            asked = getattr(self, name)
+            self.param[name].objects = known + ([asked] if asked not in known else [])
 
     # -- data -----------------------------------------------------------------------------
     def chosen_night(self) -> date | None:

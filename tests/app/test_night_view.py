@@ -46,6 +46,11 @@ def test_a_night_that_is_not_one_is_said_so_escaped(quality):
     assert view.frames().empty
     said = markdown_html(view.summary(view.frames()))
     assert "&lt;b&gt;x&lt;/b&gt; is not a night (YYYYMMDD)." in said and "<b>" not in said
+    empty = NightQuality(quality, night="20200101")
+    assert "20200101" in empty.param.night.objects  # kept as asked, not the newest night
+    assert "No science frame recorded on night 20200101" in markdown_html(
+        empty.summary(empty.frames())
+    )
 
 
 def test_the_trend_plot_marks_frames_outside_the_limits_red():
