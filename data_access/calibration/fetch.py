@@ -8,15 +8,17 @@ folder is flushed: a process killed mid-download leaves a hidden ``.part`` file,
 frame that the night's run would count. The next fetch resumes a ``.part`` file where it
 stopped (an HTTP range request) or starts it again. A frame already there with the right
 size and checksum is skipped; one that cannot be had is reported and the others go on.
+Two fetches of one night do not overlap: the second waits for the first.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -90,6 +92,18 @@ def check_frame(path: Path, link: FrameLink) -> str | None:
     return None
 
 
+@contextlib.contextmanager
+def _night_lock(folder: Path) -> Iterator[None]:
+    """Held while a night's frames are fetched: a second fetch of the night (the background
+    run and a command) waits for the first, then finds its frames there."""
+    with open(folder.parent / f".{folder.name}.fetch-lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 class FrameFetcher:
     """Downloads and copies of calibration frames into one folder.
 
@@ -134,7 +148,10 @@ class FrameFetcher:
         """
         self.folder.mkdir(parents=True, exist_ok=True)
         summary = FetchSummary()
-        with ThreadPoolExecutor(max_workers=self.config.download_parallel) as pool:
+        with (
+            _night_lock(self.folder),
+            ThreadPoolExecutor(max_workers=self.config.download_parallel) as pool,
+        ):
             futures = [(link, pool.submit(self.fetch_one, link)) for link in links]
             for done, (link, future) in enumerate(futures, start=1):
                 try:
