@@ -93,7 +93,7 @@ def check_frame(path: Path, link: FrameLink) -> str | None:
 
 
 @contextlib.contextmanager
-def _night_lock(folder: Path) -> Iterator[None]:
+def night_lock(folder: Path) -> Iterator[None]:
     """Held while a night's frames are fetched: a second fetch of the night (the background
     run and a command) waits for the first, then finds its frames there."""
     with open(folder.parent / f".{folder.name}.fetch-lock", "a") as lock:
@@ -149,7 +149,7 @@ class FrameFetcher:
         self.folder.mkdir(parents=True, exist_ok=True)
         summary = FetchSummary()
         with (
-            _night_lock(self.folder),
+            night_lock(self.folder),
             ThreadPoolExecutor(max_workers=self.config.download_parallel) as pool,
         ):
             futures = [(link, pool.submit(self.fetch_one, link)) for link in links]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -18,6 +19,7 @@ from data_access.calibration.fetch import (
     FETCHED,
     PRESENT,
     FrameFetcher,
+    night_lock,
     delete_raw_frames,
     part_path,
 )
@@ -173,3 +175,20 @@ def test_retention_deletes_frames_and_parts_only(tmp_path):
     (night / "notes.txt").write_text("kept")
     delete_raw_frames(night)
     assert [p.name for p in night.iterdir()] == ["notes.txt"]
+
+
+def test_a_second_fetch_of_the_night_waits_for_the_first(tmp_path):
+    [path] = write_raw(tmp_path / "mounted", "bias", 1)
+    links = parse_links([link_of(path, str(path))], "test links")
+    night = tmp_path / "raw" / "20250301"
+    night.mkdir(parents=True)
+    results = []
+    with night_lock(night):
+        second = threading.Thread(
+            target=lambda: results.append(FrameFetcher(night, FAST).fetch(links))
+        )
+        second.start()
+        second.join(0.3)
+        assert second.is_alive() and not results  # waiting while the first holds the night
+    second.join(30)
+    assert results[0].fetched == [path.name]
