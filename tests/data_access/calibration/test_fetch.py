@@ -19,8 +19,8 @@ from data_access.calibration.fetch import (
     FETCHED,
     PRESENT,
     FrameFetcher,
-    night_lock,
     delete_raw_frames,
+    night_lock,
     part_path,
 )
 from data_access.config import CalibrationNightlyConfig
