@@ -22,6 +22,7 @@ from data_access.alerts.bursts import BurstQueries, _plain
 from data_access.alerts.retractions import retractions
 from data_access.alerts.trigger_extras import telescope_site
 from data_access.stores import Stores
+from pipelines.frame_quality import with_quality
 from pipelines.reprocess import masters_at, telemetry_at
 
 #: Columns of :attr:`Dossier.timeline`.
@@ -44,7 +45,8 @@ class Dossier:
     trigger_file : dict or None
         path, written_at (UTC) and text of the burst's trigger file.
     frames : DataFrame
-        The burst's frames: folder, name, instrument, filter, exptime, t_start, t_end, t_mid.
+        The burst's frames: folder, name, instrument, filter, exptime, t_start, t_end, t_mid,
+        quality (:func:`pipelines.frame_quality.with_quality`).
     masters : DataFrame
         :func:`pipelines.reprocess.masters_at` of the frames.
     telemetry : DataFrame
@@ -137,7 +139,7 @@ def burst_dossier(stores: Stores, burst_id: str, *, at: datetime) -> Dossier | N
     report = BurstQueries(alerts.cache, alerts.triggers_dir).report(burst_id, site=site, at=at)
     if report is None:
         return None
-    frames = burst_frames(stores, burst_id)
+    frames = with_quality(stores.quality, burst_frames(stores, burst_id))
     runs = stores.reprocess.runs()
     runs = runs[runs["burst_id"] == burst_id].reset_index(drop=True)
     stored = [stores.reprocess.load(run_id) for run_id in runs["run_id"]]

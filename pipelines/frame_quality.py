@@ -10,6 +10,7 @@ Use::
     recorder = QualityRecorder.from_stores(stores)
     reprocess(..., quality=recorder)            # a Reprocess run records its frames
     recorder.record_run(result, keywords=plan.keywords, run_id="20261202T0300_sb26120190")
+    with_quality(stores.quality, frames)        # a table of frames with their verdict
 """
 
 from __future__ import annotations
@@ -122,3 +123,21 @@ class QualityRecorder:
 
 def _missing(value) -> bool:
     return isinstance(value, float) and math.isnan(value)
+
+
+#: The verdict of a frame within the limits (one outside gives its reasons; an unmeasured one '').
+WITHIN = "within the limits"
+
+
+def with_quality(
+    quality: QualityStore, frames: pd.DataFrame, *, name: str = "name"
+) -> pd.DataFrame:
+    """A table of frames with a ``quality`` column: why the frame lies outside the
+    ``[quality]`` limits (``outside: FWHM 3.40" > 3"``), :data:`WITHIN`, or '' when its quality
+    was never recorded; frames are matched by their ``name`` column (the record's image_id)."""
+    records = quality.of_images(list(frames[name])) if len(frames) else pd.DataFrame()
+    verdicts = {
+        row.image_id: f"outside: {row.outside}" if row.outside else WITHIN
+        for row in records.itertuples()
+    }
+    return frames.assign(quality=[verdicts.get(n, "") for n in frames[name]])

@@ -4,7 +4,9 @@ recorded in the cache with the telemetry at its exposure, and a Reprocess run's 
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 
+import pandas as pd
 import pytest
 
 from analysis.frame_quality import QualityLimits
@@ -13,7 +15,9 @@ from data_access.frame_quality import QualityStore
 from data_access.gp2.config import read_module_config
 from data_access.gp2.files import write_simulated_burst
 from data_access.gp2.runs import ReprocessStore
-from pipelines.frame_quality import QualityRecorder, run_quality
+from data_access.stores import Stores
+from pipelines.dossier import burst_dossier
+from pipelines.frame_quality import WITHIN, QualityRecorder, run_quality, with_quality
 from pipelines.gp2.runner import RunPlan, run_burst
 from pipelines.reprocess import reprocess
 from tests.pipelines.test_reprocess import FakeStatus
@@ -110,3 +114,28 @@ def test_a_reprocess_run_records_its_frames(generated, stores, tmp_path):
     frames = stores.quality.frames(stores.quality.nights()[0])
     assert len(frames) == 2 and set(frames["run_id"]) == {run_id}
     assert set(frames["source"]) == {"gp2"}
+
+
+def test_a_table_of_frames_gets_each_frames_verdict(generated, stores):
+    _, _, plan, result = generated
+    QualityRecorder(stores.quality, None, None).record_run(result, keywords=plan.keywords)
+    names = [image.name for image in result.images]
+    frames = pd.DataFrame({"name": [*names[:2], "never-measured"]})
+    assert list(with_quality(stores.quality, frames)["quality"]) == [WITHIN, WITHIN, ""]
+    strict = QualityStore(
+        stores.cache, limits=QualityLimits(zero_point_min=30.0), night_offset_h=0.0
+    )
+    verdicts = with_quality(strict, frames)["quality"]
+    assert verdicts[0].startswith("outside: zero point 24.") and verdicts[0].endswith(" < 30")
+
+
+def test_the_dossiers_frames_are_flagged_where_they_lie_outside(demo_root):
+    stores = Stores.open(demo_root, read_only=True)
+    try:
+        burst_id = stores.reprocess.folders()["burst_id"].iloc[0]
+        dossier = burst_dossier(stores, burst_id, at=datetime.now(UTC))
+    finally:
+        stores.close()
+    verdicts = set(dossier.frames["quality"])
+    assert WITHIN in verdicts and any(v.startswith("outside: airmass") for v in verdicts)
+    assert {f["quality"] for f in dossier.to_dict()["frames"]} == verdicts
