@@ -33,6 +33,8 @@ def test_the_newest_run_first_with_a_line_on_it(stores):
     assert list(frame["night"]) == ["2025-03-02", "2025-03-01"]
     assert frame["failures"][0] == "bias_01.fits: HTTP 503 <b>x</b>"  # a cell: shown as text
     line = view.summary(frame)
-    assert "night 2025\\-03\\-02" in line and "2 of 2 master(s) promoted, 1 frame(s) not had" in line
+    assert (
+        "night 2025\\-03\\-02" in line and "2 of 2 master(s) promoted, 1 frame(s) not had" in line
+    )
     table = view.__panel__()[1]
     assert list(table.value.columns)[:3] == ["night", "started_at", "links"]
