@@ -2,7 +2,7 @@
 
 TCS writes a validation report (the notes' "Data transfert to GIC" JSON) for every master
 it builds; the CDB serves them as it serves status documents. The sources, cursors and
-sync of :mod:`data_access.telemetry.sources` read them, given the calibration table or URL:
+sync of :mod:`data_access.cdb` read them, given the calibration table or URL:
 
 - ``[cdb.postgres] calibration_table``: one report per row (or a list of reports), in the
   JSONB column and with the id and date columns of the status table;
