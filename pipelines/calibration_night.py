@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import numpy as np
+
 from analysis.calibration import (
     CALIBRATION_TYPES,
     Corrections,
@@ -37,6 +39,7 @@ from analysis.calibration import (
 )
 from analysis.calibration.frames import FrameInfo
 from analysis.calibration.headers import CORRECTION_TEMPERATURE_KEYS
+from analysis.calibration.verify import residual_rows
 from data_access.calibration.store import CalibrationStore, limits_for
 from data_access.config import CalibrationConfig
 from data_access.fits_frames import (
@@ -211,6 +214,7 @@ def build_from_files(
             extra["BIASFILE"] = Path(bias).name
         if dark and caltype == "flat":
             extra["DARKFILE"] = Path(dark).name
+        keep = _residual_rows(good_frames) if verify and len(good_frames) > 1 else None
         master = build_master(
             good_frames,
             good_infos,
@@ -223,6 +227,7 @@ def build_from_files(
             provenance=extra,
             temperature_key=config.temperature_key,
             binning_keys=_binning_keys(config),
+            keep=keep,
         )
         notes += temperature_problems(
             master.header,
@@ -230,7 +235,7 @@ def build_from_files(
             tolerance=config.reference_temperature_tolerance,
         )
         residual = None
-        if verify and len(good_frames) > 1:
+        if keep is not None:
             residual = verify_master(
                 master.data,
                 good_frames,
@@ -239,8 +244,16 @@ def build_from_files(
                 corrections=corrections,
                 max_mean_in_noise=config.residual_max_mean_noise,
                 max_noise_ratio=config.residual_max_noise_ratio,
+                corrected=keep[1],
             )
         return BuiltMaster(master, selection, tuple(unreadable), residual, len(files), tuple(notes))
+
+
+def _residual_rows(frames: Sequence[FitsFrame]) -> tuple[slice, np.ndarray]:
+    """The rows the residual check looks at, and where the build keeps them."""
+    ny, nx = frames[0].shape
+    rows = residual_rows(ny)
+    return rows, np.empty((len(frames), len(range(*rows.indices(ny))), nx), np.float32)
 
 
 def _corrections(

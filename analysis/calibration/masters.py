@@ -238,6 +238,7 @@ def build_master(
     workers: int = WORKERS,
     temperature_key: str = "CCD-TEMP",
     binning_keys: tuple[str, str] = ("XBINNING", "YBINNING"),
+    keep: tuple[slice, np.ndarray] | None = None,
 ) -> Master:
     """Combine checked frames of one instrument, filter and type into a master.
 
@@ -267,6 +268,10 @@ def build_master(
         Keyword of the mean CCD temperature of the inputs (°C) in the master's header.
     binning_keys : (str, str), optional
         Keywords of the binning (x, y) in the master's header.
+    keep : (slice, ndarray), optional
+        Rows (a slice with a step) and a float32 array of shape (n, rows, nx) that
+        receives those rows of every frame as they are combined (read and corrected),
+        so that the residual check needs not read them again.
 
     Returns
     -------
@@ -303,6 +308,8 @@ def build_master(
             for k, (frame, info) in enumerate(zip(frames, infos, strict=True)):
                 _read(frame, rows, block[k])
                 _apply(block[k], info, caltype, corrections, bias_rows, dark_rows, levels[k])
+            if keep is not None:
+                _keep_rows(block, r0, r1, ny, keep)
             master[r0:r1] = combine_rows(block, method=method, sigma=sigma)
         finally:
             stacks.put(stack)
@@ -322,6 +329,18 @@ def build_master(
     header = _provenance(infos, caltype, method, sigma, corrections, levels, provenance or {})
     _add_conditions(header, infos, temperature_key, binning_keys)
     return Master(data=master, header=header)
+
+
+def _keep_rows(block: np.ndarray, r0: int, r1: int, ny: int, keep) -> None:
+    """Copy the rows of ``keep``'s slice that fall in rows r0 to r1 into ``keep``'s array."""
+    rows, out = keep
+    start, stop, step = rows.indices(ny)
+    first = start + max(0, -(-(r0 - start) // step)) * step  # the first kept row >= r0
+    last = min(r1, stop)
+    if first < last:
+        index = range(first, last, step)
+        at = (first - start) // step
+        out[:, at : at + len(index)] = block[:, first - r0 : last - r0 : step]
 
 
 def _add_conditions(

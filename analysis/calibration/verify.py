@@ -119,6 +119,11 @@ def _sum_and_std(values: np.ndarray) -> tuple[int, float, float]:
     return finite.size, total, math.sqrt(float(np.dot(centred, centred)) / finite.size)
 
 
+def residual_rows(ny: int) -> slice:
+    """The rows the residual check looks at (:data:`SAMPLE_ROWS`, evenly spaced)."""
+    return slice(0, ny, max(1, ny // SAMPLE_ROWS))
+
+
 def verify_master(
     master: np.ndarray,
     frames: Sequence[RowSource],
@@ -128,6 +133,7 @@ def verify_master(
     corrections: Corrections | None = None,
     max_mean_in_noise: float = MAX_MEAN_IN_NOISE,
     max_noise_ratio: float = MAX_NOISE_RATIO,
+    corrected: np.ndarray | None = None,
 ) -> ResidualCheck:
     """Apply a master to the raw frames it was built from, on evenly spaced rows.
 
@@ -140,19 +146,23 @@ def verify_master(
     caltype : {"bias", "dark", "flat"}
     corrections : Corrections, optional
         As given to :func:`~analysis.calibration.masters.build_master`.
+    corrected : ndarray, shape (n, rows, nx), optional
+        The frames' rows of :func:`residual_rows`, already corrected (kept by
+        ``build_master(keep=...)``); the frames are then not read again.
 
     Returns
     -------
     ResidualCheck
     """
     corrections = corrections or Corrections()
-    ny = master.shape[0]
-    rows = slice(0, ny, max(1, ny // SAMPLE_ROWS))
+    rows = residual_rows(master.shape[0])
     model = np.asarray(master[rows], dtype=np.float32)
-    stack = np.empty((len(frames), *model.shape), np.float32)
-    for k, (frame, info) in enumerate(zip(frames, infos, strict=True)):
-        level = flat_level(frame, info, corrections) if caltype == "flat" else 1.0
-        corrected_rows(frame, info, rows, caltype, corrections, level=level, out=stack[k])
+    stack = corrected
+    if stack is None:
+        stack = np.empty((len(frames), *model.shape), np.float32)
+        for k, (frame, info) in enumerate(zip(frames, infos, strict=True)):
+            level = flat_level(frame, info, corrections) if caltype == "flat" else 1.0
+            corrected_rows(frame, info, rows, caltype, corrections, level=level, out=stack[k])
     return residual_check(
         stack,
         model,

@@ -23,6 +23,7 @@ from analysis.calibration import (
     validate_master,
     verify_master,
 )
+from analysis.calibration.verify import residual_rows
 
 SHAPE = (300, 300)
 SIGMA = 5.0  # read noise, ADU
@@ -298,6 +299,20 @@ def test_residuals_of_a_good_bias_are_near_zero_and_read_noise():
     check = verify_master(master.data, frames, infos, "bias")
     assert check.passed, check.reason
     assert abs(check.mean) < 0.1 and abs(check.expected_noise - SIGMA) < 0.1
+
+
+def test_rows_kept_while_building_give_the_residual_check_of_rows_read_again():
+    frames = frames_of(5, seed=11, shape=(700, 40))
+    infos = [info(f"b{k}", shape=(700, 40)) for k in range(5)]
+    rows = residual_rows(700)  # every 2nd row: the blocks of 37 rows start odd and even
+    kept = np.empty((5, len(range(*rows.indices(700))), 40), np.float32)
+    master = build_master(
+        frames, infos, "bias", block_bytes=5 * 37 * 40 * 4, workers=1, keep=(rows, kept)
+    )
+    np.testing.assert_array_equal(kept, np.stack([f[rows] for f in frames]))
+    assert verify_master(master.data, frames, infos, "bias", corrected=kept) == verify_master(
+        master.data, frames, infos, "bias"
+    )
 
 
 def test_residuals_reveal_a_wrong_master():
