@@ -21,7 +21,9 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields
 
+import astropy.units as u
 import numpy as np
+from astropy.coordinates import Angle
 from astropy.io import fits
 from astropy.table import Table
 from astropy.time import Time
@@ -34,6 +36,9 @@ from analysis.observability import Site, airmass, altitudes
 #: Where a frame's figures come from: GP1's outputs (from the CDB), a GP2 run of the
 #: workbench, or the demo's generated nights.
 SOURCES = ("gp1", "gp2", "demo")
+
+#: Header keywords of the airmass, the first found used (SECZ: sec z, as some cameras write).
+AIRMASS_KEYS = ("AIRMASS", "SECZ")
 
 #: The figures of a record, in the order tables and JSON give them.
 FIGURES = (
@@ -252,17 +257,18 @@ def sky_brightness(sky_e: float, zp_image: float, pixel_scale: float) -> float:
 
 
 def frame_airmass(header: fits.Header, t_mid: Time, site: Site | None) -> float:
-    """The airmass at the middle of the exposure: the header's AIRMASS, else from the
-    pointing (the WCS centre, else RA/DEC in degrees) seen from ``site`` at ``t_mid``.
+    """The airmass at the middle of the exposure: the header's (:data:`AIRMASS_KEYS`), else
+    from the pointing (the WCS centre, else RA/DEC in degrees or sexagesimal, RA in hours)
+    seen from ``site`` at ``t_mid``.
 
     Returns
     -------
     float
         NaN when neither is known, or the pointing is below the horizon.
     """
-    given = _number(header, "AIRMASS")
-    if given >= 1.0:
-        return given
+    for key in AIRMASS_KEYS:
+        if (given := _number(header, key)) >= 1.0:
+            return given
     pointing = _pointing(header)
     if pointing is None or site is None:
         return math.nan
@@ -276,6 +282,12 @@ def _pointing(header: fits.Header) -> tuple[float, float] | None:
             (float(header["NAXIS1"]) - 1) / 2, (float(header["NAXIS2"]) - 1) / 2
         )
         return float(ra), float(dec)
+    ra, dec = header.get("RA"), header.get("DEC")
+    if isinstance(ra, str) and isinstance(dec, str) and ":" in ra:
+        try:
+            return Angle(ra.strip(), unit=u.hourangle).deg, Angle(dec.strip(), unit=u.deg).deg
+        except ValueError:
+            return None
     ra, dec = _number(header, "RA"), _number(header, "DEC")
     return (ra, dec) if math.isfinite(ra) and math.isfinite(dec) else None
 

@@ -135,3 +135,14 @@ def test_limits_say_why_a_frame_is_outside_and_zero_turns_a_limit_off():
     record = {"fwhm_arcsec": 3.4, "zp": 22.5, "airmass": 3.0, "ellipticity": None}
     assert limits.outside(record) == ['FWHM 3.40" > 3"', "zero point 22.50 < 23"]
     assert limits.outside({"fwhm_arcsec": math.nan, "zp": 24.0}) == []
+
+
+def test_a_real_frames_airmass_and_pointing(shared_data):
+    header = fits.getheader(shared_data / "fits" / "saao_1m_ste3" / "a8280271.fits")
+    assert frame_airmass(header, NIGHT_AT_SPM, SPM) == 1.176  # its SECZ
+    del header["SECZ"]
+    pointing = SkyCoord("22:04:08", "-00:55:31", unit=(u.hourangle, u.deg))
+    with offline_iers():
+        altaz = AltAz(obstime=NIGHT_AT_SPM, location=SPM.location)
+        expected = pointing.transform_to(altaz).secz
+    assert frame_airmass(header, NIGHT_AT_SPM, SPM) == pytest.approx(float(expected), rel=1e-3)
