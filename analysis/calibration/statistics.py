@@ -76,12 +76,13 @@ def _sample_stride(n: int) -> int:
 
 def _first_pass(chunks: Chunks, n: int, *, check: bool) -> tuple[float, np.ndarray] | None:
     """Sum (float64) and sample (every :func:`_sample_stride`-th value) of the values;
-    None when ``check`` finds a value that is not finite."""
+    None when ``check`` finds a value that is not finite (then the sum is not finite: a
+    float64 sum of float32 values cannot overflow)."""
     stride, total, sample, start = _sample_stride(n), 0.0, [], 0
     for chunk in chunks():
-        if check and not np.isfinite(chunk).all():
-            return None
         total += float(chunk.sum(dtype=np.float64))
+        if check and not math.isfinite(total):
+            return None
         sample.append(chunk[(-start) % stride :: stride].copy())
         start += chunk.size
     return total, np.concatenate(sample)
@@ -110,9 +111,11 @@ def _summarise(chunks: Chunks, n: int, *, check: bool = False):
         np.subtract(chunk, mean, out=centred, dtype=np.float64)
         np.multiply(centred, centred, out=centred)  # not np.dot: BLAS threads cost more here
         squares += float(centred.sum())
-        if n > WINDOWED_MEDIAN_MIN:
-            below += int(np.count_nonzero(chunk < low))
-            inside.append(chunk[(chunk >= low) & (chunk <= high)])
+        if n > WINDOWED_MEDIAN_MIN:  # every value is finite: below low = not at or above
+            kept = chunk >= low
+            below += chunk.size - int(np.count_nonzero(kept))
+            kept &= chunk <= high
+            inside.append(chunk[kept])
     median = _windowed_median(n, below, inside) if inside else None
     if median is None:
         median = float(np.median(np.concatenate([c.copy() for c in chunks()])))
