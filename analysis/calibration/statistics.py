@@ -278,7 +278,7 @@ def _histogram(
         return np.zeros(HISTOGRAM_BINS, np.int64), np.linspace(-1, 1, HISTOGRAM_BINS + 1)
     edges = _histogram_edges(sample, center - half, center + half)
     low, high, n_bins = float(edges[0]), edges[-1], edges.size - 1  # high stays float64
-    counts = np.zeros(n_bins, np.int64)
+    counts = np.zeros(n_bins + 1, np.int64)  # the last: values at the top edge exactly
     scale = n_bins / (float(high) - low)
     position = np.empty(PASS_PIXELS, np.float64)  # (value − low) × scale, then its bin
     bins = np.empty(PASS_PIXELS, np.intp)
@@ -291,9 +291,9 @@ def _histogram(
         np.subtract(chunk, low, out=at, dtype=np.float64)
         at *= scale
         np.copyto(index, at, casting="unsafe")  # truncated, as astype(np.intp)
-        np.minimum(index, n_bins - 1, out=index)
-        counts += np.bincount(index, minlength=n_bins)
-    return counts, edges
+        counts += np.bincount(index, minlength=n_bins + 1)
+    counts[n_bins - 1] += counts[n_bins]  # the top edge closes the last bin
+    return counts[:n_bins], edges
 
 
 def quadrant_levels(data: np.ndarray, mask: np.ndarray | None = None) -> tuple[float, ...]:
