@@ -3,10 +3,13 @@ the URL."""
 
 from __future__ import annotations
 
+import logging
+
 import panel as pn
 
 from app.pages.layout import page, shown_safely
 from app.views.alerts import AlertsBrowser
+from app.views.feedback import guarded
 from data_access.stores import Stores
 
 
@@ -29,5 +32,8 @@ def create(stores: Stores):
         )
     if pn.state.curdoc is not None:
         period = round(stores.workspace.config.alerts.refresh_s * 1000)
-        pn.state.add_periodic_callback(browser.refresh, period=period)
+        pn.state.add_periodic_callback(
+            guarded("Looking for new alerts", logging.getLogger("gic.alerts"))(browser.refresh),
+            period=period,
+        )
     return page("Alerts", browser.display(), sidebar=browser.controls(), slug="alerts")

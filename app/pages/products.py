@@ -8,10 +8,13 @@ so that a link to a product can be shared; the page looks for changes made elsew
 
 from __future__ import annotations
 
+import logging
+
 import panel as pn
 
 from app.auth import current_user
 from app.pages.layout import page, shown_safely
+from app.views.feedback import guarded
 from app.views.products import ProductsDesk, sdb_client_factory
 from data_access.stores import Stores
 
@@ -41,6 +44,11 @@ def create(stores: Stores):
         pn.state.location.sync(desk.selection, URL_STATE)
     if pn.state.curdoc is not None:
         period = round(stores.workspace.config.products.refresh_s * 1000)
-        pn.state.add_periodic_callback(desk.refresh, period=period)
-        pn.state.onload(desk.exchange.check_sdb)
+        pn.state.add_periodic_callback(
+            guarded("Looking for new products", logging.getLogger("gic.products"))(desk.refresh),
+            period=period,
+        )
+        pn.state.onload(
+            guarded("Checking the SDB", logging.getLogger("gic.products"))(desk.exchange.check_sdb)
+        )
     return page("Products", desk.display(), sidebar=desk.controls(), slug="products")

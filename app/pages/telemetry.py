@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import panel as pn
 
 from app.pages.layout import page, shown_safely
+from app.views.feedback import guarded
 from app.views.telemetry import TelemetryExplorer, describe_age
 from data_access.stores import Stores
 
@@ -47,5 +49,10 @@ def create(stores: Stores):
     if pn.state.location is not None:
         pn.state.location.sync(explorer, URL_STATE)
     if pn.state.curdoc is not None:
-        pn.state.add_periodic_callback(explorer.refresh, period=int(settings.refresh_s * 1000))
+        pn.state.add_periodic_callback(
+            guarded("Looking for new readings", logging.getLogger("gic.telemetry"))(
+                explorer.refresh
+            ),
+            period=int(settings.refresh_s * 1000),
+        )
     return page("Telemetry", explorer.display(), sidebar=explorer.controls(), slug="telemetry")

@@ -9,6 +9,7 @@ The same view runs in the server's Alerts page and in a notebook::
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import numpy as np
@@ -30,12 +31,14 @@ from app.markup import markdown
 from app.plots.alerts import SkyLayers, plot_altitude_track, plot_sky_map
 from app.views.alerts_detail import alert_flags, burst_summary, observability_summary, packet_detail
 from app.views.downloads import download_buttons
+from app.views.feedback import guarded
 from app.views.tables import table
 from data_access.alerts.bursts import BurstQueries, utc_time
 from data_access.alerts.store import AlertStore
 from data_access.alerts.trigger_extras import telescope_site
 from data_access.config import SiteConfig
 
+LOG = logging.getLogger("gic.alerts")
 BURST_COLUMNS = [
     "flags",
     "burst_id",
@@ -231,6 +234,7 @@ class AlertsBrowser(pn.viewable.Viewer):
             lambda row: [RETRACTED_STYLE if retracted[row.name] else ""] * len(row), axis=1
         )
 
+        @guarded("Showing the burst", LOG)
         def choose(event) -> None:
             if event.new:
                 self.param.update(burst=str(frame.iloc[event.new[0]]["burst_id"]), ivorn="")
@@ -251,6 +255,7 @@ class AlertsBrowser(pn.viewable.Viewer):
             hidden_columns=["ivorn"],
         )
 
+        @guarded("Showing the packet", LOG)
         def choose(event) -> None:
             if event.new:
                 self.param.update(burst="", ivorn=str(frame.iloc[event.new[0]]["ivorn"]))
@@ -287,14 +292,15 @@ class AlertsBrowser(pn.viewable.Viewer):
             height=min(60 + 32 * len(notices), 260),
         )
 
+        @guarded("Showing the notice", LOG)
         def choose(event) -> None:
             if event.new:
                 self.ivorn = str(notices.iloc[event.new[0]]["ivorn"])
 
         shown.param.watch(choose, "selection")
-        parts = [pn.pane.Markdown(burst_summary(report)), shown]
+        parts = [burst_summary(report), shown]
         if report["observability"] is not None:
-            parts.append(pn.pane.Markdown(observability_summary(report)))
+            parts.append(observability_summary(report))
             parts.append(
                 pn.pane.Bokeh(
                     plot_altitude_track(

@@ -37,9 +37,13 @@ def alert_flags(alerts: pd.DataFrame) -> pd.Series:
     return flags
 
 
-def burst_summary(report: dict) -> SafeMarkdown:
+def burst_summary(report: dict) -> pn.pane.Markdown:
     """The burst's heading, its dossier's link, T0, notices and best position, from its
     report (:meth:`~data_access.alerts.bursts.BurstQueries.report`)."""
+    return pn.pane.Markdown(_burst_summary(report))
+
+
+def _burst_summary(report: dict) -> SafeMarkdown:
     flags = alert_flags(pd.DataFrame([report])).iloc[0]
     return paragraphs(
         markdown("### {burst} {flags}", burst=report["burst_id"], flags=flags),
@@ -60,9 +64,13 @@ def burst_summary(report: dict) -> SafeMarkdown:
     )
 
 
-def observability_summary(report: dict) -> SafeMarkdown:
+def observability_summary(report: dict) -> pn.pane.Markdown:
     """The burst seen from the site: altitude, airmass, rise and set, the Moon, the coming
     night's instants and its dark hours above the lowest altitude."""
+    return pn.pane.Markdown(_observability_summary(report))
+
+
+def _observability_summary(report: dict) -> SafeMarkdown:
     seen, night = report["observability"], report["observability"]["night"]
     return paragraphs(
         markdown("#### Seen from {site} at {at}", site=report["site"], at=seen["at"]),

@@ -9,14 +9,18 @@ The same view runs in a notebook::
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import panel as pn
 
 from analysis.voevent import BURST_ID_PATTERN
 from app.markup import SafeMarkdown, bullets, burst_link, markdown, page_link, paragraphs
+from app.views.feedback import guarded
 from data_access.stores import Stores
 from pipelines.attention import Attention, AttentionItem, attention
+
+LOG = logging.getLogger("gic.home")
 
 
 class AttentionList(pn.viewable.Viewer):
@@ -32,7 +36,7 @@ class AttentionList(pn.viewable.Viewer):
         self.stores = stores
         self._text = pn.pane.Markdown(sizing_mode="stretch_width")
         self._again = pn.widgets.Button(label="Check again", color="light", width=120)
-        self._again.on_click(lambda event: self.refresh())
+        self._again.on_click(guarded("Checking again", LOG)(lambda event: self.refresh()))
         self.refresh()
 
     def check(self) -> Attention:

@@ -15,6 +15,7 @@ hand; :mod:`app.views.calibration_in_force` the cards of the masters in force.
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -36,10 +37,12 @@ from app.plots.figures import on_tap
 from app.views.calibration_in_force import in_force, in_force_cards
 from app.views.calibration_master import MasterDetail
 from app.views.downloads import download_buttons
+from app.views.feedback import guarded
 from app.views.tables import table
 from data_access.calibration.store import CalibrationStore, limits_for
 from data_access.users import UsersFile
 
+LOG = logging.getLogger("gic.calibration")
 ALL = "(all)"
 #: Quick ranges of the sidebar, in nights ending at the newest master.
 QUICK_NIGHTS = {"7 n": 7, "30 n": 30, "60 n": 60}
@@ -97,13 +100,18 @@ class CalibrationTrends(pn.viewable.Viewer):
         super().__init__(store=store, **params)
         self._kinds = store.kinds(self.caltype)
         self.detail = MasterDetail(store, report_id=self.report_id, users=self.users)
-        self.param.watch(lambda e: setattr(self.detail, "report_id", e.new), "report_id")
+        self.param.watch(self._show_master, "report_id")
         self._update_choices()
         if self.start is None or self.end is None:
             self.show_last(DEFAULT_NIGHTS)
 
     # -- selection ----------------------------------------------------------------------
+    @guarded("Showing the master", LOG)
+    def _show_master(self, event) -> None:
+        self.detail.report_id = event.new
+
     @param.depends("instrument", watch=True)
+    @guarded("Listing the filters of the instrument", LOG)
     def _update_choices(self) -> None:
         kinds = self._kinds
         self.param.instrument.objects = [ALL, *sorted(set(kinds["instrument"]))]
@@ -234,6 +242,7 @@ class CalibrationTrends(pn.viewable.Viewer):
         units = frame["unit"].dropna().unique() if len(frame) else []
         return str(units[0]) if len(units) == 1 else ""
 
+    @guarded("Showing the master clicked", LOG)
     def _tapped(self, source: ColumnDataSource, row: int) -> None:
         """Show the master of the point clicked (a row of a trend's point source)."""
         self.report_id = int(source.data["report_id"][row])
@@ -320,6 +329,7 @@ class CalibrationTrends(pn.viewable.Viewer):
         shown.param.watch(self._row_selected, "selection")
         return shown
 
+    @guarded("Showing the master of the row", LOG)
     def _row_selected(self, event) -> None:
         if event.new:
             self.report_id = int(event.obj.value.iloc[event.new[0]]["report_id"])
@@ -337,7 +347,8 @@ class CalibrationTrends(pn.viewable.Viewer):
 
     def _quick_button(self, label: str) -> pn.widgets.Button:
         button = pn.widgets.Button(label=label, color="light", width=52, margin=(5, 2))
-        button.on_click(lambda _: self.show_last(QUICK_NIGHTS.get(label)))
+        shown = f"Showing the last {label}" if label in QUICK_NIGHTS else "Showing every night"
+        button.on_click(guarded(shown, LOG)(lambda _: self.show_last(QUICK_NIGHTS.get(label))))
         return button
 
     def controls(self) -> pn.Column:
@@ -381,7 +392,10 @@ class CalibrationTrends(pn.viewable.Viewer):
         runs the scroll: a hidden widget's value changes with the master shown)."""
         box = pn.Column(self.detail, sizing_mode="stretch_width")
         shown = pn.widgets.IntInput(value=self.report_id or 0, visible=False)
-        self.param.watch(lambda e: setattr(shown, "value", e.new or 0), "report_id")
+        scroll = guarded("Bringing the master into view", LOG)(
+            lambda e: setattr(shown, "value", e.new or 0)
+        )
+        self.param.watch(scroll, "report_id")
         shown.jscallback(
             value="const view = Bokeh.index.find_one(box);"
             " if (view) view.el.scrollIntoView({behavior: 'smooth', block: 'start'});",

@@ -21,7 +21,7 @@ from app.auth import require
 from app.markup import bullets, escape_markdown, markdown, paragraphs
 from app.plots.calibration import kind_label, plot_histogram
 from app.plots.images import plot_image
-from app.views.feedback import failure_text, notify
+from app.views.feedback import guarded, notify
 from data_access.calibration.store import CalibrationStore, CalibrationStoreError
 from data_access.users import User, UsersFile
 
@@ -35,19 +35,8 @@ def _pane(plot) -> pn.pane.HoloViews:
     return pn.pane.HoloViews(plot, sizing_mode="stretch_width", max_width=IMAGE_WIDTH)
 
 
-#: What 'Mark good' and 'Mark bad' ask before they certify ({master}: the master in words),
-#: and the answer that certifies.
-QUESTIONS = {
-    "good": (
-        "Certify {master} good and put it in force, in place of the master in force now?",
-        "Yes, put it in force",
-    ),
-    "bad": (
-        "Certify {master} bad and take it out of use? If it is the master in force, the one "
-        "in force before it is put back.",
-        "Yes, mark it bad",
-    ),
-}
+#: The answer that certifies, after 'Mark good' or 'Mark bad' asked to confirm.
+ANSWERS = {"good": "Yes, put it in force", "bad": "Yes, mark it bad"}
 
 #: The role a certification by hand needs (checked on the server, not only by the button).
 CERTIFY_ROLE = "scientist"
@@ -135,17 +124,23 @@ class MasterDetail(pn.viewable.Viewer):
         self.revision += 1
 
     @param.depends("report_id", watch=True)
+    @guarded("Showing the master", LOG, say="_failed")
     def _new_master(self) -> None:
         self.confirming = ""
 
+    @guarded("The certification", LOG, say="_failed")
     def _certify_clicked(self, good: bool) -> None:
         self.confirming = ""
-        try:
-            self.certify(good)
-        except Exception as exc:  # the page says why; an unexpected one is logged
-            text = failure_text(exc, doing="The certification", log=LOG)
-            self.message = f"Not certified: {text}"
-            notify("error", text)
+        self.certify(good)
+
+    @guarded("Asking to confirm", LOG, say="_failed")
+    def _ask(self, verdict: str) -> None:
+        self.confirming = verdict
+
+    def _failed(self, sentence: str) -> None:
+        """Say what failed under the form and as a toast."""
+        self.message = sentence
+        notify("error", sentence)
 
     # -- display ------------------------------------------------------------------------
     @param.depends("report_id", "revision")
@@ -223,8 +218,8 @@ class MasterDetail(pn.viewable.Viewer):
         the last one did."""
         good = pn.widgets.Button(label="Mark good (puts it in force)…", color="success", width=230)
         bad = pn.widgets.Button(label="Mark bad (takes it out of use)…", color="danger", width=250)
-        good.on_click(lambda _: setattr(self, "confirming", "good"))
-        bad.on_click(lambda _: setattr(self, "confirming", "bad"))
+        good.on_click(lambda _: self._ask("good"))
+        bad.on_click(lambda _: self._ask("bad"))
         comment = pn.widgets.TextInput.from_param(
             self.param.comment,
             label="Certify by hand (comment)",
@@ -242,7 +237,18 @@ class MasterDetail(pn.viewable.Viewer):
     def _question(self):
         if not self.confirming or self.report_id is None:
             return pn.Spacer(height=0)
-        question = markdown(QUESTIONS[self.confirming][0], master=self.label())
+        question = (
+            markdown(
+                "Certify {master} good and put it in force, in place of the master in force now?",
+                master=self.label(),
+            )
+            if self.confirming == "good"
+            else markdown(
+                "Certify {master} bad and take it out of use? If it is the master in force, the "
+                "one in force before it is put back.",
+                master=self.label(),
+            )
+        )
         return pn.pane.Alert(question, alert_type="warning", margin=(0, 10))
 
     def _confirmation(self) -> pn.Column:
@@ -250,13 +256,13 @@ class MasterDetail(pn.viewable.Viewer):
         confirming)."""
         confirming = self.param.confirming.rx()
         yes = pn.widgets.Button(
-            label=confirming.rx.pipe(lambda verdict: QUESTIONS.get(verdict, ("", ""))[1]),
+            label=confirming.rx.pipe(lambda verdict: ANSWERS.get(verdict, "")),
             color="warning",
             width=200,
         )
         no = pn.widgets.Button(label="Cancel", color="light", width=100)
         yes.on_click(lambda _: self._certify_clicked(self.confirming == "good"))
-        no.on_click(lambda _: setattr(self, "confirming", ""))
+        no.on_click(lambda _: self._ask(""))
         return pn.Column(self._question, pn.Row(yes, no), visible=confirming.rx.pipe(bool))
 
     @param.depends("message")

@@ -10,6 +10,7 @@ The same view runs in the server's Burst page and in a notebook::
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -19,6 +20,7 @@ import param
 from app.markup import SafeMarkdown, bullets, burst_link, html, markdown, paragraphs
 from app.plots.alerts import plot_altitude_track
 from app.plots.dossier import plot_run_light_curve, plot_timeline
+from app.views.feedback import guarded
 from app.views.product_flags import burst_flags
 from app.views.tables import table
 from data_access.alerts.bursts import BurstQueries
@@ -40,6 +42,8 @@ NOTICE_COLUMNS = [
 #: The newest bursts listed when none is chosen.
 LISTED_BURSTS = 30
 
+LOG = logging.getLogger("gic.burst")
+
 
 class BurstDossier(pn.viewable.Viewer):
     """One burst's dossier, the burst chosen by ``burst`` (the page keeps it in the URL).
@@ -60,6 +64,7 @@ class BurstDossier(pn.viewable.Viewer):
         self._show()
 
     @param.depends("burst", watch=True)
+    @guarded("Showing the burst's dossier", LOG)
     def _show(self) -> None:
         self._shown[:] = self._sections()
 

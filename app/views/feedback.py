@@ -11,7 +11,10 @@ user.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import PurePath
 
@@ -58,6 +61,65 @@ def failure_text(exc: BaseException, *, doing: str, log: logging.Logger) -> str:
         f"an unexpected error stopped it (logged by {log.name} at {datetime.now(UTC):%H:%M:%S} "
         "UTC); try again, and if it fails again, tell whoever runs the workbench that time"
     )
+
+
+def failure_sentence(exc: BaseException, *, doing: str, log: logging.Logger) -> str:
+    """What failed and why, as one sentence: "Showing the master failed: <why>."
+    (:func:`failure_text` gives the why; ``doing`` names the action, as a noun phrase)."""
+    reason = failure_text(exc, doing=doing, log=log).rstrip(".")
+    return f"{doing[:1].upper()}{doing[1:]} failed: {reason}."
+
+
+def guarded(
+    doing: str, log: logging.Logger, say: Callable[[str], None] | str | None = None
+) -> Callable[[Callable], Callable]:
+    """The one wrapper of a page's callbacks (a button's click, a watcher, a tap, a
+    periodic refresh): a failure becomes :func:`failure_sentence`, shown by ``say`` (a
+    callable, or the name of a method of the callback's first argument, its view) or as a
+    toast, and the callback returns None. Every callback of ``app/`` goes through it
+    (tests/app/test_callbacks.py checks).
+
+    Examples
+    --------
+    >>> said = []
+    >>> click = guarded("Showing the master", logging.getLogger("gic.x"), said.append)(
+    ...     lambda event: {}["report"]
+    ... )
+    >>> click(None), said[0][:46]
+    (None, 'Showing the master failed: an unexpected error')
+    """
+
+    def said(exc: Exception, args: tuple) -> None:
+        sentence = failure_sentence(exc, doing=doing, log=log)
+        tell = getattr(args[0], say) if isinstance(say, str) else say
+        if tell is None:
+            notify("error", sentence)
+        else:
+            tell(sentence)
+
+    def wrap(callback: Callable) -> Callable:
+        if inspect.iscoroutinefunction(callback):
+
+            @functools.wraps(callback)
+            async def run(*args, **kwargs):
+                try:
+                    return await callback(*args, **kwargs)
+                except Exception as exc:  # said in words; an unexpected one is logged
+                    said(exc, args)
+
+        else:
+
+            @functools.wraps(callback)
+            def run(*args, **kwargs):
+                try:
+                    return callback(*args, **kwargs)
+                except Exception as exc:  # said in words; an unexpected one is logged
+                    said(exc, args)
+
+        run.failure_doing = doing
+        return run
+
+    return wrap
 
 
 def message_pane(text: str, *, failed: bool, **options) -> pn.viewable.Viewable:

@@ -21,7 +21,7 @@ import param
 
 from app.auth import require
 from app.markup import markdown, paragraphs
-from app.views.feedback import failure_text, message_pane, notify
+from app.views.feedback import failure_text, guarded, message_pane, notify
 from app.views.tables import table
 from data_access.calibration.impact import MasterImpact
 from data_access.calibration.store import CalibrationStore
@@ -70,11 +70,11 @@ class MasterImpactView(pn.viewable.Viewer):
         self.user = user
         self.runs = runs
         self._ask = pn.widgets.Button(label="Queue their reprocessing…", color="primary")
-        self._ask.on_click(lambda _: setattr(self, "confirming", True))
+        self._ask.on_click(lambda _: self._confirming(True))
         yes = pn.widgets.Button(label="Yes, queue them", color="warning")
         yes.on_click(lambda _: self._queue_clicked())
         no = pn.widgets.Button(label="Cancel", color="light")
-        no.on_click(lambda _: setattr(self, "confirming", False))
+        no.on_click(lambda _: self._confirming(False))
         self._question = pn.pane.Alert("", alert_type="warning")
         self._confirmation = pn.Column(
             self._question, pn.Row(yes, no), css_classes=["queue-confirmation"], visible=False
@@ -109,6 +109,11 @@ class MasterImpactView(pn.viewable.Viewer):
         )
         return made
 
+    @guarded("Asking to confirm", LOG)
+    def _confirming(self, asked: bool) -> None:
+        self.confirming = asked
+
+    @guarded("Queueing the reprocessing", LOG)
     def _queue_clicked(self) -> None:
         self.confirming = False
         try:
@@ -120,6 +125,7 @@ class MasterImpactView(pn.viewable.Viewer):
 
     # -- display ------------------------------------------------------------------------
     @param.depends("confirming", watch=True)
+    @guarded("Asking to confirm", LOG)
     def _show_question(self) -> None:
         report = self.report() if self.confirming else None
         if report is not None:

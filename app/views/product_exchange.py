@@ -22,7 +22,7 @@ import param
 
 from app.auth import LOCAL_USER, require
 from app.markup import markdown, option_labels
-from app.views.feedback import failure_text, message_pane, notify
+from app.views.feedback import failure_text, guarded, message_pane, notify
 from app.views.tables import table
 from data_access.products.sdb_client import SdbClient, SdbError
 from data_access.products.store import ProductStore
@@ -145,6 +145,7 @@ class ProductExchange(pn.viewable.Viewer):
             self.sdb_problem = str(exc)
         notify("error", text)
 
+    @guarded("The action", LOG)
     def _clicked(self, action: Callable, done: str, doing: str) -> None:
         with busy(self._layout):
             try:
@@ -154,6 +155,7 @@ class ProductExchange(pn.viewable.Viewer):
                 return
         self.param.update(message=done, failed=False)
 
+    @guarded("Pulling", LOG)
     async def _pull_clicked(self, _event=None) -> None:
         frame = self._remote_table.value
         names = [str(frame.iloc[i]["name"]) for i in self._remote_table.selection]
@@ -203,6 +205,7 @@ class ProductExchange(pn.viewable.Viewer):
         )
 
     @param.depends("remote", watch=True)
+    @guarded("Listing the SDB's files", LOG)
     def _show_remote(self) -> None:
         self._remote_table.param.update(value=self.remote, selection=[])
 

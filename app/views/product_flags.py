@@ -10,16 +10,21 @@ Part of the product review (:class:`app.views.product_review.ProductReview` hold
 
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
 import panel as pn
 import param
 
 from app.auth import require
 from app.markup import markdown
+from app.views.feedback import guarded
 from data_access.alerts.retractions import retraction_sentence, retractions
 
 #: Role needed to clear a product's warning (as for approving it).
 CLEAR_ROLE = "scientist"
+
+LOG = logging.getLogger("gic.products")
 
 
 class ProductFlags(pn.viewable.Viewer):
@@ -53,7 +58,10 @@ class ProductFlags(pn.viewable.Viewer):
             self._clear,
             sizing_mode="stretch_width",
         )
-        review.selection.param.watch(lambda _: self.show(), ["product_id", "revision", "burst_id"])
+        review.selection.param.watch(
+            guarded("Showing the flags", LOG)(lambda _: self.show()),
+            ["product_id", "revision", "burst_id"],
+        )
         self.show()
 
     # -- what stands -------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import param
 
 from app.auth import LOCAL_USER, require
 from app.markup import SafeHTML, SafeMarkdown, html, markdown, paragraphs
-from app.views.feedback import failure_text, message_pane, notify
+from app.views.feedback import failure_text, guarded, message_pane, notify
 from app.views.product_exchange import ClientFactory, busy
 from app.views.product_flags import ProductFlags, sentence_case
 from app.views.tables import table as _table
@@ -199,12 +199,14 @@ class ProductReview(pn.viewable.Viewer):
         self.pending = label
         return self.question
 
+    @guarded("Push", LOG)
     def confirm(self) -> None:
         """Do the push asked for (the outcome in :attr:`message`)."""
         label, self.pending = self.pending, ""
         if label:
             self._clicked(self.push if label == "Push" else self.push_burst, label)
 
+    @guarded("Cancelling", LOG)
     def cancel(self) -> None:
         self.pending = ""
 
@@ -213,6 +215,7 @@ class ProductReview(pn.viewable.Viewer):
         self.param.update(message=text, failed=True)
         notify("error", text)
 
+    @guarded("The action", LOG)
     def _clicked(self, action: Callable, doing: str) -> None:
         with busy(self._layout):
             try:
@@ -222,6 +225,7 @@ class ProductReview(pn.viewable.Viewer):
                 return
         notify("success", self.message)
 
+    @guarded("Asking to confirm", LOG)
     def _ask_clicked(self, label: str) -> None:
         try:
             self.ask(label)
@@ -300,6 +304,7 @@ class ProductReview(pn.viewable.Viewer):
         self._show_state()
 
     @param.depends("selection.product_id", "selection.revision", watch=True)
+    @guarded("Showing the product's state", LOG)
     def _show_state(self) -> None:
         """Bring the title, the state badge and the buttons up to date (widgets kept)."""
         record = (
@@ -317,6 +322,7 @@ class ProductReview(pn.viewable.Viewer):
         self._why.object = self._reasons(reasons)
 
     @param.depends("selection.product_id", watch=True)
+    @guarded("Forgetting the question", LOG)
     def _forget_question(self) -> None:
         """A question asked about another product is not answered for this one (a refresh
         of the same product keeps it)."""
@@ -352,6 +358,7 @@ class ProductReview(pn.viewable.Viewer):
         )
 
     @param.depends("pending", "question", watch=True)
+    @guarded("Asking to confirm", LOG)
     def _show_question(self) -> None:
         """Show or hide the confirmation (its widgets made once, as Bokeh wants them kept)."""
         self._question.object = markdown("{question}", question=self.question)

@@ -23,7 +23,7 @@ import param
 from app.auth import LOCAL_USER
 from app.markup import burst_link, markdown, paragraphs
 from app.plots.products import plot_light_curve
-from app.views.feedback import failure_text
+from app.views.feedback import failure_text, guarded
 from app.views.product_exchange import ClientFactory, ProductExchange
 from app.views.product_flags import burst_flags
 from app.views.product_review import ProductReview
@@ -99,6 +99,7 @@ class ProductQueue(pn.viewable.Viewer):
             titles=BURST_TITLES,
         )
 
+        @guarded("Showing the burst's products", LOG)
         def choose(event) -> None:
             if event.new:
                 self.selection.param.update(
@@ -124,6 +125,7 @@ class ProductQueue(pn.viewable.Viewer):
             ],
         )
 
+        @guarded("Showing the product", LOG)
         def choose(event) -> None:
             if event.new:
                 self.selection.product_id = int(frame.iloc[event.new[0]]["product_id"])
@@ -262,6 +264,7 @@ class ProductDetail(pn.viewable.Viewer):
         return self.store.versions(detail["burst_id"], detail["card"])
 
     @param.depends("selection.product_id", "selection.revision", watch=True)
+    @guarded("Listing the product's versions", LOG)
     def _pick_versions(self) -> None:
         """Offer the versions of the product shown; diff the two newest by default."""
         labels = {

@@ -35,7 +35,7 @@ from analysis.products import Burst
 from analysis.products.settings import fit_window
 from app.auth import LOCAL_USER, require
 from app.markup import escape_markdown, html
-from app.views.feedback import failure_text, message_pane, notify
+from app.views.feedback import failure_text, guarded, message_pane, notify
 from app.views.reprocess_folders import FrameFolders, frame_roots
 from app.views.reprocess_frames import FolderImages, thumbnail_png
 from app.views.reprocess_runs import RunComparison, RunView
@@ -134,6 +134,7 @@ class ReprocessDesk(pn.viewable.Viewer):
         return burst.t0.isot if burst is not None else ""
 
     @param.depends("folder", watch=True)
+    @guarded("Choosing the folder", LOG, say="_failed")
     def _folder_changed(self) -> None:
         try:
             folder = self.frames.check(self.folder) if self.folder else ""
@@ -148,6 +149,7 @@ class ReprocessDesk(pn.viewable.Viewer):
             )
 
     @param.depends("run_id", "compare_id", watch=True)
+    @guarded("Showing the run", LOG, say="_failed")
     def _run_changed(self) -> None:
         self.result.run_id = self.run_id
         self.comparison.param.update(first=self.compare_id, second=self.run_id)
@@ -309,11 +311,20 @@ class ReprocessDesk(pn.viewable.Viewer):
         if failed:
             notify("error", text)
 
-    def _clicked(self, action: Callable, doing: str) -> None:
-        try:
-            action()
-        except Exception as exc:  # the page says why; an unexpected one is logged
-            self._say(failure_text(exc, doing=doing, log=LOG), failed=True)
+    def _failed(self, sentence: str) -> None:
+        self._say(sentence, failed=True)
+
+    @guarded("Starting the run", LOG, say="_failed")
+    def _run_clicked(self, _event=None) -> None:
+        self._start_with_poll()
+
+    @guarded("Stopping the run", LOG, say="_failed")
+    def _stop_clicked(self, _event=None) -> None:
+        self.stop()
+
+    @guarded("Saving the run as a product version", LOG, say="_failed")
+    def _save_clicked(self, _event=None) -> None:
+        self.save_product()
 
     @param.depends("message", "failed")
     def _message(self):
@@ -357,23 +368,23 @@ class ReprocessDesk(pn.viewable.Viewer):
             options={"": "", **choices},
             value=self.folder if self.folder in choices.values() else "",
         )
-        source.param.watch(lambda e: setattr(self, "folder", e.new or ""), "value")
+        source.param.watch(self._folder_picked, "value")
         typed = pn.widgets.TextInput(
             label="Or a folder's path",
             placeholder="a folder of FITS frames in the workspace",
             description="Checked when entered: a folder that cannot be reprocessed is said why",
         )
-        typed.param.watch(lambda e: setattr(self, "folder", e.new.strip()), "value")
+        typed.param.watch(self._folder_picked, "value")
         run = pn.widgets.Button(
             label="Run", color="primary", width=120, disabled=self.param.running
         )
-        run.on_click(lambda e: self._clicked(self._start_with_poll, "the run"))
+        run.on_click(self._run_clicked)
         stop = pn.widgets.Button(
             label="Stop", color="danger", width=80, disabled=self.param.running.rx.not_()
         )
-        stop.on_click(lambda e: self._clicked(self.stop, "stopping the run"))
+        stop.on_click(self._stop_clicked)
         save = pn.widgets.Button(label="Save as product version", color="success", width=220)
-        save.on_click(lambda e: self._clicked(self.save_product, "saving a run as a product"))
+        save.on_click(self._save_clicked)
         return pn.Column(
             source,
             self._sync_state,
@@ -401,6 +412,10 @@ class ReprocessDesk(pn.viewable.Viewer):
             sizing_mode="stretch_width",
         )
 
+    @guarded("Choosing the folder", LOG, say="_failed")
+    def _folder_picked(self, event) -> None:
+        self.folder = (event.new or "").strip()
+
     def _start_with_poll(self) -> None:
         self.start()
         if pn.state.curdoc is not None and self.running:
@@ -410,7 +425,8 @@ class ReprocessDesk(pn.viewable.Viewer):
                 if not self.poll() and callback is not None:
                     callback.stop()
 
-            callback = pn.state.add_periodic_callback(tick, period=300)
+            following = guarded("Following the run", LOG, say=self._failed)(tick)
+            callback = pn.state.add_periodic_callback(following, period=300)
 
     def display(self) -> pn.Tabs:
         """Frames, the run shown (brought forward when a run finishes), the comparison."""
@@ -420,7 +436,12 @@ class ReprocessDesk(pn.viewable.Viewer):
             ("Compare runs", self.comparison),
             sizing_mode="stretch_width",
         )
-        self.param.watch(lambda event: setattr(tabs, "active", 1) if event.new else None, "run_id")
+        self.param.watch(
+            guarded("Showing the run", LOG)(
+                lambda event: setattr(tabs, "active", 1) if event.new else None
+            ),
+            "run_id",
+        )
         return tabs
 
     def __panel__(self):

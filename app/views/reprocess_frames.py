@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 
 import numpy as np
 import pandas as pd
@@ -15,11 +16,14 @@ from PIL import Image
 
 from app.markup import html
 from app.plots.images import zscale_limits
+from app.views.feedback import guarded
 from app.views.tables import paged_table
 from data_access.calibration.store import CalibrationStore
 from data_access.gp2.runs import ReprocessStore
 from data_access.telemetry.store import StatusStore
 from pipelines.reprocess import masters_at, telemetry_at
+
+LOG = logging.getLogger("gic.reprocess")
 
 #: Most thumbnails drawn for one folder.
 MAX_THUMBNAILS = 24
@@ -58,6 +62,7 @@ class FolderImages(pn.viewable.Viewer):
         self._load()
 
     @param.depends("folder", watch=True)
+    @guarded("Reading the folder's frames", LOG)
     def _load(self) -> None:
         if not self.folder:
             self._images, self._headers = pd.DataFrame(), {}

@@ -4,6 +4,8 @@ the QTI product makes them, and the run's joint α), and two runs side by side. 
 
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
 import panel as pn
 import param
@@ -12,9 +14,12 @@ from analysis.afterglow import DecayFit, fit_filters
 from app.markup import SafeMarkdown, bullets, code, markdown, paragraphs
 from app.plots.products import plot_light_curve
 from app.plots.reprocess import light_curve_points, plot_frame
+from app.views.feedback import guarded
 from app.views.tables import paged_table
 from data_access.alerts.bursts import BurstQueries
 from data_access.gp2.runs import ReprocessStore, StoredRun
+
+LOG = logging.getLogger("gic.reprocess")
 
 #: The column of the magnitude difference between two runs (second − first), mag.
 DMAG = "Δmag"
@@ -71,6 +76,7 @@ class RunView(pn.viewable.Viewer):
         self._load()
 
     @param.depends("run_id", watch=True)
+    @guarded("Reading the run", LOG)
     def _load(self) -> None:
         self.run = self.store.load(self.run_id) if self.run_id else None
         names = (

@@ -8,6 +8,7 @@ The same view runs in the server's Telemetry page and in a notebook::
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -18,6 +19,7 @@ from analysis.telemetry import NUMERIC_TYPES, bucket_width, describe_age, format
 from app.markup import markdown, option_labels
 from app.plots.telemetry import plot_series
 from app.views.downloads import download_buttons
+from app.views.feedback import guarded
 from app.views.tables import table
 from data_access.telemetry.store import StatusStore
 
@@ -47,6 +49,8 @@ LATEST_COLUMNS = [
     "component",
     "group",
 ]
+
+LOG = logging.getLogger("gic.telemetry")
 
 
 def _utcnow() -> datetime:
@@ -104,7 +108,7 @@ class TelemetryExplorer(pn.viewable.Viewer):
         self._update_choices()
         self._apply_window()
         self.param.watch(self._range_set, ["start", "end"])
-        self.param.watch(lambda _: self._apply_window(), ["window"])
+        self.param.watch(self._window_chosen, ["window"])
         self.revision = store.revision()
 
     # -- selection ----------------------------------------------------------------------
@@ -129,6 +133,7 @@ class TelemetryExplorer(pn.viewable.Viewer):
         return found.iloc[found["name"].map(order).argsort(kind="stable")]
 
     @param.depends("subsystem", "component", "group", "sensors", "search", watch=True)
+    @guarded("Listing the sensors chosen", LOG)
     def _update_choices(self) -> None:
         self.param.subsystem.objects = _choices(self._catalogue["subsystem"])
         self.param.component.objects = _choices(self._filtered(1)["component"])
@@ -171,6 +176,11 @@ class TelemetryExplorer(pn.viewable.Viewer):
         finally:
             self._moving = False
 
+    @guarded("Showing the range", LOG)
+    def _window_chosen(self, _event) -> None:
+        self._apply_window()
+
+    @guarded("Showing the range chosen", LOG)
     def _range_set(self, *_events) -> None:
         """A start or end chosen by hand: the range becomes a fixed one."""
         if not self._moving and self.start is not None and self.end is not None:
@@ -347,12 +357,13 @@ class TelemetryExplorer(pn.viewable.Viewer):
     def _range_button(self, label: str) -> pn.widgets.Button:
         button = pn.widgets.Button(label=label, width=52, margin=(5, 2))
 
+        @guarded("Showing the range chosen", LOG)
         def paint(*_):
             button.color = "primary" if self.window == label else "light"
 
         paint()
         self.param.watch(paint, ["window"])
-        button.on_click(lambda _: setattr(self, "window", label))
+        button.on_click(guarded(f"Showing {label}", LOG)(lambda _: setattr(self, "window", label)))
         return button
 
     def controls(self) -> pn.Column:

@@ -249,7 +249,10 @@ def test_certify_by_hand_promotes_and_is_shown(demo_stores):
     bad = view.invalid().iloc[0]
     view.report_id = int(bad["report_id"])
     view.detail._certify_clicked(True)
-    assert view.detail.message.startswith("Not certified: ") and "comment" in view.detail.message
+    assert (
+        view.detail.message.startswith("The certification failed: ")
+        and "comment" in view.detail.message
+    )
     view.detail.comment = "jump explained: new controller firmware"
     view.detail._certify_clicked(True)
     night = f"{pd.Timestamp(bad['night']):%Y-%m-%d}"
@@ -404,5 +407,7 @@ def test_an_unexpected_failure_is_said_in_words_not_as_the_exception(demo_stores
 
     monkeypatch.setattr(demo_stores.calibration, "certify", broken)
     view.detail._certify_clicked(False)
-    assert view.detail.message.startswith("Not certified: an unexpected error stopped it")
+    assert view.detail.message.startswith(
+        "The certification failed: an unexpected error stopped it"
+    )
     assert "/srv/secret" not in view.detail.message

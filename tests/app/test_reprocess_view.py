@@ -215,7 +215,7 @@ def test_a_run_that_breaks_says_so_in_words_and_logs_the_traceback(desk, monkeyp
 def test_roles_and_bad_requests_are_refused_with_a_message(stores, desk):
     viewer = ReprocessDesk.from_stores(stores, user=User("bob", ("viewer",)))
     viewer.folder = desk.folder
-    viewer._clicked(viewer._start_with_poll, "the run")
+    viewer._run_clicked()
     assert "bob may not reprocess: it needs the scientist role" in viewer.message
     empty = ReprocessDesk.from_stores(stores)
     with pytest.raises(ReprocessError, match="pick a burst or a folder"):

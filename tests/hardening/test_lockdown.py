@@ -46,7 +46,7 @@ def test_a_viewer_may_not_certify_on_the_server_side(stores, users):
         with pytest.raises(PermissionDenied, match="vera may not certify.*scientist role"):
             detail.certify(True)
         detail._certify_clicked(True)  # what the button does: refused, and said
-        assert detail.message.startswith("Not certified: vera may not certify")
+        assert detail.message.startswith("The certification failed: vera may not certify")
         user.return_value = "sam"  # a scientist gets past the role check to the store
         with pytest.raises(Exception, match="no calibration report with id 1"):
             _detail(stores, users).certify(True)

@@ -105,3 +105,24 @@ def test_banner_cards_confirmations_and_the_detail_in_view(served_workbench, pag
     page.get_by_role("button", name="Cancel").click()
     expect(page.get_by_role("button", name="Yes, mark it bad")).to_have_count(0)
     assert page.external_requests == []
+
+
+def test_a_failing_action_says_what_failed_in_words_not_the_exception(
+    served_workbench, page, monkeypatch
+):
+    url, stores = served_workbench
+    bad = _bad(stores, "dark")
+
+    def broken(*args, **kwargs):
+        raise KeyError("/srv/secret/calibration_report")
+
+    monkeypatch.setattr(stores.calibration, "certify", broken)
+    page.goto(url + "/dark")
+    page.get_by_role("gridcell", name=bad["im_name"], exact=True).click(timeout=30000)
+    page.get_by_role("button", name="Mark bad (takes it out of use)").click(timeout=20000)
+    page.get_by_role("button", name="Yes, mark it bad").click()
+    said = page.get_by_text("The certification failed: an unexpected error stopped it (logged")
+    expect(said.first).to_be_visible(timeout=10000)  # under the form and as a toast
+    content = page.content()
+    assert "/srv/secret" not in content and "KeyError" not in content
+    assert page.external_requests == []
