@@ -35,12 +35,11 @@ from app.plots.calibration import (
 )
 from app.plots.figures import on_tap
 from app.views.calibration_in_force import in_force, in_force_cards
-from app.views.calibration_master import MasterDetail
+from app.views.calibration_master import MasterDetail, users_parameter
 from app.views.downloads import download_buttons
 from app.views.feedback import guarded
 from app.views.tables import table
 from data_access.calibration.store import CalibrationStore, limits_for
-from data_access.users import UsersFile
 
 LOG = logging.getLogger("gic.calibration")
 ALL = "(all)"
@@ -88,13 +87,7 @@ class CalibrationTrends(pn.viewable.Viewer):
     end = param.CalendarDate(default=None, doc="last night shown")
     report_id = param.Integer(default=None, allow_None=True, doc="the master shown")
     detail = param.ClassSelector(class_=MasterDetail, doc="the master clicked")
-    users = param.ClassSelector(
-        class_=UsersFile,
-        default=None,
-        allow_None=True,
-        constant=True,
-        doc="who may log in, with their roles (None: loopback only)",
-    )
+    users = users_parameter()
 
     def __init__(self, store: CalibrationStore, **params) -> None:
         super().__init__(store=store, **params)

@@ -42,6 +42,17 @@ ANSWERS = {"good": "Yes, put it in force", "bad": "Yes, mark it bad"}
 CERTIFY_ROLE = "scientist"
 
 
+def users_parameter() -> param.ClassSelector:
+    """A view's users file: who may log in, with their roles (None: loopback only)."""
+    return param.ClassSelector(
+        class_=UsersFile,
+        default=None,
+        allow_None=True,
+        constant=True,
+        doc="who may log in, with their roles (None: loopback only)",
+    )
+
+
 def certifying_user(users: UsersFile | None) -> User:
     """The session's user, for a certification.
 
@@ -66,13 +77,7 @@ class MasterDetail(pn.viewable.Viewer):
     )
     message = param.String(default="", doc="what the last certification did")
     revision = param.Integer(default=0, doc="bumped after each certification")
-    users = param.ClassSelector(
-        class_=UsersFile,
-        default=None,
-        allow_None=True,
-        constant=True,
-        doc="who may log in, with their roles (None: loopback only)",
-    )
+    users = users_parameter()
 
     def __init__(self, store: CalibrationStore, **params) -> None:
         super().__init__(store=store, **params)
