@@ -11,7 +11,7 @@ import panel as pn
 import param
 
 from analysis.afterglow import DecayFit, fit_filters
-from app.markup import SafeMarkdown, bullets, code, markdown, paragraphs
+from app.markup import SafeMarkdown, bullets, burst_link, code, markdown, paragraphs
 from app.plots.products import plot_light_curve
 from app.plots.reprocess import light_curve_points, plot_frame
 from app.views.feedback import guarded
@@ -94,7 +94,7 @@ class RunView(pn.viewable.Viewer):
                 "**Run {run}** of {source} ({burst}) by {user}, {started} → {finished}",
                 run=meta["run_id"],
                 source=code(meta["source"]),
-                burst=meta["burst_id"],
+                burst=burst_link(meta["burst_id"]),
                 user=meta["user"],
                 started=meta["started_at"],
                 finished=meta["finished_at"],

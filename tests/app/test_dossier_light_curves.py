@@ -1,4 +1,5 @@
-"""A burst's GP2 runs in its dossier: each run's light curve drawn, one colour per filter."""
+"""A burst's GP2 runs in its dossier: each run's light curve drawn, one colour per filter; and
+the Reprocess page's run linking to the burst's dossier."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import panel as pn
 from bokeh.models import Scatter
 
 from analysis.colibri import FILTER_COLORS
+from app.markup import burst_link
 from app.plots.dossier import plot_run_light_curve
 from app.views.dossier import dossier_sections
+from app.views.reprocess_runs import RunView
 from pipelines.dossier import burst_dossier
 from tests.analysis.test_voevent import make_packet
 
@@ -45,9 +48,11 @@ def write_run(runs_dir, *, t0: str) -> None:
         "burst_id": BURST,
         "t0": t0,
         "steps": ["summary"],
+        "chain": ["summary"],
         "images": [],
         "failures": [],
         "started_at": "2026-12-01T04:00:00+00:00",
+        "finished_at": "2026-12-01T04:01:00+00:00",
         "user": "ana",
     }
     (folder / "run.json").write_text(json.dumps(meta))
@@ -73,3 +78,9 @@ def test_a_run_without_a_t0_has_no_plot():
     assert plot_run_light_curve(light_curve(), "", run_id=RUN) is None
     figure = plot_run_light_curve(light_curve(), T0, run_id=RUN)
     assert figure.title.text == f"run {RUN}: light curve"
+
+
+def test_the_reprocess_pages_run_links_its_burst_to_the_dossier(stores):
+    write_run(stores.reprocess.runs_dir, t0=T0)
+    summary = RunView(stores.reprocess, run_id=RUN).summary()
+    assert f"({burst_link(BURST)}) by ana" in summary
