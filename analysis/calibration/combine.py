@@ -111,7 +111,7 @@ def median_rows(stack: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarr
     ----------
     stack : ndarray, shape (n, rows, nx), float32 or an integer type of :data:`EXACT_INTEGERS`
         The rows of n frames; **overwritten** (it is the network's work space).
-    out : ndarray, shape (rows, nx), float32, optional
+    out : ndarray, shape (rows, nx), float32, C-contiguous, optional
         Where to write the median.
 
     Returns
@@ -123,6 +123,8 @@ def median_rows(stack: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarr
         raise ValueError(f"stack must be a 3D stack (n, rows, nx), got shape {stack.shape}")
     if stack.dtype != np.float32 and stack.dtype.type not in EXACT_INTEGERS:
         raise ValueError(f"stack must be float32 or 8/16-bit integers, got {stack.dtype}")
+    if out is not None and not (out.flags.c_contiguous and out.dtype == np.float32):
+        raise ValueError(f"out must be a C-contiguous float32 array, got {out.dtype}")
     n = stack.shape[0]
     result = np.empty(stack.shape[1:], np.float32) if out is None else out
     flat_in = stack.reshape(n, -1)
@@ -178,7 +180,13 @@ def clipped_mean_rows(stack: np.ndarray, *, sigma: float = 3.0) -> np.ndarray:
         return np.where(count > 0, total / count, np.nan).astype(np.float32)
 
 
-def combine_rows(stack: np.ndarray, *, method: str = "median", sigma: float = 3.0) -> np.ndarray:
+def combine_rows(
+    stack: np.ndarray,
+    *,
+    method: str = "median",
+    sigma: float = 3.0,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
     """Combine a stack of row blocks by ``method`` (see :data:`METHODS`).
 
     Parameters
@@ -189,9 +197,16 @@ def combine_rows(stack: np.ndarray, *, method: str = "median", sigma: float = 3.
         ``mean`` is the sigma-clipped mean of :func:`clipped_mean_rows`.
     sigma : float, optional
         Clipping threshold of the mean, in robust standard deviations.
+    out : ndarray, shape (rows, nx), float32, optional
+        Where to write the result (the master's own rows: no block-sized array is
+        allocated, faulted in and copied per block).
     """
     if method == "median":
-        return median_rows(stack)
+        return median_rows(stack, out=out)
     if method == "mean":
-        return clipped_mean_rows(stack, sigma=sigma)
+        mean = clipped_mean_rows(stack, sigma=sigma)
+        if out is None:
+            return mean
+        out[...] = mean
+        return out
     raise ValueError(f"combine method '{method}' is not one of {', '.join(METHODS)}")

@@ -310,7 +310,7 @@ def build_master(
                 _apply(block[k], info, caltype, corrections, bias_rows, dark_rows, levels[k])
             if keep is not None:
                 _keep_rows(block, r0, r1, ny, keep)
-            master[r0:r1] = combine_rows(block, method=method, sigma=sigma)
+            combine_rows(block, method=method, sigma=sigma, out=master[r0:r1])
         finally:
             stacks.put(stack)
         return r1

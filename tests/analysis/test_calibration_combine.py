@@ -86,3 +86,16 @@ def test_median_of_integer_frames_is_numpy_median_without_overflow(n, dtype):
 def test_median_refuses_wider_integers():
     with pytest.raises(ValueError, match="float32 or 8/16-bit integers, got int32"):
         median_rows(np.zeros((3, 2, 2), np.int32))
+
+
+@pytest.mark.parametrize("method", ["median", "mean"])
+def test_combine_writes_into_the_rows_given(method):
+    stack = np.random.default_rng(3).normal(size=(10, 6, 40)).astype(np.float32)
+    expected = combine_rows(stack.copy(), method=method)
+    master = np.zeros((20, 40), np.float32)
+    returned = combine_rows(stack, method=method, out=master[4:10])
+    assert np.shares_memory(returned, master)
+    assert np.array_equal(master[4:10], expected)
+    assert not master[:4].any() and not master[10:].any()
+    with pytest.raises(ValueError, match="C-contiguous float32"):
+        median_rows(stack, out=np.zeros((40, 6), np.float32).T)
