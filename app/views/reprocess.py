@@ -37,11 +37,12 @@ from app.auth import LOCAL_USER, require
 from app.markup import escape_markdown, html
 from app.views.feedback import failure_text, guarded, message_pane, notify
 from app.views.reprocess_folders import FrameFolders, frame_roots
-from app.views.reprocess_frames import FolderImages, thumbnail_png
+from app.views.reprocess_frames import FolderImages
 from app.views.reprocess_runs import RunComparison, RunView
 from app.views.reprocess_steps import StepsForm
 from data_access.gp2.records import RunPlan
 from data_access.gp2.runs import ReprocessError, ReprocessStore
+from pipelines.frame_quality import QualityRecorder
 from pipelines.gp2.runner import RunStopped
 from pipelines.reprocess import SharedClient, alert_burst, reprocess, save_as_product
 
@@ -81,13 +82,20 @@ class ReprocessDesk(pn.viewable.Viewer):
         user=None,
         client_factory: Callable | None = None,
         frame_roots: tuple[Path, ...] = (),
+        quality=None,
         **params,
     ) -> None:
         self.store, self.alerts, self.products, self.user = store, alerts, products, user
         self.calibration = calibration
+        self.quality = quality  # a QualityRecorder: each run's frames recorded, flagged here
         self.frames = FrameFolders(store, frame_roots)
         self.client_factory = client_factory or (lambda: None)
-        self.images = FolderImages(store, status=status, calibration=calibration)
+        self.images = FolderImages(
+            store,
+            status=status,
+            calibration=calibration,
+            quality=quality.quality if quality is not None else None,
+        )
         self.form = StepsForm()
         self.result = RunView(store, alerts=alerts)
         self.comparison = RunComparison(store, alerts=alerts)
@@ -111,6 +119,7 @@ class ReprocessDesk(pn.viewable.Viewer):
             user=user,
             client_factory=client_factory,
             frame_roots=frame_roots(stores.workspace),
+            quality=QualityRecorder.from_stores(stores),
             **params,
         )
 
@@ -176,6 +185,7 @@ class ReprocessDesk(pn.viewable.Viewer):
             client=self.client_factory(),
             progress=self._progressed,
             stop=self._stop,
+            quality=self.quality,
         )
         return run_id
 
@@ -454,14 +464,3 @@ def shared_client_factory(stores) -> Callable:
     """The process's Dask client for the workspace's ``[gp2]`` settings, opened on first use."""
     config = stores.workspace.config.gp2
     return lambda: SharedClient.get(config)
-
-
-__all__ = [
-    "FolderImages",
-    "ReprocessDesk",
-    "RunComparison",
-    "RunView",
-    "StepsForm",
-    "shared_client_factory",
-    "thumbnail_png",
-]

@@ -19,8 +19,10 @@ from app.plots.images import zscale_limits
 from app.views.feedback import guarded
 from app.views.tables import paged_table
 from data_access.calibration.store import CalibrationStore
+from data_access.frame_quality import QualityStore
 from data_access.gp2.runs import ReprocessStore
 from data_access.telemetry.store import StatusStore
+from pipelines.frame_quality import with_quality
 from pipelines.reprocess import masters_at, telemetry_at
 
 LOG = logging.getLogger("gic.reprocess")
@@ -54,9 +56,10 @@ class FolderImages(pn.viewable.Viewer):
         *,
         status: StatusStore | None = None,
         calibration: CalibrationStore | None = None,
+        quality: QualityStore | None = None,
         **params,
     ) -> None:
-        self.status, self.calibration = status, calibration
+        self.status, self.calibration, self.quality = status, calibration, quality
         self._images, self._headers = pd.DataFrame(), {}
         super().__init__(store=store, **params)
         self._load()
@@ -121,7 +124,12 @@ class FolderImages(pn.viewable.Viewer):
     @param.depends("folder")
     def _summary(self):
         columns = ["name", "instrument", "filter", "exptime", "t_start", "t_end"]
-        return paged_table(self._images[columns]) if len(self._images) else pn.Spacer(height=0)
+        if self._images.empty:
+            return pn.Spacer(height=0)
+        frames = self._images[columns]
+        return paged_table(
+            with_quality(self.quality, frames) if self.quality is not None else frames
+        )
 
     @param.depends("folder", "image")
     def _header(self):

@@ -8,6 +8,7 @@ import pytest
 from analysis.frame_quality import QualityLimits
 from app.plots.night import FIGURES, plot_night_trends
 from app.views.night import NightQuality
+from app.views.reprocess import ReprocessDesk
 from data_access.stores import Stores
 from tests.app.shown import markdown_html
 
@@ -68,3 +69,17 @@ def test_the_trend_plot_marks_frames_outside_the_limits_red():
     dots = figures[1].renderers[1].data_source.data
     assert list(dots["color"]) == ["#7f7f7f", "#d62728", "#7f7f7f"]
     assert [s.location for s in figures[1].center if hasattr(s, "location")] == [3.0]
+
+
+def test_the_reprocess_pages_frames_say_their_quality(demo_root):
+    stores = Stores.open(demo_root, read_only=True)
+    try:
+        desk = ReprocessDesk.from_stores(stores)
+        folder = stores.reprocess.folders()["path"].iloc[0]
+        desk.images.folder = folder
+        shown = desk.images._summary().value
+    finally:
+        stores.close()
+    assert desk.quality.quality is not None  # a run through the desk records its frames
+    assert "within the limits" in set(shown["quality"])
+    assert shown["quality"].str.startswith("outside: airmass").any()
