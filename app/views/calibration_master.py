@@ -22,6 +22,7 @@ from app.markup import bullets, escape_markdown, markdown, paragraphs
 from app.plots.calibration import kind_label, plot_histogram
 from app.plots.images import plot_image
 from app.views.feedback import guarded, notify
+from app.views.master_impact import MasterImpactView
 from data_access.calibration.store import CalibrationStore, CalibrationStoreError
 from data_access.users import User, UsersFile
 
@@ -81,6 +82,15 @@ class MasterDetail(pn.viewable.Viewer):
 
     def __init__(self, store: CalibrationStore, **params) -> None:
         super().__init__(store=store, **params)
+        self.impact = MasterImpactView(
+            store, user=lambda: certifying_user(self.users), report_id=self.report_id
+        )
+
+    @param.depends("report_id", "revision", watch=True)
+    @guarded("Showing where the master went", LOG)
+    def _show_impact(self) -> None:
+        """Show where the master shown went (again after a certification)."""
+        self.impact.param.update(report_id=self.report_id, revision=self.impact.revision + 1)
 
     # -- data ---------------------------------------------------------------------------
     def summary(self) -> dict | None:
@@ -276,5 +286,9 @@ class MasterDetail(pn.viewable.Viewer):
 
     def __panel__(self):
         return pn.Column(
-            self._header, self._images, self.certification(), sizing_mode="stretch_width"
+            self._header,
+            self._images,
+            self.certification(),
+            self.impact,
+            sizing_mode="stretch_width",
         )
