@@ -14,6 +14,9 @@ then times, each in its own child process (so that its peak RSS is its own):
 - ``ccdproc-tuned``: the same as an expert runs it: ``dtype=np.float32``, an uncertainty
   that costs nothing (the workbench computes none either) and ``mem_limit=2e9``;
 - ``numpy``: the ten frames stacked in memory and ``np.median(stack, axis=0)``;
+- ``bottleneck``: the same stack, its median taken by ``bottleneck.median`` (compiled,
+  a quickselect per pixel) on float32 blocks of :data:`BOTTLENECK_ROWS` rows: the
+  compiled library the workbench's selection network is measured against;
 - ``bandwidth``: one pass reading the ten files (the memory-bandwidth bound).
 
 The goals (issue 14): end to end ≤ 1.0 s, at least 15× faster than tuned ccdproc, the
@@ -22,7 +25,7 @@ spread rows, after the timings). Every contender also reports its CPU time (all 
 threads): on a shared, loaded machine wall times stretch with the load while CPU times
 barely move, so the CPU figures are printed beside the wall ones.
 
-Run: ``.venv/bin/python bench/calibration.py`` (needs ccdproc in the environment;
+Run: ``.venv/bin/python bench/calibration.py`` (needs the ``bench`` extra: ccdproc, bottleneck;
 about 2 minutes and 7 GiB at peak for ccdproc on a 2-core machine);
 ``bench/calibration.py gic ccdproc-tuned`` measures only the contenders named.
 """
@@ -55,6 +58,9 @@ GOAL_COMBINE_OVER_BOUND = 3.0
 #: Rows of the master compared with ``np.median`` of the frames (evenly spread).
 CHECK_ROWS = 64
 
+#: Rows of the stack converted to float32 (bottleneck takes no uint16) per median call.
+BOTTLENECK_ROWS = 16
+
 #: The phases of the end to end, in order: (name, module, function timed).
 PHASES = (
     ("open and describe frames", "pipelines.calibration_night", "open_frame"),
@@ -73,8 +79,17 @@ IMPORTS = {
     "ccdproc": ("ccdproc",),
     "ccdproc-tuned": ("ccdproc",),
     "numpy": ("astropy.io.fits",),
+    "bottleneck": ("astropy.io.fits", "bottleneck"),
 }
-CONTENDERS = ("bandwidth", "gic-combine", "gic", "numpy", "ccdproc", "ccdproc-tuned")
+CONTENDERS = (
+    "bandwidth",
+    "gic-combine",
+    "gic",
+    "numpy",
+    "bottleneck",
+    "ccdproc",
+    "ccdproc-tuned",
+)
 
 
 def write_frames(folder: Path) -> list[Path]:
@@ -180,6 +195,11 @@ def child(kind: str, folder: Path) -> dict:
         stack = np.stack([fits.getdata(f) for f in files])
         median = np.median(stack, axis=0)
         out["pixel"] = float(median[100, 100])
+    elif kind == "bottleneck":
+        median = bottleneck_median(files)
+        out["wall_s"] = time.perf_counter() - start
+        out["cpu_s"] = time.process_time() - cpu_start
+        out["identical_to_np_median"] = same_as_np_median(files, median)
     elif kind == "bandwidth":
         buffer = bytearray(NY * NX * 2)
         view = memoryview(buffer)
@@ -249,6 +269,20 @@ def same_as_np_median(files: list[Path], master: np.ndarray) -> bool:
     return bool(np.array_equal(master[rows], np.median(stack, axis=0)))
 
 
+def bottleneck_median(files: list[Path]) -> np.ndarray:
+    """The frames stacked in memory (uint16), their median by ``bottleneck.median`` over
+    float32 blocks of :data:`BOTTLENECK_ROWS` rows."""
+    import bottleneck
+    from astropy.io import fits
+
+    stack = np.stack([fits.getdata(f) for f in files])
+    median = np.empty(stack.shape[1:], np.float32)
+    for r0 in range(0, stack.shape[1], BOTTLENECK_ROWS):
+        rows = slice(r0, r0 + BOTTLENECK_ROWS)
+        median[rows] = bottleneck.median(stack[:, rows].astype(np.float32), axis=0)
+    return median
+
+
 def no_uncertainty(data, axis=0):
     """ccdproc's uncertainty of a combine, at no cost: zeros (the workbench gives none)."""
     shape = data.shape[:axis] + data.shape[axis + 1 :]
@@ -281,6 +315,7 @@ ROWS = {
     "gic": "gic end to end (build+write+validate)",
     "gic-combine": "gic combine step only",
     "numpy": "numpy.median over the stack",
+    "bottleneck": "bottleneck.median over the stack",
     "ccdproc": "ccdproc.combine(method='median')",
     "ccdproc-tuned": "ccdproc tuned (float32, mem_limit=2e9)",
     "bandwidth": "one read pass (bandwidth bound)",
@@ -399,7 +434,7 @@ def main(kinds: tuple[str, ...]) -> None:
         print_phases(results["gic"])
     print_figures("calibration goals (wall time)", goal_figures(results, "wall_s"))
     print_figures("the same in CPU time (all threads)", goal_figures(results, "cpu_s"))
-    for slower in ("ccdproc-tuned", "ccdproc", "numpy"):
+    for slower in ("ccdproc-tuned", "ccdproc", "numpy", "bottleneck"):
         if "gic" in results and slower in results:
             speedup = results[slower]["wall_s"] / results["gic"]["wall_s"]
             print(f"{ROWS[slower]} / gic end to end: {speedup:.1f}x wall", end="")
@@ -412,6 +447,9 @@ def main(kinds: tuple[str, ...]) -> None:
             f"RMSDIFF={gic['rmsdiff']:.3f} ADU, residual noise {gic['residual_noise']:.3f} ADU "
             "(read noise 5)"
         )
+    if "bottleneck" in results:
+        same = results["bottleneck"]["identical_to_np_median"]
+        print(f"bottleneck.median identical to np.median on {CHECK_ROWS} spread rows: {same}")
 
 
 if __name__ == "__main__":

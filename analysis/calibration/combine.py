@@ -10,6 +10,12 @@ to ``np.nanmedian`` for the chunk that holds them. Integer frames (raw uint16 bi
 go through the network as they are, moving half the bytes of float32; only the mean of
 the two middle values is taken in float32, where their sum cannot overflow.
 
+A compiled library's median is slower: ``bottleneck.median`` (a quickselect per pixel,
+as ``np.median``) over the same blocks of ten frames costs about 6× the CPU time of
+this network on float32 and 15× on raw uint16 (which it hands to ``np.median``, or
+takes converted to float32), for the same numbers; ``bench/calibration.py bottleneck``
+measures it.
+
 Everything here works on blocks of rows, so that a caller combining ten 6144×6160
 frames holds only a few tens of MiB of input at a time (see
 :func:`analysis.calibration.masters.build_master`).
