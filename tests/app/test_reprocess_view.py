@@ -24,8 +24,9 @@ from app.pages.reprocess import headline
 from app.plots.images import plot_image
 from app.plots.products import plot_light_curve
 from app.plots.reprocess import plot_frame
-from app.views.reprocess import ReprocessDesk, thumbnail_png
+from app.views.reprocess import ReprocessDesk
 from app.views.reprocess_folders import frame_roots
+from app.views.reprocess_frames import thumbnail_png
 from app.views.reprocess_runs import RunView
 from data_access.config import config_from_dict
 from data_access.gp2.runs import ReprocessError
