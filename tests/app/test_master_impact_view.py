@@ -4,8 +4,10 @@ after a confirmation, for a user with the role only."""
 
 from __future__ import annotations
 
+import panel as pn
 import pytest
 
+from app.views.calibration_master import MasterDetail
 from app.views.master_impact import MasterImpactView
 from tests.app.shown import shown_text
 from tests.app.test_products_view import BOB, SARA
@@ -54,3 +56,16 @@ def test_a_viewer_may_not_queue_and_a_report_alone_shows_nothing(stores, bad_rep
     assert view.failed and "bob may not queue reprocessing" in view.message
     assert stores.impact.requests().empty
     assert view_for(stores, SARA, None).report() is None
+
+
+def test_the_masters_detail_shows_where_it_went_and_follows_its_certification(stores):
+    _, report_id = used_by_a_run(stores)
+    detail = MasterDetail(stores.calibration, report_id=report_id)
+    assert detail.impact._ask in detail.__panel__().select(pn.widgets.Button)
+    assert not detail.impact.report()["master"]["bad"]
+    detail.comment = "stripes"
+    detail.certify(False)
+    assert detail.impact.report()["master"]["why"] == "certified bad"
+    assert "7 product version(s)" in shown_text(detail.impact._shown()[1])
+    detail.report_id = None
+    assert detail.impact.report() is None
