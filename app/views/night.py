@@ -16,7 +16,7 @@ import pandas as pd
 import panel as pn
 import param
 
-from app.markup import markdown, paragraphs
+from app.markup import SafeMarkdown, markdown, paragraphs
 from app.plots.night import plot_night_trends
 from app.views.tables import table
 from data_access.frame_quality import QualityStore, nightly_medians, parse_night
@@ -117,7 +117,7 @@ class NightQuality(pn.viewable.Viewer):
         return self.store.frames_between(instrument, filter_, start, night)
 
     # -- display --------------------------------------------------------------------------
-    def summary(self, frames: pd.DataFrame) -> str:
+    def summary(self, frames: pd.DataFrame) -> SafeMarkdown:
         """The night in words: its frames, how many lie outside the limits, the limits."""
         if not self.night:
             return markdown("No science frame has been recorded yet.")
