@@ -23,6 +23,7 @@ from bokeh.settings import settings as bokeh_settings
 
 from app.auth import WorkbenchAuthProvider, WorkbenchOAuthProvider
 from app.pages import PAGES, home
+from app.views.feedback import unexpected_failure
 from app.web_security import server_options
 from data_access.alerts.store import SpoolSummary
 from data_access.notifications import DeliverySummary, Notifier
@@ -256,6 +257,7 @@ def serve(
         *settings.allow_websocket_origin,
     ]
     pn.extension("tabulator", notifications=True)
+    pn.config.exception_handler = unexpected_failure  # in words, never the exception's text
     # Bokeh checks every new document's models for mistakes a developer makes; the pages are
     # checked by the test suite, and skipping it spares each page build (bench/load.py).
     bokeh_settings.perform_document_validation.set_value(False)

@@ -122,6 +122,13 @@ def guarded(
     return wrap
 
 
+def unexpected_failure(exc: BaseException) -> None:
+    """Panel's handler of a failure no callback caught (a part of a page drawn again after
+    a click, a widget's link): logged by ``gic.server``, and said as a toast in words."""
+    log = logging.getLogger("gic.server")
+    notify("error", failure_sentence(exc, doing="Updating the page", log=log))
+
+
 def message_pane(text: str, *, failed: bool, **options) -> pn.viewable.Viewable:
     """The outcome of the last action: red when it failed, green otherwise, nothing when
     there is none."""

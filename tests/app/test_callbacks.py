@@ -264,3 +264,17 @@ def test_each_callback_failing_says_a_sentence_not_the_exception(demo_stores, mo
     for sentence in said:
         assert SENTENCE.match(sentence), sentence
         assert SECRET not in sentence and "KeyError" not in sentence
+
+
+def test_a_failure_no_callback_caught_is_said_in_words_too(served_workbench, monkeypatch, said):
+    toasts = []
+    monkeypatch.setattr(feedback, "notify", lambda kind, text: toasts.append((kind, text)))
+    assert pn.config.exception_handler is feedback.unexpected_failure  # set by the server
+    logging.getLogger("gic").disabled = True
+    try:
+        pn.config.exception_handler(KeyError(SECRET))
+    finally:
+        logging.getLogger("gic").disabled = False
+    [(kind, text)] = toasts
+    assert kind == "error" and text == said[0] and SENTENCE.match(text)
+    assert text.startswith("Updating the page failed: an unexpected error") and SECRET not in text
