@@ -430,6 +430,11 @@ def products_push(args) -> int:
     for outcome in outcomes:
         said = json.dumps(outcome.answer) if outcome.answer else outcome.error
         print(f"{outcome.file_name}: {outcome.state}: {said}")
+    if any(o.retracted for o in outcomes):
+        print(
+            "an approver pushes them all the same with --override-retraction 'why'",
+            file=sys.stderr,
+        )
     return 0 if all(o.pushed for o in outcomes) else 1
 
 

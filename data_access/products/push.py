@@ -48,7 +48,8 @@ def now_utc() -> datetime:
 
 @dataclass(frozen=True)
 class PushOutcome:
-    """What one push did: ``state`` after it, the server's ``answer`` or the ``error``."""
+    """What one push did: ``state`` after it, the server's ``answer`` or the ``error``;
+    ``retracted`` when it was refused because its burst was retracted (no override)."""
 
     product_id: int
     file_name: str
@@ -56,6 +57,7 @@ class PushOutcome:
     answer: dict | None = None
     error: str = ""
     pushed: bool = False
+    retracted: bool = False
 
 
 class ProductPushes:
@@ -194,6 +196,7 @@ class ProductPushes:
                 claim["file_name"],
                 claim["state"],
                 error=claim.get("refusal") or f"not pushed: the product is {claim['state']}",
+                retracted="refusal" in claim,
             )
         card = claim["card"]
         try:

@@ -76,8 +76,9 @@ def test_a_retracted_bursts_push_needs_the_override(ws, tmp_path, capsys):
         point_at(ws, sandbox.url)
         capsys.readouterr()
         assert gic(ws, *push) == 1
-        said = capsys.readouterr().out
-        assert f"burst {BURST.burst_id} was retracted" in said and "override" in said
+        said = capsys.readouterr()
+        assert f"burst {BURST.burst_id} was retracted" in said.out and "override" in said.out
+        assert "with --override-retraction 'why'" in said.err
         assert sandbox.storage.cards() == []
         assert gic(ws, *push, "--override-retraction", "afterglow seen by two telescopes") == 0
         assert ": pushed:" in capsys.readouterr().out

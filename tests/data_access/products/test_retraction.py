@@ -46,7 +46,8 @@ def test_a_retracted_bursts_push_is_refused_until_an_override(approved, stores):
     assert products.bursts().set_index("burst_id").loc[BURST.burst_id, "retracted"]
 
     refused = products.pushes.push(dt, client, user="alice", override_retraction="  ")
-    assert not refused.pushed and refused.state == "approved" and client.sent == []
+    assert not refused.pushed and refused.retracted and refused.state == "approved"
+    assert client.sent == []
     assert f"burst {BURST.burst_id} was retracted ({RETRACTION})" in refused.error
     assert "override of the retraction, with a comment" in refused.error
     assert products.record(dt)["state"] == "approved"
