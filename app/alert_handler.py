@@ -9,7 +9,7 @@ workspace comes from ``GIC_WORKSPACE``::
 It does what ``gic alerts ingest`` does (see :mod:`data_access.alerts.store`), in an order
 chosen for the telescope: the packet is parsed and the trigger file written with only
 light modules imported (about 0.1 s after the packet arrives), and only then are the
-cache's libraries imported to store it, or to spool it while the cache is busy. This
+cache's libraries imported to store it, or to spool it while the cache cannot be reached. This
 module therefore imports nothing from :mod:`app.commands` (which loads every command).
 
 Exit codes: 0 for any well-formed packet, VOEvent or GCN JSON notice (with or without a

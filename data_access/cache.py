@@ -1,129 +1,268 @@
-"""The DuckDB cache of a workspace: one file, a versioned schema, one writer.
+"""The cache of a workspace: a DuckLake (a catalog database and Parquet files).
 
-DuckDB lets a single process open a database file for writing. While the
-workbench server runs it holds the cache and runs the scheduled syncs itself;
-a command-line write at that time fails at once with :class:`CacheBusyError`,
-whose message says what to do instead. Every write runs in a transaction, so a
-process killed half-way leaves the cache as it was before that transaction.
+Any number of processes open one workspace's cache at once, to read and to write:
+the server, the notebooks, the commands and the alert handler. By default the
+catalog is a SQLite file inside the workspace (WAL journal, a busy timeout) and the
+data files lie beside it; a deployment on several machines puts the catalog in
+PostgreSQL and the data files on shared storage (``[cache]`` in ``gic.toml``).
+
+DuckLake has no PRIMARY KEY, UNIQUE constraint, index or sequence: the stores keep
+their rows unique by checking for the key in the transaction that inserts, and
+identifiers are the table's largest one plus one. Writers of one workspace take turns
+through a lock file beside the catalog, so that such a check and its insert are never
+interleaved with another writer's; a commit that still conflicts (a writer on another
+machine) raises :class:`CacheConflictError`, and :meth:`Cache.write` runs its work again
+a bounded number of times. Every write runs in a transaction, so a process killed
+half-way leaves the cache as it was before that transaction.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
-import re
+import fcntl
+import importlib.util
+import itertools
+import os
+import shutil
+import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pandas as pd
 
+from data_access.legacy_cache import has_legacy_cache, import_legacy_cache
 from data_access.safe_files import keep_private, make_private
 from data_access.schema import MIGRATIONS
 
 SCHEMA_VERSION = len(MIGRATIONS)
+CATALOG_NAME = "catalog.sqlite"
+DATA_NAME = "data"
+LOCK_NAME = "write.lock"
+BUSY_TIMEOUT_MS = 10_000
+WRITE_ATTEMPTS = 5
+# the extension wheels ship <file>.duckdb_extension; DuckDB loads each under its own name
+_EXTENSIONS = {
+    "ducklake": ("duckdb_extension_ducklake", "ducklake"),
+    "sqlite_scanner": ("duckdb_extension_sqlite", "sqlite"),
+    "postgres_scanner": ("duckdb_extension_postgres", "postgres"),
+}
+T = TypeVar("T")
 
 
 class CacheError(RuntimeError):
-    """The cache cannot be opened or used; the message names the file."""
+    """The cache cannot be opened or used; the message names the lake and the problem."""
 
 
-class CacheBusyError(CacheError):
-    """Another process (normally the workbench server) holds the cache for writing."""
+class CacheConflictError(CacheError):
+    """Another writer committed a conflicting change first; the message says what it was."""
 
 
-class Cache:
-    """A DuckDB database file with the workbench schema, migrated on open.
-
-    The file and its write-ahead log are their owner's only (mode 600; see
-    :func:`~data_access.safe_files.keep_private`).
+@dataclass(frozen=True)
+class LakeLocation:
+    """Where a lake keeps its catalog and its data files.
 
     Parameters
     ----------
-    path : Path
-        The DuckDB file; created with the current schema when missing.
+    folder : Path
+        The lake's own folder: the SQLite catalog (when no PostgreSQL one is given), the
+        data files (unless ``data_path`` says otherwise) and the writers' lock file.
+    postgres : str, optional
+        A PostgreSQL catalog instead of the SQLite file, as a libpq ``key=value`` string.
+    data_path : Path or None, optional
+        The folder of the Parquet files (shared storage, for several machines).
+    """
+
+    folder: Path
+    postgres: str = ""
+    data_path: Path | None = None
+
+    @property
+    def catalog(self) -> str:
+        """The DuckLake catalog, as ``ATTACH 'ducklake:...'`` takes it."""
+        if self.postgres:
+            return f"postgres:{self.postgres}"
+        return f"sqlite:{self.folder / CATALOG_NAME}"
+
+    @property
+    def data(self) -> Path:
+        return self.data_path or self.folder / DATA_NAME
+
+    def __str__(self) -> str:
+        return str(self.folder) if not self.postgres else f"{self.data} (PostgreSQL catalog)"
+
+
+class Cache:
+    """The workspace's lake with the workbench schema, migrated on open.
+
+    Parameters
+    ----------
+    location : LakeLocation or Path
+        The lake (a folder means the embedded SQLite catalog in it); created with the
+        current schema when missing.
     read_only : bool, optional
-        Open without taking the write lock (fails if the schema needs migrating).
+        Attach the lake for reading only (fails if the schema needs migrating).
+    legacy : Path or None, optional
+        A DuckDB cache file of an earlier version, imported once into the lake (the file
+        is left where it is; see :mod:`data_access.legacy_cache`).
 
     Raises
     ------
-    CacheBusyError
-        If another process holds the file; the message names it and its process id.
     CacheError
-        If the file was written by a newer version of the workbench, or is not a DuckDB file.
+        If the lake was written by a newer version of the workbench, or cannot be attached.
     """
 
-    def __init__(self, path: Path, *, read_only: bool = False) -> None:
-        self.path = Path(path)
+    def __init__(
+        self,
+        location: LakeLocation | Path,
+        *,
+        read_only: bool = False,
+        legacy: Path | None = None,
+    ) -> None:
+        if not isinstance(location, LakeLocation):
+            location = LakeLocation(Path(location))
+        self.location = location
         self.read_only = read_only
         self._lock = threading.RLock()
-        keep_private()  # the write-ahead log DuckDB makes at the first write included
+        self._writing = 0
+        keep_private()
+        location.folder.mkdir(parents=True, exist_ok=True)
+        location.data.mkdir(parents=True, exist_ok=True)
+        self._lock_file = open(location.folder / LOCK_NAME, "a+b")  # noqa: SIM115 - kept open
         try:
-            self._con = duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.IOException as exc:
-            raise _explain_open_error(self.path, exc) from exc
-        if not read_only:  # a cache made before the umask was kept private, too
-            for path in (self.path, self.path.with_name(f"{self.path.name}.wal")):
-                make_private(path)
-        self._con.execute("SET TimeZone = 'UTC'")
-        self._migrate()
+            self._con, self._alias = _attach(location, read_only=read_only)
+        except CacheError:
+            self._lock_file.close()
+            raise
+        if not read_only and not location.postgres:  # a lake made before the umask was kept
+            for suffix in ("", "-wal", "-shm"):
+                make_private(location.folder / f"{CATALOG_NAME}{suffix}")
+        try:
+            self._migrate(legacy)
+        except BaseException:
+            self.close()
+            raise
 
     # -- schema -------------------------------------------------------------------------
     def schema_version(self) -> int:
-        """The schema version recorded in the file (0 for a new file)."""
-        exists = self._con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
-        ).fetchone()[0]
-        if not exists:
-            return 0
-        row = self._con.execute("SELECT max(version) FROM schema_version").fetchone()
-        return int(row[0] or 0)
+        """The schema version recorded in the lake (0 for a new lake)."""
+        with self._lock:
+            return _schema_version(self._con)
 
-    def _migrate(self) -> None:
+    def _migrate(self, legacy: Path | None) -> None:
         found = self.schema_version()
         if found > SCHEMA_VERSION:
-            self._con.close()
             raise CacheError(
-                f"{self.path}: written by a newer GIC Workbench (schema {found}, this one knows "
-                f"up to {SCHEMA_VERSION}); upgrade the workbench, or point --workspace elsewhere"
+                f"{self.location}: written by a newer GIC Workbench (schema {found}, this one "
+                f"knows up to {SCHEMA_VERSION}); upgrade the workbench, or point --workspace "
+                "elsewhere"
             )
-        if found == SCHEMA_VERSION:
+        wants_import = legacy is not None and has_legacy_cache(legacy)
+        if found == SCHEMA_VERSION and not wants_import:
             return
         if self.read_only:
+            if found == SCHEMA_VERSION:
+                return
             raise CacheError(
-                f"{self.path}: schema {found} needs migrating to {SCHEMA_VERSION}; "
+                f"{self.location}: schema {found} needs migrating to {SCHEMA_VERSION}; "
                 "open it once for writing (any gic command that writes does it)"
             )
-        for version in range(found + 1, SCHEMA_VERSION + 1):
-            with self.transaction() as con:
-                con.execute(MIGRATIONS[version - 1])
-                con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)")
-                con.execute("INSERT INTO schema_version VALUES (?)", [version])
+        with self._writer():  # one process migrates; the others find the work done
+            pending = range(self.schema_version() + 1, SCHEMA_VERSION + 1)
+            if pending:
+                with self.transaction() as con:
+                    con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)")
+                    for version in pending:
+                        con.execute(MIGRATIONS[version - 1])
+                        con.execute("INSERT INTO schema_version VALUES (?)", [version])
+            if wants_import:
+                import_legacy_cache(self, legacy)
 
     # -- access -------------------------------------------------------------------------
     @contextlib.contextmanager
-    def locked(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Hold the writer lock and use the connection outside a transaction (for staging
-        temporary tables before :meth:`transaction`, which may be entered inside)."""
+    def _writer(self) -> Iterator[None]:
+        """This process's turn to write: the thread lock, and the lake's lock file."""
         with self._lock:
+            if self._writing == 0:
+                fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+            self._writing += 1
+            try:
+                yield
+            finally:
+                self._writing -= 1
+                if self._writing == 0:
+                    fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Take the writer's turn and use the connection outside a transaction (for staging
+        temporary tables before :meth:`transaction`, which may be entered inside)."""
+        with self._writer():
             yield self._con
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Run the block in one transaction, under the cache's writer lock.
+        """Run the block in one transaction, in the writer's turn.
 
         Everything the block wrote is committed when it ends normally, and nothing
         when it raises (or when the process dies before the end).
+
+        Raises
+        ------
+        CacheConflictError
+            If another writer committed a conflicting change first (nothing was written).
         """
-        with self._lock:
+        with self._writer():
             self._con.execute("BEGIN TRANSACTION")
             try:
                 yield self._con
             except BaseException:
                 self._con.execute("ROLLBACK")
                 raise
-            self._con.execute("COMMIT")
+            try:
+                self._con.execute("COMMIT")
+            except duckdb.TransactionException as exc:
+                raise CacheConflictError(
+                    f"{self.location}: the commit conflicted with another writer: {exc}"
+                ) from exc
+
+    def write(
+        self,
+        what: str,
+        work: Callable[[duckdb.DuckDBPyConnection], T],
+        *,
+        attempts: int = WRITE_ATTEMPTS,
+    ) -> T:
+        """Run ``work(con)`` in one transaction, again (after a short wait) when its commit
+        conflicts with another writer's, at most ``attempts`` times.
+
+        Parameters
+        ----------
+        what : str
+            What the work does, for the error message ("ingest of 3 status files").
+
+        Raises
+        ------
+        CacheConflictError
+            If every attempt conflicted; the message names ``what`` and the last conflict.
+        """
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.transaction() as con:
+                    return work(con)
+            except CacheConflictError as exc:
+                if attempt == attempts:
+                    raise CacheConflictError(
+                        f"{what}: gave up after {attempts} conflicting commits; last: {exc}"
+                    ) from exc
+                time.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")
 
     def execute(self, sql: str, params: Sequence[Any] | dict | None = None) -> list[tuple]:
         """Run one parameterised statement and return its rows."""
@@ -136,8 +275,14 @@ class Cache:
             return self._con.execute(sql, params or []).df()
 
     def close(self) -> None:
+        """Detach the lake (its files stay as they are)."""
         with self._lock:
+            if self._lock_file.closed:
+                return
+            self._con.execute("USE memory")
+            self._con.execute(f"DETACH {self._alias}")
             self._con.close()
+            self._lock_file.close()
 
     def __enter__(self) -> Cache:
         return self
@@ -146,14 +291,86 @@ class Cache:
         self.close()
 
 
-def _explain_open_error(path: Path, exc: duckdb.IOException) -> CacheError:
-    text = str(exc)
-    if "lock" in text.lower():
-        pid = re.search(r"PID (\d+)", text)
-        holder = f"process {pid.group(1)}" if pid else "another process"
-        return CacheBusyError(
-            f"{path} is held by {holder} (normally the workbench server). Stop it first, or let "
-            "it do the work: it ingests what lands in the workspace's drop folders at every "
-            "scheduled sync, and its pages show what this command would"
+def next_id(con: duckdb.DuckDBPyConnection, table: str, column: str) -> int:
+    """The next identifier of ``table`` (its largest ``column`` plus one), in the writer's
+    turn (DuckLake has no sequences)."""
+    return con.execute(f"SELECT coalesce(max({column}), 0) + 1 FROM {table}").fetchone()[0]
+
+
+def _schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    try:
+        row = con.execute("SELECT max(version) FROM schema_version").fetchone()
+    except duckdb.CatalogException:  # a new lake
+        return 0
+    return int(row[0] or 0)
+
+
+def _attach(location: LakeLocation, *, read_only: bool) -> tuple[duckdb.DuckDBPyConnection, str]:
+    """A connection of the process's DuckDB with the lake attached under a name of its own
+    and used by default; returns it and the name."""
+    base = _database()
+    if location.postgres:
+        _load(base, "postgres_scanner")
+    alias = f"lake_{next(_ALIASES)}"
+    options = [f"DATA_PATH '{_quoted(str(location.data) + os.sep)}'"]
+    if not location.postgres:
+        options += ["META_JOURNAL_MODE 'WAL'", f"META_BUSY_TIMEOUT {BUSY_TIMEOUT_MS}"]
+    if read_only:
+        options.append("READ_ONLY")
+    con = base.cursor()
+    try:
+        con.execute(
+            f"ATTACH 'ducklake:{_quoted(location.catalog)}' AS {alias} ({', '.join(options)})"
         )
-    return CacheError(f"{path}: cannot open the cache: {text}")
+    except duckdb.Error as exc:
+        con.close()
+        raise CacheError(f"{location}: cannot open the cache: {exc}") from exc
+    con.execute(f"USE {alias}")
+    con.execute("SET TimeZone = 'UTC'")
+    return con, alias
+
+
+_ALIASES = itertools.count(1)
+
+
+@cache
+def _database() -> duckdb.DuckDBPyConnection:
+    """The process's in-memory DuckDB, the lake extensions loaded (once: it takes a while);
+    each :class:`Cache` attaches its lake there through a connection of its own."""
+    base = duckdb.connect(config={"autoinstall_known_extensions": False})
+    for name in ("ducklake", "sqlite_scanner"):
+        _load(base, name)
+    # the catalog's tables are small: one thread reads them sooner than two that contend
+    base.execute("SET sqlite_disable_multithreaded_scans = true")
+    return base
+
+
+def _load(base: duckdb.DuckDBPyConnection, name: str) -> None:
+    base.execute(f"LOAD '{_extension_folder() / name}.duckdb_extension'")
+
+
+def _quoted(text: str) -> str:
+    return text.replace("'", "''")
+
+
+@cache
+def _extension_folder() -> Path:
+    """A folder of links to the extension wheels' files, under the names DuckDB loads them
+    by (``sqlite_scanner``, not ``sqlite``), removed when the process ends. Nothing is
+    fetched from the internet."""
+    folder = Path(tempfile.mkdtemp(prefix="gic-duckdb-extensions-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    for name, (module, file) in _EXTENSIONS.items():
+        spec = importlib.util.find_spec(module)
+        if spec is None or spec.origin is None:
+            raise CacheError(f"the Python package {module} is missing; reinstall the workbench")
+        source = (
+            Path(spec.origin).parent
+            / "extensions"
+            / f"v{duckdb.__version__}"
+            / f"{file}.duckdb_extension"
+        )
+        if not source.exists():
+            raise CacheError(f"{source} is missing: {module} does not match DuckDB")
+        (folder / f"{name}.duckdb_extension").symlink_to(source)
+    return folder

@@ -218,7 +218,7 @@ class AlertsNatsConfig:
     credentials_file: str = _setting("", "NATS .creds file (JWT and seed); empty = no credentials")
     spool_dir: str = _setting(
         "incoming/operations",
-        "Folder (relative to the workspace) keeping messages received while the cache was busy",
+        "Folder (relative to the workspace) keeping messages received while the cache could not be reached",
     )
 
 
@@ -233,13 +233,13 @@ class AlertsConfig:
     )
     spool_dir: str = _setting(
         "incoming/alerts",
-        "Folder (relative to the workspace) keeping packets received while the cache was busy",
+        "Folder (relative to the workspace) keeping packets received while the cache could not be reached",
     )
     max_packet_kb: int = _setting(
         1000, "Largest packet accepted, in kB; larger ones are quarantined"
     )
     cache_wait_s: float = _setting(
-        1.0, "Seconds the alert handler waits for a busy cache before spooling the packet"
+        1.0, "Seconds the alert handler retries a cache it cannot open before spooling the packet"
     )
     refresh_s: float = _setting(
         2.0, "Seconds between two looks of an open Alerts page for new alerts and messages"
@@ -584,6 +584,21 @@ class AttentionConfig:
 
 
 @dataclass(frozen=True)
+class CacheConfig:
+    postgres: str = _setting(
+        "",
+        "PostgreSQL catalog of the cache's lake, as libpq key=value (e.g. 'host=db dbname=gic "
+        "user=gic'; the password from PGPASSWORD or ~/.pgpass); empty = the SQLite catalog in "
+        "the workspace's lake/ folder",
+    )
+    data_path: str = _setting(
+        "",
+        "Folder of the lake's data files (absolute, or relative to the workspace; shared storage "
+        "when several machines use one PostgreSQL catalog); empty = lake/data in the workspace",
+    )
+
+
+@dataclass(frozen=True)
 class QualityConfig:
     fwhm_max_arcsec: float = _setting(
         3.0, "Largest PSF FWHM of a science frame, arcsec; a frame above it is flagged; 0 = off"
@@ -609,6 +624,7 @@ class Config:
     """Every setting of a workspace; see ``gic config --show``."""
 
     server: ServerConfig = field(default_factory=ServerConfig)
+    cache: CacheConfig = field(default_factory=CacheConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
     telemetry: TelemetryConfig = field(default_factory=TelemetryConfig)
     cdb: CdbConfig = field(default_factory=CdbConfig)

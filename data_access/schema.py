@@ -1,14 +1,15 @@
 """The cache's schema, as an ordered list of migrations.
 
 Migration N (1-based) brings a cache from schema N-1 to N. Append, never edit:
-a cache in the field has already run the earlier ones.
+a cache in the field has already run the earlier ones. (The first four once created
+sequences too, when the cache was a DuckDB file; DuckLake has none, and identifiers are
+the largest one plus one: :func:`~data_access.cache.next_id`. A DuckDB cache file of
+schema N is imported into a lake of schema N or later, table by table.)
 """
 
 MIGRATIONS: list[str] = [
     # 1: telemetry (status files, sensors, readings) and the ingest bookkeeping
     """
-    CREATE SEQUENCE sensor_id_seq START 1;
-    CREATE SEQUENCE document_id_seq START 1;
     CREATE TABLE sensor (
         sensor_id INTEGER NOT NULL,
         name VARCHAR NOT NULL,
@@ -65,7 +66,6 @@ MIGRATIONS: list[str] = [
     CREATE TABLE alert_citation (
         ivorn VARCHAR NOT NULL, cited_ivorn VARCHAR NOT NULL, cite VARCHAR NOT NULL
     );
-    CREATE SEQUENCE operations_message_id_seq START 1;
     CREATE TABLE operations_message (
         message_id INTEGER NOT NULL,
         subject VARCHAR NOT NULL,
@@ -80,7 +80,6 @@ MIGRATIONS: list[str] = [
     # calibration: validation reports (built here or ingested), the masters on disk and their
     # status, manual certifications, and the series each night brought (completeness grid)
     """
-    CREATE SEQUENCE calibration_report_id_seq START 1;
     CREATE TABLE calibration_report (
         report_id INTEGER NOT NULL,
         source VARCHAR NOT NULL,          -- run (built here), files, cdb
@@ -102,7 +101,6 @@ MIGRATIONS: list[str] = [
         report_json VARCHAR NOT NULL,     -- the notes' JSON
         ingested_at TIMESTAMP NOT NULL
     );
-    CREATE SEQUENCE calibration_master_id_seq START 1;
     CREATE TABLE calibration_master (
         master_id INTEGER NOT NULL,
         caltype VARCHAR NOT NULL, instrume VARCHAR NOT NULL, filter VARCHAR NOT NULL,
@@ -131,7 +129,6 @@ MIGRATIONS: list[str] = [
     # products: every version of every GFT product of a burst (files under products/<burst>/),
     # its review state and push answer, and the audit log of who did what
     """
-    CREATE SEQUENCE product_id_seq START 1;
     CREATE TABLE product (
         product_id INTEGER NOT NULL,
         burst_id VARCHAR NOT NULL, card VARCHAR NOT NULL,
@@ -230,6 +227,15 @@ MIGRATIONS: list[str] = [
         raw_deleted INTEGER NOT NULL,
         outcome VARCHAR NOT NULL,          -- done, no frames, failures
         failures VARCHAR NOT NULL          -- JSON list of texts
+    );
+    """,
+    # the DuckDB cache files of earlier versions imported into the lake (each once)
+    """
+    CREATE TABLE legacy_import (
+        path VARCHAR NOT NULL,             -- the file, left where it was
+        schema INTEGER NOT NULL,           -- its schema version
+        n_rows BIGINT NOT NULL,
+        imported_at TIMESTAMP NOT NULL     -- UTC
     );
     """,
 ]

@@ -4,7 +4,11 @@
 
     WORKSPACE/
         gic.toml            every setting, written with its defaults on first use (mode 600)
-        cache.duckdb        the DuckDB cache (mode 600, its write-ahead log too)
+        lake/               the cache, a DuckLake (see :mod:`data_access.cache`):
+            catalog.sqlite  its catalog (WAL journal), unless [cache] names a PostgreSQL one
+            data/           its Parquet files, unless [cache] data_path says where
+            write.lock      the writers' turn
+        cache.duckdb        the DuckDB cache of earlier versions, imported into lake/ once
         incoming/status/    the drop folder of status files (configurable)
         raw/status/         documents fetched from the CDB, kept as received
         secrets/            random secrets made on first use (mode 600)
@@ -20,12 +24,13 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from data_access.cache import Cache
+from data_access.cache import Cache, LakeLocation
 from data_access.config import Config, default_config_text, load_config
 from data_access.safe_files import keep_private
 
 CONFIG_NAME = "gic.toml"
-CACHE_NAME = "cache.duckdb"
+CACHE_NAME = "cache.duckdb"  # of earlier versions
+LAKE_NAME = "lake"
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,19 @@ class Workspace:
 
     @property
     def cache_path(self) -> Path:
+        """The DuckDB cache file of earlier versions (imported into the lake on open)."""
         return self.root / CACHE_NAME
+
+    @property
+    def lake(self) -> LakeLocation:
+        """Where the cache's lake keeps its catalog and data files (``[cache]``)."""
+        settings = self.config.cache
+        data = Path(settings.data_path).expanduser() if settings.data_path else None
+        return LakeLocation(
+            self.root / LAKE_NAME,
+            postgres=settings.postgres,
+            data_path=self.root / data if data is not None else None,
+        )
 
     def path(self, relative: str) -> Path:
         """A folder of the workspace named in the settings, created if missing."""
@@ -87,8 +104,9 @@ class Workspace:
         return path.read_text().strip()
 
     def cache(self, *, read_only: bool = False) -> Cache:
-        """Open the workspace's DuckDB cache (see :class:`~data_access.cache.Cache`)."""
-        return Cache(self.cache_path, read_only=read_only)
+        """Open the workspace's cache (see :class:`~data_access.cache.Cache`), importing the
+        DuckDB cache of an earlier version once."""
+        return Cache(self.lake, read_only=read_only, legacy=self.cache_path)
 
 
 def resolve_workspace_root(cli_value: str | None) -> Path:

@@ -9,7 +9,7 @@ and does what ``gic alerts ingest`` does::
         --receive-port=8099 --cmd=$(which gic-alert-handler)
 
 Its exit code is 0 for any well-formed packet (with or without a burst ID, stored in the
-cache or, while the cache is busy, spooled for the next sync: see
+cache or, while the cache cannot be reached, spooled for the next sync: see
 :mod:`data_access.alerts.store`), 1 for a malformed or hostile one (quarantined), 2 when
 ``GIC_WORKSPACE`` is not set.
 """
@@ -139,7 +139,7 @@ def register(subparsers, groups) -> None:
     kafka.set_defaults(handler=consume_kafka)
 
     sync = groups["sync"].add_parser(
-        "alerts", help="store the packets and messages spooled while the cache was busy"
+        "alerts", help="store the packets and messages spooled while the cache could not be reached"
     )
     sync.set_defaults(handler=sync_alerts)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 from app.commands.common import UsageError, open_workspace
-from data_access.workspace import CACHE_NAME
+from data_access.workspace import CACHE_NAME, LAKE_NAME
 from demo import build_demo
 
 
@@ -29,7 +29,7 @@ def build_demo_workspace(args) -> int:
     from tqdm import tqdm
 
     ws = open_workspace(args)
-    if (ws.root / CACHE_NAME).exists():
+    if (ws.root / LAKE_NAME).exists() or (ws.root / CACHE_NAME).exists():
         if not args.force:
             raise UsageError(f"{ws.root} already holds a cache; use --force to rebuild it")
         for child in ws.root.iterdir():

@@ -262,7 +262,6 @@ def gp1_run(args) -> int:
 
 
 def gp2_sync(args) -> int:
-    from data_access.cache import CacheBusyError
     from data_access.calibration.store import CalibrationStore
     from data_access.gp2.burst_frames import SyncBusy
     from data_access.gp2.runs import ReprocessStore
@@ -275,12 +274,8 @@ def gp2_sync(args) -> int:
     ws = open_workspace(args)
     store, client = ReprocessStore.from_workspace(ws), SdbClient.from_config(ws.config.sdb)
     notifier = Notifier.from_workspace(ws)
-    try:
-        cache = ws.cache()
-    except CacheBusyError:
-        cache = None
-        print("the cache is busy (the server?): no masters copied", file=sys.stderr)
-    calibration = CalibrationStore.from_workspace(ws, cache) if cache is not None else None
+    cache = ws.cache()  # opened beside the server, which may hold it too
+    calibration = CalibrationStore.from_workspace(ws, cache)
     try:
         options = {"calibration": calibration, "on_ready": lambda r: tell_frames_ready(notifier, r)}
         reports = (
@@ -293,8 +288,7 @@ def gp2_sync(args) -> int:
         return 1
     finally:
         client.close()
-        if cache is not None:
-            cache.close()
+        cache.close()
     for report in reports:
         print(report.describe())
     return 1 if any(r.mismatches for r in reports) else 0

@@ -11,20 +11,20 @@ Receiving one packet (:func:`receive_packet`, what ``gic-alert-handler`` and
    folder, atomically (a temporary file renamed over it) and under a file lock, so two
    handlers running at once never interleave. The file itself carries the state needed
    to update it (the packet date shown, the retraction flag), so this step needs no
-   cache: the telescope gets its trigger even while the cache is busy.
+   cache: the telescope gets its trigger even while the cache cannot be reached.
 3. The packet is stored in the cache (the document kept as received, XML or JSON; one row
    per ivorn, the same packet seen again only counts a duplicate). A packet whose ivorn
    was stored before with other content is quarantined with the differences named
    (:class:`ConflictingPacketError`) and the first one kept.
 
-**When the cache is busy.** DuckDB allows one writer process. Comet runs the handler as a
-new process per packet; while the workbench server (or another handler) holds the cache,
-opening it raises :class:`~data_access.cache.CacheBusyError`. The handler then waits up to
-``[alerts] cache_wait_s`` and, if the cache is still held, writes the packet into the
-spool folder (``WORKSPACE/incoming/alerts/``, atomically) and exits 0: no packet is lost.
-The spool is drained by :meth:`AlertStore.ingest_spool`, which the server's scheduled
-sync, ``gic sync alerts`` and every handler that does get the cache run. NATS operations
-messages use the same scheme (``WORKSPACE/incoming/operations/``).
+**When the cache cannot be reached.** Any number of processes store into the cache at
+once (it is a DuckLake), so the handler stores its packet itself. When the cache cannot
+be opened (a PostgreSQL catalog restarting, a damaged lake) it retries for
+``[alerts] cache_wait_s`` and then writes the packet into the spool folder
+(``WORKSPACE/incoming/alerts/``, atomically) and exits 0: no packet is lost. The spool is
+drained by :meth:`AlertStore.ingest_spool`, which the server's scheduled sync, ``gic sync
+alerts`` and every handler that does get the cache run. NATS operations messages use the
+same scheme (``WORKSPACE/incoming/operations/``).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ from data_access.alerts.trigger_files import (  # noqa: F401 - re-exported: the 
     spool_packet,
     update_trigger_file,
 )
-from data_access.cache import Cache, CacheBusyError, CacheError
+from data_access.cache import Cache, CacheError, next_id
 from data_access.gp2.burst_frames import request_sync
 from data_access.notifications import Notifier
 from data_access.workspace import Workspace
@@ -84,7 +84,7 @@ class Receipt:
 
     def describe(self) -> str:
         where = (
-            f"spooled to {self.spooled} (cache busy)"
+            f"spooled to {self.spooled} (cache unreachable)"
             if self.spooled
             else "duplicate, counted"
             if self.duplicate
@@ -116,16 +116,17 @@ def _spool_meta(path: Path) -> tuple[datetime, str]:
 
 
 def open_cache_waiting(workspace: Workspace, wait_s: float) -> Cache | None:
-    """The workspace's cache, retrying for ``wait_s`` seconds while it is busy.
+    """The workspace's cache, retrying for ``wait_s`` seconds while it cannot be opened.
 
-    Returns None if it is still busy after that.
+    Returns None (after logging why) if it still cannot after that.
     """
     deadline = time.monotonic() + wait_s
     while True:
         try:
             return workspace.cache()
-        except CacheBusyError:
+        except CacheError:
             if time.monotonic() >= deadline:
+                log.exception("cannot open the cache of %s", workspace.root)
                 return None
             time.sleep(0.05)
 
@@ -134,7 +135,7 @@ def open_cache_waiting(workspace: Workspace, wait_s: float) -> Cache | None:
 def receive_packet(
     workspace: Workspace, packet: bytes, *, source: str, received_at: datetime | None = None
 ) -> Receipt:
-    """Receive one packet: quarantine or trigger file, then the cache, or the spool if it is busy.
+    """Receive one packet: quarantine or trigger file, then the cache, or the spool if it cannot be reached.
 
     Parameters
     ----------
@@ -175,17 +176,13 @@ def keep_packet(
     source: str,
     received_at: datetime,
 ) -> Receipt:
-    """Store a parsed packet in the cache, or spool it when the cache is busy or unusable
+    """Store a parsed packet in the cache, or spool it when the cache cannot be reached
     (the last step of :func:`receive_packet`; the packet is never lost)."""
     folders = AlertFolders.from_workspace(workspace)
-    try:
-        cache = open_cache_waiting(workspace, workspace.config.alerts.cache_wait_s)
-    except CacheError:  # not busy but unusable: keep the packet for when it is fixed
-        log.exception("cannot open the cache for %s; spooling it", record.ivorn)
-        cache = None
+    cache = open_cache_waiting(workspace, workspace.config.alerts.cache_wait_s)
     if cache is None:
         spooled = spool_packet(folders.spool, packet, source=source, received_at=received_at)
-        log.info("cache busy: %s spooled to %s", record.ivorn, spooled)
+        log.info("cache unreachable: %s spooled to %s", record.ivorn, spooled)
         return Receipt(record, trigger, spooled=spooled)
     with cache:
         store = AlertStore.from_workspace(workspace, cache)
@@ -202,7 +199,7 @@ def keep_packet(
 def receive_operations_message(
     workspace: Workspace, subject: str, data: bytes, *, received_at: datetime | None = None
 ) -> OperationsMessage:
-    """Record one NATS message in the cache, or spool it while the cache is busy."""
+    """Record one NATS message in the cache, or spool it while the cache cannot be reached."""
     received_at = received_at or _utcnow()
     cache = open_cache_waiting(workspace, workspace.config.alerts.cache_wait_s)
     if cache is None:
@@ -269,7 +266,7 @@ class AlertStore:
     quarantine_dir : Path
         Folder keeping refused packets and their reasons.
     spool_dir, operations_spool_dir : Path, optional
-        Folders of packets and messages received while the cache was busy.
+        Folders of packets and messages received while the cache could not be reached.
     max_packet_bytes : int, optional
         Largest packet accepted.
     site : SiteConfig, optional
@@ -463,7 +460,7 @@ class AlertStore:
         ]
 
     def ingest_spool(self) -> SpoolSummary:
-        """Store the packets and messages spooled while the cache was busy, then delete them."""
+        """Store the packets and messages spooled while the cache could not be reached, then delete them."""
         summary = SpoolSummary()
         if self.spool_dir is not None and Path(self.spool_dir).is_dir():
             spooled = [*Path(self.spool_dir).glob("[0-9]*.xml")]
@@ -514,9 +511,9 @@ class AlertStore:
             log.warning("malformed operations message on %s: %s", subject, message.error)
         with self.cache.transaction() as con:
             con.execute(
-                "INSERT INTO operations_message VALUES (nextval('operations_message_id_seq'), "
-                "?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO operations_message VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
+                    next_id(con, "operations_message", "message_id"),
                     subject,
                     _naive_utc(received_at or _utcnow()),
                     message.kind,

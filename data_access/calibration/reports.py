@@ -24,7 +24,7 @@ from analysis.calibration import (
     report_from_dict,
 )
 from analysis.limits import DocumentLimitError, load_json, size_problem
-from data_access.cache import Cache
+from data_access.cache import Cache, next_id
 from data_access.config import CalibrationConfig, ConfigError
 
 #: Largest calibration report read, in bytes (a report is about 2 kB).
@@ -148,7 +148,7 @@ class CalibrationReports:
         else:  # frames without DATE-OBS: the night's date stands for it
             obs_time = datetime(night.year, night.month, night.day)
         text = text if text is not None else json.dumps(report.to_dict(), indent=2)
-        report_id = con.execute("SELECT nextval('calibration_report_id_seq')").fetchone()[0]
+        report_id = next_id(con, "calibration_report", "report_id")
         con.execute(
             "INSERT INTO calibration_report VALUES "
             "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

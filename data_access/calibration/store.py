@@ -29,7 +29,7 @@ from analysis.calibration import (
     ValidationReport,
     difference_image,
 )
-from data_access.cache import Cache
+from data_access.cache import Cache, next_id
 from data_access.calibration.masters import MASTER_LINK, OLD_LINK, MasterFiles, replace_link
 from data_access.calibration.reports import (
     MAX_REPORT_BYTES,
@@ -209,7 +209,7 @@ class CalibrationStore:
             report = _renamed(report, path.name)
         relative = str(path.relative_to(self.masters_dir))
         with self.cache.transaction() as con:
-            master_id = con.execute("SELECT nextval('calibration_master_id_seq')").fetchone()[0]
+            master_id = next_id(con, "calibration_master", "master_id")
             con.execute(
                 "INSERT INTO calibration_master VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
                 [

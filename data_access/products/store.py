@@ -38,7 +38,7 @@ from analysis.products.photometry import Burst, Photometry
 from analysis.products.settings import BuildSettings, fit_window
 from analysis.products.validate import validate_product
 from data_access.alerts.retractions import RETRACTED_BURSTS
-from data_access.cache import Cache
+from data_access.cache import Cache, next_id
 from data_access.calibration.impact import WARNING_TEXTS
 from data_access.config import ProductsConfig
 from data_access.faults import fault_point
@@ -252,7 +252,7 @@ class ProductStore:
         """Record a written product file (in the caller's transaction) and log the action."""
         now = _now()
         report = item["report"]
-        product_id = con.execute("SELECT nextval('product_id_seq')").fetchone()[0]
+        product_id = next_id(con, "product", "product_id")
         con.execute(
             "INSERT INTO product VALUES "
             "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, NULL)",

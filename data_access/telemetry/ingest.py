@@ -25,7 +25,7 @@ import pandas as pd
 
 from analysis.limits import size_problem
 from analysis.telemetry import NUMERIC_TYPES, STATUS_FIELDS, VALUE_TYPES
-from data_access.cache import Cache
+from data_access.cache import Cache, next_id
 from data_access.faults import fault_point
 
 Progress = Callable[[int, int], None]
@@ -294,9 +294,7 @@ class StatusIngest:
                     con, [(by_path[p], reason) for p, reason in bad.items()], now
                 )
                 if good:
-                    summary.readings = self._insert_documents(
-                        con, [by_path[p] for p in good], replacing, now
-                    )
+                    summary.readings = self._insert_documents(con, [by_path[p] for p in good], now)
                 fault_point("status-ingest-before-commit")
         for path, reason in bad.items():
             summary.rejected.append((by_path[path][0].key, reason))
@@ -325,7 +323,6 @@ class StatusIngest:
         self,
         con: duckdb.DuckDBPyConnection,
         entries: list[tuple[StatusDocument, str, os.stat_result]],
-        replacing: _KnownDocuments,
         now: datetime,
     ) -> int:
         incoming = pd.DataFrame(
@@ -338,31 +335,35 @@ class StatusIngest:
                 "sha256": [sha for _, sha, _ in entries],
             }
         )
-        old_ids = [
-            replacing[(doc.source, doc.key)][3]
-            for doc, _, _ in entries
-            if (doc.source, doc.key) in replacing
-        ]
-        if old_ids:
-            con.execute("DELETE FROM status_reading WHERE list_contains(?, document_id)", [old_ids])
-            con.execute(
-                "DELETE FROM status_document WHERE list_contains(?, document_id)", [old_ids]
-            )
         keys = list(zip(incoming["source"], incoming["key"], strict=True))
         con.execute(
             "DELETE FROM rejected_document WHERE list_contains(?, (source, key))",
             [[{"source": s, "key": k} for s, k in keys]],
         )
+        first_id = next_id(con, "status_document", "document_id")
         con.register("_incoming", incoming)
-        try:
+        try:  # what another process stored meanwhile is not stored twice
             con.execute(
-                "CREATE OR REPLACE TEMP TABLE _docs AS "
-                "SELECT nextval('document_id_seq') AS document_id, i.*, "
-                "coalesce(c.n, 0) AS n_readings FROM _incoming i LEFT JOIN "
-                "(SELECT filename, count(*) AS n FROM _batch GROUP BY filename) c USING (filename)"
+                "CREATE OR REPLACE TEMP TABLE _new AS SELECT i.* FROM _incoming i "
+                "ANTI JOIN status_document d "
+                "ON d.source = i.source AND d.key = i.key AND d.sha256 = i.sha256"
             )
         finally:
             con.unregister("_incoming")
+        con.execute(  # the earlier content of a document read again
+            "CREATE OR REPLACE TEMP TABLE _old AS SELECT d.document_id FROM status_document d "
+            "JOIN _new n ON d.source = n.source AND d.key = n.key"
+        )
+        con.execute("DELETE FROM status_reading WHERE document_id IN (SELECT * FROM _old)")
+        con.execute("DELETE FROM status_document WHERE document_id IN (SELECT * FROM _old)")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _docs AS "
+            "SELECT ? + row_number() OVER (ORDER BY i.filename) - 1 AS document_id, i.*, "
+            "coalesce(c.n, 0) AS n_readings FROM _new i LEFT JOIN "
+            "(SELECT filename, count(*) AS n FROM _batch GROUP BY filename) c USING (filename)",
+            [first_id],
+        )
+        con.execute("DELETE FROM _batch WHERE filename NOT IN (SELECT filename FROM _docs)")
         con.execute(
             "INSERT INTO status_document SELECT document_id, source, key, size, mtime_ns, "
             "sha256, n_readings, ? FROM _docs",
@@ -374,8 +375,9 @@ class StatusIngest:
             f"CREATE OR REPLACE TEMP TABLE _sensors AS SELECT name, {latest} FROM _batch GROUP BY name"
         )
         con.execute(
-            "INSERT INTO sensor SELECT nextval('sensor_id_seq'), n.* FROM _sensors n "
-            "WHERE n.name NOT IN (SELECT name FROM sensor)"
+            "INSERT INTO sensor SELECT ? + row_number() OVER (ORDER BY n.name) - 1, n.* "
+            "FROM _sensors n WHERE n.name NOT IN (SELECT name FROM sensor)",
+            [next_id(con, "sensor", "sensor_id")],
         )
         assignments = ", ".join(f'"{f}" = n."{f}"' for f in meta)
         con.execute(f"UPDATE sensor SET {assignments} FROM _sensors n WHERE sensor.name = n.name")
