@@ -264,6 +264,47 @@ class Cache:
                 time.sleep(0.05 * 2**attempt)
         raise AssertionError("unreachable")
 
+    def maintain(self, *, keep_days: float = 7.0) -> dict[str, int]:
+        """Tidy the lake after many small commits: rewrite the data files most of whose rows
+        were deleted, merge adjacent ones, expire the
+        snapshots older than ``keep_days`` (the lake can no longer be read as it was then)
+        and delete the files no snapshot needs any more (those released over an hour ago,
+        so that a read under way keeps its files).
+
+        Returns
+        -------
+        dict
+            The number of data files and of snapshots before and after.
+        """
+        before = self._files_and_snapshots()
+        with self._writer():
+            lake = self._alias
+            self._con.execute(f"CALL ducklake_rewrite_data_files('{lake}')")  # many deletes
+            self._con.execute(f"CALL ducklake_merge_adjacent_files('{lake}')")
+            self._con.execute(
+                f"CALL ducklake_expire_snapshots('{lake}', "
+                "older_than => now() - to_microseconds(CAST(? * 86400e6 AS BIGINT)))",
+                [keep_days],
+            )
+            self._con.execute(
+                f"CALL ducklake_cleanup_old_files('{lake}', older_than => now() - INTERVAL 1 HOUR)"
+            )
+        after = self._files_and_snapshots()
+        return {
+            "files_before": before[0],
+            "files_after": after[0],
+            "snapshots_before": before[1],
+            "snapshots_after": after[1],
+        }
+
+    def _files_and_snapshots(self) -> tuple[int, int]:
+        files = self.execute(  # the catalog's own table of the data files in use
+            f"SELECT count(*) FROM __ducklake_metadata_{self._alias}.ducklake_data_file "
+            "WHERE end_snapshot IS NULL"
+        )[0][0]
+        snapshots = self.execute(f"SELECT count(*) FROM ducklake_snapshots('{self._alias}')")
+        return int(files), int(snapshots[0][0])
+
     def execute(self, sql: str, params: Sequence[Any] | dict | None = None) -> list[tuple]:
         """Run one parameterised statement and return its rows."""
         with self._lock:

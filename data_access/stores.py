@@ -28,7 +28,7 @@ class Stores:
     ----------
     workspace : Workspace
     read_only : bool, optional
-        Open the cache without the write lock (for looking only).
+        Attach the lake for reading only (any number of processes open it at once, either way).
     """
 
     def __init__(self, workspace: Workspace, *, read_only: bool = False) -> None:

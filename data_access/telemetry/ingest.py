@@ -289,13 +289,19 @@ class StatusIngest:
                 )
             con.execute("DELETE FROM _batch WHERE list_contains(?, filename)", [list(bad)])
             good = [path for path in by_path if path not in bad]
-            with self.cache.transaction():
+
+            def store(con: duckdb.DuckDBPyConnection) -> int:
                 self._record_rejections(
                     con, [(by_path[p], reason) for p, reason in bad.items()], now
                 )
-                if good:
-                    summary.readings = self._insert_documents(con, [by_path[p] for p in good], now)
+                readings = (
+                    self._insert_documents(con, [by_path[p] for p in good], now) if good else 0
+                )
                 fault_point("status-ingest-before-commit")
+                return readings
+
+            # run again from the staged batch when another writer's commit conflicts
+            summary.readings = self.cache.write(f"ingest of {len(by_path)} status files", store)
         for path, reason in bad.items():
             summary.rejected.append((by_path[path][0].key, reason))
         for path in good:

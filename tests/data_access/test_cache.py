@@ -159,3 +159,19 @@ def test_not_a_lake(tmp_path):
     (tmp_path / "lake" / "catalog.sqlite").write_text("hello")
     with pytest.raises(CacheError, match="lake: cannot open the cache"):
         Cache(tmp_path / "lake")
+
+
+def test_maintenance_merges_small_files_and_expires_old_snapshots(tmp_path):
+    with Cache(tmp_path / "lake") as cache:
+        for batch in range(6):  # six commits, each larger than what the catalog inlines
+            with cache.transaction() as con:
+                con.execute(
+                    "INSERT INTO source_cursor SELECT 'files', ? || '-' || range FROM range(50)",
+                    [str(batch)],
+                )
+        report = cache.maintain(keep_days=0)
+        assert cache.execute("SELECT count(*), count(DISTINCT cursor) FROM source_cursor") == [
+            (300, 300)
+        ]
+    assert report["files_before"] == 6 and report["files_after"] == 1
+    assert report["snapshots_after"] == 1 < report["snapshots_before"]

@@ -79,8 +79,20 @@ def _read(reader: subprocess.Popen) -> None:
     assert reader.stdout.readline().strip() == "read", reader.stderr.read()
 
 
-def test_two_writers_and_a_reader_lose_nothing_and_store_nothing_twice(tmp_path, status_files):
-    workspace = tmp_path / "ws"
+@pytest.fixture(params=["sqlite", "postgres"])
+def workspace(request, tmp_path):
+    """A workspace whose lake has the embedded SQLite catalog, or a PostgreSQL one."""
+    root = tmp_path / "ws"
+    if request.param == "postgres":
+        from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+        dsn = make_conninfo(**conninfo_to_dict(request.getfixturevalue("pg_database")))
+        root.mkdir()
+        (root / "gic.toml").write_text(f"[cache]\npostgres = {json.dumps(dsn)}\n")
+    return root
+
+
+def test_two_writers_and_a_reader_lose_nothing_and_store_nothing_twice(workspace, status_files):
     Stores.open(workspace).close()  # the lake made once, as the first server start does
     reader = _start(READER, str(workspace), stdin=True)
     assert reader.stdout.readline().strip() == "ready", reader.stderr.read()
