@@ -354,6 +354,10 @@ def _attach(location: LakeLocation, *, read_only: bool) -> tuple[duckdb.DuckDBPy
         _load(base, "postgres_scanner")
     alias = f"lake_{next(_ALIASES)}"
     options = [f"DATA_PATH '{_quoted(str(location.data) + os.sep)}'"]
+    if location.data_path is None:
+        # the data files lie in the lake's own folder, wherever the workspace was moved or
+        # copied to (the catalog names them relative to that folder)
+        options.append("OVERRIDE_DATA_PATH true")
     if not location.postgres:
         options += ["META_JOURNAL_MODE 'WAL'", f"META_BUSY_TIMEOUT {BUSY_TIMEOUT_MS}"]
     if read_only:
