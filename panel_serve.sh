@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 source tools/ensure-venv.sh
 ensure_venv ""
 workspace="${GIC_WORKSPACE:-demo-workspace}"
-if [ ! -f "$workspace/cache.duckdb" ]; then
+if [ ! -d "$workspace/lake" ] && [ ! -f "$workspace/cache.duckdb" ]; then
   echo "== building the demo workspace in $workspace (about a minute, once)"
   .venv/bin/gic --workspace "$workspace" demo build
 fi
