@@ -27,7 +27,7 @@ import pandas as pd
 
 from analysis.frame_quality import FIGURES, FrameQuality, QualityLimits
 from data_access.alerts.bursts import _plain
-from data_access.cache import Cache
+from data_access.cache import Cache, next_id
 
 _NIGHT = re.compile(r"^\d{8}$")
 
@@ -191,9 +191,7 @@ class QualityStore:
             for q, path, readings in zip(records, paths, telemetry, strict=True)
         ]
         with self.cache.transaction() as con:
-            first = con.execute(
-                "SELECT coalesce(max(quality_id), 0) + 1 FROM frame_quality"
-            ).fetchone()[0]
+            first = next_id(con, "frame_quality", "quality_id")
             for offset, row in enumerate(rows):
                 con.execute(
                     "DELETE FROM frame_quality WHERE image_id = ? AND t_mid = ? AND source = ?",

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from data_access.cache import Cache
+from data_access.cache import Cache, next_id
 from data_access.calibration.masters import MasterFiles
 from data_access.calibration.reports import CalibrationStoreError, utc_now
 
@@ -219,9 +219,7 @@ class MasterImpact:
                 "WHERE q.run_id = u.run_id AND q.state = 'queued') ORDER BY u.run_id",
                 [int(master_id)],
             ).fetchall()
-            first = con.execute(
-                "SELECT coalesce(max(request_id), 0) + 1 FROM reprocess_request"
-            ).fetchone()[0]
+            first = next_id(con, "reprocess_request", "request_id")
             now = utc_now()
             for offset, (run_id, burst_id) in enumerate(runs):
                 con.execute(

@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 import pandas as pd
 
-from data_access.cache import Cache
+from data_access.cache import Cache, next_id
 
 #: Outcomes of a nightly run.
 DONE, NO_FRAMES, FAILURES = "done", "no frames", "failures"
@@ -61,9 +61,7 @@ class NightlyRuns:
         """Keep ``run``; returns its ``run_id``."""
         columns = ("run_id", "night", "started_at", "finished_at", *_COUNTS, "outcome", "failures")
         with self.cache.transaction() as con:
-            run_id = con.execute(
-                "SELECT coalesce(max(run_id), 0) + 1 FROM calibration_nightly_run"
-            ).fetchone()[0]
+            run_id = next_id(con, "calibration_nightly_run", "run_id")
             values = [run_id, run.night, run.started_at, run.finished_at]
             values += [getattr(run, name) for name in _COUNTS]
             values += [run.outcome, json.dumps(run.failures)]
