@@ -15,7 +15,7 @@ import pytest
 
 from analysis.products.synthetic import synthetic_photometry
 from app.cli import main
-from app.server import _deliver_notifications, _tell_stale_sensors, scheduled_jobs
+from app.worker import _deliver_notifications, _tell_stale_sensors, scheduled_jobs
 from data_access.notifications import MAX_LINES, Notifier, webhook_text
 from data_access.products.sdb_client import SdbClient
 from data_access.stores import Stores

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from app.cli import main
-from app.server import scheduled_jobs
+from app.worker import scheduled_jobs
 from data_access.gp2.burst_frames import BurstFrames, pending_requests
 from data_access.stores import Stores
 from data_access.workspace import Workspace

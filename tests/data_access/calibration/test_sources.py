@@ -11,7 +11,7 @@ import pytest
 from astropy.io import fits
 
 from analysis.calibration import validate_master
-from app.server import scheduled_jobs
+from app.worker import scheduled_jobs
 from data_access.calibration.sources import CURSOR_PREFIX, sync_calibration
 from data_access.stores import Stores
 from data_access.telemetry.sources import SourceCursors, newest_position
