@@ -1,10 +1,12 @@
-"""The workbench server: every page on one Panel server, and the scheduled syncs.
+"""The workbench server: every page on one Panel server.
 
-The server is the cache's single writer while it runs (DuckDB allows one writing
-process): it opens the workspace's cache once, shares it with every session, and
-runs the syncs of every configured source itself on a background thread every
-``[server] sync_every_s`` seconds, so that files dropped into the workspace's drop
-folders and rows arriving in the CDB appear on the pages without any command.
+Every page of every session is built over the workspace's :class:`~data_access.stores.Stores`,
+which read and write the cache as any other process of the workspace does (a notebook, a
+command, the alert handler). Unless ``[server] background = "never"``, the server also bids
+for the workspace's background work (the scheduled syncs, the alert sources, the lake's
+maintenance: :mod:`app.worker`) and runs it when no other process does. With ``[server]
+processes`` above 1, ``gic serve`` runs that many of these servers behind the sticky proxy
+of :mod:`app.sticky_proxy`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from app.auth import WorkbenchAuthProvider, WorkbenchOAuthProvider
 from app.pages import PAGES, home
 from app.views.feedback import unexpected_failure
 from app.web_security import server_options
-from app.worker import SyncScheduler, scheduled_jobs
+from app.worker import BackgroundElection
 from data_access.stores import Stores
 
 log = logging.getLogger("gic.server")
@@ -114,6 +116,24 @@ def _oauth_options(stores: Stores) -> dict:
     }
 
 
+#: The values of ``[server] background``.
+BACKGROUND_CHOICES = ("auto", "never")
+
+
+def _background(stores: Stores, choice: str) -> BackgroundElection | None:
+    """The election for the background work when ``choice`` is auto (started), else None."""
+    if choice not in BACKGROUND_CHOICES:
+        raise ValueError(
+            f"{stores.workspace.config_path}: server.background is {choice!r}; "
+            f"expected one of {', '.join(BACKGROUND_CHOICES)}"
+        )
+    if choice == "never":
+        return None
+    election = BackgroundElection(stores)
+    election.start()
+    return election
+
+
 def serve(
     stores: Stores,
     *,
@@ -122,28 +142,38 @@ def serve(
     show: bool = False,
     threaded: bool = False,
     start_services: bool = True,
+    background: str | None = None,
+    public_port: int | None = None,
 ):
     """Serve every page of the workspace; blocks unless ``threaded``. A demo workspace also
     gets its services (:func:`start_demo_services`) unless ``start_services`` is false.
 
+    Parameters
+    ----------
+    background : {"auto", "never"}, optional
+        Whether this process bids for the workspace's background work (default:
+        ``[server] background``; see :class:`~app.worker.BackgroundElection`).
+    public_port : int, optional
+        The port the browsers reach when this process serves behind the sticky proxy of
+        :mod:`app.sticky_proxy` (its websocket origins are allowed).
+
     Returns
     -------
-    The Panel server (a thread when ``threaded``), with ``.stop()``.
+    The Panel server (a thread when ``threaded``), with ``.stop()`` and ``.background`` (the
+    election, or None).
     """
     settings = stores.workspace.config.server
     address = address or settings.address
     port = settings.port if port is None else port
-    scheduler = None
-    jobs = scheduled_jobs(stores)
-    if jobs:
-        scheduler = SyncScheduler(stores, jobs)
-        scheduler.start()
+    background = _background(stores, settings.background if background is None else background)
     extra = _login_options(stores, address)
     services = start_demo_services(stores) if start_services else []
     origins = [
         f"localhost:{port}",
         f"127.0.0.1:{port}",
         f"{address}:{port}",
+        *([f"localhost:{public_port}", f"127.0.0.1:{public_port}"] if public_port else []),
+        *([f"{address}:{public_port}"] if public_port else []),
         *settings.allow_websocket_origin,
     ]
     pn.extension("tabulator", notifications=True)
@@ -165,7 +195,40 @@ def serve(
         **server_options(behind_tls=settings.behind_tls),
         **extra,
     )
-    if scheduler is not None:
-        server.sync_scheduler = scheduler
+    server.background = background
     server.services = services
     return server
+
+
+def serve_processes(
+    stores: Stores, processes: int, *, address: str | None = None, port: int | None = None
+) -> None:
+    """Serve the workspace from ``processes`` page servers behind the sticky proxy of
+    :mod:`app.sticky_proxy` on ``address:port``, this process bidding for the background
+    work and running a demo's services; blocks until interrupted."""
+    from tornado.ioloop import IOLoop
+
+    from app.sticky_proxy import PageServers, StickyProxy
+
+    settings = stores.workspace.config.server
+    address = address or settings.address
+    port = settings.port if port is None else port
+    _login_options(stores, address)  # refuses a public address without a login
+    background = _background(stores, settings.background)
+    services = start_demo_services(stores)  # noqa: F841 - serve while the proxy does
+    page_servers = PageServers(stores.workspace.root, processes, port)
+    try:
+        page_servers.start()
+        StickyProxy(page_servers.ports).listen(address, port)
+        log.info(
+            "serving on http://%s:%s through %d page servers (ports %s)",
+            address,
+            port,
+            processes,
+            ", ".join(map(str, page_servers.ports)),
+        )
+        IOLoop.current().start()
+    finally:
+        page_servers.stop()
+        if background is not None:
+            background.stop()

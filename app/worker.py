@@ -1,17 +1,28 @@
 """The workspace's background work: the scheduled syncs of every configured source, the
-alert spool, the stale sensors and the notifications told, the burst syncs requested.
+alert spool, the stale sensors and the notifications told, the burst syncs requested, the
+nightly calibration runs due, the lake's maintenance, and the alert sources of
+``[worker] alert_sources`` (each a ``gic`` command run as a child process, started again
+whenever it stops).
 
-:class:`SyncScheduler` runs :func:`scheduled_jobs` on a thread of its own.
+Exactly one process of a workspace runs it (:class:`~data_access.background.BackgroundTurn`):
+``gic worker``, or a server process when ``[server] background = "auto"`` and no other
+process has the turn (:class:`BackgroundElection`, which also takes the turn over when the
+process that had it stops). :class:`Worker` is the work itself: a :class:`SyncScheduler`
+thread running :func:`scheduled_jobs`, and one :class:`SourceSupervisor` per alert source.
 """
 
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from data_access.alerts.store import SpoolSummary
+from data_access.background import BackgroundTurn
 from data_access.notifications import DeliverySummary, Notifier
 from data_access.stores import Stores
 
@@ -76,20 +87,40 @@ def _sync_bursts(stores: Stores) -> dict:
     return sync_requested(stores)
 
 
+def _run_nightly_calibration(stores: Stores) -> dict:
+    from pipelines.calibration_nightly import run_due_nights
+
+    return {f"nightly calibration of {run.night}": run.outcome for run in run_due_nights(stores)}
+
+
+def _maintain_lake(stores: Stores) -> dict:
+    keep_days = stores.workspace.config.cache.keep_snapshots_days
+    return {"lake maintenance": stores.cache.maintain(keep_days=keep_days)}
+
+
 def scheduled_jobs(stores: Stores) -> list[tuple[Callable[[Stores], dict], float]]:
     """The server's background work, each ``(job(stores) -> {source: result}, period in s)``:
     the spool of packets the alert handler could not store while the server held the cache
     (every ``server.spool_every_s``), then a demo's new status files and the syncs of every
     source of status documents and of calibration reports (every ``server.sync_every_s``),
     the sensors newly stale told (as often), the notifications waiting sent (every
-    ``notifications.every_s``), and the burst syncs requested (every ``gp2.sync_every_s``)."""
-    settings = stores.workspace.config.server
+    ``notifications.every_s``), the burst syncs requested (every ``gp2.sync_every_s``), the
+    nightly calibration runs due (every ``worker.nightly_every_s``) and the lake's maintenance
+    (every ``cache.maintain_every_h``)."""
+    config = stores.workspace.config
+    settings = config.server
     jobs = [(_ingest_alert_spool, settings.spool_every_s)]
     jobs += [(job, settings.sync_every_s) for job in (_feed_demo, _sync_status, _sync_calibration)]
     jobs += [(_tell_stale_sensors, settings.sync_every_s)]
     jobs += [(_deliver_notifications, stores.workspace.config.notifications.every_s)]
-    jobs += [(_sync_bursts, stores.workspace.config.gp2.sync_every_s)]
+    jobs += [(_sync_bursts, config.gp2.sync_every_s)]
+    jobs += [(_run_nightly_calibration, config.worker.nightly_every_s)]
+    jobs += [(_maintain_lake, config.cache.maintain_every_h * 3600)]
     return [(job, period) for job, period in jobs if period > 0]
+
+
+#: The jobs whose first turn comes one period after the start, not at once.
+WAIT_FIRST = {_maintain_lake}
 
 
 class SyncScheduler(threading.Thread):
@@ -100,7 +131,8 @@ class SyncScheduler(threading.Thread):
         super().__init__(name="gic-sync", daemon=True)
         self.stores = stores
         self.jobs = jobs
-        self._due = [0.0] * len(jobs)
+        start = time.monotonic()  # every job now, but the maintenance after its first period
+        self._due = [start + period if job in WAIT_FIRST else 0.0 for job, period in jobs]
         self._stop_event = threading.Event()
 
     def run_due(self, now: float) -> None:
@@ -123,3 +155,140 @@ class SyncScheduler(threading.Thread):
 
     def stop(self) -> None:
         self._stop_event.set()
+
+
+#: The ``gic`` command of each alert source (``[worker] alert_sources``).
+ALERT_SOURCES = {"comet": ("alerts", "listen"), "kafka": ("alerts", "kafka"), "nats": ("watch",)}
+#: The longest wait before an alert source that stopped is started again.
+LONGEST_RESTART_S = 300.0
+
+
+class SourceSupervisor(threading.Thread):
+    """Runs one alert source's ``gic`` command as a child process and starts it again
+    whenever it ends (after ``[worker] restart_after_s``, doubled each time it ends within a
+    minute, up to 5 min), until stopped; its output goes to ``logs/worker-<source>.log``.
+
+    Parameters
+    ----------
+    stores : Stores
+    source : str
+        A key of :data:`ALERT_SOURCES`.
+    """
+
+    def __init__(self, stores: Stores, source: str) -> None:
+        super().__init__(name=f"gic-source-{source}", daemon=True)
+        self.root = stores.workspace.root
+        self.source = source
+        self.first_wait_s = stores.workspace.config.worker.restart_after_s
+        self.process: subprocess.Popen | None = None
+        self._stop_event = threading.Event()
+
+    def command(self) -> list[str]:
+        args = ALERT_SOURCES[self.source]
+        return [sys.executable, "-m", "app.cli", "--workspace", str(self.root), *args]
+
+    def run(self) -> None:
+        wait = self.first_wait_s
+        log_path = Path(self.root) / "logs" / f"worker-{self.source}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        while not self._stop_event.is_set():
+            started = time.monotonic()
+            with open(log_path, "ab") as output:
+                self.process = subprocess.Popen(
+                    self.command(), stdout=output, stderr=subprocess.STDOUT
+                )
+                code = self.process.wait()
+            if self._stop_event.is_set():
+                break
+            wait = self.first_wait_s if time.monotonic() - started > 60 else wait * 2
+            wait = min(wait, LONGEST_RESTART_S)
+            log.warning(
+                "alert source %s stopped (exit code %s, see %s); started again in %.0f s",
+                self.source,
+                code,
+                log_path,
+                wait,
+            )
+            self._stop_event.wait(wait)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+class Worker:
+    """The workspace's background work, started and stopped together: the scheduled jobs on
+    one thread and a supervisor per alert source.
+
+    Raises
+    ------
+    ValueError
+        If ``[worker] alert_sources`` names a source that does not exist.
+    """
+
+    def __init__(self, stores: Stores) -> None:
+        sources = stores.workspace.config.worker.alert_sources
+        unknown = sorted(set(sources) - set(ALERT_SOURCES))
+        if unknown:
+            raise ValueError(
+                f"{stores.workspace.config_path}: worker.alert_sources: unknown "
+                f"{', '.join(map(repr, unknown))} (known: {', '.join(ALERT_SOURCES)})"
+            )
+        jobs = scheduled_jobs(stores)
+        self.scheduler = SyncScheduler(stores, jobs) if jobs else None
+        self.supervisors = [SourceSupervisor(stores, source) for source in sources]
+
+    def start(self) -> Worker:
+        for thread in [self.scheduler, *self.supervisors]:
+            if thread is not None:
+                thread.start()
+        return self
+
+    def stop(self) -> None:
+        for thread in [self.scheduler, *self.supervisors]:
+            if thread is not None:
+                thread.stop()
+
+
+class BackgroundElection(threading.Thread):
+    """A server process's bid for the background work: takes the workspace's turn as soon as
+    no other process holds it (looking every ``retry_s``), then runs the :class:`Worker`
+    until stopped.
+
+    Parameters
+    ----------
+    stores : Stores
+    retry_s : float, optional
+        Seconds between two looks at the turn while another process holds it.
+    """
+
+    def __init__(self, stores: Stores, *, retry_s: float = 10.0) -> None:
+        super().__init__(name="gic-background-election", daemon=True)
+        self.stores = stores
+        self.turn = BackgroundTurn(stores.workspace.root)
+        self.retry_s = retry_s
+        self.worker = Worker(stores)  # its settings checked before the server starts
+        self._stop_event = threading.Event()
+        self._told = False
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            if self.turn.take():
+                log.info("this process runs the background work of %s", self.stores.workspace.root)
+                self.worker.start()
+                return
+            if not self._told:
+                log.info("the background work runs elsewhere: %s", self.turn.holder())
+                self._told = True
+            self._stop_event.wait(self.retry_s)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        if self.turn.held:
+            self.worker.stop()
+            self.turn.release()

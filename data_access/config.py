@@ -44,6 +44,16 @@ class ServerConfig:
     behind_tls: bool = _setting(
         False, "The server is reached through HTTPS (a TLS proxy): cookies Secure, HSTS sent"
     )
+    processes: int = _setting(
+        1,
+        "Processes that build pages; above 1, `gic serve` listens through a small proxy that "
+        "keeps each browser on the process that built its page",
+    )
+    background: str = _setting(
+        "auto",
+        "auto: a server process runs the background work when no other process of the "
+        "workspace does (and takes it over when that one stops); never: leave it to `gic worker`",
+    )
 
 
 @dataclass(frozen=True)
@@ -596,6 +606,33 @@ class CacheConfig:
         "Folder of the lake's data files (absolute, or relative to the workspace; shared storage "
         "when several machines use one PostgreSQL catalog); empty = lake/data in the workspace",
     )
+    maintain_every_h: float = _setting(
+        24.0,
+        "Hours between two maintenances of the lake by the background work (small files "
+        "merged, old snapshots expired, unused files deleted); 0 = never",
+    )
+    keep_snapshots_days: float = _setting(
+        30.0,
+        "Days the lake keeps its snapshots (`gic --at`); those that a product version, a "
+        "promotion, a certification or an approval records are kept for good",
+    )
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    alert_sources: tuple = _setting(
+        (),
+        "Alert sources the background work runs, each started again when it stops: comet "
+        "(`gic alerts listen`), kafka (`gic alerts kafka`), nats (`gic watch`)",
+    )
+    nightly_every_s: float = _setting(
+        300.0,
+        "Seconds between two looks of the background work for a night whose calibration run "
+        "is due ([calibration.nightly]); 0 = never",
+    )
+    restart_after_s: float = _setting(
+        5.0, "Seconds before an alert source that stopped is started again (doubled, to 5 min)"
+    )
 
 
 @dataclass(frozen=True)
@@ -625,6 +662,7 @@ class Config:
 
     server: ServerConfig = field(default_factory=ServerConfig)
     cache: CacheConfig = field(default_factory=CacheConfig)
+    worker: WorkerConfig = field(default_factory=WorkerConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
     telemetry: TelemetryConfig = field(default_factory=TelemetryConfig)
     cdb: CdbConfig = field(default_factory=CdbConfig)

@@ -322,7 +322,7 @@ def _serve_demo_copy(root: Path, demo_root: Path, prepare=None) -> Iterator[tupl
         service_unavailable(f"the workbench server did not start on port {port}")
     yield f"http://localhost:{port}", stores
     server.stop()
-    getattr(server, "sync_scheduler", None) and server.sync_scheduler.stop()
+    server.background and server.background.stop()
     stores.close()
     pn.config.param.update(**login_settings)
 

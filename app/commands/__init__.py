@@ -13,6 +13,7 @@ from app.commands import (
     status,
     telemetry,
     users,
+    worker,
 )
 
 COMMAND_MODULES = [
@@ -28,4 +29,5 @@ COMMAND_MODULES = [
     users,
     notify,
     night,
+    worker,
 ]
