@@ -33,9 +33,10 @@ FORBIDDEN = {
     "sandbox": {"app", "pipelines", "demo", *UI},
     "app": BESIDE,
 }
-#: The modules of app/ that may use demo/ and sandbox/: the CLI's commands, and the server,
-#: which feeds the demo's status files and starts the sandbox for a demo workspace.
-BESIDE_USERS = ("app/commands/", "app/server.py")
+#: The modules of app/ that may use demo/ and sandbox/: the CLI's commands, the server, which
+#: starts the sandbox for a demo workspace, and the background work, which feeds the demo's
+#: status files.
+BESIDE_USERS = ("app/commands/", "app/server.py", "app/worker.py")
 #: Imports that break the order today, each to be removed by the change that fixes it.
 KNOWN_EXCEPTIONS: dict[str, set[str]] = {}
 
