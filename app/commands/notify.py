@@ -41,7 +41,7 @@ def send_pending(args) -> int:
 
 
 def _check_sensors(ws, notifier: Notifier) -> None:
-    """Tell of the sensors newly stale, unless the server holds the cache (it tells them)."""
+    """Tell of the sensors newly stale (a cache that cannot be opened is said, not fatal)."""
     try:
         stores = Stores(ws, read_only=True)
     except CacheError as exc:
