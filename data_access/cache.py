@@ -111,11 +111,15 @@ class Cache:
     legacy : Path or None, optional
         A DuckDB cache file of an earlier version, imported once into the lake (the file
         is left where it is; see :mod:`data_access.legacy_cache`).
+    at : int or None, optional
+        Read the lake as it was at this snapshot (:meth:`snapshot`; read only, nothing
+        migrated nor imported).
 
     Raises
     ------
     CacheError
-        If the lake was written by a newer version of the workbench, or cannot be attached.
+        If the lake was written by a newer version of the workbench, cannot be attached,
+        or no longer keeps the snapshot ``at`` (the message names the oldest one kept).
     """
 
     def __init__(
@@ -124,11 +128,13 @@ class Cache:
         *,
         read_only: bool = False,
         legacy: Path | None = None,
+        at: int | None = None,
     ) -> None:
         if not isinstance(location, LakeLocation):
             location = LakeLocation(Path(location))
         self.location = location
-        self.read_only = read_only
+        self.at = None if at is None else int(at)
+        self.read_only = read_only or self.at is not None
         self._lock = threading.RLock()
         self._writing = 0
         keep_private()
@@ -136,7 +142,7 @@ class Cache:
         location.data.mkdir(parents=True, exist_ok=True)
         self._lock_file = open(location.folder / LOCK_NAME, "a+b")  # noqa: SIM115 - kept open
         try:
-            self._con, self._alias = _attach(location, read_only=read_only)
+            self._con, self._alias = _attach(location, read_only=self.read_only, at=self.at)
         except CacheError:
             self._lock_file.close()
             raise
@@ -164,8 +170,8 @@ class Cache:
                 "elsewhere"
             )
         wants_import = legacy is not None and has_legacy_cache(legacy)
-        if found == SCHEMA_VERSION and not wants_import:
-            return
+        if (found == SCHEMA_VERSION and not wants_import) or self.at is not None:
+            return  # a snapshot is read with the schema it had
         if self.read_only:
             if found == SCHEMA_VERSION:
                 return
@@ -184,7 +190,13 @@ class Cache:
             if wants_import:
                 import_legacy_cache(self, legacy)
 
-    # -- access -------------------------------------------------------------------------
+    # -- snapshots ----------------------------------------------------------------------
+    def snapshot(self) -> int:
+        """The lake's current snapshot: the last commit (inside a :meth:`transaction`, the
+        one it started from, i.e. what was read before the write); ``Cache(location,
+        at=N)`` reads the lake as it was then."""
+        return int(self.execute(f"SELECT id FROM {self._alias}.current_snapshot()")[0][0])
+
     @contextlib.contextmanager
     def _writer(self) -> Iterator[None]:
         """This process's turn to write: the thread lock, and the lake's lock file."""
@@ -266,10 +278,11 @@ class Cache:
 
     def maintain(self, *, keep_days: float = 7.0) -> dict[str, int]:
         """Tidy the lake after many small commits: rewrite the data files most of whose rows
-        were deleted, merge adjacent ones, expire the
-        snapshots older than ``keep_days`` (the lake can no longer be read as it was then)
-        and delete the files no snapshot needs any more (those released over an hour ago,
-        so that a read under way keeps its files).
+        were deleted, merge adjacent ones, expire the snapshots older than ``keep_days``
+        (the lake can no longer be read as it was then) except those a record names (its
+        ``lake_snapshot``: :meth:`recorded_snapshots`), and delete the files no snapshot
+        needs any more (those released over an hour ago, so that a read under way keeps
+        its files).
 
         Returns
         -------
@@ -281,11 +294,11 @@ class Cache:
             lake = self._alias
             self._con.execute(f"CALL ducklake_rewrite_data_files('{lake}')")  # many deletes
             self._con.execute(f"CALL ducklake_merge_adjacent_files('{lake}')")
-            self._con.execute(
-                f"CALL ducklake_expire_snapshots('{lake}', "
-                "older_than => now() - to_microseconds(CAST(? * 86400e6 AS BIGINT)))",
-                [keep_days],
-            )
+            expired = self._expirable(keep_days)
+            if expired:
+                self._con.execute(
+                    f"CALL ducklake_expire_snapshots('{lake}', versions => ?)", [expired]
+                )
             self._con.execute(
                 f"CALL ducklake_cleanup_old_files('{lake}', older_than => now() - INTERVAL 1 HOUR)"
             )
@@ -296,6 +309,31 @@ class Cache:
             "snapshots_before": before[1],
             "snapshots_after": after[1],
         }
+
+    def recorded_snapshots(self) -> set[int]:
+        """The snapshots a record names: every ``lake_snapshot`` column of the schema (a
+        product version, an action on it, a promotion, a certification, a GP2 run)."""
+        tables = self.execute(
+            "SELECT table_name FROM duckdb_columns() WHERE database_name = ? "
+            "AND column_name = 'lake_snapshot'",
+            [self._alias],
+        )
+        if not tables:
+            return set()
+        union = " UNION ".join(f'SELECT lake_snapshot FROM "{name}"' for (name,) in tables)
+        rows = self.execute(f"SELECT * FROM ({union}) WHERE lake_snapshot IS NOT NULL")
+        return {int(snapshot) for (snapshot,) in rows}
+
+    def _expirable(self, keep_days: float) -> list[int]:
+        """The snapshots older than ``keep_days`` that no record names (never the newest)."""
+        old = self.execute(
+            f"SELECT snapshot_id FROM ducklake_snapshots('{self._alias}') "
+            "WHERE snapshot_time < now() - to_microseconds(CAST(? * 86400e6 AS BIGINT)) "
+            f"AND snapshot_id < (SELECT id FROM {self._alias}.current_snapshot())",
+            [keep_days],
+        )
+        recorded = self.recorded_snapshots()
+        return sorted(int(s) for (s,) in old if int(s) not in recorded)
 
     def _files_and_snapshots(self) -> tuple[int, int]:
         files = self.execute(  # the catalog's own table of the data files in use
@@ -346,9 +384,11 @@ def _schema_version(con: duckdb.DuckDBPyConnection) -> int:
     return int(row[0] or 0)
 
 
-def _attach(location: LakeLocation, *, read_only: bool) -> tuple[duckdb.DuckDBPyConnection, str]:
+def _attach(
+    location: LakeLocation, *, read_only: bool, at: int | None = None
+) -> tuple[duckdb.DuckDBPyConnection, str]:
     """A connection of the process's DuckDB with the lake attached under a name of its own
-    and used by default; returns it and the name."""
+    (as it was at snapshot ``at``, when given) and used by default; returns it and the name."""
     base = _database()
     if location.postgres:
         _load(base, "postgres_scanner")
@@ -362,6 +402,8 @@ def _attach(location: LakeLocation, *, read_only: bool) -> tuple[duckdb.DuckDBPy
         options += ["META_JOURNAL_MODE 'WAL'", f"META_BUSY_TIMEOUT {BUSY_TIMEOUT_MS}"]
     if read_only:
         options.append("READ_ONLY")
+    if at is not None:
+        options.append(f"SNAPSHOT_VERSION {int(at)}")
     con = base.cursor()
     try:
         con.execute(
@@ -369,6 +411,8 @@ def _attach(location: LakeLocation, *, read_only: bool) -> tuple[duckdb.DuckDBPy
         )
     except duckdb.Error as exc:
         con.close()
+        if at is not None and "No snapshot found" in str(exc):
+            raise CacheError(f"{location}: {_snapshots_kept(location, at)}") from exc
         raise CacheError(f"{location}: cannot open the cache: {exc}") from exc
     con.execute(f"USE {alias}")
     con.execute("SET TimeZone = 'UTC'")
@@ -376,6 +420,26 @@ def _attach(location: LakeLocation, *, read_only: bool) -> tuple[duckdb.DuckDBPy
 
 
 _ALIASES = itertools.count(1)
+
+
+def _snapshots_kept(location: LakeLocation, at: int) -> str:
+    """Why the lake cannot be read at snapshot ``at``: the snapshots it keeps."""
+    con, alias = _attach(location, read_only=True)
+    try:
+        oldest, newest = con.execute(
+            f"SELECT min(snapshot_id), max(snapshot_id) FROM ducklake_snapshots('{alias}')"
+        ).fetchone()
+    finally:
+        con.execute("USE memory")
+        con.execute(f"DETACH {alias}")
+        con.close()
+    if at > newest:
+        return f"snapshot {at} was never made (the newest is {newest})"
+    return (
+        f"snapshot {at} is no longer kept (expired by the lake's maintenance, "
+        "[cache] keep_snapshots_days); the oldest one kept is "
+        f"{oldest} (the newest {newest})"
+    )
 
 
 @cache
