@@ -87,6 +87,15 @@ def _sync_bursts(stores: Stores) -> dict:
     return sync_requested(stores)
 
 
+def _run_reprocessing(stores: Stores) -> dict:
+    """One queued reprocessing request per turn, so that a long run holds up the other
+    jobs for one run at most."""
+    from pipelines.reprocess_queue import run_next_request
+
+    outcome = run_next_request(stores)
+    return {} if outcome is None else {f"reprocessing {outcome.request_id}": outcome.describe()}
+
+
 def _run_nightly_calibration(stores: Stores) -> dict:
     from pipelines.calibration_nightly import run_due_nights
 
@@ -105,6 +114,7 @@ def scheduled_jobs(stores: Stores) -> list[tuple[Callable[[Stores], dict], float
     source of status documents and of calibration reports (every ``server.sync_every_s``),
     the sensors newly stale told (as often), the notifications waiting sent (every
     ``notifications.every_s``), the burst syncs requested (every ``gp2.sync_every_s``), the
+    reprocessing queued after a master was certified bad (one request per turn, as often), the
     nightly calibration runs due (every ``worker.nightly_every_s``) and the lake's maintenance
     (every ``cache.maintain_every_h``)."""
     config = stores.workspace.config
@@ -114,6 +124,7 @@ def scheduled_jobs(stores: Stores) -> list[tuple[Callable[[Stores], dict], float
     jobs += [(_tell_stale_sensors, settings.sync_every_s)]
     jobs += [(_deliver_notifications, stores.workspace.config.notifications.every_s)]
     jobs += [(_sync_bursts, config.gp2.sync_every_s)]
+    jobs += [(_run_reprocessing, config.gp2.sync_every_s)]
     jobs += [(_run_nightly_calibration, config.worker.nightly_every_s)]
     jobs += [(_maintain_lake, config.cache.maintain_every_h * 3600)]
     return [(job, period) for job, period in jobs if period > 0]

@@ -579,6 +579,9 @@ class NotificationsConfig:
     frames_ready: bool = _setting(
         True, "Tell of a burst's frames pulled from the export API, ready for reprocessing"
     )
+    reprocessed: bool = _setting(
+        True, "Tell of a run done again (or failed) after its master was certified bad"
+    )
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ KINDS: dict[str, str] = {
     "stale_sensor": "stale sensor",
     "failed_push": "failed push",
     "frames_ready": "frames ready for reprocessing",
+    "reprocessed": "reprocessing done with the masters in force",
 }
 
 #: Most events a message lists; the others are counted.

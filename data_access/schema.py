@@ -238,4 +238,13 @@ MIGRATIONS: list[str] = [
         imported_at TIMESTAMP NOT NULL     -- UTC
     );
     """,
+    # what became of each reprocessing request (its state then 'done' or 'failed')
+    """
+    CREATE TABLE reprocess_outcome (
+        request_id INTEGER NOT NULL,
+        new_run_id VARCHAR,                -- the run made again (NULL when it failed)
+        reason VARCHAR NOT NULL,           -- why it failed ('' when done)
+        finished_at TIMESTAMP NOT NULL     -- UTC
+    );
+    """,
 ]

@@ -8,6 +8,7 @@ In the module style of the design notes: ``--input/-s`` (folder or file list),
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import json
 import sys
@@ -23,6 +24,7 @@ from data_access.stores import Stores
 from pipelines.calibration_night import build_from_files, run_night, validate_files, write_report
 from pipelines.calibration_nightly import fetch_night, run_nightly
 from pipelines.master_impact import describe_impact, master_impact, queue_reprocessing
+from pipelines.reprocess_queue import run_queued
 
 TYPES = ("bias", "dark", "flat")
 
@@ -120,10 +122,14 @@ def register(subparsers, groups) -> None:
         help="the GP2 runs and product versions that used a master",
         description="What a master served: the runs that used it, the product versions built "
         "from them (with their warning when the master is bad) and the reprocessing asked "
-        "for; --queue asks for every such run to be done again with the masters in force.",
+        "for; --queue asks for every such run to be done again with the masters in force; "
+        "--run-queued (no MASTER) runs every request queued, one after the other.",
     )
-    impact.add_argument("master", metavar="MASTER", help="the master's id or file name")
+    impact.add_argument("master", metavar="MASTER", nargs="?", help="the master's id or file name")
     impact.add_argument("--queue", action="store_true", help="queue the runs' reprocessing")
+    impact.add_argument(
+        "--run-queued", action="store_true", help="run the reprocessing queued (all masters)"
+    )
     impact.add_argument("--user", default=None, help="default: the login name")
     impact.add_argument("--format", choices=["json", "text"], default="text")
     impact.set_defaults(handler=calib_impact)
@@ -294,6 +300,10 @@ def calib_certify(args) -> int:
 
 
 def calib_impact(args) -> int:
+    if args.run_queued:
+        return _run_queued(args)
+    if args.master is None:
+        raise UsageError("gic calib impact: give a MASTER, or --run-queued")
     stores = Stores(open_workspace(args), read_only=not args.queue)
     try:
         impact, runs = stores.impact, stores.reprocess
@@ -311,6 +321,22 @@ def calib_impact(args) -> int:
     else:
         print("\n".join(describe_impact(report)))
     return 0
+
+
+def _run_queued(args) -> int:
+    """``gic calib impact --run-queued``: every queued request, one line each."""
+    if args.master is not None or args.queue:
+        raise UsageError("gic calib impact --run-queued takes no MASTER nor --queue")
+    stores = Stores(open_workspace(args))
+    try:
+        outcomes = run_queued(stores)
+    finally:
+        stores.close()
+    if args.format == "json":
+        print(json.dumps([dataclasses.asdict(o) for o in outcomes], indent=2))
+    else:
+        print("\n".join(o.describe() for o in outcomes) or "no reprocessing queued")
+    return 1 if any(o.reason for o in outcomes) else 0
 
 
 def _utc(text: str | None, option: str) -> datetime | None:

@@ -8,6 +8,7 @@ each run, and what a master certified bad or demoted touched.
     product_run                product version → the run it was built from
     product_warning_cleared    a product's warning of a bad master, cleared by a scientist
     reprocess_request          a run to do again with the masters now in force
+    reprocess_outcome          what became of a request: the run made again, or why not
 
 A master is *bad* when its status is ``rejected`` (demoted, or invalid when built) or when
 the latest certification of its report says bad. The latest version of a product whose
@@ -116,11 +117,11 @@ class MasterImpact:
         with self.cache.transaction() as con:
             if con.execute("SELECT 1 FROM gp2_run_master WHERE run_id = ?", [run_id]).fetchone():
                 return 0
-            now = utc_now()
+            now, snapshot = utc_now(), self.cache.snapshot()
             for row in rows:
                 con.execute(
-                    "INSERT INTO gp2_run_master VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
-                    [*row, now],
+                    "INSERT INTO gp2_run_master VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [*row, snapshot, now],
                 )
         return len(rows)
 
@@ -238,12 +239,44 @@ class MasterImpact:
 
     def requests(self, master_id: int | None = None) -> pd.DataFrame:
         """The reprocessing asked for, of one master or all, newest first: request_id,
-        run_id, burst_id, source, master_id, user_name, requested_at, state."""
+        run_id, burst_id, source, master_id, user_name, requested_at, state (queued,
+        running, done, failed), then new_run_id, reason and finished_at once finished."""
         return self.cache.query_df(
-            "SELECT * FROM reprocess_request WHERE $master IS NULL OR master_id = $master "
-            "ORDER BY request_id DESC",
+            "SELECT q.*, o.new_run_id, o.reason, o.finished_at FROM reprocess_request q "
+            "LEFT JOIN reprocess_outcome o USING (request_id) "
+            "WHERE $master IS NULL OR q.master_id = $master ORDER BY request_id DESC",
             {"master": None if master_id is None else int(master_id)},
         )
+
+    def claim_request(self) -> dict | None:
+        """Take the oldest queued request (its state set to ``running`` in the same
+        transaction, so that it is taken once), or None when nothing is queued."""
+        with self.cache.transaction() as con:
+            row = con.execute(
+                "SELECT request_id FROM reprocess_request WHERE state = 'queued' "
+                "ORDER BY request_id LIMIT 1"
+            ).fetchone()
+            if row is None:
+                return None
+            con.execute(
+                "UPDATE reprocess_request SET state = 'running' WHERE request_id = ?", [row[0]]
+            )
+        return self.requests().query(f"request_id == {int(row[0])}").iloc[0].to_dict()
+
+    def finish_request(
+        self, request_id: int, *, new_run_id: str | None = None, reason: str = ""
+    ) -> None:
+        """Mark a request ``done`` (run again as ``new_run_id``) or ``failed`` (``reason``)."""
+        state = "failed" if reason else "done"
+        with self.cache.transaction() as con:
+            con.execute(
+                "UPDATE reprocess_request SET state = ? WHERE request_id = ?",
+                [state, int(request_id)],
+            )
+            con.execute(
+                "INSERT INTO reprocess_outcome VALUES (?, ?, ?, ?)",
+                [int(request_id), new_run_id, reason, utc_now()],
+            )
 
 
 def record_product_run(cache: Cache, run_id: str, product_ids: Iterable[int]) -> None:
