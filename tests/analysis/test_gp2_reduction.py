@@ -76,6 +76,23 @@ def test_cosmic_rays_are_found_and_replaced():
     assert cleaned.count < 20
 
 
+def test_later_iterations_near_the_hits_give_astroscrappys_whole_frame_result():
+    rng = np.random.default_rng(8)
+    frame = rng.poisson(300.0, (256, 256)).astype(np.float32)
+    yy, xx = np.mgrid[:256, :256]
+    for y, x in rng.uniform(10, 246, (20, 2)):  # stars, which L.A.Cosmic must leave
+        frame += 3e4 * np.exp(-((yy - y) ** 2 + (xx - x) ** 2) / (2 * 1.5**2)).astype(np.float32)
+    for y, x in rng.integers(0, 256, (25, 2)):  # hits, some at the edges, some in pairs
+        frame[y, x : x + 2] += 4000.0
+    mask = np.zeros(frame.shape, bool)
+    mask[100:104, 0:256] = True
+    local = remove_cosmics(frame, mask=mask, readnoise=5.0, niter=3)
+    whole = remove_cosmics(frame, mask=mask, readnoise=5.0, niter=3, whole_frame=True)
+    assert whole.count > 25
+    np.testing.assert_array_equal(local.mask, whole.mask)
+    np.testing.assert_array_equal(local.data, whole.data)
+
+
 @pytest.mark.shared_data
 def test_real_saao_frame_reduces_and_cleans(shared_data):
     data, header = read_image(shared_data / "fits" / "saao_1m_ste3" / "a8280271.fits")
