@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,10 +180,12 @@ def sync_pending(
 
     A request is removed once its sync ran (whatever it found); one whose burst is being
     synced by another process waits for the next turn, and when the export API does not
-    answer every request left waits.
+    answer every request left waits. A wait is logged once per request and reason
+    (:data:`WAITS`), and its end once, not at every turn.
     """
     reports = []
-    for path, burst_id in pending_requests(store.input_dir):
+    pending = pending_requests(store.input_dir)
+    for number, (path, burst_id) in enumerate(pending):
         try:
             reports.append(
                 sync_burst(
@@ -190,13 +193,45 @@ def sync_pending(
                 )
             )
         except SdbUnavailable as exc:  # the export API is down: every request waits
-            log.warning("burst %s: sync waits for the export API: %s", burst_id, exc)
+            for _, waiting in pending[number:]:
+                WAITS.wait(store.input_dir, waiting, f"sync waits for the export API: {exc}")
             break
         except (SyncBusy, SdbError) as exc:
-            log.warning("burst %s: sync waits: %s", burst_id, exc)
+            WAITS.wait(store.input_dir, burst_id, f"sync waits: {exc}")
             continue
+        WAITS.ended(store.input_dir, burst_id)
         path.unlink(missing_ok=True)
     return reports
+
+
+class WaitLog:
+    """The waits of the sync requests already logged, so that the background work logs a
+    request's wait once (and again when its reason changes), then once that it ran, rather
+    than at every turn while the export API is down."""
+
+    def __init__(self) -> None:
+        self._logged: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, folder: Path, burst_id: str, reason: str) -> None:
+        """Log that a request waits, unless it was logged waiting for the same reason."""
+        key, kind = (str(folder), burst_id), reason.split(":", 1)[0]
+        with self._lock:
+            if self._logged.get(key) == kind:
+                return
+            self._logged[key] = kind
+        log.warning("burst %s: %s (logged once until it runs)", burst_id, reason)
+
+    def ended(self, folder: Path, burst_id: str) -> None:
+        """Log that a request logged waiting ran at last."""
+        with self._lock:
+            waited = self._logged.pop((str(folder), burst_id), None)
+        if waited is not None:
+            log.info("burst %s: the sync that waited (%s) ran", burst_id, waited)
+
+
+#: The one :class:`WaitLog` of the process (the background work runs in one process).
+WAITS = WaitLog()
 
 
 def sync_requested(stores) -> dict[str, SyncReport]:

@@ -243,3 +243,30 @@ def test_frames_ready_are_told_to_the_people_who_reprocess(tmp_path, sandbox, pa
     assert event["kind"] == "frames_ready"
     assert f"frames of burst {BURST} ready for reprocessing: 3 images" in event["text"]
     assert report.state == "ready"
+
+
+def test_a_wait_for_the_export_api_is_logged_once_per_request_then_its_end(sandbox, parts, caplog):
+    store, client = parts
+    put_images(sandbox, 1)
+    for burst in (BURST, "sb25120202"):
+        request_sync(store.input_dir, burst, reason="test")
+    down = SdbClient("http://127.0.0.1:9", retries=0)
+    try:
+        with caplog.at_level("INFO", logger="gic.gp2.sync"):
+            for _ in range(3):
+                assert sync_pending(store, down) == []
+    finally:
+        down.close()
+    waits = [r.getMessage() for r in caplog.records if "waits for the export API" in r.message]
+    assert len(waits) == 2 and {w.split(":")[0] for w in waits} == {
+        f"burst {BURST}",
+        "burst sb25120202",
+    }
+    caplog.clear()
+    with caplog.at_level("INFO", logger="gic.gp2.sync"):
+        sync_pending(store, client)
+    ran = [r.getMessage() for r in caplog.records if "that waited" in r.getMessage()]
+    assert ran == [
+        f"burst {b}: the sync that waited (sync waits for the export API) ran"
+        for b in (BURST, "sb25120202")
+    ]
