@@ -36,6 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="the workspace folder (default: $GIC_WORKSPACE, else ./workspace)",
     )
+    parser.add_argument(
+        "--at",
+        metavar="SNAPSHOT",
+        type=int,
+        help="read the cache as it was at this lake snapshot (the one a product version, "
+        "an approval, a promotion or a certification records); commands that write are "
+        "refused",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     groups = {
         name: subparsers.add_parser(name, help=text, description=text).add_subparsers(

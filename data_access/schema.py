@@ -247,4 +247,12 @@ MIGRATIONS: list[str] = [
         finished_at TIMESTAMP NOT NULL     -- UTC
     );
     """,
+    # the lake snapshot each product version, action on it (an approval, a rejection...),
+    # promotion and certification was made from (`gic --at`; kept by the maintenance)
+    """
+    ALTER TABLE product ADD COLUMN lake_snapshot BIGINT;
+    ALTER TABLE product_action ADD COLUMN lake_snapshot BIGINT;
+    ALTER TABLE calibration_master ADD COLUMN lake_snapshot BIGINT;  -- of its promotion
+    ALTER TABLE calibration_certification ADD COLUMN lake_snapshot BIGINT;
+    """,
 ]

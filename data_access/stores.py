@@ -29,16 +29,24 @@ class Stores:
     workspace : Workspace
     read_only : bool, optional
         Attach the lake for reading only (any number of processes open it at once, either way).
+    at : int or None, optional
+        Read the cache as it was at this lake snapshot (read only; the ``lake_snapshot`` a
+        product version, an approval, a promotion or a certification recorded), else at the
+        workspace's :attr:`~data_access.workspace.Workspace.at`.
     """
 
-    def __init__(self, workspace: Workspace, *, read_only: bool = False) -> None:
+    def __init__(
+        self, workspace: Workspace, *, read_only: bool = False, at: int | None = None
+    ) -> None:
         self.workspace = workspace
-        self.cache: Cache = workspace.cache(read_only=read_only)
+        self.cache: Cache = workspace.cache(read_only=read_only or at is not None, at=at)
 
     @classmethod
-    def open(cls, root, *, read_only: bool = False) -> Stores:
-        """Open the workspace at ``root`` (see :meth:`Workspace.open`) and its cache."""
-        return cls(Workspace.open(root), read_only=read_only)
+    def open(cls, root, *, read_only: bool = False, at: int | None = None) -> Stores:
+        """Open the workspace at ``root`` (a :class:`Workspace`, or its folder: see
+        :meth:`Workspace.open`) and its cache (as it was at snapshot ``at``, when given)."""
+        workspace = root if isinstance(root, Workspace) else Workspace.open(root)
+        return cls(workspace, read_only=read_only, at=at)
 
     @cached_property
     def status(self) -> StatusStore:

@@ -24,7 +24,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from data_access.cache import Cache, LakeLocation
+from data_access.cache import Cache, CacheError, LakeLocation
 from data_access.config import Config, default_config_text, load_config
 from data_access.safe_files import keep_private
 
@@ -37,11 +37,13 @@ LAKE_NAME = "lake"
 class Workspace:
     """The folder of a deployment and its settings.
 
-    Use :meth:`open`; it creates the folder and its ``gic.toml`` when missing.
+    Use :meth:`open`; it creates the folder and its ``gic.toml`` when missing. ``at``, when
+    set (``gic --at``), is the lake snapshot its cache is read at.
     """
 
     root: Path
     config: Config
+    at: int | None = None
 
     @classmethod
     def open(cls, root: Path | str) -> Workspace:
@@ -103,9 +105,24 @@ class Workspace:
                 out.write(secrets.token_hex(32))
         return path.read_text().strip()
 
-    def cache(self, *, read_only: bool = False) -> Cache:
+    def cache(self, *, read_only: bool = False, at: int | None = None) -> Cache:
         """Open the workspace's cache (see :class:`~data_access.cache.Cache`), importing the
-        DuckDB cache of an earlier version once."""
+        DuckDB cache of an earlier version once; with ``at`` (else the workspace's
+        :attr:`at`), read only, as it was at that lake snapshot.
+
+        Raises
+        ------
+        CacheError
+            If the cache is asked for writing at a snapshot (the past is not written).
+        """
+        at = self.at if at is None else at
+        if at is not None and not read_only:
+            raise CacheError(
+                f"{self.lake}: the cache is read as it was at snapshot {at} (--at {at}), and "
+                "this writes to it; run it without --at"
+            )
+        if at is not None:
+            return Cache(self.lake, at=at)
         return Cache(self.lake, read_only=read_only, legacy=self.cache_path)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import sys
 from collections.abc import Iterator
@@ -19,8 +20,11 @@ class UsageError(Exception):
 
 
 def open_workspace(args) -> Workspace:
-    """The workspace named by ``--workspace``, ``GIC_WORKSPACE`` or ``./workspace``."""
-    return Workspace.open(resolve_workspace_root(args.workspace))
+    """The workspace named by ``--workspace``, ``GIC_WORKSPACE`` or ``./workspace``, its
+    cache read at the snapshot of ``--at`` when given."""
+    workspace = Workspace.open(resolve_workspace_root(args.workspace))
+    at = getattr(args, "at", None)
+    return workspace if at is None else dataclasses.replace(workspace, at=at)
 
 
 def write_frame(frame: pd.DataFrame, fmt: str, out: TextIO | None = None) -> None:

@@ -211,7 +211,7 @@ class CalibrationStore:
         with self.cache.transaction() as con:
             master_id = next_id(con, "calibration_master", "master_id")
             con.execute(
-                "INSERT INTO calibration_master VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+                "INSERT INTO calibration_master VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL)",
                 [
                     master_id,
                     caltype,
@@ -268,11 +268,12 @@ class CalibrationStore:
                 "AND path IS DISTINCT FROM ? AND path IS DISTINCT FROM ?",
                 [utc_now(), *kind, master, old],
             )
-            con.execute(
+            con.execute(  # with the lake snapshot it was promoted from (gic --at)
                 "UPDATE calibration_master SET status = 'master', "
                 "promoted_at = coalesce(promoted_at, ?), "
+                "lake_snapshot = coalesce(lake_snapshot, ?), "
                 "retired_at = NULL WHERE path = ? AND status <> 'master'",
-                [utc_now(), master],
+                [utc_now(), self.cache.snapshot(), master],
             )
             con.execute(
                 "UPDATE calibration_master SET status = 'old' WHERE path = ? AND status <> 'old'",
@@ -350,6 +351,7 @@ class CalibrationStore:
         )
         if not rows:
             raise CalibrationStoreError(f"no calibration report with id {report_id}")
+        seen = self.cache.snapshot()  # the lake as the user saw it (gic --at)
         master_id = rows[0][0]
         if master_id is not None:
             if good:
@@ -358,8 +360,8 @@ class CalibrationStore:
                 self._demote(master_id)
         with self.cache.transaction() as con:
             con.execute(
-                "INSERT INTO calibration_certification VALUES (?, ?, ?, ?, ?)",
-                [report_id, bool(good), comment.strip(), user.strip(), utc_now()],
+                "INSERT INTO calibration_certification VALUES (?, ?, ?, ?, ?, ?)",
+                [report_id, bool(good), comment.strip(), user.strip(), utc_now(), seen],
             )
 
     # -- reports ------------------------------------------------------------------------

@@ -36,9 +36,10 @@ class AuditLog:
         at: datetime,
         detail: Any = None,
     ) -> None:
-        """Log one action on one product version; ``detail`` is stored as JSON."""
+        """Log one action on one product version; ``detail`` is stored as JSON, with the lake
+        snapshot the caller's transaction started from (what the user saw: ``gic --at``)."""
         con.execute(
-            "INSERT INTO product_action VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO product_action VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 product_id,
                 burst_id,
@@ -49,6 +50,7 @@ class AuditLog:
                 comment,
                 at,
                 None if detail is None else json.dumps(detail),
+                self.cache.snapshot(),
             ],
         )
 

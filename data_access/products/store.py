@@ -255,7 +255,7 @@ class ProductStore:
         product_id = next_id(con, "product", "product_id")
         con.execute(
             "INSERT INTO product VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, NULL)",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, NULL, ?)",
             [
                 product_id,
                 item["burst_id"],
@@ -270,6 +270,7 @@ class ProductStore:
                 json.dumps(report.to_dict()),
                 now,
                 now,
+                self.cache.snapshot(),  # the lake as it was when the version was made
             ],
         )
         self.audit_log.record(
