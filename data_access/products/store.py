@@ -347,7 +347,7 @@ class ProductStore:
             f"""
             SELECT p.product_id, p.burst_id, p.card, p.version, p.file_name, p.state,
                    p.n_deviations, p.source, p.created_at, p.updated_at, p.pushed_at,
-                   p.push_answer, r.burst_id IS NOT NULL AS retracted,
+                   p.push_answer, p.lake_snapshot, r.burst_id IS NOT NULL AS retracted,
                    coalesce(w.warning, '') AS warning
             FROM product p LEFT JOIN ({RETRACTED_BURSTS}) r ON r.burst_id = p.burst_id
             LEFT JOIN ({WARNING_TEXTS}) w ON w.product_id = p.product_id
