@@ -129,7 +129,7 @@ def stack_frames(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns become masked
         if method == "median":
-            combined = np.nanmedian(rates, axis=0)
+            combined = _median_of_good(rates)
         else:
             clipped = sigma_clip(rates, sigma=sigma, axis=0, masked=True, copy=False)
             combined = np.ma.filled(clipped.mean(axis=0).astype(np.float32), np.nan)
@@ -139,6 +139,19 @@ def stack_frames(
     return Stack(
         data, mask, _stack_header(headers, times, total, method, names, exptime_key, date_key)
     )
+
+
+def _median_of_good(rates: np.ndarray) -> np.ndarray:
+    """``np.nanmedian(rates, axis=0)``, with its slow NaN-aware path only where a NaN is.
+
+    ``np.median`` gives the same value wherever a column has no NaN and NaN where it has
+    one; only those columns go through ``np.nanmedian`` (4× the time of ``np.median``).
+    """
+    combined = np.median(rates, axis=0)
+    bad = np.isnan(combined)
+    if bad.any():
+        combined[bad] = np.nanmedian(rates[:, bad], axis=0)
+    return combined
 
 
 def _stack_header(headers, times, total, method, names, exptime_key, date_key) -> fits.Header:

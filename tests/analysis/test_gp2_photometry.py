@@ -47,6 +47,19 @@ def test_median_stack_rejects_an_outlier_and_sets_the_time_keywords():
     assert h["NCOMBINE"] == 3 and h["IMCMB002"] == "b"
 
 
+def test_median_stack_with_masks_is_numpys_nanmedian_of_the_good_pixels():
+    rng = np.random.default_rng(4)
+    frames = list(rng.normal(100.0, 10.0, (3, 40, 40)).astype(np.float32))
+    masks = list(rng.random((3, 40, 40)) < 0.2)
+    masks[0][0, :5] = masks[1][0, :5] = masks[2][0, :5] = True  # no good pixel there
+    stack = stack_frames(frames, [_header("2026-03-14T03:15:00", 1.0)] * 3, masks=masks)
+    rates = np.where(masks, np.nan, np.stack(frames))
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning, match="All-NaN"):
+        expected = np.nanmedian(rates, axis=0) * 3.0
+    np.testing.assert_array_equal(stack.mask, np.isnan(expected))
+    np.testing.assert_array_equal(stack.data[~stack.mask], expected[~stack.mask])
+
+
 def test_clipped_mean_stack_of_three_frames_of_0_minus_and_plus_1000():
     frames = [np.zeros((10, 10)), np.full((10, 10), -1000.0), np.full((10, 10), 1000.0)]
     headers = [_header("2026-03-14T03:15:00", 1.0)] * 3
