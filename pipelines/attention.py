@@ -3,7 +3,9 @@ the page (and its query) where it is fixed.
 
 The list joins every store: last night's calibration series that are invalid or missing,
 the sensors that are stale or report an error code, the bursts of the last days without a
-product, the products awaiting approval, the failed pushes and the packets in quarantine.
+product, the products awaiting approval, the failed pushes, the packets in quarantine, the
+nightly calibration runs that failed or did not run, and last night's frames outside the
+``[quality]`` limits.
 Each kind of item comes from a *producer*, a function ``(Look) -> list[AttentionItem]``
 listed in :data:`PRODUCERS`; the producers query the stores and hand the tables to the
 pure joins below (``*_items``), which the tests exercise on small frames. Use::
@@ -26,8 +28,10 @@ import pandas as pd
 
 from analysis.telemetry import describe_age
 from data_access.alerts.bursts import BurstQueries
+from data_access.calibration.nightly_runs import NightlyRuns
 from data_access.config import AttentionConfig
 from data_access.stores import Stores
+from pipelines.calibration_nightly import due_at
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +50,8 @@ class AttentionItem:
     kind : str
         What it is: ``invalid master``, ``missing master``, ``stale sensors``, ``sensor
         errors``, ``burst without products``, ``awaiting approval``, ``failed push``,
-        ``quarantined packet`` or ``check failed``.
+        ``quarantined packet``, ``nightly run failed``, ``missing night``, ``frames outside
+        limits`` or ``check failed``.
     severity : str
         One of :data:`SEVERITIES`.
     sentence : str
@@ -309,6 +314,72 @@ def quarantine_items(quarantined: pd.DataFrame) -> list[AttentionItem]:
     return items
 
 
+def nightly_items(latest: pd.DataFrame, not_run: list[date]) -> list[AttentionItem]:
+    """One item per night whose last nightly calibration run failed or found no frames, and
+    one per night whose run was due and never started; each to the bias page of that night
+    (the nightly runs are listed under every calibration page).
+
+    Parameters
+    ----------
+    latest : DataFrame
+        The last run of each night looked at (night, outcome, failures: one text).
+    not_run : list of date
+        The nights whose run was due and has not started.
+    """
+    items = []
+    for row in latest.itertuples():
+        if row.outcome == "failures":
+            severity, kind = "error", "nightly run failed"
+            sentence = (
+                f"The nightly calibration run of the night of {row.night:%Y-%m-%d} failed: "
+                f"{row.failures or 'no reason recorded'}."
+            )
+        elif row.outcome == "no frames":
+            severity, kind = "warning", "missing night"
+            sentence = (
+                f"No calibration frame came the night of {row.night:%Y-%m-%d}: no master was built."
+            )
+        else:
+            continue
+        items.append(_night_item(kind, severity, sentence, row.night))
+    for night in not_run:
+        sentence = f"The nightly calibration run of the night of {night:%Y-%m-%d} has not run."
+        items.append(_night_item("missing night", "warning", sentence, night))
+    return items
+
+
+def _night_item(kind: str, severity: str, sentence: str, night: date) -> AttentionItem:
+    query = (("start", night.isoformat()), ("end", night.isoformat()))
+    return AttentionItem(kind, severity, sentence, f"{night:%Y-%m-%d}", "bias", query)
+
+
+def quality_items(frames: pd.DataFrame, night: date) -> list[AttentionItem]:
+    """One item per instrument and filter of ``night`` whose frames lie outside the
+    ``[quality]`` limits, to the Night page of that night, instrument and filter.
+
+    Parameters
+    ----------
+    frames : DataFrame
+        :meth:`QualityStore.frames` (image_id, instrument, filter, outside).
+    """
+    items = []
+    for (instrument, filter_), rows in frames.groupby(["instrument", "filter"], sort=True):
+        outside = rows[rows["outside"].fillna("") != ""]
+        if outside.empty:
+            continue
+        named = [f"{r.image_id} ({r.outside})" for r in outside.itertuples()]
+        sentence = (
+            f"{len(outside)} of {len(rows)} {instrument} {filter_} frames of the night of "
+            f"{night:%Y-%m-%d} lie outside the [quality] limits: {_names(named)}."
+        )
+        query = (("night", f"{night:%Y%m%d}"), ("instrument", instrument), ("filter", filter_))
+        subject = f"{instrument}/{filter_} {night:%Y-%m-%d}"
+        items.append(
+            AttentionItem("frames outside limits", "warning", sentence, subject, "night", query)
+        )
+    return items
+
+
 # -- the producers: the stores' tables handed to the joins ------------------------------
 def last_night(look: Look) -> date:
     """The night that ended last (as the calibration pages say it): the night before the
@@ -347,9 +418,29 @@ def packets_in_quarantine(look: Look) -> list[AttentionItem]:
     return quarantine_items(look.stores.alerts.quarantined())
 
 
+def nightly_runs(look: Look) -> list[AttentionItem]:
+    """The nightly runs of the nights the background work still considers
+    (``[calibration.nightly] lookback_days``, up to last night). A night not run is listed
+    only once the workspace has nightly runs (one that never had any does not run them)."""
+    config = look.stores.workspace.config
+    night = last_night(look)
+    nights = [night - timedelta(days=k) for k in range(config.calibration.nightly.lookback_days)]
+    runs = NightlyRuns(look.stores.cache).table(limit=10 * len(nights) + 10)
+    runs["night"] = pd.to_datetime(runs["night"]).dt.date
+    latest = runs[runs["night"].isin(nights)].drop_duplicates("night")  # newest first
+    now = look.now.replace(tzinfo=UTC)
+    run = set(latest["night"])
+    due = [n for n in sorted(nights) if n not in run and due_at(config, n) <= now]
+    return nightly_items(latest.sort_values("night"), due if len(runs) else [])
+
+
+def frames_of_last_night(look: Look) -> list[AttentionItem]:
+    night = last_night(look)
+    return quality_items(look.stores.quality.frames(night), night)
+
+
 #: Every producer of items, in the order their items are listed within one severity. A new
-#: check (a nightly calibration run's failures, for one) is a function
-#: ``(Look) -> list[AttentionItem]`` added to this list.
+#: check is a function ``(Look) -> list[AttentionItem]`` added to this list.
 PRODUCERS: list[Producer] = [
     masters_of_last_night,
     sensors_now,
@@ -357,6 +448,8 @@ PRODUCERS: list[Producer] = [
     products_to_approve,
     failed_pushes,
     packets_in_quarantine,
+    nightly_runs,
+    frames_of_last_night,
 ]
 
 
