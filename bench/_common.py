@@ -243,6 +243,12 @@ def peak_rss_bytes() -> int:
     return _maxrss_bytes(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
+def p99(values: Sequence[float]) -> float:
+    """The 99th percentile of ``values`` (the nearest rank; the largest of under 100)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
+
+
 def timed_runs(call: Callable[[], object], *, repeats: int, warmup: int = 1) -> list[float]:
     """Wall times of ``repeats`` calls (s) after ``warmup`` untimed ones."""
     for _ in range(warmup):

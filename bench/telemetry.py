@@ -48,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._common import (  # noqa: E402
     Figure,
     machine_description,
+    p99,
     peak_rss_bytes,
     print_figures,
     run_child,
@@ -392,13 +393,11 @@ def measure_reads_during_ingest(tmp: Path, sensors: list[Sensor]) -> list[Figure
     )
     if not every:
         return [Figure("reads during ingest: errors", result["error_count"], "errors")]
-    ordered = sorted(every)
-    p99 = ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
     return [
         Figure("reads during ingest p50", statistics.median(every), "ms"),
         Figure(
             f"reads during ingest p99 ({len(every)} samples)",
-            p99,
+            p99(every),
             "ms",
             READS_GOAL_P99_MS,
             "goal",
