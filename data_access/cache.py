@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 import duckdb
 import pandas as pd
 
+from data_access.faults import fault_point
 from data_access.legacy_cache import has_legacy_cache, import_legacy_cache
 from data_access.safe_files import keep_private, make_private
 from data_access.schema import MIGRATIONS
@@ -294,6 +295,7 @@ class Cache:
             lake = self._alias
             self._con.execute(f"CALL ducklake_rewrite_data_files('{lake}')")  # many deletes
             self._con.execute(f"CALL ducklake_merge_adjacent_files('{lake}')")
+            fault_point("lake-maintain-merged")  # the kill test's crash, half-way
             expired = self._expirable(keep_days)
             if expired:
                 self._con.execute(

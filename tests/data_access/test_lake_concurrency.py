@@ -5,12 +5,15 @@ twice, and the reader never sees a count go down."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
 
 import pytest
 
+from data_access.cache import Cache
 from data_access.stores import Stores
 
 WRITER = """
@@ -127,3 +130,89 @@ def test_two_writers_and_a_reader_lose_nothing_and_store_nothing_twice(workspace
     assert rows == [(N_FILES, N_FILES), (N_FILES * N_SENSORS, N_FILES * N_SENSORS)]
     assert sensors == [(N_SENSORS, N_SENSORS)]
     assert counts[-1] == N_FILES * N_SENSORS
+
+
+INGEST_ALL = """
+import sys
+from data_access.stores import Stores
+from data_access.telemetry.store import documents_in
+
+stores = Stores.open(sys.argv[1])
+documents = documents_in([sys.argv[2]])
+for start in range(0, len(documents), 4):
+    stores.status.ingest(documents[start : start + 4])
+"""
+
+
+def _consistency(root) -> tuple[int, int, int]:
+    """Documents, readings, and documents whose readings do not match what they declare."""
+    stores = Stores.open(root, read_only=True)
+    try:
+        return stores.cache.execute(
+            "SELECT (SELECT count(*) FROM status_document), (SELECT count(*) FROM status_reading), "
+            "(SELECT count(*) FROM status_document d WHERE n_readings <> (SELECT count(*) "
+            "FROM status_reading r WHERE r.document_id = d.document_id))"
+        )[0]
+    finally:
+        stores.close()
+
+
+def test_a_writer_killed_during_its_commits_leaves_whole_files_and_the_next_run_ends_the_work(
+    tmp_path, status_folder
+):
+    """SIGKILL from outside, at whatever moment the second commit is under way: the lake
+    holds whole files only, and the next run ingests the rest, each file once."""
+    root = tmp_path / "ws"
+    Stores.open(root).close()
+    writer = _start(INGEST_ALL, str(root), str(status_folder))
+    with Cache(root / "lake", read_only=True) as cache:
+        while writer.poll() is None:
+            if cache.execute("SELECT count(*) FROM status_document")[0][0] > 0:
+                break
+            time.sleep(0.02)
+    writer.send_signal(signal.SIGKILL)
+    writer.communicate(timeout=60)
+    assert writer.returncode == -signal.SIGKILL  # killed mid-way, not finished
+    documents, readings, broken = _consistency(root)
+    assert 0 < documents < 72 and readings == documents * 210 and broken == 0
+    again = _start(INGEST_ALL, str(root), str(status_folder))
+    _, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err
+    assert _consistency(root) == (72, 72 * 210, 0)
+
+
+MAINTAIN = """
+import sys
+from data_access.cache import Cache
+
+with Cache(sys.argv[1]) as cache:
+    print(cache.maintain(keep_days=0), flush=True)
+"""
+
+
+def test_a_maintenance_killed_half_way_leaves_a_lake_that_opens_and_is_tidied_next_time(tmp_path):
+    lake = tmp_path / "lake"
+    with Cache(lake) as cache:
+        for batch in range(6):  # six commits, each larger than what the catalog inlines
+            with cache.transaction() as con:
+                con.execute(
+                    "INSERT INTO source_cursor SELECT 'files', ? || '-' || range FROM range(50)",
+                    [str(batch)],
+                )
+    crashed = subprocess.run(
+        [sys.executable, "-c", MAINTAIN, str(lake)],
+        env={**os.environ, "GIC_KILL_AT": "lake-maintain-merged"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    with Cache(lake) as cache:
+        assert cache.execute("SELECT count(*), count(DISTINCT cursor) FROM source_cursor") == [
+            (300, 300)
+        ]
+        report = cache.maintain(keep_days=0)
+        assert report["files_after"] == 1 and report["snapshots_after"] == 1
+        with cache.transaction() as con:  # and the lake takes writes again
+            con.execute("INSERT INTO source_cursor VALUES ('files', 'after')")
+        assert cache.execute("SELECT count(*) FROM source_cursor") == [(301,)]
