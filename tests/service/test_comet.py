@@ -8,7 +8,8 @@ import pytest
 
 from analysis.trigger_file import read_trigger_file
 from analysis.voevent import parse_voevent
-from data_access.alerts.store import AlertFolders, open_cache_waiting
+from data_access.alerts.receive import open_cache_waiting
+from data_access.alerts.trigger_files import AlertFolders
 from data_access.stores import Stores
 
 pytestmark = [pytest.mark.service, pytest.mark.slow, pytest.mark.shared_data]
@@ -47,7 +48,7 @@ def test_real_packets_through_comet(comet_broker, shared_data):
 
     stores = Stores(comet_broker.workspace)
     try:
-        stores.alerts.ingest_spool()  # whatever a busy cache made a handler spool
+        stores.alerts.ingest_spool()  # whatever a cache out of reach made a handler spool
         frame = stores.alerts.alerts()
         triggers = {
             p.name: read_trigger_file(p.read_text())
