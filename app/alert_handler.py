@@ -6,7 +6,7 @@ workspace comes from ``GIC_WORKSPACE``::
     GIC_WORKSPACE=/path/to/ws twistd -n comet --local-ivo=ivo://svom/colibri --receive \\
         --receive-port=8099 --cmd=$(which gic-alert-handler)
 
-It does what ``gic alerts ingest`` does (see :mod:`data_access.alerts.store`), in an order
+It does what ``gic alerts ingest`` does (see :mod:`data_access.alerts.receive`), in an order
 chosen for the telescope: the packet is parsed and the trigger file written with only
 light modules imported (about 0.1 s after the packet arrives), and only then are the
 cache's libraries imported to store it, or to spool it while the cache cannot be reached. This
@@ -79,7 +79,7 @@ def receive_stdin(root: Path, source: str, stream: BinaryIO | None = None) -> in
         log.info("quarantined: %s", exc)
         return 1
     trigger = update_trigger_file(folders.triggers, record, received_at)  # observed below
-    from data_access.alerts.store import keep_packet  # the heavy part: DuckDB, pandas
+    from data_access.alerts.receive import keep_packet  # the heavy part: DuckDB, pandas
     from data_access.workspace import Workspace
 
     try:

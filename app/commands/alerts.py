@@ -10,7 +10,7 @@ and does what ``gic alerts ingest`` does::
 
 Its exit code is 0 for any well-formed packet (with or without a burst ID, stored in the
 cache or, while the cache cannot be reached, spooled for the next sync: see
-:mod:`data_access.alerts.store`), 1 for a malformed or hostile one (quarantined), 2 when
+:mod:`data_access.alerts.receive`), 1 for a malformed or hostile one (quarantined), 2 when
 ``GIC_WORKSPACE`` is not set.
 """
 
@@ -30,7 +30,7 @@ from analysis.voevent import BURST_ID_PATTERN
 from app.alert_handler import main as alert_handler_main
 from app.alert_handler import receive_stdin
 from app.commands.common import UsageError, open_workspace, write_frame
-from data_access.alerts.store import receive_operations_message, receive_packet
+from data_access.alerts.receive import receive_operations_message, receive_packet
 from data_access.stores import Stores
 from data_access.workspace import Workspace
 

@@ -1,8 +1,8 @@
 """Where alerts and operations messages come from: Comet, GCN Kafka and NATS.
 
-Every source hands its bytes to the same functions of :mod:`data_access.alerts.store`
-(:func:`~data_access.alerts.store.receive_packet` for packets,
-:func:`~data_access.alerts.store.receive_operations_message` for NATS messages).
+Every source hands its bytes to the same functions of :mod:`data_access.alerts.receive`
+(:func:`~data_access.alerts.receive.receive_packet` for packets,
+:func:`~data_access.alerts.receive.receive_operations_message` for NATS messages).
 
 - **Comet** (VOEvent Transport Protocol): :func:`comet_command` builds the ``twistd -n comet``
   command line that receives locally and/or subscribes to a remote broker and runs

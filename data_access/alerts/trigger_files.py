@@ -5,7 +5,7 @@ the trigger file with only this module, :mod:`analysis.voevent` (VOEvents),
 :mod:`analysis.gcn_notice` (GCN JSON notices) and the settings loaded,
 so the telescope's trigger is on disk about a tenth of a second after the packet arrives.
 Only then does it import the cache (DuckDB, pandas) to store the packet
-(see :mod:`data_access.alerts.store`).
+(see :mod:`data_access.alerts.receive`).
 """
 
 from __future__ import annotations

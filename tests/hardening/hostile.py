@@ -26,7 +26,7 @@ from analysis.frame_quality import FrameQuality
 from analysis.products import Burst
 from analysis.products.photometry import photometry_csv
 from analysis.products.synthetic import synthetic_photometry
-from data_access.alerts.store import receive_operations_message, receive_packet
+from data_access.alerts.receive import receive_operations_message, receive_packet
 from data_access.alerts.trigger_files import QuarantinedPacketError
 from data_access.products.files import read_photometry_file
 from data_access.stores import Stores

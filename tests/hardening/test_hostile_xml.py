@@ -10,7 +10,7 @@ import time
 import pytest
 
 from analysis.voevent import HostileVOEventError, parse_voevent
-from data_access.alerts.store import receive_packet
+from data_access.alerts.receive import receive_packet
 from data_access.alerts.trigger_files import QuarantinedPacketError
 from tests.analysis.test_voevent import make_packet
 

@@ -22,7 +22,7 @@ from analysis.products.descriptor import MAX_DESCRIPTOR_CHARS, DescriptorError
 from analysis.products.photometry import REQUIRED_COLUMNS, PhotometryError, parse_photometry_csv
 from analysis.products.tsv import compile_product_tsv
 from analysis.voevent import HostileVOEventError, parse_voevent
-from data_access.alerts.store import receive_operations_message, receive_packet
+from data_access.alerts.receive import receive_operations_message, receive_packet
 from data_access.alerts.trigger_files import AlertFolders, QuarantinedPacketError, spool_packet
 from data_access.calibration.sources import sync_calibration
 from data_access.fits_frames import FrameError, open_frame

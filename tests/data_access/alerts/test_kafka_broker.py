@@ -18,8 +18,8 @@ import confluent_kafka
 import pytest
 
 from app.cli import main
+from data_access.alerts.receive import receive_packet
 from data_access.alerts.sources import consume_alerts, kafka_topics, open_kafka_consumer
-from data_access.alerts.store import receive_packet
 from data_access.stores import Stores
 from data_access.workspace import Workspace
 from tests.conftest import REPO, service_unavailable

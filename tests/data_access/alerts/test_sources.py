@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
+from data_access.alerts.receive import receive_packet
 from data_access.alerts.sources import comet_command, consume_alerts, replay_from
-from data_access.alerts.store import receive_packet
 from data_access.stores import Stores
 
 

@@ -8,13 +8,9 @@ import pandas as pd
 import pytest
 
 from analysis.trigger_file import read_trigger_file
-from data_access.alerts.store import (
-    AlertFolders,
-    AlertStore,
-    QuarantinedPacketError,
-    receive_operations_message,
-    receive_packet,
-)
+from data_access.alerts.receive import receive_operations_message, receive_packet
+from data_access.alerts.store import AlertStore
+from data_access.alerts.trigger_files import AlertFolders, QuarantinedPacketError
 from data_access.stores import Stores
 from tests.analysis.test_voevent import LAUGHS, XXE, make_packet
 
