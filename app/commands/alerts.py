@@ -17,7 +17,6 @@ cache or, while the cache cannot be reached, spooled for the next sync: see
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import signal
@@ -29,7 +28,7 @@ from pathlib import Path
 from analysis.voevent import BURST_ID_PATTERN
 from app.alert_handler import main as alert_handler_main
 from app.alert_handler import receive_stdin
-from app.commands.common import UsageError, open_workspace, write_frame
+from app.commands.common import UsageError, open_workspace, print_json, read_report, write_frame
 from data_access.alerts.receive import receive_operations_message, receive_packet
 from data_access.stores import Stores
 from data_access.workspace import Workspace
@@ -234,35 +233,33 @@ def list_alerts(args) -> int:
 
 
 def show_alert(args) -> int:
-    stores = Stores(open_workspace(args))
-    try:
-        if BURST_ID_PATTERN.match(args.ivorn):
-            return show_burst(stores, args.ivorn)
-        detail = stores.alerts.alert(args.ivorn)
-    finally:
-        stores.close()
-    if detail is None:
-        raise UsageError(f"no alert with ivorn {args.ivorn!r} in the cache")
+    if BURST_ID_PATTERN.match(args.ivorn):
+        return show_burst(args, args.ivorn)
+    detail = read_report(
+        args,
+        lambda stores: stores.alerts.alert(args.ivorn),
+        missing=f"no alert with ivorn {args.ivorn!r} in the cache",
+    )
     if args.xml:
         print(detail["raw_xml"])
     else:
-        print(json.dumps(detail, indent=2, default=str))
+        print_json(detail, default=str)
     return 0
 
 
-def show_burst(stores: Stores, burst_id: str) -> int:
+def show_burst(args, burst_id: str) -> int:
     """Print a burst's report (:meth:`BurstQueries.report`) as JSON, seen from now."""
     from data_access.alerts.bursts import BurstQueries
     from data_access.alerts.trigger_extras import telescope_site
 
-    alerts = stores.alerts
-    site = telescope_site(stores.workspace.config.site)
-    report = BurstQueries(alerts.cache, alerts.triggers_dir).report(
-        burst_id, site=site, at=datetime.now(UTC)
-    )
-    if report is None:
-        raise UsageError(f"no notice names burst {burst_id!r} in the cache")
-    print(json.dumps(report, indent=2))
+    def burst_report(stores: Stores) -> dict | None:
+        alerts = stores.alerts
+        site = telescope_site(stores.workspace.config.site)
+        queries = BurstQueries(alerts.cache, alerts.triggers_dir)
+        return queries.report(burst_id, site=site, at=datetime.now(UTC))
+
+    missing = f"no notice names burst {burst_id!r} in the cache"
+    print_json(read_report(args, burst_report, missing=missing))
     return 0
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
-from app.commands.common import UsageError, open_workspace, write_frame
-from data_access.stores import Stores
+from app.commands.common import print_json, read_report, write_frame
 
 #: The dossier's tables, in the order ``--format table`` prints them.
 TABLE_SECTIONS = (
@@ -44,15 +42,13 @@ def register(subparsers, groups) -> None:
 def show_dossier(args) -> int:
     from pipelines.dossier import burst_dossier
 
-    stores = Stores(open_workspace(args), read_only=True)
-    try:
-        dossier = burst_dossier(stores, args.burst_id, at=datetime.now(UTC))
-    finally:
-        stores.close()
-    if dossier is None:
-        raise UsageError(f"no notice names burst {args.burst_id!r} in the cache")
+    dossier = read_report(
+        args,
+        lambda stores: burst_dossier(stores, args.burst_id, at=datetime.now(UTC)),
+        missing=f"no notice names burst {args.burst_id!r} in the cache",
+    )
     if args.format == "json":
-        print(json.dumps(dossier.to_dict(), indent=2))
+        print_json(dossier.to_dict())
         return 0
     report = dossier.report
     print(

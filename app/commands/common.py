@@ -6,13 +6,17 @@ import contextlib
 import dataclasses
 import json
 import sys
-from collections.abc import Iterator
-from typing import TextIO
+from collections.abc import Callable, Iterator
+from typing import TextIO, TypeVar
 
 import pandas as pd
 from tqdm import tqdm
 
+from data_access.stores import Stores
 from data_access.workspace import Workspace, resolve_workspace_root
+
+#: What a report reader returns.
+R = TypeVar("R")
 
 
 class UsageError(Exception):
@@ -25,6 +29,29 @@ def open_workspace(args) -> Workspace:
     workspace = Workspace.open(resolve_workspace_root(args.workspace))
     at = getattr(args, "at", None)
     return workspace if at is None else dataclasses.replace(workspace, at=at)
+
+
+def read_report(args, make: Callable[[Stores], R | None], *, missing: str) -> R:
+    """What ``make`` reads from the workspace's stores (opened read-only, closed after).
+
+    Raises
+    ------
+    UsageError
+        With the text ``missing`` when ``make`` finds nothing (returns None).
+    """
+    stores = Stores(open_workspace(args), read_only=True)
+    try:
+        report = make(stores)
+    finally:
+        stores.close()
+    if report is None:
+        raise UsageError(missing)
+    return report
+
+
+def print_json(report, *, default: Callable | None = None) -> None:
+    """Print a report as indented JSON (``default`` turns what JSON lacks into text)."""
+    print(json.dumps(report, indent=2, default=default))
 
 
 def write_frame(frame: pd.DataFrame, fmt: str, out: TextIO | None = None) -> None:
