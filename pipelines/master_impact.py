@@ -90,9 +90,16 @@ def describe_impact(report: dict) -> list[str]:
     state = master["why"] if master["bad"] else f"{master['status']}, not bad"
     standing = sum(bool(p["warning"]) for p in report["products"])
     queued = sum(r["state"] == "queued" for r in report["requests"])
-    return [
+    lines = [
         f"master {master['master_id']} {name} ({state}); in force now: "
         f"{master['in_force_now'] or 'none'}",
         f"{len(report['runs'])} run(s) used it, {len(report['products'])} product version(s) "
         f"were built from them, {standing} carry its warning; {queued} reprocessing queued",
     ]
+    snapshot = master.get("lake_snapshot")
+    if snapshot is not None:
+        lines.append(
+            f"promoted from lake snapshot {snapshot}: `gic --at {snapshot} calib impact "
+            f"{master['master_id']}` shows the cache as it was then"
+        )
+    return lines

@@ -13,11 +13,12 @@ import logging
 from collections.abc import Callable
 from contextlib import closing
 
+import pandas as pd
 import panel as pn
 import param
 
 from app.auth import LOCAL_USER, require
-from app.markup import SafeHTML, SafeMarkdown, html, markdown, paragraphs
+from app.markup import SafeHTML, SafeMarkdown, code, html, markdown, paragraphs
 from app.views.feedback import failure_text, guarded, message_pane, notify
 from app.views.product_exchange import ClientFactory, busy
 from app.views.product_flags import ProductFlags, sentence_case
@@ -312,14 +313,28 @@ class ProductReview(pn.viewable.Viewer):
             if self.selection.product_id is None
             else self.store.record(self.selection.product_id)
         )
-        self._title.object = (
-            markdown("### {name}", name=record["file_name"]) if record else "### No product chosen"
-        )
+        self._title.object = self._provenance(record) if record else "### No product chosen"
         self._badge.object = state_badge(record["state"]) if record else ""
         reasons = self.why_not()
         for label, reason in reasons.items():
             self._buttons[label].disabled = bool(reason)
         self._why.object = self._reasons(reasons)
+
+    @staticmethod
+    def _provenance(record: dict) -> SafeMarkdown:
+        """The version's name and the lake snapshot it was made from, with the command that
+        shows the products as they were then."""
+        snapshot = record.get("lake_snapshot")
+        if pd.isna(snapshot):  # made before the versions recorded their snapshot
+            return markdown("### {name}", name=record["file_name"])
+        command = f"gic --at {int(snapshot)} products list --burst {record['burst_id']}"
+        return markdown(
+            "### {name}\nMade from lake snapshot {snapshot}: {command} shows the products as "
+            "they were then.",
+            name=record["file_name"],
+            snapshot=int(snapshot),
+            command=code(command),
+        )
 
     @param.depends("selection.product_id", watch=True)
     @guarded("Forgetting the question", LOG)
@@ -368,8 +383,8 @@ class ProductReview(pn.viewable.Viewer):
     def _audit(self):
         log = self.store.audit(self.selection.burst_id or None)
         log = log.sort_values("acted_at", ascending=False)
-        return _table(
-            log[["acted_at", "user_name", "action", "card", "version", "comment"]],
+        return _table(  # lake_snapshot: what the user saw (gic --at SNAPSHOT ...)
+            log[["acted_at", "user_name", "action", "card", "version", "comment", "lake_snapshot"]],
             pagination="local",
             page_size=10,
         )
@@ -394,7 +409,13 @@ class ProductReview(pn.viewable.Viewer):
 
     def audit_log(self) -> pn.Column:
         """The burst's audit log, newest first."""
-        return pn.Column("### Who did what, when (UTC)", self._audit, sizing_mode="stretch_width")
+        return pn.Column(
+            "### Who did what, when (UTC)",
+            "Each action names the lake snapshot it was made from: `gic --at SNAPSHOT products "
+            "list` shows the products as the user saw them.",
+            self._audit,
+            sizing_mode="stretch_width",
+        )
 
     def __panel__(self):
         return pn.Column(self.actions(), self.audit_log(), sizing_mode="stretch_width")

@@ -151,7 +151,8 @@ class MasterImpact:
         frame = self.cache.query_df(
             f"""
             SELECT m.master_id, m.caltype, m.instrume AS instrument, m.filter, m.night, m.path,
-                   m.status, b.why IS NOT NULL AS bad, coalesce(b.why, '') AS why
+                   m.status, m.lake_snapshot, b.why IS NOT NULL AS bad,
+                   coalesce(b.why, '') AS why
             FROM calibration_master m LEFT JOIN ({BAD_MASTERS}) b USING (master_id)
             WHERE CAST(m.master_id AS VARCHAR) = $key OR m.path = $key
                OR regexp_extract(m.path, '[^/]+$') = $key
