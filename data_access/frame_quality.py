@@ -261,6 +261,13 @@ class QualityStore:
             return self._judged("false", [])
         return self._judged(f"image_id IN ({', '.join('?' * len(names))})", names)
 
+    def of_product(self, product_id: int) -> pd.DataFrame:
+        """The frames of the GP2 runs a product version was built from, as :meth:`frames`
+        gives them (their own records, not those of later runs)."""
+        return self._judged(
+            "run_id IN (SELECT run_id FROM product_run WHERE product_id = ?)", [int(product_id)]
+        )
+
     def frames_between(self, instrument: str, filter_: str, start: date, end: date) -> pd.DataFrame:
         """The frames of one instrument and filter over the nights ``start`` to ``end``, as
         :meth:`frames` gives them."""

@@ -69,6 +69,7 @@ class Stores:
     def products(self) -> ProductStore:
         store = ProductStore.from_workspace(self.workspace, self.cache)
         store.pushes.notifier = Notifier.from_workspace(self.workspace)
+        store.quality = self.quality
         return store
 
     @cached_property

@@ -1,5 +1,6 @@
-"""What stands against the product a review shows: its burst retracted, and its warning of
-a master found bad since it was built.
+"""What stands against the product a review shows: its burst retracted, its warning of
+a master found bad since it was built, and the frames of its runs outside the [quality]
+limits (a note).
 
 A retracted burst's products are pushed only with an approver's override: the box
 *Override the retraction* ticked and the review's comment saying why (both in the audit
@@ -50,12 +51,14 @@ class ProductFlags(pn.viewable.Viewer):
         self._override = pn.widgets.Checkbox.from_param(self.param.override)
         self._warning = pn.pane.Alert("", alert_type="warning", css_classes=["master-warning"])
         self._clear = pn.widgets.Button(label="Clear the warning", color="warning")
+        self._quality = pn.pane.Alert("", alert_type="info", css_classes=["frame-quality"])
         self._clear.on_click(lambda _: review._clicked(self.clear_warning, "Clear the warning"))
         self._layout = pn.Column(
             self._retraction,
             self._override,
             self._warning,
             self._clear,
+            self._quality,
             sizing_mode="stretch_width",
         )
         review.selection.param.watch(
@@ -80,6 +83,17 @@ class ProductFlags(pn.viewable.Viewer):
         queue = self.review.store.queue(burst)
         shown = queue.loc[queue["product_id"] == product_id, "warning"]
         return str(shown.iloc[0]) if len(shown) else ""
+
+    def quality(self) -> str:
+        """Which frames of the runs the product shown was built from lie outside the
+        ``[quality]`` limits, and why ('' when none, or none shown)."""
+        product_id, quality = self.review.selection.product_id, self.review.store.quality
+        if product_id is None or quality is None:
+            return ""
+        frames = quality.of_product(product_id)
+        outside = frames[frames["outside"] != ""]
+        named = [f"{row.image_id} ({row.outside})" for row in outside.itertuples()]
+        return f"{len(outside)} of {len(frames)} frames, {', '.join(named)}" if named else ""
 
     def warnings_of(self, names: list[str]) -> list[str]:
         """The warnings of the latest versions named (``file_name: warning``)."""
@@ -126,6 +140,11 @@ class ProductFlags(pn.viewable.Viewer):
             warning=warning,
         )
         self._warning.visible = self._clear.visible = bool(warning)
+        outside = self.quality()
+        self._quality.object = markdown(
+            "Built from frames outside the [quality] limits: {outside}.", outside=outside
+        )
+        self._quality.visible = bool(outside)
         self._clear.disabled = not self.review.user.can(CLEAR_ROLE)
 
     def __panel__(self):

@@ -95,6 +95,8 @@ class ProductStore:
         self.descriptors = descriptors or DescriptorLibrary()
         self.config = config or ProductsConfig()
         self.audit_log = AuditLog(cache)
+        #: The frames' quality (:class:`~data_access.frame_quality.QualityStore`) where known.
+        self.quality = None
         self.review = ProductReviews(cache, self.audit_log, record=self.record)
         self.warnings = ProductWarnings(cache, self.audit_log)
         self.pushes = ProductPushes(

@@ -4,6 +4,8 @@ with a comment), no browser."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from app.auth import PermissionDenied
@@ -13,6 +15,7 @@ from data_access.users import User
 from tests.app.test_products_view import ALICE, BOB, BURST, SARA
 from tests.data_access.calibration.test_impact import used_by_a_run
 from tests.data_access.products.test_retraction import AcceptingClient, store_notices
+from tests.data_access.test_frame_quality import FRAME
 
 
 class Sdb(AcceptingClient):
@@ -92,3 +95,14 @@ def test_the_products_list_and_the_dossier_say_both_above_the_products(flagged):
         int(flagged.products.queue(BURST.burst_id)["product_id"].iloc[0]), user="sara", comment="ok"
     )
     assert "6 product(s)" in burst_flags(flagged.products.queue(BURST.burst_id))[1].object
+
+
+def test_a_product_built_from_frames_outside_the_quality_limits_says_so(flagged):
+    blurred = dataclasses.replace(FRAME, image_id="f2", fwhm_arcsec=4.0)
+    flagged.quality.record([FRAME, blurred], run_id="run-1")
+    flags = desk_for(flagged, SARA).review.flags
+    assert flags.quality().startswith("1 of 2 frames, f2 (FWHM 4.0")
+    flags.show()
+    assert flags._quality.visible and "outside the [quality] limits" in flags._quality.object
+    flagged.products.quality = None  # a store without the frames' quality: no note
+    assert flags.quality() == ""
