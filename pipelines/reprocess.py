@@ -31,7 +31,8 @@ from data_access.calibration.impact import MasterImpact, record_product_run
 from data_access.calibration.store import CalibrationStore
 from data_access.config import Gp2Config
 from data_access.gp2.records import RunPlan
-from data_access.gp2.runs import ReprocessError, ReprocessStore, StoredRun
+from data_access.gp2.run_folder import StoredRun
+from data_access.gp2.runs import ReprocessError, ReprocessStore
 from data_access.products.files import read_photometry_file
 from data_access.telemetry.store import StatusStore
 from pipelines.gp2.cluster import open_client

@@ -17,7 +17,8 @@ from app.plots.reprocess import light_curve_points, plot_frame
 from app.views.feedback import guarded
 from app.views.tables import paged_table
 from data_access.alerts.bursts import BurstQueries
-from data_access.gp2.runs import ReprocessStore, StoredRun
+from data_access.gp2.run_folder import StoredRun
+from data_access.gp2.runs import ReprocessStore
 
 LOG = logging.getLogger("gic.reprocess")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from analysis.gp2.simulate import simulate_burst
 from data_access.gp2.config import ModuleSettings
 from data_access.gp2.files import write_simulated_burst
-from data_access.gp2.runs import masters_used
+from data_access.gp2.run_folder import masters_used
 from pipelines.gp2.runner import RunPlan, run_burst
 
 
