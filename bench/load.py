@@ -70,6 +70,8 @@ MIN_SAMPLES = 300
 #: How long a user waits for a tab's content before taking the tab as built already, in s
 #: (the time spent waiting is part of the page's reading time).
 TAB_WAIT_S = 10.0
+#: How long the server may take, once nothing more is sent, to store what was sent, in s.
+STORED_WAIT_S = 60.0
 STATUS_EVERY_S = 3.0
 ALERT_EVERY_S = 4.0
 GOAL_P99_S = 2.0
@@ -566,7 +568,12 @@ def serve_and_measure(root: Path, folder: Path, processes: int, args) -> list[Fi
             figures += measure(label, url, count, server.pid, args)
         feeder.stop_event.set()
         feeder.join(timeout=60)
-        time.sleep(8.0)  # several sync periods: the last file and alert go in
+        deadline = time.monotonic() + STORED_WAIT_S  # the last files and alerts go in
+        while time.monotonic() < deadline and ingested(root, feeder.files, feeder.ivorns) != (
+            len(feeder.files),
+            len(feeder.ivorns),
+        ):
+            time.sleep(2.0)
     finally:
         if feeder is not None:
             feeder.stop_event.set()
