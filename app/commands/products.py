@@ -1,28 +1,27 @@
-"""GFT products: ``gic products compile|build|list|show|validate|approve|reject|push|
-clear-warning|pull|coherence|archive|diff|audit`` and ``gic sandbox serve``.
+"""GFT products: ``gic products compile|build|list|show|validate|approve|reject|diff|audit``.
 
 ``compile`` and ``validate`` work on files alone; the others use the workspace
-(products under ``WORKSPACE/products/<burst ID>/``, states in the cache) and, for
-push, pull and coherence, the SDB named in ``[sdb]`` (the token from the environment
-variable it names).
+(products under ``WORKSPACE/products/<burst ID>/``, states in the cache). The exchange with
+the SDB (``push``, ``clear-warning``, ``pull``, ``coherence``, ``archive``) and ``gic sandbox
+serve`` are in :mod:`app.commands.products_sdb`.
 """
 
 from __future__ import annotations
 
-import getpass
 import json
 import math
 import sys
 from pathlib import Path
 
-import pandas as pd
 from astropy.time import Time
 
 from analysis.products.builders import afterglow_fits
 from analysis.products.photometry import Burst
 from analysis.products.settings import fit_window
 from analysis.products.validate import validate_product
-from app.commands.common import UsageError, open_workspace, progress_bar, write_frame
+from app.commands.common import UsageError, open_workspace, write_frame
+from app.commands.product_targets import FORMATS, acting_user, target_arguments, targets
+from app.commands.products_sdb import register_sandbox, register_sdb
 from data_access.calibration.impact import record_product_run
 from data_access.products.files import (
     DescriptorLibrary,
@@ -31,12 +30,8 @@ from data_access.products.files import (
     read_photometry_file,
     read_product_file,
 )
-from data_access.products.sdb_client import SdbClient, SdbError
 from data_access.safe_files import write_atomic
 from data_access.stores import Stores
-from sandbox.sdb import SandboxServer
-
-FORMATS = ("json", "csv", "table")
 
 
 def register(subparsers, groups) -> None:
@@ -51,23 +46,8 @@ def register(subparsers, groups) -> None:
     what = products.add_subparsers(dest="what", metavar="WHAT", required=True)
     _register_files(what)
     _register_review(what)
-    _register_sdb(what)
-    sandbox = subparsers.add_parser(
-        "sandbox",
-        help="a local SDB/MDB import-export server (offline demo and tests)",
-        description="Serve the SDB import API (a_spjson, a_product) and an export API on loopback.",
-    )
-    sandbox_what = sandbox.add_subparsers(dest="what", metavar="WHAT", required=True)
-    serve = sandbox_what.add_parser(
-        "serve",
-        help="serve until interrupted",
-        description="Serve the sandbox until Ctrl-C. Received files "
-        "go under --storage; /openapi.json describes the API.",
-    )
-    serve.add_argument("--port", type=int, default=None, help="default: [sdb] sandbox_port")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--storage", metavar="DIR", help="default: WORKSPACE/[sdb] sandbox_dir")
-    serve.set_defaults(handler=sandbox_serve)
+    register_sdb(what)
+    register_sandbox(subparsers)
 
 
 def _register_files(what) -> None:
@@ -156,7 +136,7 @@ def _register_review(what) -> None:
             description=f"{text.capitalize()}: by product id, "
             "or the latest version of --card of --burst. Logged with the user.",
         )
-        _target_arguments(action)
+        target_arguments(action)
         action.add_argument("--comment", default="")
         action.set_defaults(handler=products_review, action=name)
 
@@ -178,107 +158,6 @@ def _register_review(what) -> None:
     audit.add_argument("--burst", metavar="ID")
     audit.add_argument("--format", choices=FORMATS, default="table")
     audit.set_defaults(handler=products_audit)
-
-
-def _register_sdb(what) -> None:
-    push = what.add_parser(
-        "push",
-        help="push approved products to the SDB import API",
-        description="Send each product's card then the file; a product is "
-        "marked pushed only when the server answered OK. Exit 1 if any failed.",
-    )
-    _target_arguments(push, burst_alone=True)
-    push.add_argument("--comment", default="")
-    push.add_argument(
-        "--override-retraction",
-        default="",
-        metavar="COMMENT",
-        help="push the products of a retracted burst all the same, saying why (an approver's "
-        "override, kept in the audit log); without it they are refused",
-    )
-    push.set_defaults(handler=products_push)
-
-    clear = what.add_parser(
-        "clear-warning",
-        help="clear a product's warning of a bad master, with a comment",
-        description="A product built by a run that used a master since certified bad or "
-        "demoted carries a warning until it is rebuilt or a scientist clears it; the "
-        "comment goes to the audit log.",
-    )
-    clear.add_argument("ids", nargs="+", type=int, metavar="ID", help="product ids")
-    clear.add_argument("--comment", required=True)
-    clear.add_argument("--user", default=None, help="default: the login name")
-    clear.set_defaults(handler=products_clear_warning)
-
-    pull = what.add_parser(
-        "pull",
-        help="bring a burst's products and images from the export API",
-        description="List the burst's products and images on the export API and "
-        "download them (all, or --name ones) into the workspace.",
-    )
-    pull.add_argument("--burst", required=True, metavar="ID")
-    pull.add_argument("--name", nargs="+", metavar="FILE", help="only these files")
-    pull.add_argument("--list", action="store_true", help="only list what the export API holds")
-    pull.add_argument("--user", default=None)
-    pull.add_argument("--format", choices=FORMATS, default="table")
-    pull.set_defaults(handler=products_pull)
-
-    coherence = what.add_parser(
-        "coherence",
-        help="compare a burst's products with the SDB",
-        description="Products on one side only, or differing in bytes, "
-        "number of headers or keywords. Exit 1 if any problem.",
-    )
-    coherence.add_argument("--burst", required=True, metavar="ID")
-    coherence.add_argument("--format", choices=FORMATS, default="table")
-    coherence.set_defaults(handler=products_coherence)
-
-    archive = what.add_parser(
-        "archive",
-        help="many bursts' products as one zip",
-        description="The latest version of each product of each burst (every "
-        "version with --all-versions), with a manifest.json.",
-    )
-    archive.add_argument("--burst", nargs="+", required=True, metavar="ID")
-    archive.add_argument("--output", required=True, metavar="ZIP")
-    archive.add_argument("--all-versions", action="store_true")
-    archive.set_defaults(handler=products_archive)
-
-
-def _target_arguments(parser, *, burst_alone: bool = False) -> None:
-    parser.add_argument(
-        "ids", nargs="*", type=int, metavar="ID", help="product ids (gic products list)"
-    )
-    parser.add_argument("--burst", metavar="ID")
-    parser.add_argument(
-        "--card",
-        metavar="CARD",
-        help="with --burst: its latest version"
-        + ("; without: every approved product of the burst" if burst_alone else ""),
-    )
-    parser.add_argument("--user", default=None, help="default: the login name")
-
-
-def _user(args) -> str:
-    return args.user or getpass.getuser()
-
-
-def _targets(stores: Stores, args, *, approved_of_burst: bool = False) -> list[int]:
-    ids = list(args.ids)
-    if args.burst:
-        queue = stores.products.queue(args.burst)
-        if args.card:
-            chosen = queue[queue["card"] == args.card]
-            if chosen.empty:
-                raise UsageError(f"burst {args.burst} has no product {args.card}")
-        elif approved_of_burst:
-            chosen = queue[queue["state"].isin(["approved", "push failed"])]
-        else:
-            raise UsageError("--burst needs --card here")
-        ids += [int(i) for i in chosen["product_id"]]
-    if not ids:
-        raise UsageError("name products by id, or with --burst (and --card)")
-    return ids
 
 
 # -- handlers ---------------------------------------------------------------------------
@@ -335,7 +214,7 @@ def products_build(args) -> int:
         built = stores.products.build(
             burst,
             photometry,
-            user=_user(args),
+            user=acting_user(args),
             comment=f"from {Path(args.photometry).name}",
             fit_window_s=window,
         )
@@ -397,110 +276,11 @@ def products_review(args) -> int:
     try:
         review = stores.products.review
         act = review.approve if args.action == "approve" else review.reject
-        for product_id in _targets(stores, args):
-            record = act(product_id, user=_user(args), comment=args.comment)
+        for product_id in targets(stores, args):
+            record = act(product_id, user=acting_user(args), comment=args.comment)
             print(f"{record['file_name']}: {record['state']}")
     finally:
         stores.close()
-    return 0
-
-
-def _client(workspace) -> SdbClient:
-    return SdbClient.from_config(workspace.config.sdb)
-
-
-def products_push(args) -> int:
-    workspace = open_workspace(args)
-    stores = Stores(workspace)
-    client = _client(workspace)
-    try:
-        outcomes = [
-            stores.products.pushes.push(
-                i,
-                client,
-                user=_user(args),
-                comment=args.comment,
-                override_retraction=args.override_retraction,
-            )
-            for i in _targets(stores, args, approved_of_burst=True)
-        ]
-    finally:
-        client.close()
-        stores.close()
-    for outcome in outcomes:
-        said = json.dumps(outcome.answer) if outcome.answer else outcome.error
-        print(f"{outcome.file_name}: {outcome.state}: {said}")
-    if any(o.retracted for o in outcomes):
-        print(
-            "an approver pushes them all the same with --override-retraction 'why'",
-            file=sys.stderr,
-        )
-    return 0 if all(o.pushed for o in outcomes) else 1
-
-
-def products_clear_warning(args) -> int:
-    stores = Stores(open_workspace(args))
-    try:
-        for product_id in args.ids:
-            cleared = stores.products.warnings.clear(
-                product_id, user=_user(args), comment=args.comment
-            )
-            print(f"product {product_id}: warning cleared (master {', '.join(map(str, cleared))})")
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
-    finally:
-        stores.close()
-    return 0
-
-
-def products_pull(args) -> int:
-    workspace = open_workspace(args)
-    client = _client(workspace)
-    stores = Stores(workspace)
-    try:
-        if args.list:
-            remote = stores.products.transfers.remote(args.burst, client)
-            write_frame(pd.DataFrame([r.to_dict() for r in remote]), args.format)
-            return 0
-        with progress_bar(f"pull {args.burst}") as update:
-            pulled = stores.products.transfers.pull(
-                args.burst, client, names=args.name, user=_user(args), progress=update
-            )
-    except SdbError as exc:
-        raise UsageError(str(exc)) from exc
-    finally:
-        client.close()
-        stores.close()
-    for item in pulled:
-        print(f"{item.kind} {item.name}: {item.status} {item.path or ''}")
-    return 0
-
-
-def products_coherence(args) -> int:
-    workspace = open_workspace(args)
-    client = _client(workspace)
-    stores = Stores(workspace, read_only=True)
-    try:
-        frame = stores.products.transfers.coherence(args.burst, client)
-    except SdbError as exc:
-        raise UsageError(str(exc)) from exc
-    finally:
-        client.close()
-        stores.close()
-    write_frame(frame, args.format)
-    return 1 if (frame["problems"] != "").any() else 0
-
-
-def products_archive(args) -> int:
-    stores = Stores(open_workspace(args), read_only=True)
-    try:
-        with progress_bar("archive") as update:
-            path = stores.products.transfers.archive(
-                args.burst, Path(args.output), all_versions=args.all_versions, progress=update
-            )
-    finally:
-        stores.close()
-    print(path)
     return 0
 
 
@@ -519,21 +299,4 @@ def products_audit(args) -> int:
         write_frame(stores.products.audit(args.burst), args.format)
     finally:
         stores.close()
-    return 0
-
-
-def sandbox_serve(args) -> int:
-    workspace = open_workspace(args) if args.storage is None or args.port is None else None
-    storage = (
-        Path(args.storage) if args.storage else workspace.path(workspace.config.sdb.sandbox_dir)
-    )
-    port = args.port if args.port is not None else workspace.config.sdb.sandbox_port
-    server = SandboxServer(storage, host=args.host, port=port)
-    print(f"SDB sandbox on {server.url} (storage {storage}); Ctrl-C stops it", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.close_socket()
     return 0
