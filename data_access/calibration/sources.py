@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from analysis.limits import load_json
 from data_access.calibration.store import CalibrationStore, ReportIngestSummary
-from data_access.cdb.sync import ingest_each
-from data_access.telemetry.sources import SourceCursors, cdb_source_builders, sync_sources
+from data_access.cdb.builders import cdb_source_builders
+from data_access.cdb.sync import SourceCursors, ingest_each, sync_sources
 from data_access.telemetry.store import IngestSummary, Progress, StatusDocument
 
 if TYPE_CHECKING:

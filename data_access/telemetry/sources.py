@@ -15,17 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from data_access.cdb.builders import cdb_source_builders
-from data_access.cdb.http import CDB_HTTP, MAX_ANSWER_BYTES, CdbHttpSource
-from data_access.cdb.postgres import CDB_POSTGRES, CdbPostgresSource, table_identifier
 from data_access.cdb.sync import (
-    DocumentIngest,
     FetchedPage,
     SourceBuilder,
     SourceCursors,
     StatusSource,
     StatusSourceError,
-    newest_position,
-    sync_source,
     sync_sources,
 )
 from data_access.telemetry.store import IngestSummary, Progress, documents_in
@@ -34,26 +29,6 @@ if TYPE_CHECKING:
     from data_access.stores import Stores
     from data_access.workspace import Workspace
 
-__all__ = [
-    "CDB_HTTP",
-    "CDB_POSTGRES",
-    "FILES",
-    "MAX_ANSWER_BYTES",
-    "CdbHttpSource",
-    "CdbPostgresSource",
-    "DirectorySource",
-    "DocumentIngest",
-    "FetchedPage",
-    "SourceCursors",
-    "StatusSource",
-    "StatusSourceError",
-    "configured_sources",
-    "newest_position",
-    "sync_source",
-    "sync_sources",
-    "sync_status",
-    "table_identifier",
-]
 
 #: The drop folder's name, as stored in the cache's ``status_document.source``.
 FILES = "files"

@@ -20,8 +20,8 @@ import pytest
 
 from data_access import safe_files
 from data_access.alerts.trigger_files import QuarantinedPacketError  # noqa: F401 - the alerts' errors
+from data_access.cdb.sync import SourceCursors, StatusSourceError, sync_source
 from data_access.stores import Stores
-from data_access.telemetry.sources import SourceCursors, StatusSourceError, sync_source
 from sandbox.sdb import SandboxServer
 from tests.analysis.test_voevent import make_packet
 from tests.data_access.calibration.test_store import add_night
@@ -104,8 +104,8 @@ def test_disk_full_while_promoting_a_master_keeps_the_one_in_force(tmp_path, mon
 def test_disk_full_while_keeping_a_cdb_page_moves_no_cursor(
     http_server, stores, monkeypatch, status_record
 ):
+    from data_access.cdb.http import CdbHttpSource
     from data_access.config import CdbHttpConfig
-    from data_access.telemetry.sources import CdbHttpSource
 
     http_server.respond = lambda query: __import__("tests.conftest", fromlist=["Reply"]).Reply(
         200, json.dumps([status_record(date="2024-03-01T00:00:00Z")]).encode()
@@ -222,8 +222,8 @@ def test_postgres_going_away_mid_sync_keeps_the_pages_before_and_the_next_sync_f
 ):
     import psycopg
 
+    from data_access.cdb.postgres import CdbPostgresSource
     from data_access.config import CdbPostgresConfig
-    from data_access.telemetry.sources import CdbPostgresSource
     from tests.data_access.telemetry.test_sources import T0, create_table, insert_rows
 
     create_table(pg_database)
@@ -268,8 +268,8 @@ def test_postgres_going_away_mid_sync_keeps_the_pages_before_and_the_next_sync_f
 @pytest.mark.service
 def test_http_cdb_closing_the_connection_mid_answer_is_a_clear_error_and_records_nothing(stores):
     """The endpoint announces 4000 bytes, sends 40 and closes (a server stopping)."""
+    from data_access.cdb.http import CdbHttpSource
     from data_access.config import CdbHttpConfig
-    from data_access.telemetry.sources import CdbHttpSource
 
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))

@@ -25,9 +25,10 @@ from analysis.voevent import HostileVOEventError, parse_voevent
 from data_access.alerts.receive import receive_operations_message, receive_packet
 from data_access.alerts.trigger_files import AlertFolders, QuarantinedPacketError, spool_packet
 from data_access.calibration.sources import sync_calibration
+from data_access.cdb.sync import SourceCursors, sync_sources
 from data_access.fits_frames import FrameError, open_frame
 from data_access.products.sdb_client import SdbClient, SdbError
-from data_access.telemetry.sources import DirectorySource, SourceCursors, sync_sources, sync_status
+from data_access.telemetry.sources import DirectorySource, sync_status
 from tests.analysis.test_voevent import make_packet
 from tests.conftest import Reply
 from tests.data_access.calibration import test_sources as test_calibration_sources

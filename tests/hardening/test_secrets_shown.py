@@ -10,9 +10,10 @@ import json
 import pytest
 
 from app.cli import main
+from data_access.cdb.http import CdbHttpSource
+from data_access.cdb.sync import StatusSourceError
 from data_access.config import CdbHttpConfig
 from data_access.products.sdb_client import SdbClient, SdbError
-from data_access.telemetry.sources import CdbHttpSource, StatusSourceError
 from tests.app import test_products_view
 from tests.app.shown import shown_text
 from tests.app.test_products_view import BOB, BURST, desk_for

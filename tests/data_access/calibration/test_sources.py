@@ -13,8 +13,8 @@ from astropy.io import fits
 from analysis.calibration import validate_master
 from app.worker import scheduled_jobs
 from data_access.calibration.sources import CURSOR_PREFIX, sync_calibration
+from data_access.cdb.sync import SourceCursors, newest_position
 from data_access.stores import Stores
-from data_access.telemetry.sources import SourceCursors, newest_position
 from tests.conftest import Reply
 from tests.data_access.telemetry.test_sources import create_table, insert_rows
 

@@ -12,19 +12,12 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.json import Jsonb
 
+from data_access.cdb.http import CdbHttpSource
+from data_access.cdb.postgres import CdbPostgresSource, table_identifier
+from data_access.cdb.sync import SourceCursors, StatusSourceError, newest_position, sync_source
 from data_access.config import CdbHttpConfig, CdbPostgresConfig
 from data_access.stores import Stores
-from data_access.telemetry.sources import (
-    CdbHttpSource,
-    CdbPostgresSource,
-    DirectorySource,
-    SourceCursors,
-    StatusSourceError,
-    newest_position,
-    sync_source,
-    sync_status,
-    table_identifier,
-)
+from data_access.telemetry.sources import DirectorySource, sync_status
 from data_access.telemetry.store import IngestSummary
 from tests.conftest import Reply
 
