@@ -15,4 +15,6 @@ if [ ! -x /usr/bin/chromium ]; then
     echo "== /usr/bin/chromium is missing and we are not root: the browser tests will say so" >&2
   fi
 fi
-exec .venv/bin/python -m pytest "$@"
+# two test processes, one per core (GIC_TEST_PROCESSES=0 runs in this one); a file's tests
+# stay in one process, so that its module fixtures (a browser, a server) start once
+exec .venv/bin/python -m pytest -n "${GIC_TEST_PROCESSES:-2}" --dist loadfile "$@"

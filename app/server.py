@@ -15,6 +15,7 @@ import importlib
 import ipaddress
 import logging
 import os
+import signal
 import socket
 from collections.abc import Callable
 
@@ -227,7 +228,9 @@ def serve_processes(
             processes,
             ", ".join(map(str, page_servers.ports)),
         )
-        IOLoop.current().start()
+        loop = IOLoop.current()
+        loop.asyncio_loop.add_signal_handler(signal.SIGTERM, loop.stop)  # page servers stopped
+        loop.start()
     finally:
         page_servers.stop()
         if background is not None:

@@ -27,6 +27,8 @@ import tornado.web
 import tornado.websocket
 from tornado.httputil import HTTPHeaders
 
+from data_access.background import end_with_parent
+
 log = logging.getLogger("gic.proxy")
 
 COOKIE = "gic_process"
@@ -247,7 +249,10 @@ class PageServers:
         while not self._stop_event.is_set():
             with open(log_path, "ab") as output:
                 self.processes[index] = subprocess.Popen(
-                    self.command(self.ports[index]), stdout=output, stderr=subprocess.STDOUT
+                    self.command(self.ports[index]),
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    preexec_fn=end_with_parent,
                 )
                 code = self.processes[index].wait()
             if not self._stop_event.is_set():

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from data_access.alerts.store import SpoolSummary
-from data_access.background import BackgroundTurn
+from data_access.background import BackgroundTurn, end_with_parent
 from data_access.notifications import DeliverySummary, Notifier
 from data_access.stores import Stores
 
@@ -206,7 +206,10 @@ class SourceSupervisor(threading.Thread):
             started = time.monotonic()
             with open(log_path, "ab") as output:
                 self.process = subprocess.Popen(
-                    self.command(), stdout=output, stderr=subprocess.STDOUT
+                    self.command(),
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    preexec_fn=end_with_parent,
                 )
                 code = self.process.wait()
             if self._stop_event.is_set():

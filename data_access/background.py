@@ -13,9 +13,12 @@ as NFSv4's are).
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import os
+import signal
 import socket
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -74,3 +77,12 @@ class BackgroundTurn:
         fcntl.flock(self._file, fcntl.LOCK_UN)
         self._file.close()
         self._file = None
+
+
+def end_with_parent() -> None:
+    """Ask the system to end this (child) process when its parent ends, even killed: given as
+    ``preexec_fn`` to the child processes of the background work and of the page servers, so
+    that none outlives the process that started it (Linux; nothing elsewhere)."""
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
