@@ -76,7 +76,7 @@ def test_an_approver_approves_and_pushes_and_sees_the_state_change(served_with_s
     question.get_by_role("button", name="Yes, push to the SDB").click()
     expect(state).to_have_text("pushed", timeout=30000)
     said = f"{file_name} pushed by alice; the SDB answered: Product inserted."
-    expect(page.get_by_text(said).first).to_be_visible()
+    expect(page.get_by_text(said).first).to_be_visible(timeout=30000)
     expect(page.get_by_text("{'OK'")).to_have_count(0)
     expect(question).to_be_hidden(timeout=20000)
     assert stores.products.record(product_id)["state"] == "pushed"
