@@ -261,7 +261,7 @@ def test_sandbox_serve_is_a_real_server(tmp_path):
         )
     finally:
         os.kill(process.pid, signal.SIGINT)
-        process.communicate(timeout=10)
+        process.communicate(timeout=60)
 
 
 def qti_rows(ws: Path, version: int = 1):
