@@ -311,7 +311,9 @@ def _serve_demo_copy(root: Path, demo_root: Path, prepare=None) -> Iterator[tupl
     }
     stores = Stores.open(root)
     port = free_port()
-    server = serve(stores, port=port, threaded=True, start_services=False)
+    # The background work (tests/app/test_worker.py) would run its scheduled jobs in this
+    # process during the other tests, through the faults they inject.
+    server = serve(stores, port=port, threaded=True, start_services=False, background="never")
     for _ in range(100):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
@@ -322,7 +324,6 @@ def _serve_demo_copy(root: Path, demo_root: Path, prepare=None) -> Iterator[tupl
         service_unavailable(f"the workbench server did not start on port {port}")
     yield f"http://localhost:{port}", stores
     server.stop()
-    server.background and server.background.stop()
     stores.close()
     pn.config.param.update(**login_settings)
 
