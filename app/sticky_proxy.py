@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -27,7 +26,7 @@ import tornado.web
 import tornado.websocket
 from tornado.httputil import HTTPHeaders
 
-from data_access.background import end_with_parent
+from data_access.background import KeptProcess
 
 log = logging.getLogger("gic.proxy")
 
@@ -206,7 +205,8 @@ def free_port() -> int:
 
 class PageServers:
     """``count`` page servers of the workspace (``gic serve`` on loopback ports, no background
-    work, no demo services), each started again if it stops, until :meth:`stop`.
+    work, no demo services), each a :class:`~data_access.background.KeptProcess` (started
+    again if it stops), until :meth:`stop`.
 
     Parameters
     ----------
@@ -221,8 +221,15 @@ class PageServers:
         self.root = Path(root)
         self.public_port = public_port
         self.ports = [free_port() for _ in range(count)]
-        self.processes: list[subprocess.Popen | None] = [None] * count
-        self._stop_event = threading.Event()
+        self.servers = [
+            KeptProcess(
+                f"page server {index}",
+                lambda port=port: self.command(port),
+                self.root / "logs" / f"page-server-{index}.log",
+                first_wait_s=2.0,
+            )
+            for index, port in enumerate(self.ports)
+        ]
 
     def command(self, port: int) -> list[str]:
         gic = [sys.executable, "-m", "app.cli", "--workspace", str(self.root)]
@@ -231,10 +238,8 @@ class PageServers:
         return [*gic, "serve", *options, "--no-services"]
 
     def start(self) -> PageServers:
-        for index in range(len(self.ports)):
-            threading.Thread(
-                target=self._keep, args=(index,), name=f"gic-page-server-{index}", daemon=True
-            ).start()
+        for server in self.servers:
+            server.start()
         deadline = time.monotonic() + STARTUP_S
         for port in self.ports:
             while not _listening(port):
@@ -243,33 +248,11 @@ class PageServers:
                 time.sleep(0.2)
         return self
 
-    def _keep(self, index: int) -> None:
-        log_path = self.root / "logs" / f"page-server-{index}.log"
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        while not self._stop_event.is_set():
-            with open(log_path, "ab") as output:
-                self.processes[index] = subprocess.Popen(
-                    self.command(self.ports[index]),
-                    stdout=output,
-                    stderr=subprocess.STDOUT,
-                    preexec_fn=end_with_parent,
-                )
-                code = self.processes[index].wait()
-            if not self._stop_event.is_set():
-                log.warning("page server %s stopped (exit code %s; %s)", index, code, log_path)
-                self._stop_event.wait(2.0)
-
     def stop(self) -> None:
-        self._stop_event.set()
-        for process in self.processes:
-            if process is not None and process.poll() is None:
-                process.terminate()
-        for process in self.processes:
-            if process is not None:
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+        for server in self.servers:  # all asked at once, then each waited for
+            server.terminate()
+        for server in self.servers:
+            server.stop()
 
 
 def _listening(port: int) -> bool:

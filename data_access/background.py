@@ -15,14 +15,25 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
+import logging
 import os
 import signal
 import socket
+import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 LOCK_NAME = "worker.lock"
+#: The longest wait before a kept child process that stopped is started again (s).
+LONGEST_RESTART_S = 300.0
+#: A child process that ran at least this long is started again after the first wait (s).
+STEADY_RUN_S = 60.0
+
+log = logging.getLogger("gic.background")
 
 
 class BackgroundTurn:
@@ -86,3 +97,73 @@ def end_with_parent() -> None:
     if sys.platform.startswith("linux"):
         pr_set_pdeathsig = 1
         ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+class KeptProcess(threading.Thread):
+    """A child process kept running: started again whenever it ends, after ``first_wait_s``,
+    doubled each time it ends within :data:`STEADY_RUN_S` of its start, up to
+    :data:`LONGEST_RESTART_S`, until :meth:`stop`. Its output is appended to ``log_path``;
+    it ends with this process (:func:`end_with_parent`).
+
+    Parameters
+    ----------
+    name : str
+        What the messages call it ("alert source comet", "page server 1").
+    command : callable
+        Returns the child's command line, asked at each start.
+    log_path : Path
+    first_wait_s : float
+        Seconds before the first start again.
+    """
+
+    def __init__(
+        self, name: str, command: Callable[[], list[str]], log_path: Path, first_wait_s: float
+    ) -> None:
+        super().__init__(name=f"gic-kept-{name.replace(' ', '-')}", daemon=True)
+        self.what = name
+        self.command = command
+        self.log_path = Path(log_path)
+        self.first_wait_s = first_wait_s
+        self.process: subprocess.Popen | None = None
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        wait = self.first_wait_s
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        while not self._stop_event.is_set():
+            started = time.monotonic()
+            with open(self.log_path, "ab") as output:
+                self.process = subprocess.Popen(
+                    self.command(),
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    preexec_fn=end_with_parent,
+                )
+                code = self.process.wait()
+            if self._stop_event.is_set():
+                break
+            steady = time.monotonic() - started > STEADY_RUN_S
+            wait = min(self.first_wait_s if steady else wait * 2, LONGEST_RESTART_S)
+            log.warning(
+                "%s stopped (exit code %s, see %s); started again in %.0f s",
+                self.what,
+                code,
+                self.log_path,
+                wait,
+            )
+            self._stop_event.wait(wait)
+
+    def terminate(self) -> None:
+        """Stop starting the child again and ask the running one to end (SIGTERM)."""
+        self._stop_event.set()
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """:meth:`terminate`, then wait up to ``timeout_s`` for the child, killed after."""
+        self.terminate()
+        if self.process is not None:
+            try:
+                self.process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
