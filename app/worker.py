@@ -14,7 +14,6 @@ thread running :func:`scheduled_jobs`, and one :class:`SourceSupervisor` per ale
 from __future__ import annotations
 
 import logging
-import subprocess
 import sys
 import threading
 import time
@@ -22,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from data_access.alerts.store import SpoolSummary
-from data_access.background import BackgroundTurn, end_with_parent
+from data_access.background import BackgroundTurn, KeptProcess
 from data_access.notifications import DeliverySummary, Notifier
 from data_access.stores import Stores
 
@@ -170,14 +169,12 @@ class SyncScheduler(threading.Thread):
 
 #: The ``gic`` command of each alert source (``[worker] alert_sources``).
 ALERT_SOURCES = {"comet": ("alerts", "listen"), "kafka": ("alerts", "kafka"), "nats": ("watch",)}
-#: The longest wait before an alert source that stopped is started again.
-LONGEST_RESTART_S = 300.0
 
 
-class SourceSupervisor(threading.Thread):
-    """Runs one alert source's ``gic`` command as a child process and starts it again
-    whenever it ends (after ``[worker] restart_after_s``, doubled each time it ends within a
-    minute, up to 5 min), until stopped; its output goes to ``logs/worker-<source>.log``.
+class SourceSupervisor(KeptProcess):
+    """Runs one alert source's ``gic`` command as a kept child process (started again after
+    ``[worker] restart_after_s`` whenever it ends, the wait doubled while it keeps ending
+    within a minute, up to 5 min); its output goes to ``logs/worker-<source>.log``.
 
     Parameters
     ----------
@@ -187,52 +184,14 @@ class SourceSupervisor(threading.Thread):
     """
 
     def __init__(self, stores: Stores, source: str) -> None:
-        super().__init__(name=f"gic-source-{source}", daemon=True)
-        self.root = stores.workspace.root
-        self.source = source
-        self.first_wait_s = stores.workspace.config.worker.restart_after_s
-        self.process: subprocess.Popen | None = None
-        self._stop_event = threading.Event()
-
-    def command(self) -> list[str]:
-        args = ALERT_SOURCES[self.source]
-        return [sys.executable, "-m", "app.cli", "--workspace", str(self.root), *args]
-
-    def run(self) -> None:
-        wait = self.first_wait_s
-        log_path = Path(self.root) / "logs" / f"worker-{self.source}.log"
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        while not self._stop_event.is_set():
-            started = time.monotonic()
-            with open(log_path, "ab") as output:
-                self.process = subprocess.Popen(
-                    self.command(),
-                    stdout=output,
-                    stderr=subprocess.STDOUT,
-                    preexec_fn=end_with_parent,
-                )
-                code = self.process.wait()
-            if self._stop_event.is_set():
-                break
-            wait = self.first_wait_s if time.monotonic() - started > 60 else wait * 2
-            wait = min(wait, LONGEST_RESTART_S)
-            log.warning(
-                "alert source %s stopped (exit code %s, see %s); started again in %.0f s",
-                self.source,
-                code,
-                log_path,
-                wait,
-            )
-            self._stop_event.wait(wait)
-
-    def stop(self) -> None:
-        self._stop_event.set()
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        root = stores.workspace.root
+        gic = [sys.executable, "-m", "app.cli", "--workspace", str(root)]
+        super().__init__(
+            f"alert source {source}",
+            lambda: [*gic, *ALERT_SOURCES[source]],
+            Path(root) / "logs" / f"worker-{source}.log",
+            stores.workspace.config.worker.restart_after_s,
+        )
 
 
 class Worker:
