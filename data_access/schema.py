@@ -255,4 +255,9 @@ MIGRATIONS: list[str] = [
     ALTER TABLE calibration_master ADD COLUMN lake_snapshot BIGINT;  -- of its promotion
     ALTER TABLE calibration_certification ADD COLUMN lake_snapshot BIGINT;
     """,
+    # which process took a reprocessing request ("pid@host"), so that a request left running
+    # by a process that died is queued again
+    """
+    ALTER TABLE reprocess_request ADD COLUMN claimed_by VARCHAR;
+    """,
 ]

@@ -19,6 +19,8 @@ without it) or a scientist clears it with a comment
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -225,7 +227,7 @@ class MasterImpact:
             now = utc_now()
             for offset, (run_id, burst_id) in enumerate(runs):
                 con.execute(
-                    "INSERT INTO reprocess_request VALUES (?, ?, ?, ?, ?, ?, ?, 'queued')",
+                    "INSERT INTO reprocess_request VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', NULL)",
                     [
                         first + offset,
                         run_id,
@@ -250,8 +252,11 @@ class MasterImpact:
         )
 
     def claim_request(self) -> dict | None:
-        """Take the oldest queued request (its state set to ``running`` in the same
-        transaction, so that it is taken once), or None when nothing is queued."""
+        """Take the oldest queued request (its state set to ``running`` and this process
+        named as its taker in the same transaction, so that it is taken once), or None when
+        nothing is queued. Requests left running by a process of this host that has died
+        are queued again first (:meth:`requeue_abandoned`)."""
+        self.requeue_abandoned()
         with self.cache.transaction() as con:
             row = con.execute(
                 "SELECT request_id FROM reprocess_request WHERE state = 'queued' "
@@ -260,9 +265,33 @@ class MasterImpact:
             if row is None:
                 return None
             con.execute(
-                "UPDATE reprocess_request SET state = 'running' WHERE request_id = ?", [row[0]]
+                "UPDATE reprocess_request SET state = 'running', claimed_by = ? "
+                "WHERE request_id = ?",
+                [_this_process(), row[0]],
             )
         return self.requests().query(f"request_id == {int(row[0])}").iloc[0].to_dict()
+
+    def requeue_abandoned(self) -> list[int]:
+        """Queue again the requests left ``running`` by a process of this host that no
+        longer exists (killed in the middle of a reprocessing); returns their ids. Those of
+        other hosts are left to their own."""
+        host = socket.gethostname()
+        running = self.cache.execute(
+            "SELECT request_id, claimed_by FROM reprocess_request WHERE state = 'running'"
+        )
+        abandoned = [
+            int(request_id)
+            for request_id, taker in running
+            if taker is None or (taker.partition("@")[2] == host and not _alive(taker))
+        ]
+        if abandoned:
+            with self.cache.transaction() as con:
+                con.execute(
+                    "UPDATE reprocess_request SET state = 'queued', claimed_by = NULL "
+                    f"WHERE state = 'running' AND request_id IN ({', '.join(['?'] * len(abandoned))})",
+                    abandoned,
+                )
+        return abandoned
 
     def finish_request(
         self, request_id: int, *, new_run_id: str | None = None, reason: str = ""
@@ -278,6 +307,21 @@ class MasterImpact:
                 "INSERT INTO reprocess_outcome VALUES (?, ?, ?, ?)",
                 [int(request_id), new_run_id, reason, utc_now()],
             )
+
+
+def _this_process() -> str:
+    return f"{os.getpid()}@{socket.gethostname()}"
+
+
+def _alive(taker: str) -> bool:
+    """Whether the process named ``pid@host`` (of this host) still runs."""
+    try:
+        os.kill(int(taker.partition("@")[0]), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError):
+        return True  # another user's process, or a name not understood: left alone
+    return True
 
 
 def record_product_run(cache: Cache, run_id: str, product_ids: Iterable[int]) -> None:

@@ -87,3 +87,35 @@ def test_a_request_whose_frames_are_gone_fails_with_its_reason(stores, queued, c
     assert run_queued(stores) == []
     assert main(["--workspace", root, "calib", "impact", "--run-queued"]) == 0
     assert "no reprocessing queued" in capsys.readouterr().out
+
+
+def test_a_request_left_running_by_a_process_that_died_is_run_again(stores, queued):
+    import socket
+    import subprocess
+    import sys
+
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    request_id = int(stores.impact.requests().iloc[0]["request_id"])
+    with stores.cache.transaction() as con:  # as a worker killed in the middle leaves it
+        con.execute(
+            "UPDATE reprocess_request SET state = 'running', claimed_by = ? WHERE request_id = ?",
+            [f"{gone}@{socket.gethostname()}", request_id],
+        )
+    elsewhere = [f"{gone}@another-host"]
+    assert stores.impact.requeue_abandoned() == [request_id]
+    assert stores.impact.requests().iloc[0]["state"] == "queued"
+    with stores.cache.transaction() as con:  # another host's taker is its own to judge
+        con.execute("UPDATE reprocess_request SET state = 'running', claimed_by = ?", elsewhere)
+    assert stores.impact.requeue_abandoned() == [] and run_next_request(stores) is None
+    with stores.cache.transaction() as con:
+        con.execute(
+            "UPDATE reprocess_request SET claimed_by = ?", [f"{gone}@{socket.gethostname()}"]
+        )
+    outcome = run_next_request(stores)
+    assert outcome.request_id == request_id and outcome.reason == ""
+    assert stores.impact.requests().iloc[0]["state"] == "done"
