@@ -346,14 +346,38 @@ class Cache:
         return int(files), int(snapshots[0][0])
 
     def execute(self, sql: str, params: Sequence[Any] | dict | None = None) -> list[tuple]:
-        """Run one parameterised statement and return its rows."""
-        with self._lock:
+        """Run one parameterised statement and return its rows.
+
+        Raises
+        ------
+        CacheError
+            At a snapshot (``at``) whose schema lacks a table or column the statement reads.
+        """
+        with self._lock, self._schema_of_the_snapshot():
             return self._con.execute(sql, params or []).fetchall()
 
     def query_df(self, sql: str, params: Sequence[Any] | dict | None = None) -> pd.DataFrame:
-        """Run one parameterised query and return a DataFrame."""
-        with self._lock:
+        """Run one parameterised query and return a DataFrame (raises as :meth:`execute`)."""
+        with self._lock, self._schema_of_the_snapshot():
             return self._con.execute(sql, params or []).df()
+
+    @contextlib.contextmanager
+    def _schema_of_the_snapshot(self) -> Iterator[None]:
+        """DuckDB's "not found" of a query at an old snapshot, said as one line: the
+        snapshot's schema is older than what the query needs."""
+        try:
+            yield
+        except (duckdb.BinderException, duckdb.CatalogException) as exc:
+            if self.at is None:
+                raise
+            found = _schema_version(self._con)
+            if found == SCHEMA_VERSION:
+                raise
+            first = str(exc).splitlines()[0]
+            raise CacheError(
+                f"{self.location}: snapshot {self.at} has schema {found}, older than this "
+                f"workbench's {SCHEMA_VERSION}: what this asks for was added later ({first})"
+            ) from exc
 
     def close(self) -> None:
         """Detach the lake (its files stay as they are)."""

@@ -24,7 +24,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from data_access.cache import Cache, CacheError, LakeLocation
+from data_access.cache import CATALOG_NAME, Cache, CacheError, LakeLocation
 from data_access.config import Config, default_config_text, load_config
 from data_access.safe_files import keep_private
 
@@ -123,6 +123,9 @@ class Workspace:
             )
         if at is not None:
             return Cache(self.lake, at=at)
+        lake = self.lake
+        if read_only and not lake.postgres and not (lake.folder / CATALOG_NAME).exists():
+            Cache(lake, legacy=self.cache_path).close()  # a new workspace: its empty lake
         return Cache(self.lake, read_only=read_only, legacy=self.cache_path)
 
 

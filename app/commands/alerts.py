@@ -214,7 +214,7 @@ def handle_alert() -> int:
 
 # -- reading ------------------------------------------------------------------------------
 def list_alerts(args) -> int:
-    stores = Stores(open_workspace(args))
+    stores = Stores(open_workspace(args), read_only=True)
     try:
         frame = stores.alerts.alerts(limit=args.limit, burst_id=args.burst)
     finally:
@@ -264,7 +264,7 @@ def show_burst(args, burst_id: str) -> int:
 
 
 def list_quarantined(args) -> int:
-    stores = Stores(open_workspace(args))
+    stores = Stores(open_workspace(args), read_only=True)
     try:
         write_frame(stores.alerts.quarantined(), args.format)
     finally:
@@ -273,7 +273,7 @@ def list_quarantined(args) -> int:
 
 
 def list_operations(args) -> int:
-    stores = Stores(open_workspace(args))
+    stores = Stores(open_workspace(args), read_only=True)
     try:
         write_frame(stores.alerts.operations_messages(limit=args.limit), args.format)
     finally:

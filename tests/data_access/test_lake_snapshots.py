@@ -39,3 +39,37 @@ def test_maintenance_keeps_the_recorded_snapshots_and_expires_the_others(tmp_pat
         Cache(lake, at=first)
     with pytest.raises(CacheError, match="snapshot 999 was never made"):
         Cache(lake, at=999)
+
+
+def test_a_query_an_old_snapshots_schema_lacks_is_said_in_one_line(tmp_path, monkeypatch):
+    import data_access.cache as cache_module
+
+    lake, current = tmp_path / "lake", cache_module.SCHEMA_VERSION
+    monkeypatch.setattr(cache_module, "SCHEMA_VERSION", current - 1)
+    with Cache(lake) as cache:  # the lake of the version before the last migration
+        before = _commit(cache, 1)
+    monkeypatch.undo()
+    with Cache(lake) as cache:
+        assert cache.schema_version() == current
+    question = "SELECT claimed_by FROM reprocess_request"  # the last migration's column
+    with Cache(lake, at=before) as then:
+        assert then.execute("SELECT cursor FROM source_cursor") == [("1",)]
+        with pytest.raises(
+            CacheError, match=f"snapshot {before} has schema {current - 1}, older than .* {current}"
+        ):
+            then.execute(question)
+    with Cache(lake) as now, pytest.raises(Exception, match="claimed_byy"):
+        now.execute(question.replace("claimed_by", "claimed_byy"))  # today's mistakes are raw
+
+
+def test_the_commands_that_only_read_take_a_snapshot(tmp_path, capsys):
+    from app.cli import main
+
+    root = tmp_path / "ws"
+    assert main(["--workspace", str(root), "alerts", "list"]) == 0
+    with Cache(root / "lake") as cache:
+        snapshot = cache.snapshot()
+    for command in (["alerts", "list"], ["alerts", "quarantined"], ["alerts", "operations"]):
+        assert main(["--workspace", str(root), "--at", str(snapshot), *command]) == 0, command
+    assert main(["--workspace", str(root), "--at", str(snapshot), "sync", "alerts"]) == 2
+    assert "snapshot" in capsys.readouterr().err
