@@ -253,9 +253,26 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+#: ``GIC_TEST_CATALOG=postgres`` puts the lake catalog of every test workspace in a database
+#: of :func:`pg_server` (tests/data_access/test_postgres_catalog.py runs the store tests so).
+TEST_CATALOG = os.environ.get("GIC_TEST_CATALOG", "sqlite")
+
+
 @pytest.fixture
-def workspace(tmp_path) -> Workspace:
-    return Workspace.open(tmp_path / "ws")
+def workspace(tmp_path, request) -> Workspace:
+    root = tmp_path / "ws"
+    if TEST_CATALOG == "postgres":
+        from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+        dsn = make_conninfo(**conninfo_to_dict(request.getfixturevalue("pg_database")))
+        config = Workspace.open(root).config_path  # the default gic.toml, then its catalog
+        text = config.read_text()
+        assert text.count('\npostgres = ""\n') == 1, "the default gic.toml changed"
+        config.write_text(text.replace('\npostgres = ""\n', f"\npostgres = {json.dumps(dsn)}\n"))
+        opened = Workspace.open(root)
+        assert opened.lake.postgres == dsn
+        return opened
+    return Workspace.open(root)
 
 
 @pytest.fixture
@@ -275,12 +292,25 @@ def status_folder(tmp_path) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_root(tmp_path_factory) -> Path:
-    """A small demo workspace (two days), built once through `gic demo build`'s path."""
+    """A small demo workspace (two days), built once through `gic demo build`'s path (once
+    for all the worker processes of a ``pytest -n`` run: the first builds it, under a lock,
+    in their common temporary folder). Tests read it, or copy it (:func:`demo_copy`)."""
+    import fcntl
+
     from demo import build_demo
 
-    root = tmp_path_factory.mktemp("demo") / "ws"
-    build_demo(root, days=2)
-    return root
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        root = tmp_path_factory.mktemp("demo") / "ws"
+        build_demo(root, days=2)
+        return root
+    shared = tmp_path_factory.getbasetemp().parent / "demo-shared"
+    shared.mkdir(exist_ok=True)
+    with open(shared / "build.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared / "built").is_file():
+            build_demo(shared / "ws", days=2)
+            (shared / "built").touch()
+    return shared / "ws"
 
 
 @pytest.fixture
