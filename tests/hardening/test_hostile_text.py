@@ -56,12 +56,17 @@ assert set(READY) == {"", *(spec.slug for spec in PAGES)}
 #: Milliseconds a page may take to be built, and an interaction to show its result.
 PAGE_TIMEOUT_MS, STEP_TIMEOUT_MS = 60000, 30000
 
-#: ``() => [[how, text], ...]``: every element of the page, shadow roots included, that runs
-#: or would run a payload's marker.
-WOULD_RUN = r"""() => {
-  const found = [];
+#: ``() => {found, text, xss}``, in one walk of the page (shadow roots included): ``found``,
+#: every element that runs or would run a payload's marker as ``[how, text]`` pairs;
+#: ``text``, every text node shown (scripts and styles left out), one a line, so a text
+#: must lie whole in one node to be found; ``xss``, what a payload set ``window.__gic_xss``
+#: to (then cleared).
+LOOK = r"""() => {
+  const found = [], parts = [];
   const urls = new Set(["href", "src", "action", "formaction", "xlink:href", "data"]);
-  const visit = (node) => {
+  const hidden = new Set(["script", "style", "template", "noscript"]);
+  const visit = (node, shown) => {
+    if (node.nodeType === 3) { if (shown) parts.push(node.nodeValue); return; }
     if (node.nodeType === 1) {
       for (const attr of node.attributes) {
         const name = attr.name.toLowerCase();
@@ -74,29 +79,15 @@ WOULD_RUN = r"""() => {
       if (node.localName === "script" && !/json/i.test(node.type || "")
           && /gic_xss|alert\(\d{4}\)/.test(node.textContent))
         found.push(["<script>", node.textContent]);
-      if (node.shadowRoot) visit(node.shadowRoot);
+      shown = shown && !hidden.has(node.localName);
+      if (node.shadowRoot) visit(node.shadowRoot, shown);
     }
-    for (const child of node.childNodes) visit(child);
+    for (const child of node.childNodes) visit(child, shown);
   };
-  visit(document);
-  return found;
-}"""
-
-#: ``() => text``: every text node of the page (shadow roots included, scripts and styles
-#: left out), one a line, so a text must lie whole in one node to be found.
-SHOWN_TEXT = r"""() => {
-  const parts = [];
-  const skip = new Set(["script", "style", "template", "noscript"]);
-  const visit = (node) => {
-    if (node.nodeType === 3) { parts.push(node.nodeValue); return; }
-    if (node.nodeType === 1) {
-      if (skip.has(node.localName)) return;
-      if (node.shadowRoot) visit(node.shadowRoot);
-    }
-    for (const child of node.childNodes) visit(child);
-  };
-  visit(document);
-  return parts.join("\n");
+  visit(document, true);
+  const xss = window.__gic_xss;
+  delete window.__gic_xss;
+  return {found, text: parts.join("\n"), xss: xss === undefined ? null : String(xss)};
 }"""
 
 #: ``([selector, needle]) => bool``: an element matching ``selector`` (in any shadow root)
@@ -188,14 +179,12 @@ class Watch:
     def look(self) -> None:
         """Note what runs or would run, and keep the text shown."""
         self.page.wait_for_timeout(100)  # handlers of what was just drawn fire
-        for how, text in self.page.evaluate(WOULD_RUN):
+        seen = self.page.evaluate(LOOK)
+        for how, text in seen["found"]:
             self._ran(f"{how} in the page", text)
-        value = self.page.evaluate(
-            "() => { const v = window.__gic_xss; delete window.__gic_xss; return v; }"
-        )
-        if value is not None:
-            self._ran("it set window.__gic_xss", str(value))
-        self.shown.append(self.page.evaluate(SHOWN_TEXT))
+        if seen["xss"] is not None:
+            self._ran("it set window.__gic_xss", seen["xss"])
+        self.shown.append(seen["text"])
 
     def pages_of(self, table_text: str, step: str, visit: Callable[[], None] | None = None):
         """Turn every page of the Tabulator whose header shows ``table_text``, looking at each
