@@ -8,9 +8,13 @@ workspace comes from ``GIC_WORKSPACE``::
 
 It does what ``gic alerts ingest`` does (see :mod:`data_access.alerts.receive`), in an order
 chosen for the telescope: the packet is parsed and the trigger file written with only
-light modules imported (about 0.1 s after the packet arrives), and only then are the
+light modules imported (about 0.3 s after the packet arrives), and only then are the
 cache's libraries imported to store it, or to spool it while the cache cannot be reached. This
-module therefore imports nothing from :mod:`app.commands` (which loads every command).
+module therefore imports nothing from :mod:`app.commands` (which loads every command). The
+trigger file's observability keys are left to the background work
+(:func:`data_access.alerts.trigger_extras.observe_pending`, within ``server.spool_every_s``):
+astropy's import and its Earth-orientation tables cost a new process about 4 s of CPU per
+packet, which packets close together would queue behind.
 
 Exit codes: 0 for any well-formed packet, VOEvent or GCN JSON notice (with or without a
 burst ID), 1 for a malformed or hostile one, one that is neither XML nor JSON, or one whose
@@ -49,7 +53,9 @@ def read_packet(stream: BinaryIO, max_bytes: int) -> bytes:
     return kept
 
 
-def receive_stdin(root: Path, source: str, stream: BinaryIO | None = None) -> int:
+def receive_stdin(
+    root: Path, source: str, stream: BinaryIO | None = None, *, observe: bool = True
+) -> int:
     """Receive the packet on stdin into the workspace at ``root``; the exit code.
 
     Parameters
@@ -61,6 +67,9 @@ def receive_stdin(root: Path, source: str, stream: BinaryIO | None = None) -> in
         ``comet`` for the handler, ``stdin`` for ``gic alerts ingest``.
     stream : binary stream, optional
         Where the packet is read from (default: stdin).
+    observe : bool, optional
+        Add the trigger file's observability keys once the packet is stored (the handler
+        leaves them to the background work).
     """
     received_at = datetime.now(UTC)
     config = load_config(root / "gic.toml")
@@ -97,7 +106,7 @@ def receive_stdin(root: Path, source: str, stream: BinaryIO | None = None) -> in
         return 1
     print(receipt.describe())
     log.info(receipt.describe())
-    if trigger is not None:  # the packet is stored: now the slower observability keys
+    if trigger is not None and observe:  # the packet is stored: the slower observability
         from data_access.alerts.trigger_extras import observe_trigger_file
 
         observe_trigger_file(trigger, config.site, received_at)
@@ -125,7 +134,7 @@ def main() -> int:
         ],
     )
     try:
-        return receive_stdin(root, "comet")
+        return receive_stdin(root, "comet", observe=False)
     except Exception:
         log.exception("packet could not be received")
         raise

@@ -51,6 +51,23 @@ def _ingest_alert_spool(stores: Stores) -> dict:
     return {"alert spool": summary} if summary != SpoolSummary() else {}
 
 
+class _ObserveTriggers:
+    """The observability keys of the trigger files ``gic-alert-handler`` wrote
+    (:func:`~data_access.alerts.trigger_extras.observe_pending`), each file tried once."""
+
+    __name__ = "_observe_triggers"
+
+    def __init__(self) -> None:
+        self.tried: dict = {}
+
+    def __call__(self, stores: Stores) -> dict:
+        from data_access.alerts.trigger_extras import observe_pending
+
+        config = stores.workspace.config
+        done = observe_pending(stores.alerts.triggers_dir, config.site, self.tried)
+        return {"trigger files observed": ", ".join(p.name for p in done)} if done else {}
+
+
 def _deliver_notifications(stores: Stores) -> dict:
     """Send the notifications waiting on a thread of their own, so that a slow mail server
     never holds up the ingests of this scheduler (while one sends, the next finds the spool
@@ -109,7 +126,8 @@ def _maintain_lake(stores: Stores) -> dict:
 def scheduled_jobs(stores: Stores) -> list[tuple[Callable[[Stores], dict], float]]:
     """The server's background work, each ``(job(stores) -> {source: result}, period in s)``:
     the spool of packets the alert handler could not store while the server held the cache
-    (every ``server.spool_every_s``), then a demo's new status files and the syncs of every
+    and the observability keys of the trigger files it wrote (every
+    ``server.spool_every_s``), then a demo's new status files and the syncs of every
     source of status documents and of calibration reports (every ``server.sync_every_s``),
     the sensors newly stale told (as often), the notifications waiting sent (every
     ``notifications.every_s``), the burst syncs requested (every ``gp2.sync_every_s``), the
@@ -119,6 +137,7 @@ def scheduled_jobs(stores: Stores) -> list[tuple[Callable[[Stores], dict], float
     config = stores.workspace.config
     settings = config.server
     jobs = [(_ingest_alert_spool, settings.spool_every_s)]
+    jobs += [(_ObserveTriggers(), settings.spool_every_s)]
     jobs += [(job, settings.sync_every_s) for job in (_feed_demo, _sync_status, _sync_calibration)]
     jobs += [(_tell_stale_sensors, settings.sync_every_s)]
     jobs += [(_deliver_notifications, stores.workspace.config.notifications.every_s)]

@@ -9,9 +9,11 @@ the triggers folder's lock:
 2. the file is rewritten (atomically) with the burst's observability from the telescope's
    site as extra ``obs_*`` keys after its own (:func:`analysis.observability.with_observability`).
    This second write comes after the first so that the telescope's trigger never waits for
-   astropy; ``gic-alert-handler``, a new process per packet, makes it only once the packet
-   is stored (:func:`observe_trigger_file`), so that the packet reaches the cache first. A
-   position that cannot be computed leaves the file as it was, logged.
+   astropy; ``gic alerts ingest`` makes it only once the packet is stored
+   (:func:`observe_trigger_file`), and ``gic-alert-handler``, a new process per packet,
+   not at all: the background work adds the keys to the files that lack them
+   (:func:`observe_pending`). A position that cannot be computed leaves the file as it
+   was, logged.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
+from analysis.trigger_file import read_trigger_file
 from data_access.config import SiteConfig
 from data_access.safe_files import write_atomic
 
@@ -27,6 +30,8 @@ log = logging.getLogger(__name__)
 
 #: The file, in the triggers folder, where each trigger-file write is logged.
 TRIGGER_LOG_NAME = ".trigger-writes.log"
+#: The key whose line says a trigger file has its observability.
+OBSERVED_KEY = "obs_site"
 
 
 def after_trigger_write(
@@ -62,6 +67,39 @@ def observe_trigger_file(path: Path, site: SiteConfig, at: datetime) -> None:
 
     with _locked(path.parent):
         add_observability(path, site, at)
+
+
+def observe_pending(triggers_dir: Path, site: SiteConfig, tried: dict[Path, float]) -> list[Path]:
+    """Add the observability keys to the trigger files that lack them (those of
+    ``gic-alert-handler``), each for the instant it was written (its modification time);
+    returns the files done.
+
+    Parameters
+    ----------
+    triggers_dir : Path
+    site : SiteConfig
+    tried : dict
+        Path → modification time of the files looked at before, kept by the caller
+        between calls, so that a file whose position cannot be computed is tried once.
+    """
+    done = []
+    for path in sorted(Path(triggers_dir).glob("trigger_*.dat")):
+        try:
+            mtime = path.stat().st_mtime
+        except FileNotFoundError:
+            continue
+        if tried.get(path) == mtime:
+            continue
+        try:
+            keys = read_trigger_file(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            log.warning("%s: not read for its observability: %s", path, exc)
+            keys = {OBSERVED_KEY: ""}
+        if OBSERVED_KEY not in keys:
+            observe_trigger_file(path, site, datetime.fromtimestamp(mtime, UTC))
+            done.append(path)
+        tried[path] = path.stat().st_mtime
+    return done
 
 
 def add_observability(path: Path, site: SiteConfig, at: datetime) -> None:
