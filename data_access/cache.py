@@ -39,6 +39,7 @@ import pandas as pd
 
 from data_access.faults import fault_point
 from data_access.legacy_cache import has_legacy_cache, import_legacy_cache
+from data_access.read_cache import MISS, ReadCache, duckdb_changes, read_key
 from data_access.safe_files import keep_private, make_private
 from data_access.schema import MIGRATIONS
 
@@ -138,6 +139,7 @@ class Cache:
         self.read_only = read_only or self.at is not None
         self._lock = threading.RLock()
         self._writing = 0
+        self._reads: ReadCache | None = None
         keep_private()
         location.folder.mkdir(parents=True, exist_ok=True)
         location.data.mkdir(parents=True, exist_ok=True)
@@ -155,6 +157,28 @@ class Cache:
         except BaseException:
             self.close()
             raise
+        self._reads = None if self.at is not None else self._read_cache()
+
+    def keep_reads(self, keep: bool) -> None:
+        """Keep the results of plain reads (the default, :mod:`data_access.read_cache`) or
+        ask the lake every time (a benchmark of the queries themselves)."""
+        with self._lock:
+            if not keep or self.at is not None:
+                self._reads = None
+            elif self._reads is None:
+                self._reads = self._read_cache()
+
+    def _read_cache(self) -> ReadCache:
+        metadata = f"__ducklake_metadata_{self._alias}"
+
+        def tables() -> dict[str, int]:
+            rows = self._con.execute(
+                f"SELECT table_name, table_id FROM {metadata}.ducklake_table "
+                "WHERE end_snapshot IS NULL"
+            ).fetchall()
+            return {name.lower(): int(table_id) for name, table_id in rows}
+
+        return ReadCache(duckdb_changes(self._con, metadata, self._lock), tables)
 
     # -- schema -------------------------------------------------------------------------
     def schema_version(self) -> int:
@@ -354,12 +378,25 @@ class Cache:
             At a snapshot (``at``) whose schema lacks a table or column the statement reads.
         """
         with self._lock, self._schema_of_the_snapshot():
-            return self._con.execute(sql, params or []).fetchall()
+            return self._read("rows", sql, params, lambda c: c.fetchall(), list)
 
     def query_df(self, sql: str, params: Sequence[Any] | dict | None = None) -> pd.DataFrame:
         """Run one parameterised query and return a DataFrame (raises as :meth:`execute`)."""
         with self._lock, self._schema_of_the_snapshot():
-            return self._con.execute(sql, params or []).df()
+            return self._read("table", sql, params, lambda c: c.df(), pd.DataFrame.copy)
+
+    def _read(self, kind: str, sql: str, params, fetch: Callable, copy: Callable):
+        """Run a read, or give the result kept for it (:mod:`data_access.read_cache`)."""
+        reads = self._reads
+        if reads is None or self._writing or not reads.keeps(sql):
+            return fetch(self._con.execute(sql, params or []))
+        seen = reads.look()
+        key = read_key(kind, sql, params)
+        kept = reads.get(key)
+        if kept is MISS:
+            kept = fetch(self._con.execute(sql, params or []))
+            reads.put(key, sql, kept, seen)
+        return copy(kept)
 
     @contextlib.contextmanager
     def _schema_of_the_snapshot(self) -> Iterator[None]:
@@ -384,6 +421,8 @@ class Cache:
         with self._lock:
             if self._lock_file.closed:
                 return
+            if self._reads is not None:
+                self._reads.close()
             self._con.execute("USE memory")
             self._con.execute(f"DETACH {self._alias}")
             self._con.close()
