@@ -48,25 +48,36 @@ class StatusQueries:
             (as text), error_code, age_s, stale.
         """
         now = (now or datetime.now(UTC)).replace(tzinfo=None)
-        frame = self.cache.query_df(
-            f"""WITH recent AS (
-                SELECT * FROM status_reading
-                WHERE ts >= (SELECT max(ts) FROM status_reading) - INTERVAL {_LATEST_WINDOW_DAYS} DAY),
-            silent AS (  -- sensors with nothing recent: their latest reading, from all time
-                SELECT * FROM status_reading WHERE sensor_id IN (
-                    SELECT sensor_id FROM sensor EXCEPT SELECT DISTINCT sensor_id FROM recent)),
-            last AS (
-                SELECT sensor_id, max(ts) AS ts, arg_max(value, ts) AS value,
-                       arg_max(text, ts) AS text, arg_max(error_code, ts) AS error_code
-                FROM (SELECT * FROM recent UNION ALL SELECT * FROM silent) GROUP BY sensor_id)
-            SELECT s.name, s.pretty_name, s.subsystem, s.component, s."group", s.type, s.unit,
-                   l.ts, {_VALUE_TEXT.format(r="l")} AS value, l.error_code
-            FROM sensor s LEFT JOIN last l USING (sensor_id)
-            ORDER BY s.subsystem, s.component, s."group", s.name"""
-        )
+        # The newest reading time first, then the last readings since a window before it as
+        # a constant (one query over the whole table for both took half as long again); the
+        # sensors silent in the window, if any, are looked for over all time.
+        newest = self.cache.execute("SELECT max(ts) FROM status_reading")[0][0]
+        since = None if newest is None else newest - timedelta(days=_LATEST_WINDOW_DAYS)
+        frame = self._last_readings("ts >= ?", [since])
+        silent = frame["ts"].isna()
+        if newest is not None and silent.any():
+            ids = frame.loc[silent, "sensor_id"].tolist()
+            older = self._last_readings(f"sensor_id IN ({', '.join('?' * len(ids))})", ids)
+            frame = pd.concat([frame[~silent], older[older["sensor_id"].isin(ids)]])
+            frame = frame.sort_values(["subsystem", "component", "group", "name"])
+        frame = frame.drop(columns="sensor_id").reset_index(drop=True)
         frame["age_s"] = (pd.Timestamp(now) - frame["ts"]).dt.total_seconds()
         frame["stale"] = frame["age_s"].isna() | (frame["age_s"] > stale_after.total_seconds())
         return frame
+
+    def _last_readings(self, where: str, params: list) -> pd.DataFrame:
+        """Every sensor with its last reading among those matching ``where`` (none: NaT)."""
+        return self.cache.query_df(
+            f"""WITH last AS (
+                SELECT sensor_id, max(ts) AS ts, arg_max(value, ts) AS value,
+                       arg_max(text, ts) AS text, arg_max(error_code, ts) AS error_code
+                FROM status_reading WHERE {where} GROUP BY sensor_id)
+            SELECT s.sensor_id, s.name, s.pretty_name, s.subsystem, s.component, s."group",
+                   s.type, s.unit, l.ts, {_VALUE_TEXT.format(r="l")} AS value, l.error_code
+            FROM sensor s LEFT JOIN last l USING (sensor_id)
+            ORDER BY s.subsystem, s.component, s."group", s.name""",
+            params,
+        )
 
     def _numeric_sensors(self, names: Sequence[str]) -> dict[str, int]:
         rows = dict(
@@ -105,17 +116,22 @@ class StatusQueries:
         """
         ids = self._numeric_sensors(names)
         width = every // timedelta(microseconds=1)
-        return self.cache.query_df(
-            """SELECT s.name,
-                   make_timestamp(CAST(floor(epoch_us(r.ts) / $w) AS BIGINT) * $w) AS bucket_start,
+        # One placeholder per sensor: `sensor_id IN (?, ...)` lets the Parquet row groups of
+        # other sensors be skipped, where `list_contains(?, sensor_id)` reads them all (a
+        # year of one sensor: 30 ms against 82 ms).
+        frame = self.cache.query_df(
+            f"""SELECT r.sensor_id,
+                   make_timestamp(CAST(floor(epoch_us(r.ts) / ?) AS BIGINT) * ?) AS bucket_start,
                    min(r.value) AS min, avg(r.value) AS mean, max(r.value) AS max,
                    count(*) AS count
-            FROM status_reading r JOIN sensor s USING (sensor_id)
-            WHERE list_contains($ids, r.sensor_id) AND r.ts >= $start AND r.ts < $end
+            FROM status_reading r
+            WHERE r.sensor_id IN ({", ".join("?" * len(ids))}) AND r.ts >= ? AND r.ts < ?
               AND r.error_code = 0 AND isfinite(r.value)
-            GROUP BY ALL ORDER BY s.name, bucket_start""",
-            {"w": width, "ids": list(ids.values()), "start": _naive(start), "end": _naive(end)},
+            GROUP BY ALL""",
+            [width, width, *ids.values(), _naive(start), _naive(end)],
         )
+        frame.insert(0, "name", frame.pop("sensor_id").map({i: n for n, i in ids.items()}))
+        return frame.sort_values(["name", "bucket_start"], ignore_index=True)
 
     def errors(self, names: Sequence[str], start: datetime, end: datetime) -> pd.DataFrame:
         """Readings with a non-zero error code: name, ts, value, error_code."""
