@@ -24,8 +24,9 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from data_access.cache import CATALOG_NAME, Cache, CacheError, LakeLocation
+from data_access.cache import Cache
 from data_access.config import Config, default_config_text, load_config
+from data_access.lake import CATALOG_NAME, CacheError, LakeLocation
 from data_access.safe_files import keep_private
 
 CONFIG_NAME = "gic.toml"

@@ -106,7 +106,7 @@ def test_read_only_lake_refuses_writes(tmp_path):
 
 def _outside_writer(folder) -> duckdb.DuckDBPyConnection:
     """A DuckDB of its own on the lake, as another machine would be (no lock file)."""
-    from data_access.cache import _extension_folder
+    from data_access.lake import _extension_folder
 
     con = duckdb.connect()
     for name in ("ducklake", "sqlite_scanner"):
