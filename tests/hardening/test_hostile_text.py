@@ -158,21 +158,32 @@ class Watch:
         self.look()
 
     def act(
-        self, step: str, action: Callable[[], object], *, until=None, settle_ms: int = 600
+        self,
+        step: str,
+        action: Callable[[], object],
+        *,
+        until=None,
+        settle_ms: int = 600,
+        attempts: int = 1,
     ) -> bool:
         """Do one interaction, wait until ``until`` (a ``(selector, needle)`` pair that an
-        element must hold) or ``settle_ms``, and look; False when it could not be done."""
+        element must hold) or ``settle_ms``, and look; False when it could not be done in
+        ``attempts`` tries (a click a table's refresh swallowed is made again)."""
         self.step = step
-        try:
-            action()
-            if until is None:
-                self.page.wait_for_timeout(settle_ms)
-            else:
-                self.page.wait_for_function(HOLDS, arg=list(until), timeout=STEP_TIMEOUT_MS)
-        except Exception as exc:  # noted: what it should have shown is then missing
-            self.missed.append(f"{self.where}: {step}: {type(exc).__name__}: {exc}"[:300])
-            self.look()
-            return False
+        for attempt in range(attempts):
+            try:
+                action()
+                if until is None:
+                    self.page.wait_for_timeout(settle_ms)
+                else:
+                    self.page.wait_for_function(HOLDS, arg=list(until), timeout=STEP_TIMEOUT_MS)
+                break
+            except Exception as exc:  # noted: what it should have shown is then missing
+                if attempt + 1 < attempts:
+                    continue
+                self.missed.append(f"{self.where}: {step}: {type(exc).__name__}: {exc}"[:300])
+                self.look()
+                return False
         self.look()
         return True
 
@@ -327,8 +338,9 @@ def explore_calibration(watch: Watch, served: Served, slug: str) -> None:
             if cell.count():
                 watch.act(
                     f"master of payload {number} clicked",
-                    cell.first.click,
+                    lambda cell=cell: cell.first.click(),
                     until=("h3", _marker("calibration_im_name", number)),
+                    attempts=2,
                 )
                 del pending[number]
 
