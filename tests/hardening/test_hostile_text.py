@@ -147,12 +147,13 @@ class Watch:
         if marks_in(text) and re.search(r"gic_xss|alert", text):
             self._ran(f"the console said {text[:120]!r}", text)
 
-    def open(self, url: str, ready: str, step: str | None = None) -> None:
-        """Go to ``url`` and wait for ``ready`` to be shown; then look."""
+    def open(self, url: str, ready: str, step: str | None = None, state: str = "visible") -> None:
+        """Go to ``url`` and wait for ``ready`` to be shown (in the page, for ``state``
+        ``attached``); then look."""
         self.step = step or f"opening /{url.split('/', 3)[-1]}"
         self.page.goto(url)
         try:
-            self.page.get_by_text(ready).first.wait_for(timeout=PAGE_TIMEOUT_MS)
+            self.page.get_by_text(ready).first.wait_for(state=state, timeout=PAGE_TIMEOUT_MS)
         except Exception as exc:  # the page did not build: say so, look anyway
             self.missed.append(f"{self.where}: {self.step}: '{ready}' never shown ({exc})")
         self.look()
@@ -533,6 +534,14 @@ def url_loads(slug: str) -> list[tuple[str, str]]:
 
 
 URL_PAGES = list(URL_PARAMETERS)
+#: What a page shows once built with hostile URL parameters, where it is not its READY text
+#: (else each load waited the whole PAGE_TIMEOUT_MS before looking).
+URL_READY = {"burst": "is not a burst ID"}
+#: Pages whose text is not found by Playwright after a load with hostile parameters, though
+#: the page's own text holds it when looked at: /reprocess with hostile ``run`` and
+#: ``compare`` (to be understood: the page may be reloading itself). Looked at after the
+#: page timeout, not held to have been built.
+URL_NOT_FOUND = {"reprocess"}
 
 
 @pytest.mark.parametrize("slug", URL_PAGES, ids=URL_PAGES)
@@ -540,11 +549,12 @@ def test_url_parameters_never_run(served_hostile, served_hostile_login, new_watc
     served = served_hostile_login if slug == "login" else served_hostile
     watch = new_watch(f"/{slug}")
     for step, query in url_loads(slug):
-        watch.open(
-            f"{served.url}/{slug}?{query}", "Log in" if slug == "login" else READY[slug], step
-        )
+        ready = "Log in" if slug == "login" else URL_READY.get(slug, READY[slug])
+        watch.open(f"{served.url}/{slug}?{query}", ready, step, state="attached")
     watch.page.context.close()
     assert not watch.ran, "\n".join(sorted(set(watch.ran)))
+    if slug not in URL_NOT_FOUND:
+        assert not watch.missed, "\n".join(watch.missed)  # each load was built, looked at
 
 
 # -- the harness itself ----------------------------------------------------------------------------
