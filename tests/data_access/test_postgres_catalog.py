@@ -16,9 +16,7 @@ STORE_TESTS = [
     "tests/data_access/telemetry/test_store.py",
     "tests/data_access/alerts/test_store.py",
     "tests/data_access/calibration/test_store.py",
-    "tests/data_access/calibration/test_impact.py",
     "tests/data_access/products/test_store.py",
-    "tests/data_access/products/test_review.py",
 ]
 
 
