@@ -105,7 +105,7 @@ class Cache:
         except BaseException:
             self.close()
             raise
-        self._reads = None if self.at is not None else self._read_cache()
+        self.keep_reads(True)
 
     def keep_reads(self, keep: bool) -> None:
         """Keep the results of plain reads (the default, :mod:`data_access.read_cache`) or

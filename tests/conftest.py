@@ -299,18 +299,43 @@ def demo_root(tmp_path_factory) -> Path:
 
     from demo import build_demo
 
-    if not os.environ.get("PYTEST_XDIST_WORKER"):
-        root = tmp_path_factory.mktemp("demo") / "ws"
-        build_demo(root, days=2)
-        return root
-    shared = tmp_path_factory.getbasetemp().parent / "demo-shared"
-    shared.mkdir(exist_ok=True)
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = tmp_path_factory.getbasetemp().parent / "demo-shared"
+        shared.mkdir(exist_ok=True)
+    else:
+        shared = tmp_path_factory.mktemp("demo")
     with open(shared / "build.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (shared / "built").is_file():
             build_demo(shared / "ws", days=2)
             (shared / "built").touch()
     return shared / "ws"
+
+
+@dataclass(frozen=True)
+class DemoBursts:
+    """The demo's bursts the tests look at, read from the built demo: their IDs carry the day
+    the demo was built (its burst to reprocess has T0 at 06:00 UTC of the last night over)."""
+
+    reprocess: str  # the burst whose frames the demo writes: sbYYMMDD90, its T0's day
+    reprocess_t0: datetime
+    products: str  # the burst with an approved product and six awaiting approval
+
+
+@pytest.fixture(scope="session")
+def demo_bursts(demo_root) -> DemoBursts:
+    stores = Stores.open(demo_root, read_only=True)
+    try:
+        [(reprocess, t0)] = stores.cache.execute(  # the demo's rule: f"sb{t0:%y%m%d}90"
+            "SELECT DISTINCT burst_id, t0 FROM alert "
+            "WHERE burst_id = 'sb' || strftime(t0, '%y%m%d') || '90'"
+        )
+        [(products,)] = stores.cache.execute(
+            "SELECT DISTINCT burst_id FROM product WHERE state = 'approved'"
+        )
+    finally:
+        stores.close()
+    return DemoBursts(reprocess, t0, products)
 
 
 @pytest.fixture
