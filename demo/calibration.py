@@ -78,6 +78,14 @@ class DemoTroubles:
         )
 
 
+def demo_last_night(stores: Stores) -> date:
+    """The demo's last night: the observing night before the one under way now
+    (``[calibration] night_offset_h``). Its calibration, its frames and the demo burst's T0
+    all fall in it, whatever the hour the demo is built."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    return stores.calibration.night_of(now) - timedelta(days=1)
+
+
 def demo_nights(days: float) -> int:
     """Nights of calibration for a demo of ``days`` days of telemetry.
 
@@ -222,8 +230,7 @@ def build_calibration_demo(stores: Stores, *, days: float, progress: Progress | 
     config = stores.workspace.config.calibration
     nights = demo_nights(days)
     troubles = DemoTroubles.for_nights(nights)
-    now = datetime.now(UTC).replace(tzinfo=None)
-    last = stores.calibration.night_of(now) - timedelta(days=1)
+    last = demo_last_night(stores)
     first = last - timedelta(days=nights - 1)
     raw = stores.workspace.path(config.raw_dir)
     counts = {"frames": 0, "promoted": 0, "rejected": 0}

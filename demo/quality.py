@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +27,7 @@ from analysis.frame_quality import FrameQuality, frame_airmass
 from analysis.gp2.photometry import limiting_magnitude
 from analysis.gp2.simulate import ZP_PER_SECOND
 from data_access.stores import Stores
-from demo.calibration import demo_nights
+from demo.calibration import demo_last_night, demo_nights
 from pipelines.frame_quality import QualityRecorder
 
 Progress = Callable[[str, int, int], None]
@@ -72,10 +72,11 @@ def _night_frames(rng, night_start: datetime, night: int, camera: str, filter_: 
     return frames
 
 
-def nightly_frames(end: datetime, nights: int, *, seed: int = 18) -> list[FrameQuality]:
-    """Generated frames of the ``nights`` nights ending with the one before ``end`` (UTC)."""
+def nightly_frames(last_night: date, nights: int, *, seed: int = 18) -> list[FrameQuality]:
+    """Generated frames of the ``nights`` nights ending with ``last_night`` (each from 03:00
+    UTC after its evening, 20:00 at San Pedro Mártir)."""
     rng = np.random.default_rng(seed)
-    last = (end - timedelta(days=1)).replace(hour=3, minute=0, second=0, microsecond=0)
+    last = datetime.combine(last_night + timedelta(days=1), time(3))
     frames = []
     for night in range(nights, 0, -1):
         start = last - timedelta(days=night - 1)
@@ -139,7 +140,7 @@ def build_quality_demo(stores: Stores, *, days: float, progress: Progress | None
         progress("recording the frames' image quality", 0, 1)
     recorder = QualityRecorder.from_stores(stores)
     nights = demo_nights(days)
-    generated = nightly_frames(datetime.now(UTC).replace(tzinfo=None), nights)
+    generated = nightly_frames(demo_last_night(stores), nights)
     burst, paths = burst_frames(stores, recorder.site)
     records = generated + burst
     stores.quality.record(

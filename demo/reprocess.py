@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from analysis.gp2.simulate import simulate_burst
 from data_access.gp2.files import write_simulated_burst
 from data_access.stores import Stores
 from demo.alerts import ECLAIRS_WAKEUP, MXT_UPDATE, DemoNotice, write_demo_packets
+from demo.calibration import demo_last_night
 
 Progress = Callable[[str, int, int], None]
 
@@ -30,12 +31,11 @@ SHARED_FRAMES = ("saao_1m_ste3/a8280271.fits", "panoptes_dslr/unsolved.fits")
 DEMO_INDEX, DEMO_MAG_300S = 1.2, 15.8
 
 
-def demo_trigger_time(now: datetime) -> datetime:
-    """The demo burst's T0: 06:00 UTC (a night at San Pedro Mártir) of the latest day whose
-    observations (an hour after T0) are over by ``now`` with three hours to spare."""
-    day = (now - timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
-    t0 = day.replace(hour=6)
-    return t0 if t0 <= now - timedelta(hours=3) else t0 - timedelta(days=1)
+def demo_trigger_time(last_night: date) -> datetime:
+    """The demo burst's T0: 06:00 UTC after the evening of the demo's last night (23:00 at
+    San Pedro Mártir), so that the burst's frames, its masters and the night's frames share
+    one night, over (the night under way is the next one)."""
+    return datetime.combine(last_night + timedelta(days=1), time(6))
 
 
 def build_reprocess_demo(stores: Stores, *, days: float, progress: Progress | None) -> str:
@@ -47,7 +47,7 @@ def build_reprocess_demo(stores: Stores, *, days: float, progress: Progress | No
     if progress:
         progress("generating the burst to reprocess", 0, 1)
     small = days < 30
-    t0 = demo_trigger_time(datetime.now(UTC).replace(tzinfo=None))
+    t0 = demo_trigger_time(demo_last_night(stores))
     burst_id = f"sb{t0:%y%m%d}90"
     burst = simulate_burst(
         seed=3,

@@ -23,8 +23,8 @@ def _texts(view) -> str:
     return "\n".join(str(p.object) for p in panes)
 
 
-def test_the_dossier_shows_every_section(demo_stores):
-    view = BurstDossier(demo_stores, burst="sb26120190")
+def test_the_dossier_shows_every_section(demo_stores, demo_bursts):
+    view = BurstDossier(demo_stores, burst=demo_bursts.reprocess)
     text = _texts(view)
     for title in ("Notices, newest first", "Trigger file", "Timeline", "Masters in force"):
         assert title in text
@@ -44,9 +44,9 @@ def test_a_malformed_or_unknown_id_is_said_in_words(demo_stores):
     assert "No notice names burst sb00000000" in pane_html(alert)
 
 
-def test_without_an_id_the_newest_bursts_link_to_their_dossiers(demo_stores):
+def test_without_an_id_the_newest_bursts_link_to_their_dossiers(demo_stores, demo_bursts):
     text = _texts(BurstDossier(demo_stores))
-    assert '<a href="./burst?id=sb26120190">' in text
+    assert f'<a href="./burst?id={demo_bursts.reprocess}">' in text
 
 
 def test_a_burst_link_escapes_and_encodes_the_id():

@@ -7,9 +7,14 @@ from data_access.stores import Stores
 
 
 def _last_night(root) -> str:
+    """The newest night the demo observed whole (the night under way when the demo was built
+    has only the frames taken by then)."""
     stores = Stores.open(root, read_only=True)
     try:
-        return f"{stores.quality.nights()[0]:%Y%m%d}"
+        quality = stores.quality
+        counts = {night: len(quality.frames(night)) for night in quality.nights()[:3]}
+        whole = max(counts.values())
+        return f"{next(n for n, count in counts.items() if count == whole):%Y%m%d}"
     finally:
         stores.close()
 

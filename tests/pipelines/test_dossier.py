@@ -20,15 +20,16 @@ def demo_stores(demo_root):
     stores.close()
 
 
-def test_a_burst_with_frames_has_its_notices_masters_and_telemetry(demo_stores):
-    dossier = burst_dossier(demo_stores, "sb26120190", at=NOW)
+def test_a_burst_with_frames_has_its_notices_masters_and_telemetry(demo_stores, demo_bursts):
+    burst = demo_bursts.reprocess
+    dossier = burst_dossier(demo_stores, burst, at=NOW)
     packets = dossier.report["packets"]
     assert len(packets) == dossier.report["notices"] >= 2
     assert [p["received_at"] for p in packets] == sorted(
         (p["received_at"] for p in packets), reverse=True
     )
-    assert dossier.trigger_file["text"].count("burst_id = sb26120190") == 1
-    assert set(dossier.frames["folder"]) == {"sb26120190"} and len(dossier.frames) == 8
+    assert dossier.trigger_file["text"].count(f"burst_id = {burst}") == 1
+    assert set(dossier.frames["folder"]) == {burst} and len(dossier.frames) == 8
     masters = dossier.masters
     assert set(masters["caltype"]) == {"bias", "dark", "flat"}
     assert set(masters["instrument"]) == set(dossier.frames["instrument"])
@@ -43,8 +44,8 @@ def test_a_burst_with_frames_has_its_notices_masters_and_telemetry(demo_stores):
     assert dossier.timeline["at"].is_monotonic_increasing
 
 
-def test_a_burst_with_products_has_their_versions_and_audit(demo_stores):
-    dossier = burst_dossier(demo_stores, "sb26113000", at=NOW)
+def test_a_burst_with_products_has_their_versions_and_audit(demo_stores, demo_bursts):
+    dossier = burst_dossier(demo_stores, demo_bursts.products, at=NOW)
     products = dossier.products
     assert set(products["version"]) == {1, 2} and "approved" in set(products["state"])
     assert {"build", "approve"} <= set(dossier.audit["action"])
@@ -53,8 +54,8 @@ def test_a_burst_with_products_has_their_versions_and_audit(demo_stores):
     assert dossier.frames.empty and dossier.masters.empty
 
 
-def test_the_dossier_is_json_and_holds_the_position_history(demo_stores):
-    data = burst_dossier(demo_stores, "sb26120190", at=NOW).to_dict()
+def test_the_dossier_is_json_and_holds_the_position_history(demo_stores, demo_bursts):
+    data = burst_dossier(demo_stores, demo_bursts.reprocess, at=NOW).to_dict()
     assert json.loads(json.dumps(data)) == data
     history = data["position_history"]
     assert history and min(p["error_deg"] for p in history) == data["error_deg"]
