@@ -165,11 +165,13 @@ class Watch:
         *,
         until=None,
         settle_ms: int = 600,
-        attempts: int = 1,
+        attempts: int = 2,
     ) -> bool:
         """Do one interaction, wait until ``until`` (a ``(selector, needle)`` pair that an
         element must hold) or ``settle_ms``, and look; False when it could not be done in
-        ``attempts`` tries (a click a table's refresh swallowed is made again)."""
+        ``attempts`` tries. A click whose detail does not show is made again: in full runs on
+        two loaded cores about one click in a hundred, on any page, a different one each
+        run, never showed its detail (the cause is not known; alone, the module passes)."""
         self.step = step
         for attempt in range(attempts):
             try:
@@ -341,7 +343,6 @@ def explore_calibration(watch: Watch, served: Served, slug: str) -> None:
                     f"master of payload {number} clicked",
                     lambda cell=cell: cell.first.click(),
                     until=("h3", _marker("calibration_im_name", number)),
-                    attempts=2,
                 )
                 del pending[number]
 
