@@ -38,12 +38,21 @@ from data_access.lake import (
     _attach,
 )
 from data_access.legacy_cache import has_legacy_cache, import_legacy_cache
-from data_access.read_cache import MISS, ReadCache, duckdb_changes, read_key
+from data_access.read_cache import (
+    MISS,
+    ReadCache,
+    commit_marker,
+    duckdb_changes,
+    read_key,
+    reads_only,
+)
 from data_access.safe_files import keep_private, make_private
 from data_access.schema import MIGRATIONS
 
 SCHEMA_VERSION = len(MIGRATIONS)
 LOCK_NAME = "write.lock"
+#: Rewritten after every commit, so that readers tell a commit from none without a query.
+COMMITTED_NAME = "committed"
 WRITE_ATTEMPTS = 5
 T = TypeVar("T")
 
@@ -88,6 +97,9 @@ class Cache:
         self._lock = threading.RLock()
         self._writing = 0
         self._reads: ReadCache | None = None
+        self._mark, self._marked = (lambda: None), None
+        if not location.postgres:  # the SQLite catalog's writers are all on this machine
+            self._mark, self._marked = commit_marker(location.folder / COMMITTED_NAME)
         keep_private()
         location.folder.mkdir(parents=True, exist_ok=True)
         location.data.mkdir(parents=True, exist_ok=True)
@@ -126,7 +138,7 @@ class Cache:
             ).fetchall()
             return {name.lower(): int(table_id) for name, table_id in rows}
 
-        return ReadCache(duckdb_changes(self._con, metadata, self._lock), tables)
+        return ReadCache(duckdb_changes(self._con, metadata, self._lock), tables, self._marked)
 
     # -- schema -------------------------------------------------------------------------
     def schema_version(self) -> int:
@@ -216,6 +228,7 @@ class Cache:
                 raise CacheConflictError(
                     f"{self.location}: the commit conflicted with another writer: {exc}"
                 ) from exc
+            self._mark()
 
     def write(
         self,
@@ -337,7 +350,10 @@ class Cache:
         """Run a read, or give the result kept for it (:mod:`data_access.read_cache`)."""
         reads = self._reads
         if reads is None or self._writing or not reads.keeps(sql):
-            return fetch(self._con.execute(sql, params or []))
+            result = fetch(self._con.execute(sql, params or []))
+            if not self.read_only and not self._writing and not reads_only(sql):
+                self._mark()  # a statement that may have written, committed on its own
+            return result
         seen = reads.look()
         key = read_key(kind, sql, params)
         kept = reads.get(key)

@@ -8,6 +8,7 @@
             catalog.sqlite  its catalog (WAL journal), unless [cache] names a PostgreSQL one
             data/           its Parquet files, unless [cache] data_path says where
             write.lock      the writers' turn
+            committed       rewritten after every commit (readers tell a change from none)
         cache.duckdb        the DuckDB cache of earlier versions, imported into lake/ once
         incoming/status/    the drop folder of status files (configurable)
         raw/status/         documents fetched from the CDB, kept as received

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from data_access import read_cache
 from data_access.cache import Cache
 from data_access.read_cache import ReadCache
 
@@ -45,6 +46,10 @@ def test_a_read_is_given_again_until_a_commit_touches_its_table(lake):
 def test_another_process_commit_is_seen_at_the_next_read(lake, tmp_path):
     question = "SELECT cursor FROM source_cursor"
     assert lake.execute(question) == [("1",)]
+    asked = lake._reads.asked
+    for _ in range(5):  # nothing committed: the catalog's files say so, no query
+        assert lake.execute(question) == [("1",)]
+    assert lake._reads.asked == asked
     script = (
         "import sys; from data_access.cache import Cache\n"
         "with Cache(sys.argv[1]) as c, c.transaction() as con:\n"
@@ -52,6 +57,17 @@ def test_another_process_commit_is_seen_at_the_next_read(lake, tmp_path):
     )
     subprocess.run([sys.executable, "-c", script, str(tmp_path / "lake")], check=True)
     assert lake.execute(question) == [("7",)]
+    assert lake._reads.asked == asked + 1
+
+
+def test_a_commit_left_unmarked_is_seen_within_a_second(lake, monkeypatch):
+    question = "SELECT cursor FROM source_cursor"
+    assert lake.execute(question) == [("1",)]
+    monkeypatch.setattr(lake, "_mark", lambda: None)  # a writer that died before marking
+    _cursor(lake, "files", "5")
+    assert lake.execute(question) == [("1",)]  # the marker says nothing changed
+    monkeypatch.setattr(read_cache, "ASK_AT_LEAST_EVERY_S", 0.0)
+    assert lake.execute(question) == [("5",)]
 
 
 def test_what_cannot_be_kept_goes_to_the_lake(lake, tmp_path):

@@ -44,6 +44,7 @@ def test_a_fresh_workspace_and_its_stores_create_files_for_their_owner_only(
         "gic.toml",
         "lake/catalog.sqlite",
         "lake/write.lock",
+        "lake/committed",
         "secrets/cookie",
         "incoming/status/a.json",
     ):
