@@ -74,41 +74,34 @@ def _sample_stride(n: int) -> int:
     return max(1, n // SAMPLE_SIZE)
 
 
-def _first_pass(chunks: Chunks, n: int, *, check: bool) -> tuple[float, np.ndarray] | None:
-    """Sum (float64) and sample (every :func:`_sample_stride`-th value) of the values;
-    None when ``check`` finds a value that is not finite (then the sum is not finite: a
-    float64 sum of float32 values cannot overflow)."""
-    stride, total, sample, start = _sample_stride(n), 0.0, [], 0
-    for chunk in chunks():
-        total += float(chunk.sum(dtype=np.float64))
-        if check and not math.isfinite(total):
-            return None
-        sample.append(chunk[(-start) % stride :: stride].copy())
-        start += chunk.size
-    return total, np.concatenate(sample)
+def _summarise(chunks: Chunks, n: int, sample: np.ndarray, *, check: bool = False):
+    """Statistics of ``n`` values served by ``chunks``, in one pass; ``sample`` is every
+    :func:`_sample_stride`-th of them, taken before.
 
-
-def _summarise(chunks: Chunks, n: int, *, check: bool = False):
-    """Statistics and sample of ``n`` values served by ``chunks``, in two passes.
-
-    The first pass gives the sum and a sample; the second the squared deviations from
-    the mean (float64) and, for the median, the count of values below a narrow window
-    around the sample's median and the values inside it, partitioned alone (see
-    :func:`exact_median`). Returns None when ``check`` finds a value that is not finite.
+    The sample places a narrow window around the median and gives the shift ``c`` (its
+    median) from which the pass sums the deviations and their squares (float64): the mean
+    is ``c + Σ(v − c) / n`` and the variance ``Σ(v − c)² / n − (Σ(v − c) / n)²``, without
+    the cancellation of raw sums since ``c`` lies within a fraction of the spread of the
+    mean. The same pass counts the values below the window and keeps those inside it,
+    partitioned alone for the median (see :func:`exact_median`). Returns None when
+    ``check`` finds a value that is not finite.
     """
     if n == 0:
-        return Statistics(math.nan, math.nan, math.nan, 0), np.empty(0, np.float32)
-    first = _first_pass(chunks, n, check=check)
-    if first is None:
-        return None
-    total, sample = first
-    mean = total / n
-    low, high = (float(v) for v in np.percentile(sample, [48.5, 51.5]))
-    squares, below, inside = 0.0, 0, []
+        return Statistics(math.nan, math.nan, math.nan, 0)
+    low, shift, high = (float(v) for v in np.percentile(sample, [48.5, 50.0, 51.5]))
+    if not math.isfinite(shift):  # a value of the sample is not finite
+        if check:
+            return None
+        shift = 0.0
+    deviations = squares = 0.0
+    below, inside = 0, []
     work = np.empty(min(PASS_PIXELS, n), np.float64)
     for chunk in chunks():
         centred = work[: chunk.size]
-        np.subtract(chunk, mean, out=centred, dtype=np.float64)
+        np.subtract(chunk, shift, out=centred, dtype=np.float64)
+        deviations += float(centred.sum())
+        if check and not math.isfinite(deviations):
+            return None
         np.multiply(centred, centred, out=centred)  # not np.dot: BLAS threads cost more here
         squares += float(centred.sum())
         if n > WINDOWED_MEDIAN_MIN:  # every value is finite: below low = not at or above
@@ -116,10 +109,12 @@ def _summarise(chunks: Chunks, n: int, *, check: bool = False):
             below += chunk.size - int(np.count_nonzero(kept))
             kept &= chunk <= high
             inside.append(chunk[kept])
+    offset = deviations / n
+    variance = max(squares / n - offset * offset, 0.0)
     median = _windowed_median(n, below, inside) if inside else None
     if median is None:
         median = float(np.median(np.concatenate([c.copy() for c in chunks()])))
-    return Statistics(mean, median, math.sqrt(squares / n), n), sample
+    return Statistics(shift + offset, median, math.sqrt(variance), n)
 
 
 def _windowed_median(n: int, below: int, inside: list[np.ndarray]) -> float | None:
@@ -146,7 +141,12 @@ def exact_median(values: np.ndarray) -> float:
 
 def statistics_of(values: np.ndarray) -> Statistics:
     """Statistics of a flat array of finite values (not modified)."""
-    return _summarise(_slices(values), values.size)[0]
+    return _summarise(_slices(values), values.size, _sample(values))
+
+
+def _sample(values: np.ndarray) -> np.ndarray:
+    """Every :func:`_sample_stride`-th value of a flat array (a copy)."""
+    return values[:: _sample_stride(values.size)].copy()
 
 
 def image_statistics(data: np.ndarray, mask: np.ndarray | None = None) -> Statistics:
@@ -165,9 +165,9 @@ def image_statistics(data: np.ndarray, mask: np.ndarray | None = None) -> Statis
     """
     if mask is None:  # every pixel finite (the usual master): chunk by chunk, no copy
         flat = np.asarray(data, dtype=np.float32).reshape(-1)
-        found = _summarise(_slices(flat), flat.size, check=True)
+        found = _summarise(_slices(flat), flat.size, _sample(flat), check=True)
         if found is not None:
-            return found[0]
+            return found
     return statistics_of(finite_values(data, mask))
 
 
@@ -190,12 +190,15 @@ def difference_statistics(
         chunks = _computed(
             new.size, lambda at, out: _difference_into(new[at], ref[at], caltype, out)
         )
-        found = _summarise(chunks, new.size, check=True)
-        if found is not None:
-            stats, sample = found
+        every = slice(None, None, _sample_stride(new.size))
+        sample = np.empty(len(range(new.size)[every]), np.float32)
+        _difference_into(new[every], ref[every], caltype, sample)
+        stats = _summarise(chunks, new.size, sample, check=True)
+        if stats is not None:
             return stats, *_histogram(chunks, sample, stats.median, stats.rms)
     values = finite_values(difference_image(candidate, reference, caltype), mask)
-    stats, sample = _summarise(_slices(values), values.size)
+    sample = _sample(values)
+    stats = _summarise(_slices(values), values.size, sample)
     return stats, *_histogram(_slices(values), sample, stats.median, stats.rms)
 
 
