@@ -28,6 +28,7 @@ from analysis.calibration import (
     Master,
     ValidationReport,
     difference_image,
+    header_type,
 )
 from data_access.cache import Cache, next_id
 from data_access.calibration.masters import MASTER_LINK, OLD_LINK, MasterFiles, replace_link
@@ -184,6 +185,19 @@ class CalibrationStore:
         return self.masters_dir / path, (caltype, instrument, filter_), status
 
     # -- adding -------------------------------------------------------------------------
+    def keep_file(self, master: Master, im_name: str) -> Path:
+        """Write a new master's file into its kind's history under ``im_name`` (made unique),
+        before its report exists (see :meth:`add`): the kind is the master header's, as
+        the report will say it."""
+        header = master.header
+        return self.files.keep(
+            master,
+            header_type(header),
+            str(header.get("INSTRUME", "")),
+            str(header.get("FILTER", "")),
+            im_name,
+        )
+
     def add(
         self,
         master: Master,
@@ -192,19 +206,20 @@ class CalibrationStore:
         *,
         reference_id: int | None = None,
         promote: bool = True,
+        kept: Path | None = None,
     ) -> tuple[int, int]:
         """Keep a new master and its report; promote it when valid (and ``promote``).
 
-        The file goes to ``history/`` under the report's IM_NAME (made unique), the report
-        and the master's row into the cache; an invalid master is kept with status
-        ``rejected``.
+        The file goes to ``history/`` under the report's IM_NAME (made unique), unless
+        :meth:`keep_file` wrote it already (``kept``), the report and the master's row into
+        the cache; an invalid master is kept with status ``rejected``.
 
         Returns
         -------
         (master_id, report_id)
         """
         caltype, instrument, filter_ = report.caltype, report.instrume, report.filter
-        path = self.files.keep(master, caltype, instrument, filter_, report.im_name)
+        path = kept or self.files.keep(master, caltype, instrument, filter_, report.im_name)
         if path.stem != Path(report.im_name).stem:
             report = _renamed(report, path.name)
         relative = str(path.relative_to(self.masters_dir))

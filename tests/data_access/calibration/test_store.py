@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from analysis.calibration import Master, validate_master
+from analysis.calibration import HeaderMismatch, Master, validate_master
 from data_access.cache import Cache
 from data_access.calibration.store import CalibrationStore, CalibrationStoreError, limits_for
 from data_access.config import CalibrationConfig, ConfigError, config_from_dict
-from pipelines.calibration_night import run_night
+from pipelines.calibration_night import run_night, validated_while_kept
 from tests.calibration_helpers import SHAPE, write_raw
 
 REPO = Path(__file__).resolve().parents[3]
@@ -284,3 +284,36 @@ def test_limits_have_modes_and_an_override_may_set_one():
     broken = config_from_dict({"calibration": {"limits": {"dark_meandiff_mode": "percent"}}})
     with pytest.raises(ConfigError, match="calibration.limits, dark: limit mode 'percent'"):
         limits_for(broken.calibration, "dark", "DDRAGO1", "NONE")
+
+
+def test_a_master_written_beside_its_validation_is_kept_once_or_removed(store):
+    add_night(store, 1000.0, "2025-03-01")
+    master = make_master(1000.0, "2025-03-02", seed=1)
+    ref, ref_header, ref_id = store.reference("bias", "DDRAGO1", "NONE")
+    name = "bias_DDRAGO1_NONE_20250302.fits"
+    report, kept = validated_while_kept(
+        lambda: store.keep_file(master, name),
+        master.data,
+        master.header,
+        ref,
+        ref_header,
+        im_name=name,
+    )
+    assert kept.name == name and kept.is_file()
+    master_id, _ = store.add(master, report, date(2025, 3, 2), reference_id=ref_id, kept=kept)
+    history = sorted(p.name for p in kept.parent.iterdir())
+    assert history == ["bias_DDRAGO1_NONE_20250301.fits", name]  # written once, not twice
+    assert store.cache.execute(
+        "SELECT path FROM calibration_master WHERE master_id = ?", [master_id]
+    ) == [(str(kept.relative_to(store.masters_dir)),)]
+    flat_header = fits.Header(ref_header)
+    flat_header["CALTYPE"], flat_header["IMAGETYP"] = "flat", "MASTER FLAT"
+    with pytest.raises(HeaderMismatch):  # no report: the file written beside goes
+        validated_while_kept(
+            lambda: store.keep_file(master, "refused.fits"),
+            master.data,
+            master.header,
+            ref,
+            flat_header,
+        )
+    assert sorted(p.name for p in kept.parent.iterdir()) == history
