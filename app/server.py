@@ -2,9 +2,11 @@
 
 Every page of every session is built over the workspace's :class:`~data_access.stores.Stores`,
 which read and write the cache as any other process of the workspace does (a notebook, a
-command, the alert handler). Unless ``[server] background = "never"``, the server also bids
-for the workspace's background work (the scheduled syncs, the alert sources, the lake's
-maintenance: :mod:`app.worker`) and runs it when no other process does. With ``[server]
+command, the alert handler). Unless ``[server] background = "never"``, the server also starts
+a ``gic worker --wait`` process of its own, kept running, which runs the workspace's
+background work (the scheduled syncs, the alert sources, the lake's maintenance:
+:mod:`app.worker`) when no other process does: in a process apart, not beside the pages
+(it took a fifth of the page server's time under load, bench/load.py). With ``[server]
 processes`` above 1, ``gic serve`` runs that many of these servers behind the sticky proxy
 of :mod:`app.sticky_proxy`.
 """
@@ -18,6 +20,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 from collections.abc import Callable
 
 import panel as pn
@@ -27,7 +30,8 @@ from app.auth import WorkbenchAuthProvider, WorkbenchOAuthProvider
 from app.pages import PAGES, home
 from app.views.feedback import unexpected_failure
 from app.web_security import server_options
-from app.worker import BackgroundElection
+from app.worker import Worker
+from data_access.background import KeptProcess
 from data_access.stores import Stores
 
 log = logging.getLogger("gic.server")
@@ -122,8 +126,10 @@ def _oauth_options(stores: Stores) -> dict:
 BACKGROUND_CHOICES = ("auto", "never")
 
 
-def _background(stores: Stores, choice: str) -> BackgroundElection | None:
-    """The election for the background work when ``choice`` is auto (started), else None."""
+def _background(stores: Stores, choice: str) -> KeptProcess | None:
+    """The server's own ``gic worker --wait`` (started, kept running) when ``choice`` is
+    auto, else None. The worker waits for the workspace's turn while another process holds
+    it, and takes the work over when that one stops."""
     if choice not in BACKGROUND_CHOICES:
         raise ValueError(
             f"{stores.workspace.config_path}: server.background is {choice!r}; "
@@ -131,9 +137,16 @@ def _background(stores: Stores, choice: str) -> BackgroundElection | None:
         )
     if choice == "never":
         return None
-    election = BackgroundElection(stores)
-    election.start()
-    return election
+    Worker(stores)  # its settings refused before the server starts, not in the worker's log
+    root = stores.workspace.root
+    worker = KeptProcess(
+        "background worker",
+        lambda: [sys.executable, "-m", "app.cli", "--workspace", str(root), "worker", "--wait"],
+        root / "logs" / "worker.log",
+        first_wait_s=2.0,
+    )
+    worker.start()
+    return worker
 
 
 def serve(
@@ -153,8 +166,7 @@ def serve(
     Parameters
     ----------
     background : {"auto", "never"}, optional
-        Whether this process bids for the workspace's background work (default:
-        ``[server] background``; see :class:`~app.worker.BackgroundElection`).
+        Whether the server starts its worker process (default: ``[server] background``).
     public_port : int, optional
         The port the browsers reach when this process serves behind the sticky proxy of
         :mod:`app.sticky_proxy` (its websocket origins are allowed).
@@ -162,7 +174,7 @@ def serve(
     Returns
     -------
     The Panel server (a thread when ``threaded``), with ``.stop()`` and ``.background`` (the
-    election, or None).
+    worker process kept, or None).
     """
     settings = stores.workspace.config.server
     address = address or settings.address
@@ -186,8 +198,8 @@ def serve(
     pages = routes(stores)  # imports every page's modules
     if not threaded:
         # Panel runs a full garbage collection a few seconds after each closed session; what
-        # the process holds by now (modules, settings, the stores) is never garbage, and
-        # leaving it out of every collection spared a sixth of a served page's time
+        # the process holds by now (modules, settings, the stores) is never garbage: left
+        # out of every collection, it halved their time (a sixth of a served page's CPU)
         gc.freeze()
     server = pn.serve(
         pages,
@@ -203,6 +215,8 @@ def serve(
         **server_options(behind_tls=settings.behind_tls),
         **extra,
     )
+    if not threaded and background is not None:  # the server has stopped
+        background.stop()
     server.background = background
     server.services = services
     return server
@@ -212,8 +226,8 @@ def serve_processes(
     stores: Stores, processes: int, *, address: str | None = None, port: int | None = None
 ) -> None:
     """Serve the workspace from ``processes`` page servers behind the sticky proxy of
-    :mod:`app.sticky_proxy` on ``address:port``, this process bidding for the background
-    work and running a demo's services; blocks until interrupted."""
+    :mod:`app.sticky_proxy` on ``address:port``, this process starting the worker process
+    (see :func:`_background`) and running a demo's services; blocks until interrupted."""
     from tornado.ioloop import IOLoop
 
     from app.sticky_proxy import PageServers, StickyProxy

@@ -5,9 +5,9 @@ nightly calibration runs due, the lake's maintenance, and the alert sources of
 whenever it stops).
 
 Exactly one process of a workspace runs it (:class:`~data_access.background.BackgroundTurn`):
-``gic worker``, or a server process when ``[server] background = "auto"`` and no other
-process has the turn (:class:`BackgroundElection`, which also takes the turn over when the
-process that had it stops). :class:`Worker` is the work itself: a :class:`SyncScheduler`
+``gic worker`` (which ``gic serve`` starts as a child process of its own with
+``[server] background = "auto"``, waiting for the turn while another process has it and
+taking it over when that one stops). :class:`Worker` is the work itself: a :class:`SyncScheduler`
 thread running :func:`scheduled_jobs`, and one :class:`SourceSupervisor` per alert source.
 """
 
@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from data_access.alerts.store import SpoolSummary
-from data_access.background import BackgroundTurn, KeptProcess
+from data_access.background import KeptProcess
 from data_access.notifications import DeliverySummary, Notifier
 from data_access.stores import Stores
 
@@ -245,42 +245,3 @@ class Worker:
         for thread in [self.scheduler, *self.supervisors]:
             if thread is not None:
                 thread.stop()
-
-
-class BackgroundElection(threading.Thread):
-    """A server process's bid for the background work: takes the workspace's turn as soon as
-    no other process holds it (looking every ``retry_s``), then runs the :class:`Worker`
-    until stopped.
-
-    Parameters
-    ----------
-    stores : Stores
-    retry_s : float, optional
-        Seconds between two looks at the turn while another process holds it.
-    """
-
-    def __init__(self, stores: Stores, *, retry_s: float = 10.0) -> None:
-        super().__init__(name="gic-background-election", daemon=True)
-        self.stores = stores
-        self.turn = BackgroundTurn(stores.workspace.root)
-        self.retry_s = retry_s
-        self.worker = Worker(stores)  # its settings checked before the server starts
-        self._stop_event = threading.Event()
-        self._told = False
-
-    def run(self) -> None:
-        while not self._stop_event.is_set():
-            if self.turn.take():
-                log.info("this process runs the background work of %s", self.stores.workspace.root)
-                self.worker.start()
-                return
-            if not self._told:
-                log.info("the background work runs elsewhere: %s", self.turn.holder())
-                self._told = True
-            self._stop_event.wait(self.retry_s)
-
-    def stop(self) -> None:
-        self._stop_event.set()
-        if self.turn.held:
-            self.worker.stop()
-            self.turn.release()

@@ -32,8 +32,9 @@ class ServerConfig:
     )
     background: str = _setting(
         "auto",
-        "auto: a server process runs the background work when no other process of the "
-        "workspace does (and takes it over when that one stops); never: leave it to `gic worker`",
+        "auto: `gic serve` starts a worker process of its own, which runs the background work "
+        "when no other process of the workspace does (and takes it over when that one stops); "
+        "never: leave it to `gic worker`",
     )
 
 

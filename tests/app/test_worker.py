@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from app.worker import ALERT_SOURCES, BackgroundElection, SourceSupervisor, Worker
-from data_access.background import BackgroundTurn
+from app.server import _background
+from app.worker import ALERT_SOURCES, SourceSupervisor, Worker
+from data_access.background import BackgroundTurn, KeptProcess
 from data_access.stores import Stores
 
 HOLD_TURN = textwrap.dedent(
@@ -94,20 +95,24 @@ def test_gic_worker_runs_until_terminated_and_gives_the_turn_back(tmp_path):
 def test_a_server_takes_the_work_over_when_the_worker_stops(tmp_path):
     stores = Stores.open(tmp_path)
     holder = _hold_turn_elsewhere(tmp_path)
-    election = BackgroundElection(stores, retry_s=0.05)
-    election.worker.start = lambda: election.worker  # the turn is what is tested here
+    worker = _background(stores, "auto")  # the server's own `gic worker --wait`
+    turn = BackgroundTurn(tmp_path)
     try:
-        election.start()
-        time.sleep(0.3)
-        assert not election.turn.held
+        assert isinstance(worker, KeptProcess)
+        log = tmp_path / "logs" / "worker.log"
         holder.kill()
         holder.wait()
-        election.join(timeout=30)
-        assert election.turn.held
+        deadline = time.monotonic() + 60
+        while "background work of" not in (log.read_text() if log.exists() else ""):
+            assert time.monotonic() < deadline, "the server's worker did not take the work over"
+            time.sleep(0.2)
+        assert not turn.take()  # held by the worker process
     finally:
-        election.stop()
+        worker.stop(timeout_s=30)
         stores.close()
-    assert not election.turn.held
+    assert turn.take()
+    turn.release()
+    assert _background(stores, "never") is None
 
 
 def test_an_unknown_alert_source_is_refused_naming_the_setting(tmp_path):
