@@ -6,6 +6,7 @@ names; the sandbox is a local stand-in for it).
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -208,6 +209,9 @@ def sandbox_serve(args) -> int:
     )
     port = args.port if args.port is not None else workspace.config.sdb.sandbox_port
     server = SandboxServer(storage, host=args.host, port=port)
+    # Ctrl-C stops it even when started from a shell's background job (started with SIGINT
+    # ignored, which Python then leaves ignored)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     print(f"SDB sandbox on {server.url} (storage {storage}); Ctrl-C stops it", flush=True)
     try:
         server.serve_forever()

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 import signal
-import threading
+import time
 
 from app.commands.common import UsageError, open_workspace
 from data_access.stores import Stores
+
+#: Seconds between two looks at the background turn while another process holds it.
+TURN_LOOK_S = 5.0
 
 
 def register(subparsers, groups) -> None:
@@ -31,20 +34,23 @@ def run_worker(args) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     workspace = open_workspace(args)
     turn = BackgroundTurn(workspace.root)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # The handler only appends to a list: one that takes a lock (an Event's set) deadlocks
+    # when a second SIGTERM arrives while the first handler holds it (its server stopping
+    # it, then the server's own end), and the worker outlived its server.
+    stopping: list[int] = []
+    signal.signal(signal.SIGTERM, lambda number, _: stopping.append(number))
     while not turn.take():
         if not args.wait:
             raise UsageError(
                 f"the background work of {workspace.root} already runs: {turn.holder()}"
             )
-        if stop.wait(5.0):
+        if _stopped_within(stopping, TURN_LOOK_S):
             return 0
     stores = Stores(workspace)
     worker = Worker(stores).start()
     logging.getLogger("gic.worker").info("background work of %s started", workspace.root)
     try:
-        while not stop.wait(1.0):
+        while not _stopped_within(stopping, 1.0):
             pass
     except KeyboardInterrupt:
         pass
@@ -53,3 +59,11 @@ def run_worker(args) -> int:
         turn.release()
         stores.close()
     return 0
+
+
+def _stopped_within(stopping: list[int], seconds: float) -> bool:
+    """Whether a SIGTERM has come (``stopping`` holds it) by the end of ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not stopping and time.monotonic() < deadline:
+        time.sleep(min(0.2, max(deadline - time.monotonic(), 0.0)))
+    return bool(stopping)
