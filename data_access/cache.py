@@ -96,6 +96,7 @@ class Cache:
         self.read_only = read_only or self.at is not None
         self._lock = threading.RLock()
         self._writing = 0
+        self._in_transaction = False
         self._reads: ReadCache | None = None
         self._mark, self._marked = (lambda: None), None
         if not location.postgres:  # the SQLite catalog's writers are all on this machine
@@ -208,7 +209,9 @@ class Cache:
         """Run the block in one transaction, in the writer's turn.
 
         Everything the block wrote is committed when it ends normally, and nothing
-        when it raises (or when the process dies before the end).
+        when it raises (or when the process dies before the end). A transaction entered
+        inside another one (in the same thread) joins it: its writes are committed, or
+        dropped, with the outer one's.
 
         Raises
         ------
@@ -216,12 +219,18 @@ class Cache:
             If another writer committed a conflicting change first (nothing was written).
         """
         with self._writer():
+            if self._in_transaction:
+                yield self._con
+                return
             self._con.execute("BEGIN TRANSACTION")
+            self._in_transaction = True
             try:
                 yield self._con
             except BaseException:
+                self._in_transaction = False
                 self._con.execute("ROLLBACK")
                 raise
+            self._in_transaction = False
             try:
                 self._con.execute("COMMIT")
             except duckdb.TransactionException as exc:

@@ -62,6 +62,21 @@ def test_transaction_rolls_back_on_error(lake):
         assert cache.execute("SELECT count(*) FROM source_cursor") == [(0,)]
 
 
+def test_inner_transaction_joins_the_outer_one(tmp_path):
+    with Cache(tmp_path / "lake") as cache:
+        before = cache.snapshot()
+        with cache.transaction() as con:
+            with cache.transaction() as inner:
+                inner.execute("INSERT INTO source_cursor VALUES ('a', '1')")
+            con.execute("INSERT INTO source_cursor VALUES ('b', '2')")
+        assert cache.snapshot() == before + 1  # one commit for both
+        with pytest.raises(RuntimeError), cache.transaction() as con:
+            with cache.transaction() as inner:
+                inner.execute("INSERT INTO source_cursor VALUES ('c', '3')")
+            raise RuntimeError("boom")  # drops the inner block's write too
+        assert cache.execute("SELECT source FROM source_cursor ORDER BY 1") == [("a",), ("b",)]
+
+
 HOLD = """
 import sys
 from data_access.cache import Cache
