@@ -445,10 +445,11 @@ def run_night(
     groups, unreadable = scan_night(folder, config)
     order = sorted(groups, key=lambda k: (CALIBRATION_TYPES.index(k[2]), k[0], k[1]))
     outcomes = []
+    built = set() if force else store.built_series(night)
     for done, (instrument, filter_, caltype) in enumerate(order):
         paths = groups[(instrument, filter_, caltype)]
         outcome = NightOutcome(caltype, instrument, filter_, len(paths), "no master")
-        if store.has_report(night, instrument, filter_, caltype) and not force:
+        if (instrument, filter_, caltype) in built:
             outcome.action = "already done"
         else:
             _run_one(store, night, paths, outcome, config, reports_dir)
@@ -489,17 +490,22 @@ def _run_one(store, night, paths, outcome: NightOutcome, config, reports_dir) ->
         **validation_settings(config),
     )
     del ref_data
-    master_id, report_id = store.add(built.master, report, night, reference_id=ref_id, kept=kept)
-    store.record_series(
-        night,
-        instrument,
-        filter_,
-        caltype,
-        n_frames=len(paths),
-        n_good=len(built.selection.good),
-        rejected=built.left_out,
-        report_id=report_id,
-    )
+    with store.one_commit():  # the master's row and its series; then its promotion
+        master_id, report_id = store.add(
+            built.master, report, night, reference_id=ref_id, promote=False, kept=kept
+        )
+        store.record_series(
+            night,
+            instrument,
+            filter_,
+            caltype,
+            n_frames=len(paths),
+            n_good=len(built.selection.good),
+            rejected=built.left_out,
+            report_id=report_id,
+        )
+    if report.valid:
+        store.promote(master_id)
     if reports_dir is not None:
         write_report(reports_dir, f"{Path(report.im_name).stem}.json", report)
     outcome.report = report

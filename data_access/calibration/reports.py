@@ -197,12 +197,14 @@ class CalibrationReports:
         report_id: int | None = None,
     ) -> None:
         """Note what one night brought of one series (for the completeness grid)."""
+        series = "night = ? AND instrume = ? AND filter = ? AND caltype = ?"
         with self.cache.transaction() as con:
-            con.execute(
-                "DELETE FROM calibration_series WHERE night = ? AND instrume = ? AND filter = ? "
-                "AND caltype = ?",
-                [night, instrument, filter_, caltype],
-            )
+            kind = [night, instrument, filter_, caltype]
+            # a read first: a lake's DELETE costs a write even when it finds nothing
+            if con.execute(
+                f"SELECT count(*) FROM calibration_series WHERE {series}", kind
+            ).fetchone()[0]:
+                con.execute(f"DELETE FROM calibration_series WHERE {series}", kind)
             con.execute(
                 "INSERT INTO calibration_series VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -219,14 +221,15 @@ class CalibrationReports:
                 ],
             )
 
-    def has_report(self, night: date, instrument: str, filter_: str, caltype: str) -> bool:
-        """Whether a master of this night and kind was already built here."""
+    def built_series(self, night: date) -> set[tuple[str, str, str]]:
+        """The kinds (instrument, filter, type) of which a master of ``night`` was already
+        built here."""
         rows = self.cache.execute(
-            "SELECT count(*) FROM calibration_report WHERE source = 'run' AND night = ? "
-            "AND instrume = ? AND filter = ? AND caltype = ?",
-            [night, instrument, filter_, caltype],
+            "SELECT DISTINCT instrume, filter, caltype FROM calibration_report "
+            "WHERE source = 'run' AND night = ?",
+            [night],
         )
-        return rows[0][0] > 0
+        return {tuple(row) for row in rows}
 
     # -- ingest -------------------------------------------------------------------------
     def ingest_reports(

@@ -16,6 +16,7 @@ the automatic verdict.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from datetime import date, datetime
 from pathlib import Path
 
@@ -252,13 +253,20 @@ class CalibrationStore:
             self.promote(master_id)
         return master_id, report_id
 
+    def one_commit(self) -> AbstractContextManager:
+        """The writes of the block (a master's row and its series, say) in one commit of
+        the lake: each commit costs a reading of the catalog and rows in it. A promotion
+        belongs after the commit of the master's row, never inside it (a MASTER link must
+        never point at a master the cache does not know)."""
+        return self.cache.transaction()
+
     def record_series(self, night: date, instrument: str, filter_: str, caltype: str, **what):
         """Note what one night brought of one series: :meth:`CalibrationReports.record_series`."""
         self.reports.record_series(night, instrument, filter_, caltype, **what)
 
-    def has_report(self, night: date, instrument: str, filter_: str, caltype: str) -> bool:
-        """Whether a master of this night and kind was built: :meth:`CalibrationReports.has_report`."""
-        return self.reports.has_report(night, instrument, filter_, caltype)
+    def built_series(self, night: date) -> set[tuple[str, str, str]]:
+        """The kinds built this night: :meth:`CalibrationReports.built_series`."""
+        return self.reports.built_series(night)
 
     # -- promotion ----------------------------------------------------------------------
     def reconcile(self) -> None:
@@ -270,29 +278,50 @@ class CalibrationStore:
             self._reconcile_kind(caltype, instrument, filter_)
 
     def _reconcile_kind(self, caltype: str, instrument: str, filter_: str) -> None:
+        """The statuses of one kind in line with its links: MASTER's target ``master``,
+        OLD's ``old``, any other former master or old ``history``. Reads the kind's rows
+        first and writes only those that change, in one statement (each write of the lake
+        costs a commit and catalog rows)."""
         folder = self.folder(caltype, instrument, filter_)
         master = self.files.link_target(folder, MASTER_LINK)
         old = self.files.link_target(folder, OLD_LINK)
         old = None if old == master else old
-        kind = [caltype, instrument, filter_]
         with self.cache.transaction() as con:
-            con.execute(
-                "UPDATE calibration_master SET status = 'history', "
-                "retired_at = coalesce(retired_at, ?) "
-                "WHERE caltype = ? AND instrume = ? AND filter = ? AND status IN ('master', 'old') "
-                "AND path IS DISTINCT FROM ? AND path IS DISTINCT FROM ?",
-                [utc_now(), *kind, master, old],
-            )
-            con.execute(  # with the lake snapshot it was promoted from (gic --at)
-                "UPDATE calibration_master SET status = 'master', "
-                "promoted_at = coalesce(promoted_at, ?), "
-                "lake_snapshot = coalesce(lake_snapshot, ?), "
-                "retired_at = NULL WHERE path = ? AND status <> 'master'",
-                [utc_now(), self.cache.snapshot(), master],
-            )
-            con.execute(
-                "UPDATE calibration_master SET status = 'old' WHERE path = ? AND status <> 'old'",
-                [old],
+            rows = con.execute(
+                "SELECT master_id, path, status FROM calibration_master "
+                "WHERE caltype = ? AND instrume = ? AND filter = ? "
+                "AND (status IN ('master', 'old') OR path = ? OR path = ?)",
+                [caltype, instrument, filter_, master, old],
+            ).fetchall()
+            changed = {}
+            for master_id, path, status in rows:
+                wanted = "master" if path == master else "old" if path == old else "history"
+                if wanted != status:
+                    changed[master_id] = wanted
+            if not changed:
+                return
+            cases = " ".join("WHEN ? THEN ?" for _ in changed)
+            ids = ", ".join("?" for _ in changed)
+            con.execute(  # a promotion records the lake snapshot it was made from (gic --at)
+                f"UPDATE calibration_master SET status = CASE master_id {cases} END, "
+                "promoted_at = CASE WHEN path = ? THEN coalesce(promoted_at, ?) "
+                "ELSE promoted_at END, "
+                "lake_snapshot = CASE WHEN path = ? THEN coalesce(lake_snapshot, ?) "
+                "ELSE lake_snapshot END, "
+                "retired_at = CASE WHEN path = ? THEN NULL "
+                "WHEN path IS DISTINCT FROM ? THEN coalesce(retired_at, ?) ELSE retired_at END "
+                f"WHERE master_id IN ({ids})",
+                [
+                    *(value for pair in changed.items() for value in pair),
+                    master,
+                    utc_now(),
+                    master,
+                    self.cache.snapshot(),
+                    master,
+                    old,
+                    utc_now(),
+                    *changed,
+                ],
             )
 
     def promote(self, master_id: int) -> Path:
@@ -306,10 +335,10 @@ class CalibrationStore:
         path, kind, _ = self._path_of(master_id)
         if not path.is_file():
             raise CalibrationStoreError(f"{path}: the file of master {master_id} is missing")
-        self._reconcile_kind(*kind)
         folder = self.folder(*kind)
         current = self.files.current(folder)
-        if current == path.resolve():
+        if current == path.resolve():  # linked already (a promotion cut short): finish it
+            self._reconcile_kind(*kind)
             return folder / MASTER_LINK
         _promotion_step("start")
         if current is not None:
