@@ -186,22 +186,31 @@ class QualityStore:
                 f"{len(telemetry)} telemetry rows: one each expected"
             )
         now = datetime.now(UTC).replace(tzinfo=None)
-        rows = [
-            self._row(q, path, readings, run_id, now)
-            for q, path, readings in zip(records, paths, telemetry, strict=True)
-        ]
-        with self.cache.transaction() as con:
+        rows = {}  # a frame given twice: the later record replaces the earlier
+        for q, path, readings in zip(records, paths, telemetry, strict=True):
+            row = self._row(q, path, readings, run_id, now)
+            rows.pop(key := (row["image_id"], row["t_mid"], row["source"]), None)
+            rows[key] = row
+        if not rows:
+            return 0
+        # object columns: a missing figure goes in as NULL (not NaN)
+        incoming = pd.DataFrame(list(rows.values()), dtype=object)
+        columns = ", ".join(incoming.columns)
+        with self.cache.transaction() as con:  # set-based: the lake's DELETE scans per call
             first = next_id(con, "frame_quality", "quality_id")
-            for offset, row in enumerate(rows):
+            incoming["quality_id"] = range(first, first + len(incoming))
+            con.register("_incoming", incoming)
+            try:
                 con.execute(
-                    "DELETE FROM frame_quality WHERE image_id = ? AND t_mid = ? AND source = ?",
-                    [row["image_id"], row["t_mid"], row["source"]],
+                    "DELETE FROM frame_quality f USING _incoming i WHERE f.image_id = i.image_id "
+                    "AND f.t_mid = i.t_mid AND f.source = i.source"
                 )
                 con.execute(
-                    f"INSERT INTO frame_quality ({', '.join(row)}, quality_id) "
-                    f"VALUES ({', '.join('?' * (len(row) + 1))})",
-                    [*row.values(), first + offset],
+                    f"INSERT INTO frame_quality ({columns}, quality_id) "
+                    f"SELECT {columns}, quality_id FROM _incoming"
                 )
+            finally:
+                con.unregister("_incoming")
         return len(rows)
 
     def _row(self, quality: FrameQuality, path: str, readings: dict, run_id: str, now) -> dict:

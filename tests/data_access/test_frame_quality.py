@@ -30,6 +30,13 @@ def test_gp1s_figures_are_shown_before_gp2s_and_a_frame_is_kept_once(stores):
     assert rows == [("gp1", "", 24.1), ("gp2", "run-2", 24.4)]
     report = quality.night_report(night)
     assert report["frames"][0]["airmass"] is None and report["frames"][0]["night"] == "2026-11-30"
+    assert stores.cache.execute("SELECT count(*) FROM frame_quality WHERE airmass IS NULL") == [
+        (2,)
+    ]
+    # one batch naming a frame twice: the later record is the one kept
+    quality.record([dataclasses.replace(FRAME, zp=z) for z in (23.0, 23.5)], run_id="run-3")
+    rows = stores.cache.execute("SELECT source, run_id, zp FROM frame_quality ORDER BY source")
+    assert rows == [("gp1", "", 24.1), ("gp2", "run-3", 23.5)]
 
 
 def test_a_bad_record_names_itself_and_nothing_is_written(stores):
