@@ -8,7 +8,7 @@ source tools/ensure-venv.sh
 ensure_venv ""
 workspace="${GIC_WORKSPACE:-demo-workspace}"
 if [ ! -d "$workspace/lake" ] && [ ! -f "$workspace/cache.duckdb" ]; then
-  echo "== building the demo workspace in $workspace (about a minute, once)"
+  echo "== building the demo workspace in $workspace (three minutes or so, once)"
   .venv/bin/gic --workspace "$workspace" demo build
 fi
 exec .venv/bin/gic --workspace "$workspace" serve
