@@ -73,7 +73,7 @@ PHASES = (
     ("write report", "pipelines.calibration_night", "write_report"),
 )
 #: Phases that run beside another (in a thread), left out of the sum of the phases.
-BESIDE = {"write master": "beside validation"}
+BESIDE = {"write master": "beside validation", "read reference": "beside the build"}
 #: The modules each contender imports (timed apart from its work, see import_modules).
 IMPORTS = {
     "gic": ("analysis.calibration", "data_access.fits_frames", "pipelines.calibration_night"),
@@ -141,13 +141,16 @@ def child(kind: str, folder: Path) -> dict:
         from data_access.fits_frames import read_master, write_master
         from pipelines.calibration_night import (
             build_from_files,
+            built_while_reading,
             validated_while_kept,
             write_report,
         )
 
-        built = build_from_files(files, "bias")  # frame checks, combine, residual check
+        built, (reference, reference_header) = built_while_reading(  # the reference read
+            lambda: build_from_files(files, "bias"),  # beside checks, combine, residual check
+            lambda: read_master(folder / "reference.fits"),
+        )
         out["combine_s"] = time.perf_counter() - start
-        reference, reference_header = read_master(folder / "reference.fits")
         report, _ = validated_while_kept(  # the master written beside the validation
             lambda: write_master(
                 folder / "master_gic.fits", built.master.data, built.master.header

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -55,6 +56,7 @@ from data_access.notifications import Notifier
 from data_access.safe_files import write_atomic
 
 Progress = Callable[[int, int], None]
+R = TypeVar("R")
 
 #: FILTER of the masters of filter-free types (bias and dark by default).
 NO_FILTER = "NONE"
@@ -362,6 +364,25 @@ def validate_files(
     )
 
 
+def built_while_reading(
+    build: Callable[[], BuiltMaster], read: Callable[[], R]
+) -> tuple[BuiltMaster, R]:
+    """``build()`` while ``read()`` (the reference master) runs beside it, in a thread: the
+    reference's read is mostly the disk's and the decoding's work, the combine the
+    memory's and the cores', so the read costs little time of its own.
+
+    Returns
+    -------
+    (BuiltMaster, object)
+        What each returned. When ``build`` raises, the read is waited for and the error
+        goes on.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        reading = pool.submit(read)
+        built = build()
+        return built, reading.result()
+
+
 def validated_while_kept(
     keep: Callable[[], Path], *args, **kwargs
 ) -> tuple[ValidationReport, Path]:
@@ -468,14 +489,16 @@ def _run_one(store, night, paths, outcome: NightOutcome, config, reports_dir) ->
     bias = store.in_force("bias", instrument, master_filter("bias", filter_, config))
     dark = store.in_force("dark", instrument, master_filter("dark", filter_, config))
     try:
-        built = build_from_files(paths, caltype, config=config, bias=bias, dark=dark)
+        built, reference = built_while_reading(
+            lambda: build_from_files(paths, caltype, config=config, bias=bias, dark=dark),
+            lambda: store.reference(caltype, instrument, filter_),
+        )
     except (CalibrationBuildError, FrameError) as exc:  # no master: the series says why
         outcome.detail = str(exc).splitlines()[0]
         store.record_series(
             night, instrument, filter_, caltype, n_frames=len(paths), n_good=0, problem=str(exc)
         )
         return
-    reference = store.reference(caltype, instrument, filter_)
     ref_data, ref_header, ref_id = reference if reference else (None, None, None)
     im_name = f"{caltype}_{_name(instrument)}_{_name(filter_)}_{night:%Y%m%d}.fits"
     report, kept = validated_while_kept(

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from datetime import date, datetime
 from pathlib import Path
 
@@ -17,7 +18,12 @@ from analysis.calibration import HeaderMismatch, Master, validate_master
 from data_access.cache import Cache
 from data_access.calibration.store import CalibrationStore, CalibrationStoreError, limits_for
 from data_access.config import CalibrationConfig, ConfigError, config_from_dict
-from pipelines.calibration_night import run_night, validated_while_kept
+from pipelines.calibration_night import (
+    CalibrationBuildError,
+    built_while_reading,
+    run_night,
+    validated_while_kept,
+)
 from tests.calibration_helpers import SHAPE, write_raw
 
 REPO = Path(__file__).resolve().parents[3]
@@ -321,3 +327,24 @@ def test_a_master_written_beside_its_validation_is_kept_once_or_removed(store):
             flat_header,
         )
     assert sorted(p.name for p in kept.parent.iterdir()) == history
+
+
+def test_the_reference_is_read_beside_the_build_and_a_failed_build_still_says_why():
+    started = threading.Event()
+
+    def read():
+        started.set()
+        return "reference"
+
+    def build():
+        assert started.wait(5), "the reference's read did not start beside the build"
+        return "built"
+
+    assert built_while_reading(build, read) == ("built", "reference")
+
+    def failing():
+        started.wait(5)
+        raise CalibrationBuildError("too few good frames")
+
+    with pytest.raises(CalibrationBuildError, match="too few good frames"):
+        built_while_reading(failing, read)
