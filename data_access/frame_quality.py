@@ -189,7 +189,8 @@ class QualityStore:
         rows = {}  # a frame given twice: the later record replaces the earlier
         for q, path, readings in zip(records, paths, telemetry, strict=True):
             row = self._row(q, path, readings, run_id, now)
-            rows.pop(key := (row["image_id"], row["t_mid"], row["source"]), None)
+            key = (row["image_id"], row["t_mid"], row["source"])
+            rows.pop(key, None)  # and it takes the last place, as the newest
             rows[key] = row
         if not rows:
             return 0
