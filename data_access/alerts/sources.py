@@ -382,6 +382,10 @@ async def watch_operations(
         return
     for subject in subjects:
         await client.subscribe(subject, cb=handle)
+    # the server has the subscriptions once it answers: "watching" holds from here (a server
+    # gone meanwhile gets them again at the reconnection)
+    with contextlib.suppress(nats.errors.FlushTimeoutError):
+        await client.flush()
     log.info("NATS %s: watching %s", url, ", ".join(subjects))
     await stop.wait()
     await client.drain()
