@@ -436,8 +436,11 @@ def fill_year_cache(stores, sensors: list[Sensor], days: int, batch_files: int) 
     """Write ``days`` days of 5-minute readings of every sensor straight into the cache.
 
     Rows go in the order ingest writes them: batch after batch of ``batch_files``
-    files, each batch ordered by sensor_id then time. Returns the number of readings.
+    files, each batch ordered by sensor_id then time, and each sensor's latest reading
+    beside it, as the ingest keeps it. Returns the number of readings.
     """
+    from data_access.schema import SENSOR_LAST_READINGS
+
     n_times = days * FILES_PER_DAY
     n_sensors = len(sensors)
     meta = [
@@ -461,7 +464,12 @@ def fill_year_cache(stores, sensors: list[Sensor], days: int, batch_files: int) 
     # Row i: batch b = i // (sensors x batch); inside it sensor-major, time-minor.
     per_batch = n_sensors * batch_files
     with stores.cache.transaction() as con:
-        con.executemany(f"INSERT INTO sensor VALUES ({', '.join('?' * 12)})", meta)
+        con.executemany(
+            "INSERT INTO sensor (sensor_id, name, pretty_name, subsystem, component, "
+            '"group", model, identifier, firmware, type, unit, correction_model) '
+            f"VALUES ({', '.join('?' * 12)})",
+            meta,
+        )
         con.execute(
             """INSERT INTO status_document
             SELECT t + 1, 'files', 'year/status_' || t || '.json', 120000, t,
@@ -494,6 +502,7 @@ def fill_year_cache(stores, sensors: list[Sensor], days: int, batch_files: int) 
                 "strings": strings,
             },
         )
+        con.execute(SENSOR_LAST_READINGS.format(where="true"))  # as the ingest keeps them
     stores.cache.execute("CHECKPOINT")
     return n_times * n_sensors
 

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from data_access.schema import SENSOR_LAST_READINGS
+
 if TYPE_CHECKING:
     from data_access.cache import Cache
 
@@ -133,6 +135,7 @@ def _copy(
             if table in lake_tables and table not in _NOT_COPIED:
                 con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM {source}')
                 n_rows += con.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
+        con.execute(SENSOR_LAST_READINGS.format(where="true"))  # kept beside each sensor
         schema = 0
         if "schema_version" in sources:
             found = f"SELECT max(version) FROM {sources['schema_version']}"

@@ -27,6 +27,7 @@ from analysis.limits import size_problem
 from analysis.telemetry import NUMERIC_TYPES, STATUS_FIELDS, VALUE_TYPES
 from data_access.cache import Cache, next_id
 from data_access.faults import fault_point
+from data_access.schema import SENSOR_LAST_READINGS
 
 Progress = Callable[[int, int], None]
 
@@ -89,6 +90,13 @@ def documents_in(paths: Iterable[Path | str], source: str = "files") -> list[Sta
 _READ_COLUMNS = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name in STATUS_FIELDS) + "}"
 _TYPE_LIST = ", ".join(f"'{t}'" for t in VALUE_TYPES)
 _NUMERIC_LIST = ", ".join(f"'{t}'" for t in NUMERIC_TYPES)
+#: A reading's columns from a status record ``b`` of the batch, as they are stored.
+_READING = {
+    "ts": "CAST(CAST(b.date AS TIMESTAMPTZ) AS TIMESTAMP)",
+    "value": f"CASE WHEN b.type IN ({_NUMERIC_LIST}) THEN CAST(b.value AS DOUBLE) END",
+    "text": f"CASE WHEN b.type NOT IN ({_NUMERIC_LIST}) THEN b.value END",
+    "error_code": "CAST(b.error_code AS INTEGER)",
+}
 _MISSING_CHECKS = "\n".join(
     f'WHEN "{name}" IS NULL THEN \'field "{name}" is missing or null\'' for name in STATUS_FIELDS
 )
@@ -360,6 +368,12 @@ class StatusIngest:
             "CREATE OR REPLACE TEMP TABLE _old AS SELECT d.document_id FROM status_document d "
             "JOIN _new n ON d.source = n.source AND d.key = n.key"
         )
+        has_old = con.execute("SELECT count(*) FROM _old").fetchone()[0] > 0
+        if has_old:  # the sensors whose latest reading may go with the earlier content
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _touched AS SELECT DISTINCT sensor_id "
+                "FROM status_reading WHERE document_id IN (SELECT * FROM _old)"
+            )
         con.execute("DELETE FROM status_reading WHERE document_id IN (SELECT * FROM _old)")
         con.execute("DELETE FROM status_document WHERE document_id IN (SELECT * FROM _old)")
         con.execute(
@@ -377,26 +391,51 @@ class StatusIngest:
         )
         meta = [f for f in STATUS_FIELDS if f in _SENSOR_COLUMNS]
         latest = ", ".join(f'arg_max("{f}", date) AS "{f}"' for f in meta)
+        fields = ", ".join(f"'{c}': {_READING[c]}" for c in ("value", "text", "error_code"))
+        last = "{" + fields + "}"  # one struct: every field from the reading of greatest ts
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _sensors AS SELECT name, {latest} FROM _batch GROUP BY name"
+            f"""CREATE OR REPLACE TEMP TABLE _sensors AS
+            SELECT name, {latest}, max({_READING["ts"]}) AS last_ts,
+                   arg_max({last}, {_READING["ts"]}) AS last
+            FROM _batch b GROUP BY name"""
         )
+        quoted = [f'"{c}"' for c in ("name", *meta)]
         con.execute(
-            "INSERT INTO sensor SELECT ? + row_number() OVER (ORDER BY n.name) - 1, n.* "
+            f"INSERT INTO sensor (sensor_id, {', '.join(quoted)}) "
+            "SELECT ? + row_number() OVER (ORDER BY n.name) - 1, "
+            f"{', '.join(f'n.{c}' for c in quoted)} "
             "FROM _sensors n WHERE n.name NOT IN (SELECT name FROM sensor)",
             [next_id(con, "sensor", "sensor_id")],
         )
-        assignments = ", ".join(f'"{f}" = n."{f}"' for f in meta)
-        con.execute(f"UPDATE sensor SET {assignments} FROM _sensors n WHERE sensor.name = n.name")
+        # a batch older than what a sensor already holds leaves its latest reading alone
+        newer = "sensor.last_ts IS NULL OR n.last_ts >= sensor.last_ts"
+        assignments = [f'"{f}" = n."{f}"' for f in meta] + [
+            f"last_{field} = CASE WHEN {newer} THEN {value} ELSE sensor.last_{field} END"
+            for field, value in (
+                ("ts", "n.last_ts"),
+                ("value", "n.last.value"),
+                ("text", "n.last.text"),
+                ("error_code", "n.last.error_code"),
+            )
+        ]
+        con.execute(
+            f"UPDATE sensor SET {', '.join(assignments)} FROM _sensors n WHERE sensor.name = n.name"
+        )
         con.execute(
             f"""INSERT INTO status_reading
-            SELECT s.sensor_id, CAST(CAST(b.date AS TIMESTAMPTZ) AS TIMESTAMP) AS ts,
-                CASE WHEN b.type IN ({_NUMERIC_LIST}) THEN CAST(b.value AS DOUBLE) END,
-                CASE WHEN b.type NOT IN ({_NUMERIC_LIST}) THEN b.value END,
+            SELECT s.sensor_id, {_READING["ts"]} AS ts, {_READING["value"]}, {_READING["text"]},
                 CASE WHEN b.raw_value IS DISTINCT FROM b.value THEN b.raw_value END,
-                CAST(b.error_code AS INTEGER), d.document_id
+                {_READING["error_code"]}, d.document_id
             FROM _batch b JOIN _docs d USING (filename) JOIN sensor s ON s.name = b.name
             ORDER BY s.sensor_id, ts"""
         )
+        if has_old:
+            touched = "sensor_id IN (SELECT sensor_id FROM _touched)"
+            con.execute(
+                "UPDATE sensor SET last_ts = NULL, last_value = NULL, last_text = NULL, "
+                f"last_error_code = NULL WHERE {touched}"
+            )
+            con.execute(SENSOR_LAST_READINGS.format(where=touched))
         return int(con.execute("SELECT count(*) FROM _batch").fetchone()[0])
 
 

@@ -48,36 +48,17 @@ class StatusQueries:
             (as text), error_code, age_s, stale.
         """
         now = (now or datetime.now(UTC)).replace(tzinfo=None)
-        # The newest reading time first, then the last readings since a window before it as
-        # a constant (one query over the whole table for both took half as long again); the
-        # sensors silent in the window, if any, are looked for over all time.
-        newest = self.cache.execute("SELECT max(ts) FROM status_reading")[0][0]
-        since = None if newest is None else newest - timedelta(days=_LATEST_WINDOW_DAYS)
-        frame = self._last_readings("ts >= ?", [since])
-        silent = frame["ts"].isna()
-        if newest is not None and silent.any():
-            ids = frame.loc[silent, "sensor_id"].tolist()
-            older = self._last_readings(f"sensor_id IN ({', '.join('?' * len(ids))})", ids)
-            frame = pd.concat([frame[~silent], older[older["sensor_id"].isin(ids)]])
-            frame = frame.sort_values(["subsystem", "component", "group", "name"])
-        frame = frame.drop(columns="sensor_id").reset_index(drop=True)
+        # the ingest keeps each sensor's latest reading in its row (schema.SENSOR_LAST_READINGS)
+        frame = self.cache.query_df(
+            f"""SELECT s.name, s.pretty_name, s.subsystem, s.component, s."group", s.type,
+                   s.unit, s.last_ts AS ts, {_VALUE_TEXT.format(r="l")} AS value,
+                   s.last_error_code AS error_code
+            FROM sensor s, LATERAL (SELECT s.last_value AS value, s.last_text AS text) l
+            ORDER BY s.subsystem, s.component, s."group", s.name"""
+        )
         frame["age_s"] = (pd.Timestamp(now) - frame["ts"]).dt.total_seconds()
         frame["stale"] = frame["age_s"].isna() | (frame["age_s"] > stale_after.total_seconds())
         return frame
-
-    def _last_readings(self, where: str, params: list) -> pd.DataFrame:
-        """Every sensor with its last reading among those matching ``where`` (none: NaT)."""
-        return self.cache.query_df(
-            f"""WITH last AS (
-                SELECT sensor_id, max(ts) AS ts, arg_max(value, ts) AS value,
-                       arg_max(text, ts) AS text, arg_max(error_code, ts) AS error_code
-                FROM status_reading WHERE {where} GROUP BY sensor_id)
-            SELECT s.sensor_id, s.name, s.pretty_name, s.subsystem, s.component, s."group",
-                   s.type, s.unit, l.ts, {_VALUE_TEXT.format(r="l")} AS value, l.error_code
-            FROM sensor s LEFT JOIN last l USING (sensor_id)
-            ORDER BY s.subsystem, s.component, s."group", s.name""",
-            params,
-        )
 
     def _numeric_sensors(self, names: Sequence[str]) -> dict[str, int]:
         rows = dict(
@@ -304,7 +285,6 @@ class StatusQueries:
 
 
 #: latest() looks this far back from the newest reading before searching all time.
-_LATEST_WINDOW_DAYS = 2
 
 # A reading's value as text: integers without a decimal point, strings as received.
 _VALUE_TEXT = (

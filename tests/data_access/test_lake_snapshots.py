@@ -51,15 +51,15 @@ def test_a_query_an_old_snapshots_schema_lacks_is_said_in_one_line(tmp_path, mon
     monkeypatch.undo()
     with Cache(lake) as cache:
         assert cache.schema_version() == current
-    question = "SELECT claimed_by FROM reprocess_request"  # the last migration's column
+    question = "SELECT last_ts FROM sensor"  # a column of the last migration
     with Cache(lake, at=before) as then:
         assert then.execute("SELECT cursor FROM source_cursor") == [("1",)]
         with pytest.raises(
             CacheError, match=f"snapshot {before} has schema {current - 1}, older than .* {current}"
         ):
             then.execute(question)
-    with Cache(lake) as now, pytest.raises(Exception, match="claimed_byy"):
-        now.execute(question.replace("claimed_by", "claimed_byy"))  # today's mistakes are raw
+    with Cache(lake) as now, pytest.raises(Exception, match="last_tss"):
+        now.execute(question.replace("last_ts", "last_tss"))  # today's mistakes are raw
 
 
 def test_the_commands_that_only_read_take_a_snapshot(tmp_path, capsys):

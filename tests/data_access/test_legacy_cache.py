@@ -4,6 +4,7 @@ once, on open, with a message; the file stays where it was."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import duckdb
 import pytest
@@ -66,6 +67,8 @@ def test_an_earlier_cache_is_imported_once_and_left_in_place(
             ("dome-temperature",),
             ("dome-humidity",),
         ]
+        latest = stores.status.latest(stale_after=timedelta(minutes=5)).set_index("name")
+        assert latest["value"].to_dict() == {"dome-temperature": "12.5", "dome-humidity": "40.0"}
         assert stores.cache.execute("SELECT path, schema, n_rows FROM legacy_import") == [
             (str(workspace.cache_path), LEGACY_SCHEMA, 6)
         ]
@@ -97,6 +100,8 @@ def test_the_export_of_a_cache_this_duckdb_cannot_read_is_imported(tmp_path):
     workspace.cache_path.write_bytes(b"written by a DuckDB of another storage version")
     stores = Stores(workspace)
     try:
+        latest = stores.status.latest(stale_after=timedelta(minutes=5)).set_index("name")
+        assert latest["value"].to_dict() == {"dome-temperature": "12.5", "dome-humidity": "40.0"}
         assert stores.cache.execute("SELECT path, schema, n_rows FROM legacy_import") == [
             (str(workspace.cache_path), LEGACY_SCHEMA, 6)
         ]

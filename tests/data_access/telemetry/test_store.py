@@ -4,6 +4,7 @@ import subprocess
 import sys
 from datetime import datetime, timedelta
 
+import pandas as pd
 import pytest
 
 from data_access.telemetry.store import StatusDocument, documents_in
@@ -190,6 +191,94 @@ def test_latest_marks_stale_sensors(stores, tmp_path, status_record, write_statu
     assert table.loc["fresh", "stale"] == False and table.loc["old", "stale"] == True  # noqa: E712
     assert table.loc["fresh", "age_s"] == 120
     assert table.loc["count", "value"] == "7"
+
+
+def every_latest_from_the_readings(stores) -> dict:
+    """Each sensor's latest reading worked out from every reading: name -> (ts, value text,
+    error code); (None, None, None) for a sensor without readings."""
+    rows = stores.cache.execute(
+        """SELECT s.name, max(r.ts), arg_max(coalesce(CAST(r.value AS VARCHAR), r.text), r.ts),
+                  arg_max(r.error_code, r.ts)
+           FROM sensor s LEFT JOIN status_reading r USING (sensor_id) GROUP BY s.name"""
+    )
+    return {name: (ts, value, code) for name, ts, value, code in rows}
+
+
+def latest_shown(stores) -> dict:
+    frame = stores.status.latest(stale_after=timedelta(minutes=5))
+    return {
+        row.name: (
+            None if pd.isna(row.ts) else row.ts.to_pydatetime(),
+            None if pd.isna(row.value) else row.value,
+            None if pd.isna(row.error_code) else int(row.error_code),
+        )
+        for row in frame.itertuples()
+    }
+
+
+def test_latest_follows_files_out_of_order_and_replaced(
+    stores, tmp_path, status_record, write_status_file
+):
+    """The latest reading kept beside each sensor is the one of greatest time, whatever the
+    order the files come in, and goes back to the earlier one when the file that held it is
+    replaced by content without it."""
+    late = write_status_file(
+        tmp_path / "late.json",
+        [
+            status_record(name="dome-temperature", value="+14.0", date="2024-03-01T00:10:00"),
+            status_record(name="shutter", value="OPEN", type="string", date="2024-03-01T00:10:00"),
+            status_record(name="wind", value="+3.0", date="2024-03-01T00:10:00", error_code=2),
+        ],
+    )
+    early = write_status_file(
+        tmp_path / "early.json",
+        [
+            status_record(name="dome-temperature", value="+12.5", date="2024-03-01T00:00:00"),
+            status_record(name="shutter", value="SHUT", type="string", date="2024-03-01T00:00:00"),
+        ],
+    )
+    stores.status.ingest(documents_in([late]))
+    stores.status.ingest(documents_in([early]))  # older: the latest stays the late file's
+    assert latest_shown(stores) == every_latest_from_the_readings(stores)
+    assert latest_shown(stores)["dome-temperature"][1] == "14.0"
+    assert latest_shown(stores)["wind"][2] == 2
+    write_status_file(  # the late file rewritten: the temperature only, an older time
+        late,
+        [status_record(name="dome-temperature", value="+13.0", date="2024-03-01T00:05:00")],
+    )
+    assert stores.status.ingest(documents_in([late])).replaced == [str(late)]
+    shown = latest_shown(stores)
+    assert shown == every_latest_from_the_readings(stores)
+    assert shown["dome-temperature"] == (datetime(2024, 3, 1, 0, 5), "13.0", 0)
+    assert shown["shutter"] == (datetime(2024, 3, 1), "SHUT", 0)
+    assert shown["wind"] == (None, None, None)  # no reading left
+
+
+def test_a_lake_of_schema_11_gets_each_sensors_latest_reading(
+    tmp_path, monkeypatch, status_record, write_status_file
+):
+    """Migration 12 fills the latest reading kept beside each sensor from the readings
+    a lake already holds."""
+    import data_access.cache
+    from data_access.stores import Stores
+
+    monkeypatch.setattr(data_access.cache, "SCHEMA_VERSION", 11)
+    older = Stores.open(tmp_path / "ws")
+    with older.cache.transaction() as con:
+        con.execute("INSERT INTO sensor (sensor_id, name, type) VALUES (1, 'dome-wind', 'float')")
+        con.execute(
+            "INSERT INTO status_reading VALUES "
+            "(1, TIMESTAMP '2024-03-01 00:00:00', 2.5, NULL, NULL, 0, 1), "
+            "(1, TIMESTAMP '2024-03-01 00:05:00', 3.5, NULL, NULL, 1, 1)"
+        )
+    older.close()
+    monkeypatch.undo()
+    stores = Stores.open(tmp_path / "ws")
+    try:
+        assert stores.cache.schema_version() == 12
+        assert latest_shown(stores) == {"dome-wind": (datetime(2024, 3, 1, 0, 5), "3.5", 1)}
+    finally:
+        stores.close()
 
 
 def test_documents_in_refuses_missing_paths(tmp_path):
