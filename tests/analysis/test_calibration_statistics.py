@@ -77,3 +77,21 @@ def test_a_master_with_nan_pixels_is_summed_without_them():
     finite = new[np.isfinite(new)]
     assert stats.n_pixels == finite.size and stats.median == float(np.median(finite))
     assert stats.mean == pytest.approx(float(np.mean(finite, dtype=np.float64)), rel=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(64, 6160), (3, 5), (1, 1), (0, 4)])
+def test_a_frames_sample_of_raw_counts_gives_numpys_median(shape):
+    from analysis.calibration.frames import sample_levels
+
+    rng = np.random.default_rng(1)
+    counts = np.clip(rng.normal(1000, 300, shape), 0, 65535).astype(np.uint16)
+    counts.reshape(-1)[:3] = 65535  # saturated
+    levels = sample_levels(counts, 60000.0)
+    as_floats = sample_levels(counts.astype(np.float32), 60000.0)
+    if counts.size:
+        assert levels.median == float(np.median(counts)) == as_floats.median
+    else:
+        assert np.isnan(levels.median) and np.isnan(as_floats.median)
+    assert levels.saturated_fraction == as_floats.saturated_fraction
+    assert levels.saturated_fraction == np.count_nonzero(counts >= 60000) / max(1, counts.size)
+    assert levels.finite_fraction == (1.0 if counts.size else 0.0) == as_floats.finite_fraction
