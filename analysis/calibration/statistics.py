@@ -94,7 +94,10 @@ def _summarise(chunks: Chunks, n: int, sample: np.ndarray, *, check: bool = Fals
             return None
         shift = 0.0
     deviations = squares = 0.0
-    below, inside = 0, []
+    below, inside, at_median = 0, [], 0
+    # a window of one value (values on a lattice, as the medians of raw counts are): its
+    # values are counted, not kept and partitioned
+    single = low == high
     work = np.empty(min(PASS_PIXELS, n), np.float64)
     for chunk in chunks():
         centred = work[: chunk.size]
@@ -108,13 +111,26 @@ def _summarise(chunks: Chunks, n: int, sample: np.ndarray, *, check: bool = Fals
             kept = chunk >= low
             below += chunk.size - int(np.count_nonzero(kept))
             kept &= chunk <= high
-            inside.append(chunk[kept])
+            if single:
+                at_median += int(np.count_nonzero(kept))
+            else:
+                inside.append(chunk[kept])
     offset = deviations / n
     variance = max(squares / n - offset * offset, 0.0)
-    median = _windowed_median(n, below, inside) if inside else None
+    median = None
+    if n > WINDOWED_MEDIAN_MIN:
+        median = (
+            _at_median(n, below, at_median, low) if single else _windowed_median(n, below, inside)
+        )
     if median is None:
         median = float(np.median(np.concatenate([c.copy() for c in chunks()])))
     return Statistics(shift + offset, median, math.sqrt(variance), n)
+
+
+def _at_median(n: int, below: int, count: int, value: float) -> float | None:
+    """``value`` when the ``count`` values equal to it, above the ``below`` smaller ones,
+    hold the middle ranks of ``n``; else None."""
+    return value if below <= (n - 1) // 2 and below + count > n // 2 else None
 
 
 def _windowed_median(n: int, below: int, inside: list[np.ndarray]) -> float | None:
