@@ -27,6 +27,7 @@ import panel as pn
 from bokeh.settings import settings as bokeh_settings
 
 from app.auth import WorkbenchAuthProvider, WorkbenchOAuthProvider
+from app.bokeh_defaults import remember_stable_defaults
 from app.pages import PAGES, home
 from app.views.feedback import unexpected_failure
 from app.web_security import server_options
@@ -195,6 +196,7 @@ def serve(
     # Bokeh checks every new document's models for mistakes a developer makes; the pages are
     # checked by the test suite, and skipping it spares each page build (bench/load.py).
     bokeh_settings.perform_document_validation.set_value(False)
+    remember_stable_defaults()  # a fifth of a page's build was Bokeh working them out again
     pages = routes(stores)  # imports every page's modules
     if not threaded:
         # Panel runs a full garbage collection a few seconds after each closed session; what
