@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 
 import panel as pn
+from panel.io.document import create_doc_if_none_exists
 
 from app.markup import SafeHTML, html, join, markdown
 from app.pages import PAGES
@@ -56,9 +57,23 @@ def not_found_page(path: str) -> SafeHTML:
     )
 
 
+class WorkbenchTemplate(pn.template.BootstrapTemplate):
+    """Panel's Bootstrap template, whose models join the session's document all at once.
+
+    Panel adds a template's parts to the document one root at a time, and Bokeh walks every
+    model of the document again after each (``Document.models.recompute``); with the
+    document's models frozen the walk happens once, when the page is complete: a quarter of
+    the document's part of a page's build (bench/load.py)."""
+
+    def server_doc(self, doc=None, title=None, location=True):
+        document = create_doc_if_none_exists(doc)
+        with document.models.freeze():
+            return super().server_doc(document, title=title, location=location)
+
+
 def page(title: str, main, *, sidebar=None, slug: str | None = None) -> pn.template.BaseTemplate:
     """Wrap a page's content in the workbench's template."""
-    template = pn.template.BootstrapTemplate(
+    template = WorkbenchTemplate(
         title=f"{APP_TITLE}: {title}" if title != APP_TITLE else APP_TITLE,
         header_background="#1f3b57",
         sidebar_width=340,
