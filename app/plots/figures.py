@@ -103,7 +103,7 @@ def on_tap(
     figures share their data source."""
     sources: dict[str, ColumnDataSource] = {}
     for fig in figures:
-        renderers = list(fig.select(name=name))
+        renderers = [r for r in fig.renderers if r.name == name]  # select() walks every model
         fig.add_tools(TapTool(renderers=renderers))
         sources.update((r.data_source.id, r.data_source) for r in renderers)
     for source in sources.values():
