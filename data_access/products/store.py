@@ -313,7 +313,7 @@ class ProductStore:
         """One row per burst with products: burst_id, products, new, approved, pushed,
         push_failed, retracted (the burst was), warnings (products built with a bad master),
         updated_at (the latest version of each product counts)."""
-        return self.cache.query_df(
+        frame = self.cache.query_df(
             f"""
             WITH latest AS (
                 SELECT * FROM product QUALIFY row_number() OVER (
@@ -323,14 +323,26 @@ class ProductStore:
                    count(*) FILTER (WHERE state = 'approved') AS approved,
                    count(*) FILTER (WHERE state = 'pushed') AS pushed,
                    count(*) FILTER (WHERE state = 'push failed') AS push_failed,
-                   bool_or(r.burst_id IS NOT NULL) AS retracted,
                    count(w.product_id) AS warnings,
                    max(updated_at) AS updated_at
-            FROM latest l LEFT JOIN ({RETRACTED_BURSTS}) r ON r.burst_id = l.burst_id
-            LEFT JOIN ({WARNING_TEXTS}) w ON w.product_id = l.product_id
+            FROM latest l LEFT JOIN ({WARNING_TEXTS}) w ON w.product_id = l.product_id
             GROUP BY l.burst_id ORDER BY updated_at DESC
             """
         )
+        return self._with_retracted(frame, after="push_failed")
+
+    def _with_retracted(self, frame: pd.DataFrame, *, after: str) -> pd.DataFrame:
+        """``frame`` with a ``retracted`` column (whether its burst was) after ``after``.
+
+        The retractions are read apart from the products: every alert stored changes the
+        alert table, and a query naming it is asked again after each (a burst's products
+        joined with the alerts took 100 ms on the demo workspace, the products alone are kept
+        until a product changes; :mod:`data_access.read_cache`)."""
+        retracted = {row[0] for row in self.cache.execute(RETRACTED_BURSTS)}
+        frame.insert(
+            frame.columns.get_loc(after) + 1, "retracted", frame["burst_id"].isin(retracted)
+        )
+        return frame
 
     def queue(self, burst_id: str | None = None, *, all_versions: bool = False) -> pd.DataFrame:
         """The review queue: the latest version of each product (every version with
@@ -345,19 +357,18 @@ class ProductStore:
             )
         )
         where = "WHERE p.burst_id = ?" if burst_id is not None else ""
-        return self.cache.query_df(
+        frame = self.cache.query_df(
             f"""
             SELECT p.product_id, p.burst_id, p.card, p.version, p.file_name, p.state,
                    p.n_deviations, p.source, p.created_at, p.updated_at, p.pushed_at,
-                   p.push_answer, p.lake_snapshot, r.burst_id IS NOT NULL AS retracted,
-                   coalesce(w.warning, '') AS warning
-            FROM product p LEFT JOIN ({RETRACTED_BURSTS}) r ON r.burst_id = p.burst_id
-            LEFT JOIN ({WARNING_TEXTS}) w ON w.product_id = p.product_id
+                   p.push_answer, p.lake_snapshot, coalesce(w.warning, '') AS warning
+            FROM product p LEFT JOIN ({WARNING_TEXTS}) w ON w.product_id = p.product_id
             {where} {latest}
             ORDER BY p.burst_id, p.card, p.version DESC
             """,
             [burst_id] if burst_id is not None else [],
         )
+        return self._with_retracted(frame, after="lake_snapshot")
 
     def versions(self, burst_id: str, card: str) -> pd.DataFrame:
         """Every version of one product, newest first."""

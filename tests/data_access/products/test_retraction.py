@@ -39,6 +39,9 @@ def store_notices(alerts, *, retracted: bool) -> None:
 
 def test_a_retracted_bursts_push_is_refused_until_an_override(approved, stores):
     products, dt = approved
+    store_notices(stores.alerts, retracted=False)
+    assert not products.queue(BURST.burst_id)["retracted"].any()  # the products' read kept
+    assert not products.bursts()["retracted"].any()
     store_notices(stores.alerts, retracted=True)
     client = AcceptingClient()
     assert list(retractions(stores.cache, BURST.burst_id)["ivorn"]) == [RETRACTION]
