@@ -39,6 +39,7 @@ from astropy.table import Table
 from analysis.images import block_mean
 from data_access.gp2.config import ModuleSettings, PipelineSettings, read_pipeline_config
 from data_access.gp2.files import (
+    fits_files_in,
     read_image,
     scan_images,
     write_photometry,
@@ -65,6 +66,15 @@ class ReprocessError(ValueError):
     """A run or a folder that cannot be used; the message names it."""
 
 
+def _file_state(path: Path) -> tuple:
+    """A file's name, size and modification time (None for a file gone meanwhile)."""
+    try:
+        state = path.stat()
+    except OSError:
+        return (path.name, None, None)
+    return (path.name, state.st_size, state.st_mtime_ns)
+
+
 class ReprocessStore:
     """The frames the page can reprocess and the runs it made (files only, no cache).
 
@@ -84,6 +94,8 @@ class ReprocessStore:
         self.input_dir = Path(input_dir)
         self.runs_dir = Path(runs_dir)
         self.keywords = keywords or HeaderKeywords()
+        #: folder → (its FITS files' names, sizes and times, its row of :meth:`folders`)
+        self._folder_rows: dict[Path, tuple[tuple, dict | None]] = {}
 
     @classmethod
     def from_workspace(cls, workspace) -> ReprocessStore:
@@ -97,23 +109,36 @@ class ReprocessStore:
     # -- frames ---------------------------------------------------------------------------
     def folders(self) -> pd.DataFrame:
         """Every frame folder of :attr:`input_dir`: name, path, burst_id (its TRGID, else
-        its name), n_images, first (start of the first exposure, ISO UTC)."""
+        its name), n_images, first (start of the first exposure, ISO UTC).
+
+        The home page and the Reprocess page ask at every visit: a folder's headers are read
+        again only when its FITS files change (a name, a size or a modification time)."""
         rows = []
         for folder in sorted(p for p in self.input_dir.iterdir() if p.is_dir()):
-            infos, _ = scan_images([self.frames_dir(folder)], keywords=self.keywords)
-            if not infos:
-                continue
-            trigger = str(infos[0].header.get("TRGID", "")).strip()
-            rows.append(
-                {
-                    "name": folder.name,
-                    "path": str(folder),
-                    "burst_id": trigger or folder.name,
-                    "n_images": len(infos),
-                    "first": infos[0].t_start,
-                }
-            )
+            row = self._folder_row(folder)
+            if row is not None:
+                rows.append(row)
         return pd.DataFrame(rows, columns=["name", "path", "burst_id", "n_images", "first"])
+
+    def _folder_row(self, folder: Path) -> dict | None:
+        files = fits_files_in([self.frames_dir(folder)])
+        signature = tuple(_file_state(f) for f in files)
+        kept = self._folder_rows.get(folder)
+        if kept is not None and kept[0] == signature:
+            return kept[1]
+        infos, _ = scan_images(files, keywords=self.keywords)
+        row = None
+        if infos:
+            trigger = str(infos[0].header.get("TRGID", "")).strip()
+            row = {
+                "name": folder.name,
+                "path": str(folder),
+                "burst_id": trigger or folder.name,
+                "n_images": len(infos),
+                "first": infos[0].t_start,
+            }
+        self._folder_rows[folder] = (signature, row)
+        return row
 
     @staticmethod
     def frames_dir(folder: Path | str) -> Path:
