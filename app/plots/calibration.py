@@ -129,13 +129,10 @@ def plot_trends(trend: pd.DataFrame, statistics: Sequence[Trend]) -> list[figure
             title=statistic.title,
             x_label="DATE (UTC)",
             x_axis_type="datetime",
-            x_range=figures[0].x_range if figures else None,
+            dates_of=figures[0] if figures else None,
             y_label=f"{column.upper()} [{statistic.unit}]" if statistic.unit else column.upper(),
             y_range=Range1d(*y_range) if y_range else None,
         )
-        if figures:  # one DATE ticker for all: each datetime axis brings a dozen models
-            fig.xaxis[0].ticker = fig.xgrid[0].ticker = figures[0].xaxis[0].ticker
-            fig.xaxis[0].formatter = figures[0].xaxis[0].formatter
         fig.add_glyph(lines, MultiLine(xs="xs", ys=column, line_color="color", line_width=1.2))
         points = fig.add_glyph(
             masters,

@@ -15,7 +15,9 @@ from collections.abc import Callable, Iterable, Sequence
 import pandas as pd
 from bokeh.models import (
     ColumnDataSource,
+    DatetimeAxis,
     GlyphRenderer,
+    Grid,
     HoverTool,
     Legend,
     LegendItem,
@@ -42,11 +44,17 @@ def new_figure(
     height: int = 280,
     x_range=None,
     y_range=None,
+    dates_of: figure | None = None,
 ) -> figure:
     """A figure stretching to the page's width, toolbar above, pan/zoom/reset/save tools.
 
     ``x_range`` may be another figure's range, which links the two figures' x axes.
+    ``dates_of``, a figure with a date x axis, gives this one the same x range and the same
+    date ticks (one ticker and formatter for both: each date axis of its own brings a dozen
+    models, which every visitor's page pays for).
     """
+    if dates_of is not None:
+        x_range, x_axis_type = dates_of.x_range, None
     ranges = {name: value for name, value in (("x_range", x_range), ("y_range", y_range)) if value}
     fig = figure(
         title=title,
@@ -58,6 +66,11 @@ def new_figure(
         toolbar_location="above",
         **ranges,
     )
+    if dates_of is not None:
+        first = dates_of.below[0]
+        axis = DatetimeAxis(ticker=first.ticker, formatter=first.formatter)
+        fig.add_layout(Grid(dimension=0, axis=axis), "center")
+        fig.add_layout(axis, "below")
     fig.xaxis.axis_label = x_label
     fig.yaxis.axis_label = y_label
     return fig

@@ -98,7 +98,7 @@ def plot_night_trends(
             x_label="night",
             x_axis_type="datetime",
             y_label=f"{spec.title} [{spec.unit}]" if spec.unit else spec.title,
-            x_range=shown[0].x_range if shown else None,
+            dates_of=shown[0] if shown else None,
             height=220,
         )
         fig.add_glyph(

@@ -48,7 +48,7 @@ def plot_series(
             y_label=unit,
             x_axis_type="datetime",
             height=PANEL_HEIGHT,
-            x_range=figures[0].x_range if figures else None,
+            dates_of=figures[0] if figures else None,
         )
         _draw_unit(
             fig,

@@ -59,6 +59,13 @@ def test_plot_series_draws_one_panel_per_unit_on_one_time_axis():
     figures = plot_series(series, errors, units, title="per bucket")
     assert [fig.yaxis.axis_label for fig in figures] == ["%", "C", "m/s"]
     assert len({id(fig.x_range) for fig in figures}) == 1  # zoom one, all follow
+    # one date ticker and formatter for the axes and grids of all, each axis labelled
+    axes = [fig.below[0] for fig in figures]
+    assert all(type(axis).__name__ == "DatetimeAxis" for axis in axes)
+    assert all(fig.xgrid[0].axis is axis for fig, axis in zip(figures, axes, strict=True))
+    assert len({id(a.ticker) for a in axes}) == len({id(a.formatter) for a in axes}) == 1
+    assert [len(fig.xaxis) for fig in figures] == [1, 1, 1]
+    assert {axis.axis_label for axis in axes} == {"time (UTC)"}
     assert figures[0].title.text == "per bucket" and not figures[1].title.text
     assert plot_series(series.iloc[:0], errors, units) == []
 
