@@ -173,6 +173,9 @@ class StatusIngest:
     def __init__(self, cache: Cache, *, batch_files: int = 2000) -> None:
         self.cache = cache
         self.batch_files = batch_files
+        #: (source, key) → (size, mtime_ns, sha256) of the documents this process hashed and
+        #: did not record under their key (rejected, or the same content under another name)
+        self._hashed: dict[tuple[str, str], tuple[int, int, str]] = {}
 
     # -- ingest -------------------------------------------------------------------------
     def ingest(
@@ -212,13 +215,15 @@ class StatusIngest:
             if old and old[0] == stat.st_size and old[1] == stat.st_mtime_ns:
                 summary.unchanged.append(doc.key)
                 continue
-            sha = _sha256(doc.path)
+            sha = self._hash(doc, stat)
             if old and old[2] == sha:
                 self._touch(doc, stat)
                 summary.unchanged.append(doc.key)
             elif (doc.source, doc.key, sha) in rejected:
+                self._hashed[doc.source, doc.key] = (stat.st_size, stat.st_mtime_ns, sha)
                 summary.rejected.append((doc.key, rejected[(doc.source, doc.key, sha)]))
             elif sha in known.hashes and not old:
+                self._hashed[doc.source, doc.key] = (stat.st_size, stat.st_mtime_ns, sha)
                 summary.unchanged.append(doc.key)  # the same content under another name
             else:
                 todo.append((doc, sha, stat))
@@ -231,6 +236,15 @@ class StatusIngest:
             if progress:
                 progress(len(documents) - len(todo) + start + len(batch), len(documents))
         return summary
+
+    def _hash(self, doc: StatusDocument, stat: os.stat_result) -> str:
+        """The document's SHA-256, read again only if its size or time changed since this
+        process hashed it without recording it: a folder of documents already in under other
+        names (a workspace moved elsewhere) or rejected would be read at every sync."""
+        seen = self._hashed.get((doc.source, doc.key))
+        if seen is not None and seen[:2] == (stat.st_size, stat.st_mtime_ns):
+            return seen[2]
+        return _sha256(doc.path)
 
     def _known_documents(self) -> _KnownDocuments:
         rows = self.cache.execute(

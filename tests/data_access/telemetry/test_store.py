@@ -104,6 +104,35 @@ def test_a_bad_record_rejects_its_whole_file(
     assert stores.status.rejected()["key"].tolist() == [str(bad)]
 
 
+def test_documents_not_recorded_under_their_name_are_hashed_once(
+    stores, status_folder, tmp_path, status_record, write_status_file, monkeypatch
+):
+    """A folder already in under other names (a workspace moved) is read once by a process,
+    a rejected file twice (to reject it, then to find it rejected), not at every sync; a
+    change is read again."""
+    from data_access.telemetry import ingest
+
+    stores.status.ingest(documents_in([status_folder]))
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    for path in sorted(status_folder.glob("*.json"))[:3]:
+        (moved / path.name).write_bytes(path.read_bytes())
+    bad = write_status_file(moved / "bad.json", [status_record(value="warm")])
+    hashed = []
+    sha256 = ingest._sha256
+    monkeypatch.setattr(ingest, "_sha256", lambda path: hashed.append(path.name) or sha256(path))
+    before = counts(stores)
+    for _ in range(3):
+        summary = stores.status.ingest(documents_in([moved]))
+        assert len(summary.unchanged) == 3 and len(summary.rejected) == 1
+    copies = sorted(path.name for path in moved.glob("status_*.json"))
+    assert sorted(hashed) == sorted([*copies, "bad.json", "bad.json"])
+    assert counts(stores) == before
+    write_status_file(bad, [status_record(value="+4.5")])
+    assert stores.status.ingest(documents_in([moved])).ingested == [str(bad)]
+    assert len(hashed) == 6
+
+
 @pytest.mark.parametrize(
     ("content", "reason"),
     [
