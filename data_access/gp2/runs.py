@@ -27,6 +27,7 @@ import dataclasses
 import json
 import math
 import re
+import secrets
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -273,7 +274,11 @@ class ReprocessStore:
         (who, what, when) left in its folder; :meth:`runs` lists finished runs only."""
         folder = self._folder(run_id)
         if (folder / "output").is_dir():
-            shutil.rmtree(folder / "output")
+            # a task cancelled may still be writing there (a Dask worker finishes the task
+            # it runs): moved aside at once, so that nothing new appears in what is removed
+            aside = folder / f".output-stopped-{secrets.token_hex(4)}"
+            (folder / "output").rename(aside)
+            shutil.rmtree(aside)
         record = {
             "run_id": run_id,
             "status": "stopped",

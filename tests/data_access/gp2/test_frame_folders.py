@@ -1,5 +1,6 @@
-"""The frame folders of the Reprocess page (ReprocessStore.folders), asked at every visit of
-the home page: headers read again only when a folder's FITS files change."""
+"""The Reprocess store's folders: the frame folders (ReprocessStore.folders), asked at every
+visit of the home page, their headers read again only when their FITS files change; and a
+stopped run's folder, its partial outputs removed while a cancelled task still writes."""
 
 from __future__ import annotations
 
@@ -43,3 +44,45 @@ def test_headers_are_read_again_only_when_the_files_change(tmp_path, monkeypatch
     for name in ("a.fits", "b.fits"):
         (folder / name).unlink()
     assert store.folders().empty
+
+
+def test_a_stopped_run_is_recorded_while_a_cancelled_task_still_writes(tmp_path):
+    """A Dask worker finishes the task it runs after the run is stopped: its files landing
+    in the outputs being removed do not make the stop fail."""
+    import threading
+    from datetime import UTC, datetime
+
+    from data_access.gp2.records import RunPlan
+
+    store = ReprocessStore(tmp_path / "in", tmp_path / "runs")
+    reduced = tmp_path / "runs" / "r1" / "output" / "reduced"
+    reduced.mkdir(parents=True)
+    for i in range(3000):
+        (reduced / f"old{i}.fits").write_bytes(b"x")
+    done = threading.Event()
+
+    def late_task():
+        i = 0
+        while not done.is_set():
+            try:
+                (reduced / f"late{i}.fits").write_bytes(b"x")
+            except FileNotFoundError:  # the outputs moved away: the task fails, as it does
+                pass
+            i += 1
+
+    writer = threading.Thread(target=late_task)
+    writer.start()
+    try:
+        recorded = store.record_stopped(
+            "r1",
+            RunPlan(("reduction",)),
+            source="f",
+            burst_id="sb1",
+            user="ana",
+            started=datetime.now(UTC),
+        )
+    finally:
+        done.set()
+        writer.join()
+    assert recorded.name == "stopped.json" and recorded.is_file()
+    assert not [p for p in recorded.parent.iterdir() if p.name.startswith(".output")]
