@@ -23,6 +23,7 @@ import secrets
 import sys
 import weakref
 from collections import Counter
+from collections.abc import Awaitable
 from functools import partial
 
 import panel as pn
@@ -175,12 +176,41 @@ MAX_WAITING_PAGES = 8
 RETRY_AFTER_S = 5
 
 
+#: How many times a page build lets the loop run what else is ready before it starts anyway.
+MAX_YIELDS_BEFORE_BUILD = 200
+
+
+async def after_ready_work(max_yields: int = MAX_YIELDS_BEFORE_BUILD) -> None:
+    """Let the event loop run whatever else is ready before a page build holds it.
+
+    A served page is a chain of short steps (the websocket's acknowledgement, the document's
+    request, its reply written part by part, a tab's content), each one turn of the loop
+    after the last. A build holds the loop for a fraction of a second, so with builds
+    queued a chain that got one turn between two builds took one build per step: seconds
+    for a page already built. This returns once a turn of the loop found nothing else to
+    run (a step that waits for the browser is not ready, and waits for one build at most),
+    or after ``max_yields`` turns.
+    """
+    loop = asyncio.get_running_loop()
+    for _ in range(max_yields):
+        await asyncio.sleep(0)
+        if not getattr(loop, "_ready", None):  # asyncio's queue of callbacks ready to run
+            return
+
+
 class _Admission:
-    """The page builds of one server: one at a time, and how many each client awaits."""
+    """The page builds of one server: one at a time, each after whatever else the loop has
+    ready (:func:`after_ready_work`), and how many each client awaits."""
 
     def __init__(self) -> None:
         self.turn = asyncio.Lock()
         self.waiting: Counter[str] = Counter()
+
+    async def build(self, page: Awaitable) -> None:
+        """Await ``page`` (a document's build, which never yields) in its turn."""
+        async with self.turn:
+            await after_ready_work()
+            await page
 
 
 _ADMISSIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -191,8 +221,8 @@ class AdmittedDocHandler(DocHandler):
 
     A document is built on the event loop, and a build takes a fraction of a second: fifty
     pages asked at once used to hold every other request until all fifty were built. Here
-    each build waits for its turn, and between two turns the loop answers whatever else
-    arrived (static files, the websocket, the login); a client with more than
+    each build waits for its turn, and before each turn the loop runs whatever else is
+    ready (static files, the websockets' messages, the login); a client with more than
     :data:`MAX_WAITING_PAGES` builds waiting is told to come back later.
     """
 
@@ -208,10 +238,7 @@ class AdmittedDocHandler(DocHandler):
             return
         admission.waiting[client] += 1
         try:
-            async with admission.turn:
-                # a build never yields: the loop's turn to answer the rest is before it
-                await asyncio.sleep(0)
-                await page
+            await admission.build(page)
         finally:
             admission.waiting[client] -= 1
             if not admission.waiting[client]:

@@ -1,10 +1,11 @@
 """The server's HTTP protections (app/web_security.py): the headers on every response, the
 page's scripts allowed by a nonce, the cookies' flags, XSRF, no cookie in the page's session
 token, the component route closed to other modules, and a burst of pages admitted without
-holding the other requests."""
+holding the other requests, each build after what else the event loop has ready."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sys
 import threading
@@ -17,6 +18,8 @@ from tornado.httputil import HTTPHeaders, HTTPServerRequest, RequestStartLine
 from app.web_security import (
     MAX_WAITING_PAGES,
     SecurityHeaders,
+    _Admission,
+    after_ready_work,
     component_module_allowed,
     with_cookie_flags,
     with_script_nonce,
@@ -236,3 +239,53 @@ def test_a_burst_of_pages_is_admitted_without_holding_the_other_requests(served_
     assert all(h["Retry-After"].isdigit() for _, status, h in answers if status == 429)
     order = [kind for kind, status, _ in answers if status == 200]
     assert len(order) - 1 - order.index("small") >= 2, order  # not held until the last pages
+
+
+def test_a_page_build_waits_for_the_steps_already_ready_on_the_loop():
+    """Page builds in turn hold the event loop; a chain of short steps (a websocket's
+    acknowledgement, the document's request, its reply written part by part) started
+    alongside is finished before the second build starts, not one step per build."""
+    events: list[str] = []
+
+    async def build(name: str) -> None:  # a document's build: it never yields
+        events.append(f"{name} built")
+
+    async def chain(steps: int) -> None:
+        for _ in range(steps):
+            await asyncio.sleep(0)
+        events.append("chain done")
+
+    async def scenario() -> None:
+        admission = _Admission()
+        await asyncio.gather(
+            admission.build(build("first")),
+            admission.build(build("second")),
+            chain(30),
+            admission.build(build("third")),
+        )
+
+    asyncio.run(scenario())
+    assert events.index("chain done") < events.index("second built"), events
+    assert [e for e in events if e != "chain done"] == ["first built", "second built", "third built"]
+
+
+def test_a_page_build_starts_anyway_when_the_loop_is_never_idle():
+    """Work that is always ready (a task yielding in a loop) delays a build by at most
+    :data:`MAX_YIELDS_BEFORE_BUILD` turns of the loop, never for ever."""
+
+    async def scenario() -> int:
+        stop, turns = asyncio.Event(), 0
+
+        async def busy() -> None:
+            nonlocal turns
+            while not stop.is_set():
+                turns += 1
+                await asyncio.sleep(0)
+
+        spinner = asyncio.create_task(busy())
+        await after_ready_work(max_yields=50)
+        stop.set()
+        await spinner
+        return turns
+
+    assert 40 <= asyncio.run(scenario()) <= 60
