@@ -170,7 +170,8 @@ def serve(
         Whether the server starts its worker process (default: ``[server] background``).
     public_port : int, optional
         The port the browsers reach when this process serves behind the sticky proxy of
-        :mod:`app.sticky_proxy` (its websocket origins are allowed).
+        :mod:`app.sticky_proxy` (its websocket origins are allowed, and the browser's address
+        is taken from the proxy's ``X-Forwarded-For``).
 
     Returns
     -------
@@ -214,6 +215,8 @@ def serve(
         verbose=True,
         unused_session_lifetime_milliseconds=UNUSED_SESSION_LIFETIME_MS,
         check_unused_sessions_milliseconds=CHECK_UNUSED_SESSIONS_MS,
+        # behind the sticky proxy, the browser's address is the proxy's X-Forwarded-For
+        use_xheaders=public_port is not None,
         **server_options(behind_tls=settings.behind_tls),
         **extra,
     )

@@ -9,7 +9,9 @@ and this proxy on the public address (:class:`StickyProxy`): a browser's first r
 to the page server with the fewest browsers, a cookie (``gic_process``) names it, and every
 later request of that browser, its websockets included, goes to the same one. The proxy
 passes everything through unchanged (the login cookies, the Host and Origin the page servers
-check); it adds ``X-Forwarded-For``.
+check) but the browser's address: it sets ``X-Forwarded-For`` to the address the browser
+connected from, which the page servers, listening on loopback only, take as the client's
+(the login's lockout and the page builds' quota count per address).
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ HOP_BY_HOP = {
     "upgrade",
     "content-length",
 }
+#: Headers the page servers would take for the browser's address or scheme: a browser's are
+#: dropped, and the proxy sets ``X-Forwarded-For`` itself.
+ADDRESS_HEADERS = {"x-forwarded-for", "x-real-ip", "x-forwarded-proto", "x-scheme"}
 #: Bokeh's websocket messages may be large (a page's whole document).
 MAX_MESSAGE_BYTES = 200 * 1024 * 1024
 STARTUP_S = 180.0
@@ -70,9 +75,11 @@ class Backends:
 
 
 def _forwarded_headers(handler: tornado.web.RequestHandler) -> HTTPHeaders:
-    headers = HTTPHeaders()
+    """The browser's headers for its page server, with the browser's address as the one
+    ``X-Forwarded-For`` (whatever the browser itself sent as its address is dropped)."""
+    headers, dropped = HTTPHeaders(), HOP_BY_HOP | ADDRESS_HEADERS
     for name, value in handler.request.headers.get_all():
-        if name.lower() not in HOP_BY_HOP and not name.lower().startswith("sec-websocket"):
+        if name.lower() not in dropped and not name.lower().startswith("sec-websocket"):
             headers.add(name, value)
     headers.add("X-Forwarded-For", handler.request.remote_ip or "")
     return headers
