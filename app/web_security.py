@@ -216,6 +216,16 @@ class _Admission:
 _ADMISSIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+def page_client(handler: RequestHandler) -> str:
+    """Who a page is built for, as the quota of :data:`MAX_WAITING_PAGES` counts: the user
+    logged in, or without a login the address the request came from (Bokeh names every
+    visitor of a server without login ``default_user``, which would make all of them one)."""
+    provider = handler.application.auth_provider
+    if provider.get_user is None and provider.get_user_async is None:
+        return f"address {handler.request.remote_ip}"
+    return f"user {handler.current_user}"
+
+
 class AdmittedDocHandler(DocHandler):
     """Panel's page handler, building one document at a time.
 
@@ -231,7 +241,7 @@ class AdmittedDocHandler(DocHandler):
         if page is None:
             return
         admission = _ADMISSIONS.setdefault(self.application, _Admission())
-        client = str(self.current_user or self.request.remote_ip)
+        client = page_client(self)
         if admission.waiting[client] >= MAX_WAITING_PAGES:
             page.close()
             self._refuse()

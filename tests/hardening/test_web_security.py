@@ -9,6 +9,7 @@ import asyncio
 import re
 import sys
 import threading
+from types import SimpleNamespace
 
 import pytest
 import requests
@@ -21,6 +22,7 @@ from app.web_security import (
     _Admission,
     after_ready_work,
     component_module_allowed,
+    page_client,
     with_cookie_flags,
     with_script_nonce,
 )
@@ -266,7 +268,11 @@ def test_a_page_build_waits_for_the_steps_already_ready_on_the_loop():
 
     asyncio.run(scenario())
     assert events.index("chain done") < events.index("second built"), events
-    assert [e for e in events if e != "chain done"] == ["first built", "second built", "third built"]
+    assert [e for e in events if e != "chain done"] == [
+        "first built",
+        "second built",
+        "third built",
+    ]
 
 
 def test_a_page_build_starts_anyway_when_the_loop_is_never_idle():
@@ -289,3 +295,26 @@ def test_a_page_build_starts_anyway_when_the_loop_is_never_idle():
         return turns
 
     assert 40 <= asyncio.run(scenario()) <= 60
+
+
+def test_without_a_login_each_address_has_its_own_quota_of_pages():
+    """Bokeh calls every visitor of a server without login ``default_user``: the quota of
+    waiting pages counts them by address then, and by user name behind a login."""
+
+    def handler(address: str, user: str, *, login: bool) -> SimpleNamespace:
+        provider = SimpleNamespace(
+            get_user=(lambda _: user) if login else None, get_user_async=None
+        )
+        return SimpleNamespace(
+            application=SimpleNamespace(auth_provider=provider),
+            request=SimpleNamespace(remote_ip=address),
+            current_user=user,
+        )
+
+    anonymous = {
+        page_client(handler(a, "default_user", login=False)) for a in ("10.0.0.1", "10.0.0.2")
+    }
+    assert len(anonymous) == 2
+    logged_in = {page_client(handler(a, "bob", login=True)) for a in ("10.0.0.1", "10.0.0.2")}
+    assert len(logged_in) == 1
+    assert page_client(handler("10.0.0.1", "alice", login=True)) not in logged_in
