@@ -341,7 +341,10 @@ class Measured:
 
 
 class User:
-    """One browser: its cookie, the pages it opens in turn and how long it reads them."""
+    """One browser: its cookie, the pages it opens in turn and how long it reads them, and
+    its own machine: it connects from a loopback address of its own (``127.1.0.1`` for the
+    first), as users on their own machines do, so that the server's quota of page builds
+    per address (:data:`app.web_security.MAX_WAITING_PAGES`) counts it alone."""
 
     def __init__(self, url: str, number: int, measured: Measured, reading: tuple[float, float]):
         self.url = url
@@ -350,6 +353,7 @@ class User:
         self.reading = reading
         self.rng = random.Random(number)
         self.cookie: str | None = None
+        self.address = f"127.1.{number // 250}.{number % 250 + 1}"
 
     def headers(self) -> dict[str, str]:
         return {"Cookie": f"{COOKIE}={self.cookie}"} if self.cookie else {}
@@ -368,7 +372,10 @@ class User:
         reading_ends = time.monotonic() + self.rng.uniform(*self.reading)
         started = time.perf_counter()
         response = await tornado.httpclient.AsyncHTTPClient().fetch(
-            self.url + page, headers=self.headers(), request_timeout=120
+            self.url + page,
+            headers=self.headers(),
+            request_timeout=120,
+            network_interface=self.address,
         )
         self.keep_cookie(response)
         token = re.search(r'"token"\s*:\s*"([^"]+)"', response.body.decode(errors="replace"))
@@ -376,7 +383,12 @@ class User:
             raise RuntimeError("the page carries no session token")
         ws_url = self.url.replace("http", "ws", 1) + page.rstrip("/") + "/ws"
         connection = await tornado.websocket.websocket_connect(
-            tornado.httpclient.HTTPRequest(ws_url, headers=self.headers(), request_timeout=120),
+            tornado.httpclient.HTTPRequest(
+                ws_url,
+                headers=self.headers(),
+                request_timeout=120,
+                network_interface=self.address,
+            ),
             subprotocols=["bokeh", token.group(1)],
             max_message_size=MAX_MESSAGE_BYTES,
         )
@@ -430,6 +442,11 @@ async def run_users(
 ) -> Measured:
     """``count`` users for at least ``seconds`` and until ``min_samples`` pages are ready
     (at most four times ``seconds`` more)."""
+    import tornado.httpclient
+
+    # every browser has its own connections: the client's default pool of 10 requests at
+    # once would hold back the pages of some users behind those of others
+    tornado.httpclient.AsyncHTTPClient.configure(None, max_clients=count + 10)
     measured = Measured()
     stop = asyncio.Event()
     users = [asyncio.create_task(User(url, n, measured, reading).run(stop)) for n in range(count)]
