@@ -176,11 +176,11 @@ MAX_WAITING_PAGES = 8
 RETRY_AFTER_S = 5
 
 
-#: How long a page build, its turn come, lets the loop run what else is ready first, in s.
-MAX_DEFER_S = 0.5
+#: How many times a page build lets the loop run what else is ready before it starts anyway.
+MAX_YIELDS_BEFORE_BUILD = 200
 
 
-async def after_ready_work(max_defer_s: float = MAX_DEFER_S) -> None:
+async def after_ready_work(max_yields: int = MAX_YIELDS_BEFORE_BUILD) -> None:
     """Let the event loop run whatever else is ready before a page build holds it.
 
     A served page is a chain of short steps (the websocket's acknowledgement, the document's
@@ -189,14 +189,13 @@ async def after_ready_work(max_defer_s: float = MAX_DEFER_S) -> None:
     queued a chain that got one turn between two builds took one build per step: seconds
     for a page already built. This returns once a turn of the loop found nothing else to
     run (a step that waits for the browser is not ready, and waits for one build at most),
-    or after ``max_defer_s``, so that a loop never idle still builds pages.
+    or after ``max_yields`` turns.
     """
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + max_defer_s
-    while True:
+    for _ in range(max_yields):
         await asyncio.sleep(0)
-        if not getattr(loop, "_ready", None) or loop.time() >= deadline:
-            return  # ``_ready``: asyncio's queue of callbacks ready to run
+        if not getattr(loop, "_ready", None):  # asyncio's queue of callbacks ready to run
+            return
 
 
 class _Admission:
